@@ -1,0 +1,76 @@
+"""The hub as services see it: config, plugins and store, opened lazily and once.
+
+The CLI (and later the API and web pages) build a :class:`Hub` and call the service
+functions with it; none of them holds business logic of its own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import jsonschema
+
+from hub.config import Config, load_config, problems_of
+from hub.errors import ConfigError
+from hub.plugins import Plugins
+from hub.sdk import Connector, ConnectorContext
+from hub.secrets import substitute
+from hub.store import Store
+
+__all__ = ["Hub"]
+
+
+class Hub:
+    """One configured hub: ``config``, ``plugins`` and ``store``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @classmethod
+    def from_path(cls, path: Path | str) -> Hub:
+        """Load the config at ``path``."""
+        return cls(load_config(path))
+
+    @cached_property
+    def plugins(self) -> Plugins:
+        """Loaded plugins: entry points, then the config's plugin folders."""
+        return Plugins(self.config.plugin_folders, self.config.plugin_block, self.config.plugin_allow).load()
+
+    @cached_property
+    def store(self) -> Store:
+        """The migrated store."""
+        return Store.open(self.config.store_url)
+
+    def connector_class(self, connection: str) -> type[Connector]:
+        """The connector class a connection uses."""
+        cfg = self.config.connection(connection)
+        try:
+            return self.plugins.connectors.get(cfg.connector)
+        except ConfigError as exc:
+            raise type(exc)(f"connections.{connection}.connector: {exc.message}", hint=exc.hint) from None
+
+    def settings(self, connection: str) -> dict:
+        """A connection's settings, checked against its connector's schema, secrets resolved."""
+        cfg = self.config.connection(connection)
+        cls = self.connector_class(connection)
+        validator = jsonschema.Draft202012Validator(cls.settings_schema)
+        problems = problems_of(validator, cfg.settings, prefix=f"connections.{connection}.settings")
+        if problems:
+            raise ConfigError(f"{self.config.path}: connection {connection!r} has invalid settings", problems=problems)
+        return substitute(cfg.settings, self.plugins.resolve_secret, f"connections.{connection}.settings")
+
+    def open_connector(self, connection: str) -> Connector:
+        """A ready connector instance for ``connection``."""
+        cfg = self.config.connection(connection)
+        cls = self.connector_class(connection)
+        settings = self.settings(connection)
+        if cfg.streams and not cls.is_source():
+            raise ConfigError(f"connections.{connection}.streams: connector {cls.name!r} is not a source")
+        ctx = ConnectorContext(connection=connection, base_dir=self.config.base_dir, streams=cfg.streams, timezone=self.config.timezone)
+        return cls(settings, ctx)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,245 @@
+"""Core commands: init, check, run, runs, connectors, audit, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from hub.cli.context import open_hub
+from hub.cli.output import console, emit_json, err_console, table
+from hub.errors import HubError
+from hub.pipeline.run import check_columns, run_connection
+from hub.store import audit
+from hub.store import runs as run_store
+
+STARTER = """\
+# Wasl Hub configuration. Validate with `hub check NAME`; secrets as ${ENV_VAR}.
+store: sqlite:///.hub/hub.db      # or postgresql+psycopg://user:${DB_PASSWORD}@host/db
+timezone: Asia/Damascus
+batch_size: 5000
+
+plugins:
+  folders: []                     # folders of .py plugins, for code you do not package
+
+connections:
+  donations:
+    connector: csv
+    settings:
+      path: data/donations.csv
+      encoding: auto              # utf-8 with or without BOM, windows-1256
+    streams:
+      donations:
+        entity: donation
+        mapping:
+          id: رقم الإيصال
+          association_id: {const: assoc-001}
+          amount: {column: المبلغ, type: decimal}
+          currency: {const: SYP}
+          donated_at: {column: التاريخ, type: datetime, format: "%d/%m/%Y"}
+          channel: {column: طريقة الدفع, map: {نقدي: cash, تحويل: bank_transfer}, default: direct}
+          status: {const: received}
+          donor.name: اسم المتبرع
+"""
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_context
+def init(ctx: click.Context, force: bool) -> None:
+    """Create a starter hub.yaml (if there is none) and the store."""
+    path = Path(ctx.find_root().obj["config_path"])
+    if path.exists() and not force:
+        console.print(f"{path} exists; keeping it (--force to overwrite)")
+    else:
+        path.write_text(STARTER, encoding="utf-8")
+        console.print(f"wrote {path}")
+    hub = open_hub(ctx)
+    console.print(f"store ready: {hub.store.engine.url.render_as_string(hide_password=True)} (revision {hub.store.revision()})")
+    console.print("next: edit the connections, then `hub check NAME` and `hub run NAME`")
+
+
+@click.command()
+@click.argument("connection")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def check(ctx: click.Context, connection: str, as_json: bool) -> None:
+    """Check that CONNECTION can reach its system and that its mapping fits the source."""
+    hub = open_hub(ctx)
+    connector = hub.open_connector(connection)
+    from hub.pipeline.run import build_preparer
+
+    try:
+        detail = connector.check()
+        streams = []
+        for stream in connector.streams():
+            prep = build_preparer(hub, connection, stream)
+            check_columns(connection, stream, prep)
+            streams.append({"stream": stream.name, "entity": stream.entity, "key": list(stream.key), "cursor_field": stream.cursor_field})
+    finally:
+        connector.close()
+    result = {"connection": connection, "connector": connector.name, "ok": True, "detail": detail, "streams": streams}
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"[green]ok[/] {connection} ({connector.name}): {detail}")
+        for s in streams:
+            console.print(f"  stream {s['stream']}: {s['entity']} keyed by {', '.join(s['key'])}" + (f", incremental on {s['cursor_field']}" if s["cursor_field"] else ""))
+
+
+def _run_line(r: dict) -> list:
+    return [r["id"], r["connection"], r["status"], r["read"], r["inserted"], r["updated"], r["unchanged"], r["quarantined"], r["delivered"], r.get("seconds"), "; ".join(r["flags"]) or (r["error"] or "")]
+
+
+RUN_COLUMNS = ["run", "connection", "status", "read", "new", "changed", "unchanged", "quarantined", "delivered", "seconds", "notes"]
+
+
+@click.command()
+@click.argument("connections", nargs=-1)
+@click.option("--all", "run_all", is_flag=True, help="Run every configured connection.")
+@click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
+@click.pass_context
+def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json: bool) -> None:
+    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed)."""
+    hub = open_hub(ctx)
+    if run_all:
+        names = list(hub.config.connections)
+    elif connections:
+        names = list(connections)
+    else:
+        raise click.UsageError("name a connection, or give --all")
+    for n in names:
+        hub.config.connection(n)
+    results, failed = [], []
+    show_progress = not as_json and sys.stderr.isatty()
+    for name in names:
+        try:
+            if show_progress:
+                with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                    task = bar.add_task(name, total=None)
+                    results.append(run_connection(hub, name, progress=lambda s, n, t=task: bar.update(t, completed=n, description=f"{name}/{s}")))
+            else:
+                results.append(run_connection(hub, name))
+        except HubError as exc:
+            if len(names) == 1:
+                raise
+            failed.append({"connection": name, "error": str(exc)})
+            err_console.print(f"[red]{name} failed:[/] {exc}", markup=True)
+    if as_json:
+        emit_json({"runs": results, "failed": failed})
+    else:
+        table(None, RUN_COLUMNS, [_run_line(r) for r in results])
+        if any(r["quarantined"] for r in results):
+            console.print("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
+    if failed:
+        raise SystemExit(2)
+    if any(r["quarantined"] or r["delivery_failed"] for r in results):
+        raise SystemExit(1)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--connection", help="Only this connection's runs.")
+@click.option("--status", type=click.Choice(["running", "succeeded", "partial", "failed"]))
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs(ctx: click.Context, connection, status, limit, as_json) -> None:
+    """List recent runs, newest first (or `hub runs show ID`)."""
+    if ctx.invoked_subcommand:
+        return
+    hub = open_hub(ctx)
+    rows = run_store.list_runs(hub.store.engine, connection=connection, status=status, limit=limit)
+    if as_json:
+        emit_json(rows)
+    else:
+        table(None, RUN_COLUMNS, [_run_line(r) for r in rows])
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs_show(ctx, run_id, as_json) -> None:
+    """Show one run's counts, times and errors."""
+    r = run_store.get_run(open_hub(ctx).store.engine, run_id)
+    if as_json:
+        emit_json(r)
+    else:
+        table(f"run {run_id}", ["field", "value"], [[k, v] for k, v in r.items()])
+
+
+@click.group("connectors")
+def connectors_group() -> None:
+    """Connectors the loaded plugins provide."""
+
+
+@connectors_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def connectors_list(ctx, as_json) -> None:
+    """List connectors with the plugin that provides each."""
+    from hub.plugins import Plugins
+
+    root = ctx.find_root().obj
+    if Path(root["config_path"]).exists():
+        plugins = open_hub(ctx).plugins
+    else:
+        plugins = Plugins().load()
+    rows = []
+    for name in plugins.connectors.names():
+        cls = plugins.connectors.get(name)
+        kinds = "+".join(k for k, ok in (("source", cls.is_source()), ("destination", cls.is_destination())) if ok)
+        rows.append({"name": name, "title": cls.title, "kind": kinds, "plugin": plugins.connectors.owner(name)})
+    if as_json:
+        emit_json(rows)
+    else:
+        table(None, ["connector", "what", "kind", "plugin"], [[r["name"], r["title"], r["kind"], r["plugin"]] for r in rows])
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.pass_context
+def audit_verify(ctx) -> None:
+    """Check every entry's hash chain; exit 1 naming the first altered or removed entry."""
+    with open_hub(ctx).store.engine.connect() as conn:
+        n, bad = audit.verify(conn)
+    if bad is None:
+        console.print(f"audit log intact: {n} entries")
+    else:
+        console.print(f"[red]audit log broken at entry {bad}[/] (checked {n}): it was altered, or the one before it was removed")
+        raise SystemExit(1)
+
+
+@audit_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def audit_list(ctx, limit, as_json) -> None:
+    """Newest audit entries first."""
+    with open_hub(ctx).store.engine.connect() as conn:
+        rows = audit.entries(conn, limit=limit)
+    if as_json:
+        emit_json(rows)
+    else:
+        table(None, ["id", "at", "actor", "action", "subject", "detail"], [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["detail"]] for r in rows])
+
+
+@click.command()
+@click.option("--dir", "folder", default=".hub/demo", show_default=True, type=click.Path(file_okay=False), help="Where the demo keeps its config, data and store.")
+@click.option("--json", "as_json", is_flag=True)
+def demo(folder: str, as_json: bool) -> None:
+    """Run the demo: two associations' exports synced into the embedded store."""
+    from hub.demo import run_demo
+
+    summary = run_demo(Path(folder), echo=None if as_json else console.print)
+    if as_json:
+        emit_json(summary)
+
+
+COMMANDS = [init, check, run, runs, connectors_group, audit_group, demo]

@@ -1,0 +1,110 @@
+"""``hub quarantine``: list, show, replay, dismiss and export quarantined records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hub.cli.context import open_hub
+from hub.cli.output import console, emit_json, table
+from hub.services import quarantine as svc
+from hub.services.messages import plain_words
+
+
+@click.group("quarantine")
+def quarantine() -> None:
+    """Records that failed, with their raw payload and every error."""
+
+
+@quarantine.command("list")
+@click.option("--connection")
+@click.option("--status", type=click.Choice(["open", "replayed", "dismissed", "any"]), default="open", show_default=True)
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def q_list(ctx, connection, status, limit, as_json) -> None:
+    """List quarantined records, oldest first."""
+    rows = svc.list_open(open_hub(ctx), connection=connection, status=None if status == "any" else status, limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    table(None, ["id", "connection", "stream", "line", "stage", "status", "errors"],
+          [[r["id"], r["connection"], r["stream"], r["line"], r["stage"], r["status"], "; ".join(f"{e['path']}: {e['rule']}" for e in r["errors"])] for r in rows])
+
+
+@quarantine.command("show")
+@click.argument("entry_id", type=int)
+@click.option("--lang", type=click.Choice(["en", "ar"]), default="en")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def q_show(ctx, entry_id, lang, as_json) -> None:
+    """Show one record's raw payload beside its errors."""
+    r = svc.show(open_hub(ctx), entry_id)
+    if as_json:
+        emit_json(r)
+        return
+    console.print(f"quarantine {r['id']}: {r['connection']}/{r['stream']} line {r['line']} ({r['stage']}, {r['status']})")
+    table("errors", ["field", "rule", "in plain words"], [[e["path"], e["rule"], plain_words(e, lang)] for e in r["errors"]])
+    raw = r["raw"] if isinstance(r["raw"], dict) else {"(raw)": r["raw"]}
+    table("raw payload", ["column", "value"], [[k, v] for k, v in raw.items()])
+
+
+def _changes(pairs: tuple[str, ...]) -> dict:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise click.BadParameter(f"{p!r}: write COLUMN=VALUE", param_hint="--set")
+        k, v = p.split("=", 1)
+        out[k] = v
+    return out
+
+
+@quarantine.command("replay")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--connection", help="Replay every open entry of this connection.")
+@click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE", help="Correct a raw column before replaying (with one id).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def q_replay(ctx, ids, connection, sets, as_json) -> None:
+    """Re-validate entries with the config as it is now; stored ones close (exit 1 if some still fail)."""
+    if not ids and not connection:
+        raise click.UsageError("give entry ids, or --connection NAME")
+    changes = _changes(sets)
+    if changes and len(ids) != 1:
+        raise click.UsageError("--set corrects one entry: give exactly one id")
+    result = svc.replay(open_hub(ctx), list(ids) or None, connection=connection, changes=changes or None)
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"replayed {len(result['replayed'])}, still invalid {len(result['still_invalid'])}, skipped {len(result['skipped'])}")
+        for s in result["still_invalid"]:
+            console.print(f"  {s['id']}: " + "; ".join(f"{e['path']}: {e['message']}" for e in s["errors"]))
+        for s in result["skipped"]:
+            console.print(f"  {s['id']}: skipped, {s['reason']}")
+    if result["still_invalid"]:
+        raise SystemExit(1)
+
+
+@quarantine.command("dismiss")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--reason", required=True, help="Why these records are not to be stored (kept in the audit log).")
+@click.pass_context
+def q_dismiss(ctx, ids, reason) -> None:
+    """Close entries without storing them."""
+    done = svc.dismiss(open_hub(ctx), list(ids), reason=reason)
+    console.print(f"dismissed {len(done)}: {', '.join(map(str, done))}")
+
+
+@quarantine.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--connection")
+@click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Language of the error column.")
+@click.pass_context
+def q_export(ctx, path, connection, lang) -> None:
+    """Write open entries to an .xlsx or .csv file an association can correct."""
+    n = svc.export(open_hub(ctx), path, connection=connection, lang=lang)
+    console.print(f"wrote {n} record(s) to {path}")
+
+
+COMMANDS = [quarantine]

@@ -1,0 +1,56 @@
+"""``hub schema`` and ``hub validate``: the common schema, and files checked against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hub.cli.output import console, emit_json, table
+from hub.schema import ENTITIES, entity_key, load_schema
+from hub.services.validate import validate_file
+
+
+@click.group("schema")
+def schema() -> None:
+    """The common schema: one JSON Schema per entity."""
+
+
+@schema.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def schema_list(as_json) -> None:
+    """List entities with their version and natural key."""
+    rows = [{"entity": e, "version": load_schema(e)["x-version"], "key": list(entity_key(e)), "description": load_schema(e)["description"]} for e in ENTITIES]
+    if as_json:
+        emit_json(rows)
+    else:
+        table(None, ["entity", "version", "key", "what it is"], [[r["entity"], r["version"], ", ".join(r["key"]), r["description"]] for r in rows])
+
+
+@schema.command("show")
+@click.argument("entity")
+def schema_show(entity) -> None:
+    """Print ENTITY's JSON Schema (self-contained, Draft 2020-12)."""
+    emit_json(load_schema(entity))
+
+
+@click.command()
+@click.argument("entity")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: records, valid, invalid[{line, errors[{path, rule, message}]}].")
+def validate(entity, path, as_json) -> None:
+    """Check a CSV, JSONL or XLSX file of ENTITY records (exit 1 when any is invalid)."""
+    result = validate_file(entity, path)
+    result.pop("entities", None)
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"{path}: {result['records']} record(s), {result['valid']} valid, {len(result['invalid'])} invalid")
+        rows = [[i["line"], e["path"], e["rule"], e["message"]] for i in result["invalid"] for e in i["errors"]]
+        if rows:
+            table(None, ["line", "field", "rule", "message"], rows)
+    if result["invalid"]:
+        raise SystemExit(1)
+
+
+COMMANDS = [schema, validate]

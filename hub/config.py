@@ -1,0 +1,159 @@
+"""Loading ``hub.yaml``: parse, check against the config schema, report every problem with its key.
+
+Connection settings are checked later against each connector's own schema (the connector is
+known only once plugins are loaded); ``${NAME}`` secrets are resolved then too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+import yaml
+
+from hub.errors import ConfigError
+from hub.sdk import StreamConfig
+
+__all__ = ["Config", "ConnectionConfig", "DEFAULT_CONFIG", "load_config", "problems_of"]
+
+DEFAULT_CONFIG = "hub.yaml"
+
+
+@cache
+def _schema() -> dict:
+    return json.loads(resources.files("hub").joinpath("config_schema.json").read_text(encoding="utf-8"))
+
+
+def _path_of(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def problems_of(validator: jsonschema.Validator, instance: Any, prefix: str = "") -> list[str]:
+    """Every schema error of ``instance`` as ``key.path: message``, in document order."""
+    out = []
+    for e in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+        path = _path_of(e)
+        where = f"{prefix}.{path}" if prefix and path != "(top level)" else (prefix or path)
+        msg = e.message
+        if e.validator == "additionalProperties":
+            msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
+        out.append(f"{where}: {msg}")
+    return out
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """One connection as configured (settings still holding ``${...}`` references)."""
+
+    name: str
+    connector: str
+    settings: dict
+    streams: tuple[StreamConfig, ...] = ()
+    destinations: tuple[str, ...] = ()
+    entities: tuple[str, ...] | None = None
+    schedule: dict | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, with paths made absolute against the file's folder."""
+
+    path: Path | None
+    base_dir: Path
+    store_url: str
+    timezone: str = "Asia/Damascus"
+    batch_size: int = 5000
+    plugin_folders: tuple[Path, ...] = ()
+    plugin_block: tuple[str, ...] = ()
+    plugin_allow: tuple[str, ...] | None = None
+    connections: dict[str, ConnectionConfig] = field(default_factory=dict)
+
+    def connection(self, name: str) -> ConnectionConfig:
+        """The connection ``name``; ConfigError lists the configured ones."""
+        if name not in self.connections:
+            known = ", ".join(sorted(self.connections)) or "none"
+            raise ConfigError(f"no connection named {name!r} in {self.path}", hint=f"configured connections: {known}")
+        return self.connections[name]
+
+
+def _store_url(raw: str | None, base: Path) -> str:
+    if not raw:
+        return f"sqlite:///{(base / '.hub' / 'hub.db').as_posix()}"
+    if raw.startswith("sqlite:///") and not raw.startswith("sqlite:////") and raw != "sqlite:///:memory:":
+        return f"sqlite:///{(base / raw[len('sqlite:///'):]).as_posix()}"
+    return raw
+
+
+def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
+    """Build a Config from already-parsed YAML; ConfigError lists every problem."""
+    if data is None:
+        data = {}
+    where = str(path) if path else "config"
+    validator = jsonschema.Draft202012Validator(_schema())
+    problems = problems_of(validator, data)
+    if problems:
+        raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
+    tz = data.get("timezone", "Asia/Damascus")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: timezone: unknown time zone {tz!r}", hint="use an IANA name such as Asia/Damascus") from None
+    connections = {}
+    for name, c in (data.get("connections") or {}).items():
+        streams = tuple(
+            StreamConfig(
+                name=sname, entity=s["entity"], key=tuple(s.get("key", ())), mapping=s.get("mapping"),
+                transforms=tuple(s.get("transforms", ())), options=s.get("options", {}),
+                keep_unmapped=s.get("keep_unmapped", True),
+            )
+            for sname, s in (c.get("streams") or {}).items()
+        )
+        connections[name] = ConnectionConfig(
+            name=name, connector=c["connector"], settings=c.get("settings") or {}, streams=streams,
+            destinations=tuple(c.get("destinations", ())), entities=tuple(c["entities"]) if "entities" in c else None,
+            schedule=c.get("schedule"), description=c.get("description", ""),
+        )
+    for name, c in connections.items():
+        for d in c.destinations:
+            if d not in connections:
+                problems.append(f"connections.{name}.destinations: no connection named {d!r}")
+            elif d == name:
+                problems.append(f"connections.{name}.destinations: a connection cannot deliver to itself")
+    if problems:
+        raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
+    plugins = data.get("plugins") or {}
+    return Config(
+        path=path, base_dir=base_dir, store_url=_store_url(data.get("store"), base_dir), timezone=tz,
+        batch_size=data.get("batch_size", 5000),
+        plugin_folders=tuple(base_dir / f for f in plugins.get("folders", ())),
+        plugin_block=tuple(plugins.get("block", ())),
+        plugin_allow=tuple(plugins["allow"]) if "allow" in plugins else None,
+        connections=connections,
+    )
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and check a config file; ConfigError (exit 2) names the line or key of each problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no config file at {path}", hint="run `hub init` to create one, or pass --config FILE")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{at}: not valid YAML: {problem}") from None
+    return parse_config(data, path=path.resolve(), base_dir=path.resolve().parent)

@@ -1,0 +1,337 @@
+"""Declarative mapping from a source's columns to common-schema fields.
+
+A stream's ``mapping`` in the config maps each target field (dotted for nested objects:
+``donor.name``) to a spec. A plain string is a column name; a dict may say::
+
+    column: المبلغ            # or columns: [first, last] with join: " "
+    const: SYP                # a constant instead of a column
+    type: decimal             # string | decimal | integer | date | datetime | boolean |
+                              # governorate | account | list
+    format: "%d/%m/%Y"        # date/datetime formats (a list is tried in order; ISO 8601 always)
+    tz: Asia/Damascus         # zone for datetimes written without one (config default otherwise)
+    decimal_separator: ","    # for amounts written 1.234,50
+    map: {نقدي: cash}         # value map, matched on the Arabic-aware key; default: for others
+    default: direct           # when the cell is empty
+    split: ";"                # for lists; items: governorate types each element
+
+Arabic-Indic digits, ``٫`` and ``٬``, and bidi marks are handled for every numeric and date
+type. Compiling checks the spec once (errors name the config key); applying collects every
+problem of a row into one :class:`~hub.errors.RecordError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hub.errors import ConfigError, RecordError, RecordProblem
+from hub.places import governorate_code
+from hub.schema import load_schema
+from hub.text.arabic import matching_key, normalize_digits
+
+__all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
+
+_TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "account", "list"}
+_TRUE = {"true", "yes", "y", "1", "نعم", "صح"}
+_FALSE = {"false", "no", "n", "0", "لا", "خطا"}
+_EDGE_MARKS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c\ufeff \t\r\n\u00a0"
+_SPLIT_DEFAULT = re.compile(r"\s*[;,،|]\s*")
+
+
+class _Bad(Exception):
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule, self.message = rule, message
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = v if isinstance(v, str) else str(v)
+    s = s.strip(_EDGE_MARKS)
+    return s or None
+
+
+def _decimal(sep: str) -> Callable[[str], str]:
+    def convert(s: str) -> str:
+        t = normalize_digits(s).replace(" ", "").replace("\u00a0", "")
+        if sep == ",":
+            t = t.replace(".", "").replace(",", ".")
+        else:
+            t = t.replace(",", "")
+        try:
+            d = Decimal(t)
+        except InvalidOperation:
+            raise _Bad("decimal", f"{s!r} is not a number") from None
+        if not d.is_finite():
+            raise _Bad("decimal", f"{s!r} is not a number")
+        out = format(d.normalize(), "f")
+        return "0" if out in ("-0", "0") else out
+
+    return convert
+
+
+def _integer(s: str) -> int:
+    t = normalize_digits(s).replace(",", "").replace(" ", "")
+    try:
+        d = Decimal(t)
+    except InvalidOperation:
+        raise _Bad("integer", f"{s!r} is not a whole number") from None
+    if not d.is_finite() or d != d.to_integral_value():
+        raise _Bad("integer", f"{s!r} is not a whole number")
+    return int(d)
+
+
+def _parse_moment(s: str, formats: list[str], want_time: bool) -> datetime | date:
+    t = normalize_digits(s)
+    for fmt in formats:
+        try:
+            return datetime.strptime(t, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(t.replace("Z", "+00:00")) if want_time or "T" in t or " " in t else date.fromisoformat(t)
+    except ValueError:
+        shown = " or ".join(formats) if formats else "ISO 8601 (2026-01-31)"
+        raise _Bad("date", f"{s!r} is not a date in the format {shown}") from None
+
+
+def _date_converter(formats: list[str]) -> Callable[[str], str]:
+    def convert(s: str) -> str:
+        v = _parse_moment(s, formats, want_time=False)
+        return (v.date() if isinstance(v, datetime) else v).isoformat()
+
+    return convert
+
+
+def _datetime_converter(formats: list[str], zone: ZoneInfo) -> Callable[[str], str]:
+    def convert(s: str) -> str:
+        v = _parse_moment(s, formats, want_time=True)
+        if not isinstance(v, datetime):
+            v = datetime.combine(v, time())
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=zone)
+        return v.isoformat()
+
+    return convert
+
+
+def _boolean(s: str) -> bool:
+    k = matching_key(s)
+    if k in _TRUE:
+        return True
+    if k in _FALSE:
+        return False
+    raise _Bad("boolean", f"{s!r} is not yes/no")
+
+
+def _governorate(s: str) -> str:
+    code = governorate_code(s)
+    if code is None:
+        raise _Bad("governorate", f"{s!r} is not a known governorate name or P-code")
+    return code
+
+
+def _account(s: str) -> str:
+    return re.sub(r"[\s\u00a0]+", "", normalize_digits(s)).upper()
+
+
+def _scalar_converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Callable[[str], Any]:
+    formats = spec.get("format", [])
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    if kind == "string":
+        return lambda s: s
+    if kind == "decimal":
+        sep = spec.get("decimal_separator", ".")
+        if sep not in (".", ","):
+            raise ConfigError(f"{where}.decimal_separator must be '.' or ','")
+        return _decimal(sep)
+    if kind == "integer":
+        return _integer
+    if kind == "date":
+        return _date_converter(formats)
+    if kind == "datetime":
+        return _datetime_converter(formats, zone)
+    if kind == "boolean":
+        return _boolean
+    if kind == "governorate":
+        return _governorate
+    if kind == "account":
+        return _account
+    raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")
+
+
+def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[list[str], Callable]:
+    """Compile one target field's spec into (columns it reads, row -> value or None)."""
+    if isinstance(spec, str):
+        spec = {"column": spec}
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: a field is a column name or a mapping with column/const")
+    unknown = set(spec) - {"column", "columns", "join", "const", "type", "format", "tz", "decimal_separator", "map", "default", "split", "items"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
+    if "const" in spec:
+        value = spec["const"]
+        return [], lambda row: value
+    zone = default_zone
+    if "tz" in spec:
+        try:
+            zone = ZoneInfo(spec["tz"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{where}.tz: unknown time zone {spec['tz']!r}") from None
+    kind = spec.get("type", "string")
+    if kind not in _TYPES:
+        raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")
+    if "columns" in spec:
+        cols = list(spec["columns"])
+        joiner = spec.get("join", " ")
+
+        def get(row, cols=cols):
+            parts = [t for t in (_text(row.get(c)) for c in cols) if t]
+            return joiner.join(parts) or None
+    elif "column" in spec:
+        col = spec["column"]
+        cols = [col]
+
+        def get(row, col=col):
+            return _text(row.get(col))
+    else:
+        raise ConfigError(f"{where}: give a column, columns or const")
+
+    value_map = None
+    if "map" in spec:
+        if not isinstance(spec["map"], dict):
+            raise ConfigError(f"{where}.map must be a mapping of source value -> value")
+        value_map = {matching_key(str(k)): v for k, v in spec["map"].items()}
+    default = spec.get("default")
+    if kind == "list":
+        item_conv = _scalar_converter(spec.get("items", "string"), spec, zone, where)
+        sep = spec.get("split")
+        splitter = (lambda s: [p.strip() for p in s.split(sep)]) if sep else _SPLIT_DEFAULT.split
+
+        def conv(s):
+            return [item_conv(p) for p in splitter(s) if p]
+    else:
+        conv = _scalar_converter(kind, spec, zone, where)
+
+    def value(row):
+        s = get(row)
+        if s is None:
+            return default
+        if value_map is not None:
+            key = matching_key(s)
+            if key in value_map:
+                return value_map[key]
+            if default is not None:
+                return default
+            raise _Bad("map", f"{s!r} is not one of the mapped values ({', '.join(map(str, spec['map']))})")
+        return conv(s)
+
+    return cols, value
+
+
+class Mapping:
+    """A compiled mapping: ``apply(raw_row) -> record`` or RecordError with every problem."""
+
+    def __init__(self, fields: list[tuple[tuple[str, ...], Callable]], columns: set[str], keep_unmapped: bool):
+        self._fields = fields
+        self.columns = columns
+        self.keep_unmapped = keep_unmapped
+
+    def apply(self, row: dict) -> dict:
+        """Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."""
+        out: dict = {}
+        problems = None
+        for path, fn in self._fields:
+            try:
+                v = fn(row)
+            except _Bad as bad:
+                if problems is None:
+                    problems = []
+                problems.append(RecordProblem(".".join(path), bad.rule, bad.message))
+                continue
+            if v is None:
+                continue
+            if len(path) == 1:
+                out[path[0]] = v
+            else:
+                node = out
+                for part in path[:-1]:
+                    node = node.setdefault(part, {})
+                node[path[-1]] = v
+        if problems:
+            raise RecordError(problems)
+        if self.keep_unmapped:
+            extra = {k: v for k, v in row.items() if k not in self.columns and k and _text(v) is not None}
+            if extra:
+                out.setdefault("extra", {}).update({k: _text(v) for k, v in extra.items()})
+        return out
+
+
+def compile_mapping(spec: dict, *, timezone: str = "Asia/Damascus", where: str = "mapping", keep_unmapped: bool = True) -> Mapping:
+    """Compile a mapping spec once; ConfigError names the config key of any mistake."""
+    if not isinstance(spec, dict) or not spec:
+        raise ConfigError(f"{where} must map target fields to columns")
+    zone = ZoneInfo(timezone)
+    fields, columns = [], set()
+    for target, fspec in spec.items():
+        cols, fn = _field(target, fspec, zone, f"{where}.{target}")
+        columns.update(cols)
+        fields.append((tuple(str(target).split(".")), fn))
+    return Mapping(fields, columns, keep_unmapped)
+
+
+def _schema_type(node: dict, defs: dict) -> str:
+    if "$ref" in node:
+        node = {**defs[node["$ref"].split("/")[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+    t = node.get("type")
+    if t == "integer":
+        return "integer"
+    if t == "boolean":
+        return "boolean"
+    if t == "array":
+        return "list"
+    return "string"
+
+
+def identity_spec(entity: str, columns: list[str]) -> dict:
+    """A mapping for files already in common-schema shape (columns named like fields, dotted).
+
+    Types follow the schema: integers, booleans and lists (split on ``;`` or ``,``) are
+    converted; everything else stays text for the validator to judge.
+    """
+    schema = load_schema(entity)
+    defs = schema["$defs"]
+    spec = {}
+    for col in columns:
+        node, parts = schema, col.split(".")
+        for part in parts:
+            props = node.get("properties", {})
+            if part not in props:
+                node = None
+                break
+            node = props[part]
+            if "$ref" in node and "properties" not in node:
+                ref = defs[node["$ref"].split("/")[-1]]
+                node = {**ref, **node} if "properties" in ref else node
+        if node is None or "properties" in node:
+            continue
+        kind = _schema_type(node, defs)
+        spec[col] = {"column": col, "type": kind} if kind != "string" else col
+    return spec
+
+
+def identity_mapping(entity: str, columns: list[str], source: str) -> Mapping:
+    """The mapping for a source without one, whose columns must be named like the schema's fields."""
+    spec = identity_spec(entity, columns)
+    if not spec:
+        from hub.errors import InputError
+
+        raise InputError(
+            f"{source}: no column is named like a field of {entity}, and the stream has no mapping",
+            hint="add a mapping from the source's columns to the schema's fields in the config (hub schema show " + entity + ")",
+        )
+    return compile_mapping(spec, where="(identity mapping)")

@@ -1,0 +1,82 @@
+"""Turning one raw source row into a stored record, or into a quarantine entry: the per-record work.
+
+map (declarative) -> transforms (plugins) -> validate (compiled schema) -> natural key ->
+canonical JSON and its digest. Everything here is per record and pure; the database work is
+done once per batch in :mod:`hub.pipeline.batch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from hub.errors import RecordError, RecordProblem
+from hub.mapping import Mapping
+from hub.store.records import Prepared
+from hub.validation import validator_for
+
+__all__ = ["Preparer", "Rejected", "canonical"]
+
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def canonical(record: dict) -> tuple[str, str]:
+    """Canonical JSON of a record (sorted keys, UTF-8, Arabic as is) and its 128-bit digest."""
+    body = orjson.dumps(record, option=_SORT)
+    return body.decode(), hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A row that goes to quarantine: where it failed and why, with the raw payload."""
+
+    stage: str
+    line: int | None
+    raw: object
+    problems: list[RecordProblem]
+
+
+class Preparer:
+    """Prepares rows of one stream; built once per run from the stream's config."""
+
+    def __init__(self, entity: str, key: tuple[str, ...], mapping: Mapping | None, transforms: list[tuple[str, Callable]], context: dict):
+        self.entity = entity
+        self.key = key
+        self.mapping = mapping
+        self.transforms = transforms
+        self.context = context
+        self.validator = validator_for(entity)
+
+    def prepare(self, raw: object, line: int | None) -> Prepared | Rejected:
+        """One row through mapping, transforms and validation."""
+        if not isinstance(raw, dict):
+            return Rejected("read", line, raw, [RecordProblem("(record)", "type", "not an object")])
+        if self.mapping is not None:
+            try:
+                record = self.mapping.apply(raw)
+            except RecordError as exc:
+                return Rejected("map", line, raw, exc.problems)
+        else:
+            record = dict(raw)
+        for name, fn in self.transforms:
+            try:
+                record = fn(record, self.context)
+            except RecordError as exc:
+                return Rejected("transform", line, raw, exc.problems)
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug quarantines the record, not the run
+                return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} failed: {type(exc).__name__}: {exc}")])
+            if not isinstance(record, dict):
+                return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} returned no record")])
+        if not self.validator.is_valid(record):
+            return Rejected("validate", line, raw, self.validator.problems(record))
+        parts = []
+        for field in self.key:
+            v = record.get(field)
+            if v is None or v == "":
+                return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is empty")])
+            parts.append(str(v))
+        data, digest = canonical(record)
+        return Prepared("|".join(parts), data, digest, record.get("association_id"))

@@ -1,0 +1,190 @@
+"""Running a connection: read each stream in batches, commit each batch, drain the outbox.
+
+``run_connection`` is the one service the CLI, the scheduler and the API call to run a sync.
+It records the run (trigger, times, counts, errors), calls the run event hooks, and flags a
+run that read nothing where the last ten read something, which is how a broken export or a
+moved file usually first shows itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from hub.app import Hub
+from hub.errors import ConfigError, HubError, InputError
+from hub.mapping import compile_mapping, identity_mapping
+from hub.pipeline.batch import commit_batch
+from hub.pipeline.deliver import drain
+from hub.pipeline.prepare import Preparer, Rejected
+from hub.sdk import Cursor, SourceRow, Stream
+from hub.secrets import redactor
+from hub.store import runs as run_store
+from hub.store import state as state_store
+from hub.store.records import Prepared
+
+__all__ = ["build_preparer", "check_columns", "destinations_for", "drain_destinations", "run_connection"]
+
+log = logging.getLogger("hub.run")
+Progress = Callable[[str, int], None]
+
+
+def build_preparer(hub: Hub, connection: str, stream: Stream) -> Preparer:
+    """The per-record pipeline of one stream, from the config as it is now."""
+    cfg = stream.config
+    where = f"connections.{connection}.streams.{stream.name}"
+    mapping = None
+    if cfg is not None and cfg.mapping:
+        mapping = compile_mapping(cfg.mapping, timezone=hub.config.timezone, where=f"{where}.mapping", keep_unmapped=cfg.keep_unmapped)
+    transforms = []
+    for name in (cfg.transforms if cfg else ()):
+        try:
+            transforms.append((name, hub.plugins.transforms.get(name)))
+        except KeyError:
+            raise ConfigError(f"{where}.transforms: unknown transform {name!r}", hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}") from None
+    return Preparer(stream.entity, stream.key, mapping, transforms, {"connection": connection, "stream": stream.name})
+
+
+def check_columns(connection: str, stream: Stream, preparer: Preparer) -> None:
+    columns = stream.columns()
+    if columns is None:
+        return
+    source = getattr(stream, "file_path", None)
+    what = str(source()) if source else f"connection {connection!r}"
+    if preparer.mapping is None:
+        preparer.mapping = identity_mapping(stream.entity, columns, what)
+        return
+    missing = sorted(preparer.mapping.columns - set(columns))
+    if missing:
+        raise InputError(
+            f"{what}: column(s) {', '.join(repr(m) for m in missing)} named in connections.{connection}.streams.{stream.name}.mapping not found",
+            hint=f"the source has: {', '.join(columns)}",
+        )
+
+
+def destinations_for(hub: Hub, connection: str, entity: str) -> list[str]:
+    out = []
+    for d in hub.config.connection(connection).destinations:
+        ents = hub.config.connection(d).entities
+        if ents is None or entity in ents:
+            out.append(d)
+    return out
+
+
+def _run_stream(hub: Hub, connection: str, stream: Stream, run_id: int, progress: Progress | None, quarantined_hook) -> None:
+    preparer = build_preparer(hub, connection, stream)
+    check_columns(connection, stream, preparer)
+    destinations = destinations_for(hub, connection, stream.entity)
+    with hub.store.engine.connect() as conn:
+        cursor = Cursor(state_store.load_cursor(conn, connection, stream.name))
+    size = hub.config.batch_size
+    prepared, rejected, read = [], [], 0
+    prepare = preparer.prepare
+    total = 0
+
+    def flush() -> None:
+        nonlocal prepared, rejected, read, total
+        result = commit_batch(
+            hub.store, run_id=run_id, connection=connection, stream=stream.name, entity=stream.entity, read=read,
+            prepared=prepared, rejected=rejected, destinations=destinations, cursor=cursor.value,
+        )
+        if result.quarantined:
+            quarantined_hook(result.quarantined)
+        total += read
+        if progress:
+            progress(stream.name, total)
+        prepared, rejected, read = [], [], 0
+
+    for row in stream.read(cursor):
+        read += 1
+        if isinstance(row, SourceRow):
+            if row.problems:
+                rejected.append(Rejected("read", row.line, row.data, list(row.problems)))
+                if read >= size:
+                    flush()
+                continue
+            data, line = row.data, row.line
+        else:
+            data, line = row, None
+        out = prepare(data, line)
+        (prepared if isinstance(out, Prepared) else rejected).append(out)
+        if read >= size:
+            flush()
+    flush()
+
+
+def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) -> dict[str, Any]:
+    """Deliver what is pending for each destination; returns counts and the last error."""
+    delivered = failed = 0
+    errors, quarantined = [], []
+    for d in destinations:
+        connector = hub.open_connector(d)
+        try:
+            res = drain(hub.store, d, connector, run_id=run_id)
+        finally:
+            connector.close()
+        delivered += res.delivered
+        failed += res.rejected
+        quarantined += res.quarantined
+        if res.error:
+            errors.append(f"{d}: {res.error} ({res.deferred} deferred)")
+    return {"delivered": delivered, "delivery_failed": failed, "errors": errors, "quarantined": quarantined}
+
+
+def run_connection(hub: Hub, connection: str, *, trigger: str = "manual", scheduled_for: datetime | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Run one connection end to end and return the finished run (as ``hub runs`` shows it)."""
+    cfg = hub.config.connection(connection)
+    store = hub.store
+    run_id = run_store.create_run(store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
+    run_info = {"id": run_id, "connection": connection, "trigger": trigger}
+    hooks = hub.plugins.hook
+    hooks.hub_run_started(run=run_info)
+
+    def quarantined(entries):
+        hooks.hub_records_quarantined(run=run_info, entries=entries)
+
+    connector = None
+    deferred: list[str] = []
+    try:
+        connector = hub.open_connector(connection)
+        for stream in connector.streams():
+            _run_stream(hub, connection, stream, run_id, progress, quarantined)
+        targets = list(cfg.destinations)
+        if connector.is_destination() and not connector.is_source():
+            targets.append(connection)
+        if targets:
+            d = drain_destinations(hub, targets, run_id)
+            if d["quarantined"]:
+                quarantined(d["quarantined"])
+            with store.engine.begin() as conn:
+                run_store.add_counts(conn, run_id, {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]})
+            deferred = d["errors"]
+            for err in deferred:
+                log.warning("delivery deferred: %s", err)
+    except HubError as exc:
+        message = redactor.redact(str(exc))
+        run_store.finish_run(store.engine, run_id, status="failed", error=message)
+        hooks.hub_run_failed(run=run_info, error=message)
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, then re-raised for the caller
+        message = redactor.redact(f"{type(exc).__name__}: {exc}")
+        run_store.finish_run(store.engine, run_id, status="failed", error=message)
+        hooks.hub_run_failed(run=run_info, error=message)
+        raise
+    finally:
+        if connector is not None:
+            connector.close()
+    run = run_store.get_run(store.engine, run_id)
+    flags = []
+    if run["read"] == 0 and connector is not None and connector.is_source():
+        before = run_store.recent_reads(store.engine, connection, before_id=run_id)
+        if before and all(n > 0 for n in before):
+            flags.append(f"read nothing, where the last {len(before)} run(s) read {min(before)} or more")
+    flags += [f"delivery deferred: {e}" for e in deferred]
+    status = "partial" if run["quarantined"] or run["delivery_failed"] or deferred else "succeeded"
+    run_store.finish_run(store.engine, run_id, status=status, flags=flags or None)
+    run = run_store.get_run(store.engine, run_id)
+    hooks.hub_run_finished(run=run)
+    return run

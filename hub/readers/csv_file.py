@@ -1,0 +1,133 @@
+"""CSV as associations export it: any of , ; tab |, UTF-8 with or without BOM, or Windows-1256.
+
+Encoding ``auto`` takes a BOM when there is one, else UTF-8 when the start of the file decodes
+as UTF-8, else Windows-1256 (older Arabic Excel exports). Header cells lose bidi marks and
+surrounding spaces so that ``‏المبلغ `` and ``المبلغ`` are one column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from hub.errors import InputError
+from hub.text.arabic import strip_marks
+
+__all__ = ["CsvFile"]
+
+_SAMPLE = 65536
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "cp1256"
+
+
+class CsvFile:
+    """One CSV file: ``header`` and ``rows()``; settings as the csv connector takes them."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        encoding: str = "auto",
+        delimiter: str = "auto",
+        skip_rows: int = 0,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: no such file", hint="check the path in the settings")
+        with self.path.open("rb") as f:
+            head = f.read(_SAMPLE)
+        if encoding == "auto":
+            encoding = _detect_encoding(head)
+        elif encoding.replace("-", "").replace("_", "").lower() == "utf8":
+            encoding = "utf-8-sig"
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(f"{self.path}: unknown encoding {encoding!r}") from None
+        self.encoding = encoding
+        self.skip_rows = skip_rows
+        try:
+            text = head.decode(encoding, errors="strict") if len(head) < _SAMPLE else codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+        except UnicodeDecodeError as exc:
+            raise self._decode_error(head, exc.start) from None
+        lines = text.splitlines()
+        if len(lines) <= skip_rows or not lines[skip_rows].strip():
+            raise InputError(f"{self.path}: the file is empty or has no header row", hint="the first row must name the columns")
+        if delimiter == "auto":
+            first = lines[skip_rows]
+            delimiter = max(_DELIMITERS, key=first.count)
+        self.delimiter = delimiter
+        self.header = self._read_header()
+
+    def _decode_error(self, data: bytes, offset: int) -> InputError:
+        line = data[:offset].count(b"\n") + 1
+        return InputError(
+            f"{self.path} line {line}: the file is not valid {self.encoding.replace('-sig', '')}",
+            hint="save it as UTF-8, or set encoding: windows-1256 in the connection's settings",
+        )
+
+    def _open(self):
+        return self.path.open("r", encoding=self.encoding, newline="", errors="strict")
+
+    def _read_header(self) -> list[str]:
+        with self._open() as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            try:
+                for _ in range(self.skip_rows):
+                    next(reader)
+                raw = next(reader)
+            except (StopIteration, csv.Error) as exc:
+                raise InputError(f"{self.path}: cannot read the header row ({exc})") from None
+            except UnicodeDecodeError:
+                raise InputError(f"{self.path}: the header is not valid {self.encoding}") from None
+        header = [strip_marks(h) for h in raw]
+        seen = set()
+        for i, h in enumerate(header):
+            if h and h in seen:
+                raise InputError(f"{self.path} line {self.skip_rows + 1}: column {h!r} appears twice (column {i + 1})")
+            seen.add(h)
+        return header
+
+    def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:
+        """Yield ``(ordinal, line, row)`` for each data row after the first ``start_after`` rows."""
+        header = self.header
+        width = len(header)
+        with self._open() as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            n = 0
+            try:
+                for _ in range(self.skip_rows + 1):
+                    next(reader)
+                for cells in reader:
+                    n += 1
+                    if n <= start_after:
+                        continue
+                    if not cells or (len(cells) == 1 and not cells[0]):
+                        continue
+                    if len(cells) == width:
+                        yield n, reader.line_num, dict(zip(header, cells))
+                    else:
+                        row = dict(zip(header, cells))
+                        if len(cells) > width:
+                            row["_overflow"] = cells[width:]
+                        yield n, reader.line_num, row
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{self.path} line {reader.line_num + 1}: the file is not valid {self.encoding.replace('-sig', '')}",
+                    hint="save it as UTF-8, or set encoding: windows-1256 in the connection's settings",
+                ) from None
+            except csv.Error as exc:
+                raise InputError(f"{self.path} line {reader.line_num}: {exc}") from None

@@ -1,0 +1,40 @@
+"""JSON Lines: one JSON object a line. A line that is not an object is a bad record, not a bad file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from hub.errors import InputError, RecordProblem
+
+__all__ = ["JsonlFile"]
+
+
+class JsonlFile:
+    """One JSONL file; ``rows()`` yields ``(line, line, object_or_text, problems)``."""
+
+    header = None
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: no such file", hint="check the path in the settings")
+
+    def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, object, tuple[RecordProblem, ...] | None]]:
+        """Yield every non-blank line after line ``start_after``, parsed, or its text with the problem."""
+        with self.path.open("rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if lineno <= start_after or not raw.strip():
+                    continue
+                try:
+                    obj = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                    yield lineno, lineno, text, (RecordProblem("(record)", "json", f"not valid JSON: {exc}"),)
+                    continue
+                if not isinstance(obj, dict):
+                    yield lineno, lineno, obj, (RecordProblem("(record)", "type", "a line must hold one JSON object"),)
+                    continue
+                yield lineno, lineno, obj, None

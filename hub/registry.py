@@ -1,0 +1,106 @@
+"""Registries that plugins add to: connectors by name, transforms by name.
+
+A registry validates what it is given when it is given it, refuses a second entry of one
+name, and remembers which plugin added what, so an error can name the plugin at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import jsonschema
+
+from hub.errors import PluginError, UnknownConnectorError
+from hub.sdk import Connector
+
+__all__ = ["ConnectorRegistry", "TransformRegistry"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class ConnectorRegistry:
+    """Connector classes by name, each with the plugin that registered it."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Connector]] = {}
+        self._owners: dict[str, str] = {}
+        self.current_plugin = "?"
+
+    def add(self, cls: type[Connector]) -> None:
+        """Register a connector class; raises PluginError if it is malformed or a duplicate."""
+        owner = self.current_plugin
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            raise PluginError(f"plugin {owner!r} registered {cls!r}, which is not a Connector")
+        if not _NAME.match(cls.name or ""):
+            raise PluginError(
+                f"plugin {owner!r}: connector {cls.__name__} has no valid name ({cls.name!r})",
+                hint="a name is lower case letters, digits, - or _, starting with a letter",
+            )
+        if cls.name in self._classes:
+            raise PluginError(
+                f"plugin {owner!r} registers connector {cls.name!r}, "
+                f"already registered by {self._owners[cls.name]!r}"
+            )
+        try:
+            jsonschema.Draft202012Validator.check_schema(cls.settings_schema)
+        except jsonschema.SchemaError as exc:
+            raise PluginError(
+                f"plugin {owner!r}: connector {cls.name!r} has an invalid settings schema: "
+                f"{exc.message}"
+            ) from None
+        if not (cls.is_source() or cls.is_destination()):
+            raise PluginError(f"plugin {owner!r}: connector {cls.name!r} neither reads nor writes")
+        self._classes[cls.name] = cls
+        self._owners[cls.name] = owner
+
+    def get(self, name: str) -> type[Connector]:
+        """The class registered as ``name``; UnknownConnectorError lists the known ones."""
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise UnknownConnectorError(
+                f"unknown connector {name!r}",
+                hint=f"known connectors: {', '.join(sorted(self._classes)) or 'none'}; "
+                "install or list the plugin that provides it",
+            ) from None
+
+    def owner(self, name: str) -> str:
+        """The plugin that registered ``name``."""
+        return self._owners[name]
+
+    def names(self) -> list[str]:
+        """Registered connector names, sorted."""
+        return sorted(self._classes)
+
+
+Transform = Callable[[dict, dict], dict]
+
+
+class TransformRegistry:
+    """Named record transforms, referenced from a stream's ``transforms`` list in the config."""
+
+    def __init__(self) -> None:
+        self._fns: dict[str, Transform] = {}
+        self._owners: dict[str, str] = {}
+        self.current_plugin = "?"
+
+    def add(self, name: str, fn: Transform) -> None:
+        """Register ``fn`` as ``name``; a second transform of one name is refused."""
+        if not _NAME.match(name) or not callable(fn):
+            raise PluginError(f"plugin {self.current_plugin!r}: bad transform {name!r}")
+        if name in self._fns:
+            raise PluginError(
+                f"plugin {self.current_plugin!r} registers transform {name!r}, "
+                f"already registered by {self._owners[name]!r}"
+            )
+        self._fns[name] = fn
+        self._owners[name] = self.current_plugin
+
+    def get(self, name: str) -> Transform:
+        """The transform ``name``; KeyError if none."""
+        return self._fns[name]
+
+    def names(self) -> list[str]:
+        """Registered transform names, sorted."""
+        return sorted(self._fns)

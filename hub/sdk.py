@@ -1,0 +1,193 @@
+"""The connector SDK: what a connector author writes against.
+
+A connector is a small class: a ``name``, a JSON Schema for its ``settings``, a ``check()``
+that says whether the system is reachable, and either ``streams()`` (a source), ``write()``
+(a destination) or both. A stream declares the entity it yields, its natural key and its
+cursor field, so the cursor is visible where the stream is declared::
+
+    class Submissions(Stream):
+        entity = "distribution"
+        cursor_field = "submitted_at"          # None: every run reads everything
+
+        def read(self, cursor: Cursor) -> Iterator[SourceRow | dict]:
+            for row in fetch(since=cursor.value):
+                cursor.advance(row["submitted_at"])
+                yield row
+
+The pipeline takes what ``read`` yields in batches and saves ``cursor.value`` with each
+batch, in the same transaction as the batch's records: a run that dies resumes from the last
+committed batch. Destinations receive :class:`Delivery` items whose ``idempotency_key`` is the
+same on every retry of one record version.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+from hub.errors import ConnectorError, RecordProblem
+from hub.schema import entity_key
+
+__all__ = [
+    "Connector",
+    "ConnectorContext",
+    "Cursor",
+    "Delivery",
+    "SourceRow",
+    "Stream",
+    "StreamConfig",
+    "WriteResult",
+]
+
+
+class SourceRow(NamedTuple):
+    """One raw record from a source, with where it was found.
+
+    ``line`` is what a person looks for in the source (a file's line or row number, an API
+    page offset); ``problems`` is set when the source could not even parse the record (a
+    line that is not JSON): the pipeline then quarantines ``data`` as it is.
+    """
+
+    data: Any
+    line: int | None = None
+    problems: tuple[RecordProblem, ...] | None = None
+
+
+class Cursor:
+    """A stream's position: a JSON-serialisable value the stream moves forward as it reads.
+
+    The pipeline snapshots ``value`` at each batch boundary and commits it with the batch.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def advance(self, value: Any) -> None:
+        """Record that everything up to and including ``value`` has been yielded."""
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Cursor({self.value!r})"
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """What the config says about one stream of a connection: entity, key, mapping, options."""
+
+    name: str
+    entity: str
+    key: tuple[str, ...] = ()
+    mapping: dict | None = None
+    transforms: tuple[str, ...] = ()
+    options: dict = field(default_factory=dict)
+    keep_unmapped: bool = True
+
+
+@dataclass
+class ConnectorContext:
+    """What the hub hands a connector: who it is, where relative paths start, how to log."""
+
+    connection: str
+    base_dir: Path
+    streams: Sequence[StreamConfig] = ()
+    timezone: str = "Asia/Damascus"
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("hub.connector"))
+
+    def path(self, value: str | Path) -> Path:
+        """A settings path made absolute against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+class Stream(abc.ABC):
+    """One kind of record a source yields. Override ``read``; set the class attributes."""
+
+    name: str = "default"
+    entity: str = ""
+    key: tuple[str, ...] = ()
+    cursor_field: str | None = None
+
+    def __init__(self, config: StreamConfig | None = None, connector: Connector | None = None):
+        self.config = config
+        self.connector = connector
+        if config is not None:
+            self.name = config.name
+            self.entity = config.entity or self.entity
+            self.key = tuple(config.key) or tuple(self.key)
+        if not self.key and self.entity:
+            self.key = entity_key(self.entity)
+
+    @abc.abstractmethod
+    def read(self, cursor: Cursor) -> Iterator[SourceRow | dict]:
+        """Yield raw records after ``cursor.value``, advancing the cursor as you go."""
+
+    def columns(self) -> list[str] | None:
+        """The source's column names, if it has a fixed set (files, SQL); used to check mappings."""
+        return None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One record version to deliver; ``idempotency_key`` is stable across retries."""
+
+    idempotency_key: str
+    entity: str
+    key: str
+    version: int
+    record: dict
+
+
+@dataclass
+class WriteResult:
+    """What a destination did with a batch: rejections by idempotency key, with reasons.
+
+    Every delivery not listed in ``rejected`` is taken as accepted (applied or already there).
+    """
+
+    rejected: dict[str, list[RecordProblem]] = field(default_factory=dict)
+
+
+class Connector:
+    """Base of every connector: declare ``name`` and ``settings_schema``; implement what applies."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    settings_schema: ClassVar[dict] = {"type": "object"}
+    stream_class: ClassVar[type[Stream] | None] = None
+
+    def __init__(self, settings: dict, context: ConnectorContext) -> None:
+        self.settings = settings
+        self.context = context
+
+    def check(self) -> str:
+        """Reach the system with these settings; return a one-line description or raise CheckFailed."""
+        return "ok"
+
+    def streams(self) -> list[Stream]:
+        """The streams this connection reads: by default one ``stream_class`` per configured stream."""
+        if self.stream_class is None:
+            return []
+        return [self.stream_class(cfg, self) for cfg in self.context.streams]
+
+    def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
+        """Deliver a batch; raise TransientDeliveryError to retry later. Destinations override."""
+        raise ConnectorError(f"connector {self.name!r} is not a destination")
+
+    def close(self) -> None:
+        """Release files and connections; called once at the end of a run."""
+
+    @classmethod
+    def is_source(cls) -> bool:
+        """True when the class reads records (has a stream class or overrides ``streams``)."""
+        return cls.stream_class is not None or cls.streams is not Connector.streams
+
+    @classmethod
+    def is_destination(cls) -> bool:
+        """True when the class overrides ``write``."""
+        return cls.write is not Connector.write

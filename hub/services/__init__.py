@@ -1,0 +1,1 @@
+"""Service functions: what the CLI, the API and the web pages call. No interface holds logic."""

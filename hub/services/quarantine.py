@@ -1,0 +1,141 @@
+"""Quarantine services: look, replay after a fix, dismiss with a reason, export for correction.
+
+Replay runs the raw payload through the stream's pipeline as the config is *now*, so fixing
+a mapping (or the payload itself, with ``changes``) and replaying stores what was stuck.
+Every decision is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub.app import Hub
+from hub.errors import ConfigError, HubError, NotFoundError
+from hub.mapping import identity_mapping
+from hub.pipeline.batch import commit_batch
+from hub.pipeline.prepare import Rejected
+from hub.pipeline.run import build_preparer, destinations_for, drain_destinations
+from hub.sdk import StreamConfig
+from hub.services.messages import plain_words
+from hub.services.spreadsheet import write_table
+from hub.store import audit
+from hub.store import quarantine as q_store
+from hub.store.records import Prepared
+from hub.store.types import utcnow
+
+__all__ = ["dismiss", "export", "list_open", "replay", "show"]
+
+
+def list_open(hub: Hub, *, connection: str | None = None, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
+    """Entries, oldest first."""
+    with hub.store.engine.connect() as conn:
+        return q_store.list_entries(conn, connection=connection, status=status, limit=limit)
+
+
+def show(hub: Hub, entry_id: int) -> dict[str, Any]:
+    """One entry with its raw payload and errors."""
+    with hub.store.engine.connect() as conn:
+        return q_store.get_entry(conn, entry_id)
+
+
+def _stream_for(hub: Hub, entry: dict):
+    connector = hub.open_connector(entry["connection"])
+    for stream in connector.streams():
+        if stream.name == entry["stream"]:
+            return connector, stream
+    cfg = hub.config.connection(entry["connection"])
+    scfg = next((s for s in cfg.streams if s.name == entry["stream"]), None)
+    if scfg is None:
+        raise ConfigError(f"connections.{entry['connection']}: stream {entry['stream']!r} is no longer configured", hint="dismiss the entry, or configure the stream again")
+    stream_cls = type(connector).stream_class
+    return connector, stream_cls(StreamConfig(scfg.name, scfg.entity, scfg.key, scfg.mapping, scfg.transforms, scfg.options, scfg.keep_unmapped), connector)
+
+
+def replay(hub: Hub, ids: list[int] | None = None, *, connection: str | None = None, changes: dict[str, Any] | None = None, actor: str = "cli") -> dict[str, Any]:
+    """Replay entries (given ids, or every open one of a connection): stored ones close as replayed."""
+    with hub.store.engine.connect() as conn:
+        entries = [q_store.get_entry(conn, i) for i in ids] if ids else q_store.list_entries(conn, connection=connection, limit=None)
+    replayed, still, skipped = [], [], []
+    preparers: dict[tuple[str, str], Any] = {}
+    for entry in entries:
+        if entry["status"] != "open":
+            skipped.append({"id": entry["id"], "reason": f"already {entry['status']}"})
+            continue
+        if entry["stage"] == "deliver":
+            skipped.append({"id": entry["id"], "reason": "a delivery rejection: fix it at the destination, then run the source again"})
+            continue
+        raw = entry["raw"]
+        if changes:
+            if not isinstance(raw, dict):
+                raise HubError(f"quarantine entry {entry['id']}: the raw payload is not an object; it cannot be edited field by field")
+            raw = {**raw, **changes}
+        k = (entry["connection"], entry["stream"])
+        if k not in preparers:
+            connector, stream = _stream_for(hub, entry)
+            prep = build_preparer(hub, entry["connection"], stream)
+            if prep.mapping is None and stream.columns() is not None:
+                prep.mapping = identity_mapping(stream.entity, stream.columns(), entry["connection"])
+            preparers[k] = (prep, stream)
+        prep, stream = preparers[k]
+        out = prep.prepare(raw, entry["line"])
+        now = utcnow()
+        if isinstance(out, Prepared):
+            dest = destinations_for(hub, entry["connection"], stream.entity)
+            commit_batch(hub.store, run_id=None, connection=entry["connection"], stream=stream.name, entity=stream.entity,
+                         read=1, prepared=[out], rejected=[], destinations=dest, cursor=None, save_cursor=False)
+            with hub.store.engine.begin() as conn:
+                q_store.set_status(conn, entry["id"], "replayed", reason="stored after replay", now=now, raw=raw if changes else None)
+                audit.append(conn, actor=actor, action="quarantine.replay", subject=f"quarantine/{entry['id']}", detail={"key": out.key, "changes": sorted(changes or {})}, now=now)
+            replayed.append({"id": entry["id"], "key": out.key})
+            if dest:
+                drain_destinations(hub, dest, None)
+        else:
+            assert isinstance(out, Rejected)
+            still.append({"id": entry["id"], "errors": [p.as_dict() for p in out.problems]})
+    return {"replayed": replayed, "still_invalid": still, "skipped": skipped}
+
+
+def dismiss(hub: Hub, ids: list[int], *, reason: str, actor: str = "cli") -> list[int]:
+    """Close entries without storing them; the reason is kept and audited."""
+    if not reason.strip():
+        raise HubError("a reason is needed to dismiss quarantined records", hint="--reason 'duplicate of row 12'")
+    done = []
+    with hub.store.engine.begin() as conn:
+        for i in ids:
+            entry = q_store.get_entry(conn, i)
+            if entry["status"] != "open":
+                raise NotFoundError(f"quarantine entry {i} is already {entry['status']}")
+            now = utcnow()
+            q_store.set_status(conn, i, "dismissed", reason=reason, now=now)
+            audit.append(conn, actor=actor, action="quarantine.dismiss", subject=f"quarantine/{i}", detail={"reason": reason}, now=now)
+            done.append(i)
+    return done
+
+
+def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "en") -> int:
+    """Write open entries to XLSX/CSV: each rejected row's columns and its errors in plain words."""
+    entries = list_open(hub, connection=connection, limit=0)
+    columns: list[str] = []
+    for e in entries:
+        if isinstance(e["raw"], dict):
+            for k in e["raw"]:
+                if k not in columns:
+                    columns.append(k)
+    heads = (["رقم", "الاتصال", "السطر", "الأخطاء"] if lang == "ar" else ["quarantine id", "connection", "line", "errors"])
+    rows = []
+    for e in entries:
+        errors = "; ".join(plain_words(p, lang) for p in e["errors"])
+        raw = e["raw"] if isinstance(e["raw"], dict) else {"(raw)": e["raw"]}
+        rows.append([e["id"], e["connection"], e["line"], errors, *[_cell(raw.get(c)) for c in columns]])
+    if any(not isinstance(e["raw"], dict) for e in entries) and "(raw)" not in columns:
+        columns.append("(raw)")
+        for row, e in zip(rows, entries):
+            row.append(None if isinstance(e["raw"], dict) else _cell(e["raw"]))
+    return write_table(path, [*heads, *columns], rows, sheet="quarantine", rtl=lang == "ar")
+
+
+def _cell(v):
+    if v is None or isinstance(v, (str, int)):
+        return v
+    return str(v)

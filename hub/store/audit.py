@@ -1,0 +1,57 @@
+"""The audit log: append-only, each entry carrying the hash of the one before.
+
+Altering or removing an entry breaks the chain from that entry on, and ``verify`` names the
+first entry that no longer fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import orjson
+from sqlalchemy import Connection, insert, select
+
+from hub.store.models import AuditEntry
+
+__all__ = ["GENESIS", "append", "entries", "verify"]
+
+_t = AuditEntry.__table__
+GENESIS = "0" * 64
+
+
+def _digest(prev: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
+    body = "\x1f".join([prev, at.isoformat(), actor, action, subject, detail])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(conn: Connection, *, actor: str, action: str, subject: str, detail: dict, now: datetime) -> str:
+    """Add an entry in the caller's transaction; returns its hash."""
+    prev = conn.execute(select(_t.c.hash).order_by(_t.c.id.desc()).limit(1)).scalar() or GENESIS
+    body = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+    h = _digest(prev, now, actor, action, subject, body)
+    conn.execute(insert(_t).values(at=now, actor=actor, action=action, subject=subject, detail=body, prev_hash=prev, hash=h))
+    return h
+
+
+def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int = 100) -> list[dict]:
+    """Newest entries first."""
+    q = select(_t).order_by(_t.c.id.desc()).limit(limit)
+    if subject_prefix:
+        q = q.where(_t.c.subject.startswith(subject_prefix))
+    return [
+        {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "subject": r.subject, "detail": orjson.loads(r.detail)}
+        for r in conn.execute(q)
+    ]
+
+
+def verify(conn: Connection) -> tuple[int, int | None]:
+    """Check the whole chain: (entries checked, id of the first bad entry or None)."""
+    prev = GENESIS
+    n = 0
+    for r in conn.execute(select(_t).order_by(_t.c.id)):
+        n += 1
+        if r.prev_hash != prev or _digest(prev, r.at, r.actor, r.action, r.subject, r.detail) != r.hash:
+            return n, r.id
+        prev = r.hash
+    return n, None

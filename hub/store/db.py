@@ -1,0 +1,102 @@
+"""Opening the store: engine settings per dialect, and migrations to the newest revision.
+
+SQLite is the embedded default (WAL, so readers never block the writer; ``synchronous=NORMAL``:
+a process killed mid-write loses nothing committed). Any SQLAlchemy URL works; PostgreSQL is
+the production store. ``Store.open`` brings the schema to Alembic's head before first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from hub.errors import StoreError
+
+__all__ = ["Store"]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+class Store:
+    """A migrated database and its engine; services take a Store, not a URL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql`` (or another SQLAlchemy dialect name)."""
+        return self.engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Open the store at ``url``, creating an SQLite file's folder and migrating as needed."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"store: {url!r} is not a database URL", hint="e.g. sqlite:///.hub/hub.db or postgresql+psycopg://user@host/db") from None
+        kwargs: dict = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            engine = create_engine(parsed, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"store: cannot use {parsed.render_as_string(hide_password=True)}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (a no-op when already there)."""
+        from alembic import command
+
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), "head")
+        except OperationalError as exc:
+            raise StoreError(
+                f"store: cannot open {self.engine.url.render_as_string(hide_password=True)}: {exc.orig}"
+            ) from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store: migration failed: {exc}") from None
+
+    def revision(self) -> str | None:
+        """The Alembic revision the database is at."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def tables(self) -> list[str]:
+        """Table names present in the database."""
+        return sorted(inspect(self.engine).get_table_names())
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,170 @@
+"""Tables of the store, warehouse style: typed attributes, shared column aliases.
+
+records          the current version of every record, by entity and natural key
+record_history   every superseded version, so a change is never lost
+stream_state     each stream's cursor, committed with the batch that moved it
+runs             one row per run; (connection, scheduled_for) is unique
+quarantine       records that failed, with their raw payload and every error
+outbox           record versions waiting for (or done with) each destination
+audit_log        append-only, each entry hashing the one before
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.store.types import UTCDateTime, utcnow
+
+__all__ = ["AuditEntry", "Base", "OutboxItem", "QuarantineEntry", "Record", "RecordVersion", "Run", "StreamState"]
+
+intpk = Annotated[int, mapped_column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)]
+name = Annotated[str, mapped_column(String(120))]
+key = Annotated[str, mapped_column(String(400))]
+json_text = Annotated[str, mapped_column(Text)]
+created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
+counter = Annotated[int, mapped_column(Integer, default=0)]
+
+
+class Base(DeclarativeBase):
+    """Declarative base: aware datetimes and bounded strings by default."""
+
+    type_annotation_map = {datetime: UTCDateTime, str: String(255)}
+
+
+class Record(Base):
+    """The current version of one record; ``data`` is canonical JSON and ``hash`` its digest."""
+
+    __tablename__ = "records"
+    __table_args__ = (UniqueConstraint("entity", "key", name="uq_records_entity_key"),)
+
+    id: Mapped[intpk]
+    entity: Mapped[str] = mapped_column(String(40))
+    key: Mapped[key]
+    association_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    data: Mapped[json_text]
+    hash: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int]
+    connection: Mapped[name]
+    run_id: Mapped[int | None]
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+
+
+class RecordVersion(Base):
+    """A version of a record that a later one replaced."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (Index("ix_record_history_entity_key", "entity", "key"),)
+
+    id: Mapped[intpk]
+    entity: Mapped[str] = mapped_column(String(40))
+    key: Mapped[key]
+    version: Mapped[int]
+    data: Mapped[json_text]
+    hash: Mapped[str] = mapped_column(String(40))
+    connection: Mapped[name]
+    run_id: Mapped[int | None]
+    valid_from: Mapped[datetime]
+    replaced_at: Mapped[created]
+
+
+class StreamState(Base):
+    """The cursor of one stream of one connection."""
+
+    __tablename__ = "stream_state"
+
+    connection: Mapped[name] = mapped_column(primary_key=True)
+    stream: Mapped[name] = mapped_column(primary_key=True)
+    cursor: Mapped[json_text]
+    run_id: Mapped[int | None]
+    updated_at: Mapped[created]
+
+
+class Run(Base):
+    """One run of one connection, with its counts; a scheduled slot is unique per connection."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("connection", "scheduled_for", name="uq_runs_connection_slot"),)
+
+    id: Mapped[intpk]
+    connection: Mapped[name]
+    trigger: Mapped[str] = mapped_column(String(20))
+    scheduled_for: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    read: Mapped[counter]
+    valid: Mapped[counter]
+    inserted: Mapped[counter]
+    updated: Mapped[counter]
+    unchanged: Mapped[counter]
+    quarantined: Mapped[counter]
+    delivered: Mapped[counter]
+    delivery_failed: Mapped[counter]
+    error: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[str | None] = mapped_column(Text)
+
+
+class QuarantineEntry(Base):
+    """A record that could not be stored or delivered: raw payload and every error kept."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_connection_status", "connection", "status"),)
+
+    id: Mapped[intpk]
+    run_id: Mapped[int | None]
+    connection: Mapped[name]
+    stream: Mapped[name]
+    entity: Mapped[str] = mapped_column(String(40))
+    stage: Mapped[str] = mapped_column(String(20))
+    line: Mapped[int | None]
+    raw: Mapped[json_text]
+    errors: Mapped[json_text]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+    resolved_at: Mapped[datetime | None]
+
+
+class OutboxItem(Base):
+    """One record version for one destination; the idempotency key is stable across retries."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("destination", "idempotency_key", name="uq_outbox_destination_key"),
+        Index("ix_outbox_destination_status", "destination", "status", "id"),
+    )
+
+    id: Mapped[intpk]
+    destination: Mapped[name]
+    entity: Mapped[str] = mapped_column(String(40))
+    key: Mapped[key]
+    version: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[json_text]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[counter]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    run_id: Mapped[int | None]
+    created_at: Mapped[created]
+    delivered_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One audited action; ``hash`` covers the entry and the previous entry's hash."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[intpk]
+    at: Mapped[created]
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[json_text]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,77 @@
+"""The outbox: record versions waiting for each destination, drained after they are committed.
+
+Rows are written in the same transaction as the records they carry, so a committed record is
+never forgotten by its destinations; a delivery repeated after a crash carries the same
+idempotency key, so the receiver applies it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, insert, or_, select, update
+
+from hub.store.models import OutboxItem
+
+__all__ = ["enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count"]
+
+_t = OutboxItem.__table__
+
+
+def enqueue(conn: Connection, destinations: list[str], entity: str, versions: list[tuple[str, int, str, str]], *, run_id: int | None, now: datetime) -> int:
+    """Queue each new record version for each destination; returns rows added."""
+    rows = [
+        {
+            "destination": d, "entity": entity, "key": key, "version": version,
+            "idempotency_key": f"{entity}:{key}:v{version}:{h[:16]}", "payload": data,
+            "status": "pending", "attempts": 0, "run_id": run_id, "created_at": now,
+        }
+        for d in destinations
+        for key, version, h, data in versions
+    ]
+    if rows:
+        conn.execute(insert(_t), rows)
+    return len(rows)
+
+
+def pending(conn: Connection, destination: str, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """The oldest deliverable rows for a destination (pending, and due if they were retried)."""
+    q = (
+        select(_t.c.id, _t.c.entity, _t.c.key, _t.c.version, _t.c.idempotency_key, _t.c.payload, _t.c.attempts)
+        .where(_t.c.destination == destination, _t.c.status == "pending")
+        .where(or_(_t.c.next_attempt_at.is_(None), _t.c.next_attempt_at <= now))
+        .order_by(_t.c.id).limit(limit)
+    )
+    return [
+        {"id": r.id, "entity": r.entity, "key": r.key, "version": r.version, "idempotency_key": r.idempotency_key,
+         "record": orjson.loads(r.payload), "attempts": r.attempts}
+        for r in conn.execute(q)
+    ]
+
+
+def pending_count(conn: Connection, destination: str | None = None) -> int:
+    """Rows still to deliver."""
+    q = select(func.count()).select_from(_t).where(_t.c.status == "pending")
+    if destination:
+        q = q.where(_t.c.destination == destination)
+    return conn.execute(q).scalar_one()
+
+
+def mark_delivered(conn: Connection, ids: list[int], *, now: datetime) -> None:
+    """Delivered: the destination took these (or already had them)."""
+    if ids:
+        conn.execute(update(_t).where(_t.c.id.in_(ids)).values(status="delivered", delivered_at=now, attempts=_t.c.attempts + 1))
+
+
+def mark_failed(conn: Connection, ids: list[int], *, error: str) -> None:
+    """Rejected for good: the records went to quarantine; the rows stay for the record."""
+    if ids:
+        conn.execute(update(_t).where(_t.c.id.in_(ids)).values(status="rejected", last_error=error, attempts=_t.c.attempts + 1))
+
+
+def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at: datetime) -> None:
+    """A transient failure: try again from ``next_attempt_at``."""
+    if ids:
+        conn.execute(update(_t).where(_t.c.id.in_(ids)).values(last_error=error, next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1))

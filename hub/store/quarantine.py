@@ -1,0 +1,84 @@
+"""Quarantine: every record that could not be stored or delivered, raw payload and all errors kept.
+
+Entries are ``open`` until replayed (they passed after a fix) or dismissed (with a reason).
+Nothing here deletes a row: a decision changes its status and is audited by the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, insert, select, update
+
+from hub.errors import NotFoundError
+from hub.store.models import QuarantineEntry
+
+__all__ = ["add_entries", "count_open", "get_entry", "list_entries", "set_status"]
+
+_t = QuarantineEntry.__table__
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[int]:
+    """Insert entries (``connection, stream, entity, stage, line, raw, errors, run_id``); returns ids."""
+    ids = []
+    for r in rows:
+        res = conn.execute(
+            insert(_t).values(
+                run_id=r.get("run_id"), connection=r["connection"], stream=r["stream"], entity=r["entity"],
+                stage=r["stage"], line=r.get("line"), raw=_dumps(r["raw"]), errors=_dumps(r["errors"]),
+                status="open", created_at=now,
+            )
+        )
+        ids.append(res.inserted_primary_key[0])
+    return ids
+
+
+def _as_dict(r) -> dict[str, Any]:
+    return {
+        "id": r.id, "run_id": r.run_id, "connection": r.connection, "stream": r.stream, "entity": r.entity,
+        "stage": r.stage, "line": r.line, "raw": orjson.loads(r.raw), "errors": orjson.loads(r.errors),
+        "status": r.status, "reason": r.reason, "created_at": r.created_at.isoformat(),
+        "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
+    }
+
+
+def get_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
+    """One entry; NotFoundError when there is none."""
+    r = conn.execute(select(_t).where(_t.c.id == entry_id)).first()
+    if r is None:
+        raise NotFoundError(f"no quarantine entry {entry_id}", hint="hub quarantine list shows the open ones")
+    return _as_dict(r)
+
+
+def list_entries(conn: Connection, *, connection: str | None = None, status: str | None = "open", limit: int | None = 100) -> list[dict[str, Any]]:
+    """Entries, oldest first, filtered by connection and status (None: any status)."""
+    q = select(_t).order_by(_t.c.id)
+    if connection:
+        q = q.where(_t.c.connection == connection)
+    if status:
+        q = q.where(_t.c.status == status)
+    if limit:
+        q = q.limit(limit)
+    return [_as_dict(r) for r in conn.execute(q)]
+
+
+def count_open(conn: Connection, connection: str | None = None) -> int:
+    """How many entries are open."""
+    q = select(func.count()).select_from(_t).where(_t.c.status == "open")
+    if connection:
+        q = q.where(_t.c.connection == connection)
+    return conn.execute(q).scalar_one()
+
+
+def set_status(conn: Connection, entry_id: int, status: str, *, reason: str | None, now: datetime, raw: Any = None) -> None:
+    """Mark an entry replayed or dismissed (optionally storing the corrected payload)."""
+    values: dict[str, Any] = {"status": status, "reason": reason, "resolved_at": now}
+    if raw is not None:
+        values["raw"] = _dumps(raw)
+    conn.execute(update(_t).where(_t.c.id == entry_id).values(**values))

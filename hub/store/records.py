@@ -1,0 +1,130 @@
+"""Upserting a batch of records by natural key: the hot path of every run.
+
+Unchanged content (same hash) is a no-op; changed content bumps the version and keeps the
+replaced version in ``record_history``. Existing rows are looked up once per batch (by key,
+in chunks), inserts and updates go out as executemany: a few statements per batch, not per
+record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from hub.store.models import Record, RecordVersion
+
+__all__ = ["Prepared", "Upserted", "upsert_batch"]
+
+_records = Record.__table__
+_history = RecordVersion.__table__
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A validated record ready to store: natural key, canonical JSON and its digest."""
+
+    key: str
+    data: str
+    hash: str
+    association_id: str | None
+
+
+@dataclass
+class Upserted:
+    """What a batch did: counts, and each new record version (for the outbox)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    versions: list[tuple[str, int, str, str]] = field(default_factory=list)  # key, version, hash, data
+
+
+def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connection: str, run_id: int | None, now: datetime) -> Upserted:
+    """Store ``items`` (in source order; a key seen twice keeps the later content)."""
+    out = Upserted()
+    if not items:
+        return out
+    keys = list({it.key for it in items})
+    existing: dict[str, list] = {}  # key -> [id, hash, version]
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        rows = conn.execute(
+            select(_records.c.id, _records.c.key, _records.c.hash, _records.c.version).where(
+                _records.c.entity == entity, _records.c.key.in_(chunk)
+            )
+        )
+        for rid, key, h, v in rows:
+            existing[key] = [rid, h, v]
+
+    inserts: dict[str, dict] = {}
+    updates: dict[str, dict] = {}
+    history: list[dict] = []
+    replaced_ids: list[int] = []
+    for it in items:
+        pending = inserts.get(it.key) or updates.get(it.key)
+        if pending is not None:
+            if pending["hash"] == it.hash:
+                out.unchanged += 1
+                continue
+            # A second, different version of one key inside one batch: keep the first in history.
+            history.append(_history_row(entity, it.key, pending, connection, run_id, now))
+            pending.update(data=it.data, hash=it.hash, version=pending["version"] + 1, association_id=it.association_id)
+            out.updated += 1
+            continue
+        found = existing.get(it.key)
+        if found is None:
+            inserts[it.key] = {
+                "entity": entity, "key": it.key, "association_id": it.association_id, "data": it.data,
+                "hash": it.hash, "version": 1, "connection": connection, "run_id": run_id,
+                "created_at": now, "updated_at": now,
+            }
+            out.inserted += 1
+        elif found[1] == it.hash:
+            out.unchanged += 1
+        else:
+            replaced_ids.append(found[0])
+            updates[it.key] = {
+                "b_id": found[0], "key": it.key, "association_id": it.association_id, "data": it.data,
+                "hash": it.hash, "version": found[2] + 1, "connection": connection, "run_id": run_id, "updated_at": now,
+            }
+            out.updated += 1
+
+    if replaced_ids:
+        # Copy the versions being replaced into history before overwriting them.
+        for i in range(0, len(replaced_ids), _CHUNK):
+            for row in conn.execute(
+                select(_records.c.key, _records.c.version, _records.c.data, _records.c.hash, _records.c.connection, _records.c.run_id, _records.c.updated_at)
+                .where(_records.c.id.in_(replaced_ids[i : i + _CHUNK]))
+            ):
+                history.append({
+                    "entity": entity, "key": row.key, "version": row.version, "data": row.data, "hash": row.hash,
+                    "connection": row.connection, "run_id": row.run_id, "valid_from": row.updated_at, "replaced_at": now,
+                })
+    if inserts:
+        conn.execute(insert(_records), list(inserts.values()))
+    if updates:
+        conn.execute(
+            update(_records)
+            .where(_records.c.id == bindparam("b_id"))
+            .values(
+                association_id=bindparam("association_id"), data=bindparam("data"), hash=bindparam("hash"),
+                version=bindparam("version"), connection=bindparam("connection"), run_id=bindparam("run_id"),
+                updated_at=bindparam("updated_at"),
+            ),
+            [{k: v for k, v in u.items() if k != "key"} for u in updates.values()],
+        )
+    if history:
+        conn.execute(insert(_history), history)
+    for row in (*inserts.values(), *updates.values()):
+        out.versions.append((row["key"], row["version"], row["hash"], row["data"]))
+    return out
+
+
+def _history_row(entity, key, pending, connection, run_id, now) -> dict:
+    return {
+        "entity": entity, "key": key, "version": pending["version"], "data": pending["data"],
+        "hash": pending["hash"], "connection": connection, "run_id": run_id, "valid_from": now, "replaced_at": now,
+    }

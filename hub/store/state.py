@@ -1,0 +1,54 @@
+"""Stream state: each stream's cursor, read at the start of a run and saved with each batch.
+
+Saving happens inside the batch's transaction (the caller passes its connection), so the
+cursor never runs ahead of the records it stands for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+
+from hub.store.models import StreamState
+
+__all__ = ["all_states", "clear_state", "load_cursor", "save_cursor"]
+
+_t = StreamState.__table__
+
+
+def load_cursor(conn: Connection, connection: str, stream: str) -> Any:
+    """The saved cursor value of a stream, or None when it has never run."""
+    raw = conn.execute(select(_t.c.cursor).where(_t.c.connection == connection, _t.c.stream == stream)).scalar()
+    return None if raw is None else orjson.loads(raw)
+
+
+def save_cursor(conn: Connection, connection: str, stream: str, value: Any, *, run_id: int | None, now: datetime) -> None:
+    """Set a stream's cursor (in the caller's transaction)."""
+    data = orjson.dumps(value).decode()
+    res = conn.execute(
+        update(_t).where(_t.c.connection == connection, _t.c.stream == stream).values(cursor=data, run_id=run_id, updated_at=now)
+    )
+    if res.rowcount == 0:
+        conn.execute(insert(_t).values(connection=connection, stream=stream, cursor=data, run_id=run_id, updated_at=now))
+
+
+def clear_state(conn: Connection, connection: str, stream: str | None = None) -> int:
+    """Forget the cursor of one stream, or of every stream of a connection; returns rows removed."""
+    q = delete(_t).where(_t.c.connection == connection)
+    if stream is not None:
+        q = q.where(_t.c.stream == stream)
+    return conn.execute(q).rowcount
+
+
+def all_states(conn: Connection, connection: str | None = None) -> list[dict]:
+    """Every saved cursor, optionally of one connection only."""
+    q = select(_t).order_by(_t.c.connection, _t.c.stream)
+    if connection is not None:
+        q = q.where(_t.c.connection == connection)
+    return [
+        {"connection": r.connection, "stream": r.stream, "cursor": orjson.loads(r.cursor), "run_id": r.run_id, "updated_at": r.updated_at.isoformat()}
+        for r in conn.execute(q)
+    ]

@@ -1,0 +1,75 @@
+"""Arabic-aware normalisation for matching keys and for reading numbers and dates.
+
+The stored display text is never changed; these functions compute the form used to compare
+(names, headers, place names) and to parse digits written as ٠-٩ or ۰-۹. Order follows
+shared/DOMAIN.md: NFKC, strip bidi/format marks, tatweel and diacritics, fold letter forms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["matching_key", "normalize_digits", "strip_marks"]
+
+# Bidi and format marks that spreadsheets and bank exports leave inside cells.
+_MARKS = "".join(
+    [chr(c) for c in range(0x200B, 0x2010)]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+    + ["\u061c", "\ufeff"]
+)
+_MARKS_TABLE = {ord(c): None for c in _MARKS}
+
+# Digits: Arabic-Indic and Extended Arabic-Indic (Persian/Urdu) to ASCII; Arabic decimal
+# separator to a dot; Arabic thousands separator dropped.
+_DIGITS_TABLE = {
+    **{0x0660 + i: ord("0") + i for i in range(10)},
+    **{0x06F0 + i: ord("0") + i for i in range(10)},
+    0x066B: ord("."),
+    0x066C: None,
+}
+
+_DIACRITICS = (
+    [chr(c) for c in range(0x064B, 0x0660)]
+    + ["\u0670"]
+    + [chr(c) for c in range(0x0610, 0x061B)]
+    + [chr(c) for c in range(0x06D6, 0x06EE)]
+)
+_LETTERS_TABLE = {
+    **{ord(c): None for c in _DIACRITICS},
+    0x0640: None,  # tatweel
+    ord("أ"): "ا",
+    ord("إ"): "ا",
+    ord("آ"): "ا",
+    ord("ٱ"): "ا",
+    ord("ى"): "ي",
+    ord("ة"): "ه",
+    ord("ؤ"): "و",
+    ord("ئ"): "ي",
+    ord("ء"): None,
+    ord("ی"): "ي",
+    ord("ک"): "ك",
+}
+_SPACES = re.compile(r"[\s\u00a0_\-]+")
+
+
+def strip_marks(text: str) -> str:
+    """``text`` without bidi/format marks (RLM, LRM, embeddings, BOM) and outer spaces."""
+    return text.translate(_MARKS_TABLE).strip()
+
+
+def normalize_digits(text: str) -> str:
+    """``text`` with Arabic-Indic digits as ASCII, ``٫`` as a dot and ``٬`` dropped; marks stripped."""
+    return text.translate(_MARKS_TABLE).translate(_DIGITS_TABLE).strip()
+
+
+def matching_key(text: str) -> str:
+    """The comparison form of ``text``: folded letters, no marks, lower case, single spaces.
+
+    Two spellings that a reader takes for the same word get the same key: ``إدلب`` and
+    ``ادلب``, ``حماة`` and ``حماه``, ``Damascus `` and ``damascus``.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_MARKS_TABLE).translate(_LETTERS_TABLE).translate(_DIGITS_TABLE)
+    return _SPACES.sub(" ", text).strip().casefold()
