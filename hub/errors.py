@@ -127,6 +127,7 @@ class RecordProblem:
 class RecordError(Exception):
     """A single record cannot be mapped or transformed; it goes to quarantine, the batch goes on."""
 
-    def __init__(self, problems: list[RecordProblem]) -> None:
+    def __init__(self, problems: list[RecordProblem], partial: dict | None = None) -> None:
         super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
         self.problems = problems
+        self.partial = partial  # what could be mapped, so validation can report the rest too

@@ -47,12 +47,14 @@ class FileStream(Stream):
         saved = cursor.value or {}
         start = saved.get("rows", 0) if saved.get("file") == digest and not saved.get("complete") else 0
         reader = self.open_file()
-        n = start
+        # One position dict, updated in place: the pipeline serialises cursor.value when it
+        # commits a batch, right after the batch's last row was yielded.
+        position = {"file": digest, "rows": start, "complete": False}
+        cursor.advance(position)
         for item in reader.rows(start_after=start):
-            n, line, data = item[0], item[1], item[2]
-            cursor.advance({"file": digest, "rows": n, "complete": False})
-            yield SourceRow(data, line, item[3] if len(item) > 3 else None)
-        cursor.advance({"file": digest, "rows": n, "complete": True})
+            position["rows"] = item[0]
+            yield SourceRow(item[2], item[1], item[3] if len(item) > 3 else None)
+        position["complete"] = True
         close = getattr(reader, "close", None)
         if close:
             close()

@@ -55,8 +55,17 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _decimal(sep: str) -> Callable[[str], str]:
     def convert(s: str) -> str:
+        if sep == "." and _PLAIN_DECIMAL.fullmatch(s):
+            # The common case, without Decimal: "0125.50" -> "125.5".
+            whole, _, frac = s.partition(".")
+            whole = whole.lstrip("0") or "0"
+            frac = frac.rstrip("0")
+            return f"{whole}.{frac}" if frac else whole
         t = normalize_digits(s).replace(" ", "").replace("\u00a0", "")
         if sep == ",":
             t = t.replace(".", "").replace(",", ".")
@@ -70,6 +79,24 @@ def _decimal(sep: str) -> Callable[[str], str]:
             raise _Bad("decimal", f"{s!r} is not a number")
         out = format(d.normalize(), "f")
         return "0" if out in ("-0", "0") else out
+
+    return convert
+
+
+def _cached(fn: Callable[[str], Any], size: int = 4096) -> Callable[[str], Any]:
+    """Memoise a converter over the few distinct values a column repeats (dates, codes, maps)."""
+    memo: dict[str, Any] = {}
+
+    def convert(s: str):
+        try:
+            return memo[s]
+        except KeyError:
+            pass
+        v = fn(s)  # a _Bad raised here is not cached: the next bad row is judged again
+        if len(memo) >= size:
+            memo.clear()
+        memo[s] = v
+        return v
 
     return convert
 
@@ -185,29 +212,25 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
     kind = spec.get("type", "string")
     if kind not in _TYPES:
         raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")
-    if "columns" in spec:
-        cols = list(spec["columns"])
-        joiner = spec.get("join", " ")
-
-        def get(row, cols=cols):
-            parts = [t for t in (_text(row.get(c)) for c in cols) if t]
-            return joiner.join(parts) or None
-    elif "column" in spec:
-        col = spec["column"]
-        cols = [col]
-
-        def get(row, col=col):
-            return _text(row.get(col))
-    else:
-        raise ConfigError(f"{where}: give a column, columns or const")
-
     value_map = None
     if "map" in spec:
         if not isinstance(spec["map"], dict):
             raise ConfigError(f"{where}.map must be a mapping of source value -> value")
         value_map = {matching_key(str(k)): v for k, v in spec["map"].items()}
     default = spec.get("default")
-    if kind == "list":
+    if value_map is not None:
+        known = ", ".join(map(str, spec["map"]))
+
+        def lookup(s):
+            key = matching_key(s)
+            if key in value_map:
+                return value_map[key]
+            if default is not None:
+                return default
+            raise _Bad("map", f"{s!r} is not one of the mapped values ({known})")
+
+        conv = _cached(lookup)
+    elif kind == "list":
         item_conv = _scalar_converter(spec.get("items", "string"), spec, zone, where)
         sep = spec.get("split")
         splitter = (lambda s: [p.strip() for p in s.split(sep)]) if sep else _SPLIT_DEFAULT.split
@@ -216,19 +239,34 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             return [item_conv(p) for p in splitter(s) if p]
     else:
         conv = _scalar_converter(kind, spec, zone, where)
+        if kind in ("date", "datetime", "governorate", "boolean"):
+            conv = _cached(conv)
+    plain = value_map is None and kind == "string"
 
-    def value(row):
-        s = get(row)
-        if s is None:
-            return default
-        if value_map is not None:
-            key = matching_key(s)
-            if key in value_map:
-                return value_map[key]
-            if default is not None:
+    if "columns" in spec:
+        cols = list(spec["columns"])
+        joiner = spec.get("join", " ")
+
+        def value(row):
+            parts = [t for t in (_text(row.get(c)) for c in cols) if t]
+            s = joiner.join(parts)
+            return conv(s) if s else default
+    elif "column" in spec:
+        col = spec["column"]
+        cols = [col]
+
+        def value(row):
+            v = row.get(col)
+            if v is None or v == "":
                 return default
-            raise _Bad("map", f"{s!r} is not one of the mapped values ({', '.join(map(str, spec['map']))})")
-        return conv(s)
+            if v.__class__ is not str:
+                v = str(v)
+            v = v.strip(_EDGE_MARKS)
+            if not v:
+                return default
+            return v if plain else conv(v)
+    else:
+        raise ConfigError(f"{where}: give a column, columns or const")
 
     return cols, value
 
@@ -237,37 +275,59 @@ class Mapping:
     """A compiled mapping: ``apply(raw_row) -> record`` or RecordError with every problem."""
 
     def __init__(self, fields: list[tuple[tuple[str, ...], Callable]], columns: set[str], keep_unmapped: bool):
-        self._fields = fields
+        self._flat = [(path[0], fn) for path, fn in fields if len(path) == 1]
+        self._nested = [(path, fn) for path, fn in fields if len(path) > 1]
         self.columns = columns
         self.keep_unmapped = keep_unmapped
+        self._unmapped_for: tuple[int, list[str]] | None = None
+
+    def _unmapped(self, row: dict) -> list[str]:
+        # Rows of one file share their keys: work the unmapped columns out once per shape.
+        cached = self._unmapped_for
+        if cached is not None and cached[0] == len(row):
+            return cached[1]
+        cols = [k for k in row if k and k not in self.columns]
+        self._unmapped_for = (len(row), cols)
+        return cols
+
+    def _problem(self, problems, path, bad) -> list:
+        problems = problems or []
+        problems.append(RecordProblem(path, bad.rule, bad.message))
+        return problems
 
     def apply(self, row: dict) -> dict:
         """Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."""
         out: dict = {}
         problems = None
-        for path, fn in self._fields:
+        for name, fn in self._flat:
             try:
                 v = fn(row)
             except _Bad as bad:
-                if problems is None:
-                    problems = []
-                problems.append(RecordProblem(".".join(path), bad.rule, bad.message))
+                problems = self._problem(problems, name, bad)
                 continue
-            if v is None:
+            if v is not None:
+                out[name] = v
+        for path, fn in self._nested:
+            try:
+                v = fn(row)
+            except _Bad as bad:
+                problems = self._problem(problems, ".".join(path), bad)
                 continue
-            if len(path) == 1:
-                out[path[0]] = v
-            else:
+            if v is not None:
                 node = out
                 for part in path[:-1]:
                     node = node.setdefault(part, {})
                 node[path[-1]] = v
         if problems:
-            raise RecordError(problems)
+            raise RecordError(problems, partial=out)
         if self.keep_unmapped:
-            extra = {k: v for k, v in row.items() if k not in self.columns and k and _text(v) is not None}
-            if extra:
-                out.setdefault("extra", {}).update({k: _text(v) for k, v in extra.items()})
+            extra = None
+            for k in self._unmapped(row):
+                t = _text(row.get(k))
+                if t is not None:
+                    if extra is None:
+                        extra = out.setdefault("extra", {})
+                    extra[k] = t
         return out
 
 

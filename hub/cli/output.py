@@ -14,8 +14,8 @@ from hub.secrets import redactor
 
 __all__ = ["console", "emit_json", "err_console", "fail", "table"]
 
-console = Console(highlight=False, soft_wrap=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
 def emit_json(obj: Any) -> None:

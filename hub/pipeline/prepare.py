@@ -8,6 +8,7 @@ done once per batch in :mod:`hub.pipeline.batch`.
 from __future__ import annotations
 
 import hashlib
+from hashlib import blake2b
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,14 @@ class Preparer:
         self.context = context
         self.validator = validator_for(entity)
 
+    def _with_schema_problems(self, exc: RecordError) -> list[RecordProblem]:
+        """Mapping problems plus what the schema says of the fields that did map: every error at once."""
+        problems = list(exc.problems)
+        if exc.partial is not None:
+            failed = {p.path for p in problems}
+            problems += [p for p in self.validator.problems(exc.partial) if p.path not in failed]
+        return sorted(problems, key=lambda p: (p.path, p.rule))
+
     def prepare(self, raw: object, line: int | None) -> Prepared | Rejected:
         """One row through mapping, transforms and validation."""
         if not isinstance(raw, dict):
@@ -58,7 +67,7 @@ class Preparer:
             try:
                 record = self.mapping.apply(raw)
             except RecordError as exc:
-                return Rejected("map", line, raw, exc.problems)
+                return Rejected("map", line, raw, self._with_schema_problems(exc))
         else:
             record = dict(raw)
         for name, fn in self.transforms:
@@ -77,6 +86,6 @@ class Preparer:
             v = record.get(field)
             if v is None or v == "":
                 return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is empty")])
-            parts.append(str(v))
-        data, digest = canonical(record)
-        return Prepared("|".join(parts), data, digest, record.get("association_id"))
+            parts.append(v if v.__class__ is str else str(v))
+        body = orjson.dumps(record, option=_SORT)
+        return Prepared("|".join(parts), body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get("association_id"))

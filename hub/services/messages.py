@@ -68,5 +68,7 @@ def plain_words(problem: dict, lang: str = "en") -> str:
     field = _field_name(problem.get("path", ""), lang)
     if template is None:
         return f"{field}: {problem.get('message', '')}"
-    text = (template[1] if lang == "ar" else template[0]).format(field=field)
+    if lang == "ar":
+        return template[1].format(field=field)  # the row's own cells beside it show the value
+    text = template[0].format(field=field)
     return f"{text} — {problem.get('message', '')}" if problem.get("message") else text

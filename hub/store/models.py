@@ -113,7 +113,10 @@ class QuarantineEntry(Base):
     """A record that could not be stored or delivered: raw payload and every error kept."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (Index("ix_quarantine_connection_status", "connection", "status"),)
+    __table_args__ = (
+        Index("ix_quarantine_connection_status", "connection", "status"),
+        Index("ix_quarantine_raw", "connection", "stream", "raw_hash"),
+    )
 
     id: Mapped[intpk]
     run_id: Mapped[int | None]
@@ -123,6 +126,7 @@ class QuarantineEntry(Base):
     stage: Mapped[str] = mapped_column(String(20))
     line: Mapped[int | None]
     raw: Mapped[json_text]
+    raw_hash: Mapped[str] = mapped_column(String(32))
     errors: Mapped[json_text]
     status: Mapped[str] = mapped_column(String(20), default="open")
     reason: Mapped[str | None] = mapped_column(Text)

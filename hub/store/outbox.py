@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
+from hub.store.bulk import insert_many
 from hub.store.models import OutboxItem
 
 __all__ = ["enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count"]
@@ -32,7 +33,7 @@ def enqueue(conn: Connection, destinations: list[str], entity: str, versions: li
         for key, version, h, data in versions
     ]
     if rows:
-        conn.execute(insert(_t), rows)
+        insert_many(conn, _t, rows)
     return len(rows)
 
 

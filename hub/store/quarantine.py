@@ -6,6 +6,7 @@ Nothing here deletes a row: a decision changes its status and is audited by the 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +26,29 @@ def _dumps(value: Any) -> str:
 
 
 def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[int]:
-    """Insert entries (``connection, stream, entity, stage, line, raw, errors, run_id``); returns ids."""
+    """Insert entries (``connection, stream, entity, stage, line, raw, errors, run_id``); returns ids.
+
+    A payload already open in quarantine for the same stream (the same bad row read again by
+    the next run of an unchanged file) is not added twice: its existing id is returned.
+    """
     ids = []
     for r in rows:
+        raw = _dumps(r["raw"])
+        digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+        found = conn.execute(
+            select(_t.c.id).where(
+                _t.c.connection == r["connection"], _t.c.stream == r["stream"], _t.c.raw_hash == digest, _t.c.status == "open"
+            ).limit(1)
+        ).scalar()
+        if found is not None:
+            # Same bad row read again: keep one entry, with the errors as judged now.
+            conn.execute(update(_t).where(_t.c.id == found).values(errors=_dumps(r["errors"]), stage=r["stage"], run_id=r.get("run_id")))
+            ids.append(found)
+            continue
         res = conn.execute(
             insert(_t).values(
                 run_id=r.get("run_id"), connection=r["connection"], stream=r["stream"], entity=r["entity"],
-                stage=r["stage"], line=r.get("line"), raw=_dumps(r["raw"]), errors=_dumps(r["errors"]),
+                stage=r["stage"], line=r.get("line"), raw=raw, raw_hash=digest, errors=_dumps(r["errors"]),
                 status="open", created_at=now,
             )
         )
@@ -81,4 +98,5 @@ def set_status(conn: Connection, entry_id: int, status: str, *, reason: str | No
     values: dict[str, Any] = {"status": status, "reason": reason, "resolved_at": now}
     if raw is not None:
         values["raw"] = _dumps(raw)
+        values["raw_hash"] = hashlib.blake2b(values["raw"].encode(), digest_size=16).hexdigest()
     conn.execute(update(_t).where(_t.c.id == entry_id).values(**values))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from hub.store.bulk import insert_many
 from hub.store.models import Record, RecordVersion
 
 __all__ = ["Prepared", "Upserted", "upsert_batch"]
@@ -104,7 +105,7 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
                     "connection": row.connection, "run_id": row.run_id, "valid_from": row.updated_at, "replaced_at": now,
                 })
     if inserts:
-        conn.execute(insert(_records), list(inserts.values()))
+        insert_many(conn, _records, list(inserts.values()))
     if updates:
         conn.execute(
             update(_records)
@@ -117,7 +118,7 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
             [{k: v for k, v in u.items() if k != "key"} for u in updates.values()],
         )
     if history:
-        conn.execute(insert(_history), history)
+        insert_many(conn, _history, history)
     for row in (*inserts.values(), *updates.values()):
         out.versions.append((row["key"], row["version"], row["hash"], row["data"]))
     return out

@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('line', sa.Integer(), nullable=True),
     sa.Column('raw', sa.Text(), nullable=False),
+    sa.Column('raw_hash', sa.String(length=32), nullable=False),
     sa.Column('errors', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
@@ -67,6 +68,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
         batch_op.create_index('ix_quarantine_connection_status', ['connection', 'status'], unique=False)
+        batch_op.create_index('ix_quarantine_raw', ['connection', 'stream', 'raw_hash'], unique=False)
 
     op.create_table('record_history',
     sa.Column('id', sa.Integer().with_variant(sa.BigInteger(), 'postgresql'), autoincrement=True, nullable=False),
@@ -152,6 +154,7 @@ def downgrade() -> None:
 
     op.drop_table('record_history')
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
+        batch_op.drop_index('ix_quarantine_raw')
         batch_op.drop_index('ix_quarantine_connection_status')
 
     op.drop_table('quarantine')

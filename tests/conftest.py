@@ -1,0 +1,106 @@
+"""Shared fixtures: a hub folder with a config, and the real ``hub`` command in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DONATION_HEADER = ["رقم الإيصال", "اسم المتبرع", "المبلغ", "العملة", "التاريخ", "طريقة الدفع"]
+
+DONATIONS_CONFIG = """\
+store: sqlite:///hub.db
+batch_size: {batch_size}
+connections:
+  amal:
+    connector: csv
+    settings: {{path: donations.csv}}
+    streams:
+      donations:
+        entity: donation
+        mapping:
+          id: رقم الإيصال
+          association_id: {{const: assoc-amal}}
+          donor.name: اسم المتبرع
+          amount: {{column: المبلغ, type: decimal}}
+          currency: العملة
+          donated_at: {{column: التاريخ, type: datetime, format: "%d/%m/%Y"}}
+          channel: {{column: طريقة الدفع, map: {{تحويل بنكي: bank_transfer, نقدي: cash}}}}
+          status: {{const: received}}
+    destinations: [export]
+  export:
+    connector: jsonl
+    settings: {{folder: export}}
+"""
+
+
+@dataclass
+class Result:
+    """What a ``hub`` subprocess did."""
+
+    code: int
+    out: str
+    err: str
+
+
+class HubFolder:
+    """A temporary folder holding a hub.yaml, its data files and its SQLite store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, name: str, text: str, encoding: str = "utf-8") -> Path:
+        p = self.path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding=encoding)
+        return p
+
+    def write_csv(self, name: str, header: list[str], rows: list[list], encoding: str = "utf-8", delimiter: str = ",") -> Path:
+        p = self.path / name
+        with p.open("w", encoding=encoding, newline="") as f:
+            w = csv.writer(f, delimiter=delimiter)
+            w.writerow(header)
+            w.writerows(rows)
+        return p
+
+    def hub(self, *args: str, env: dict | None = None, timeout: float = 300) -> Result:
+        """Run ``python -m hub ARGS`` in this folder."""
+        full_env = {**os.environ, **(env or {})}
+        full_env.pop("HUB_DEBUG", None)
+        p = subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.path, capture_output=True, text=True, env=full_env, timeout=timeout)
+        return Result(p.returncode, p.stdout, p.stderr)
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "hub", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Read the store directly with sqlite3 (what is really on disk)."""
+        conn = sqlite3.connect(self.path / "hub.db")
+        try:
+            return conn.execute(query, params).fetchall()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> HubFolder:
+    return HubFolder(tmp_path)
+
+
+def donation_rows(n: int, start: int = 0) -> list[list]:
+    """``n`` valid donation rows with Arabic headers' values."""
+    return [[f"D{i:07d}", "محمد أحمد", f"{1000 + i}.50", "SYP", "15/10/2026", "نقدي" if i % 2 else "تحويل بنكي"] for i in range(start, start + n)]
+
+
+@pytest.fixture
+def donations(folder: HubFolder) -> HubFolder:
+    """A hub with the ``amal`` CSV connection (10 valid rows) delivering to a JSONL export."""
+    folder.write("hub.yaml", DONATIONS_CONFIG.format(batch_size=5000))
+    folder.write_csv("donations.csv", DONATION_HEADER, donation_rows(10), encoding="utf-8-sig")
+    return folder

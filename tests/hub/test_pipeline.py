@@ -1,0 +1,158 @@
+"""The pipeline as a user meets it through ``hub run``: idempotent, versioned, nothing lost."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import DONATION_HEADER, donation_rows
+
+
+def test_first_run_stores_every_row_and_delivers_it(donations):
+    r = donations.hub("run", "amal", "--json")
+    assert r.code == 0, r.err
+    run = json.loads(r.out)["runs"][0]
+    assert (run["read"], run["inserted"], run["quarantined"], run["delivered"]) == (10, 10, 0, 10)
+    assert donations.sql("select count(*) from records where entity='donation'") == [(10,)]
+    stored = json.loads(donations.sql("select data from records where key='assoc-amal|D0000003'")[0][0])
+    assert stored == {
+        "id": "D0000003", "association_id": "assoc-amal", "donor": {"name": "محمد أحمد"}, "amount": "1003.5",
+        "currency": "SYP", "donated_at": "2026-10-15T00:00:00+03:00", "channel": "cash", "status": "received",
+    }
+    lines = (donations.path / "export" / "donation.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 10
+
+
+def test_rerun_inserts_nothing_and_delivers_nothing(donations):
+    assert donations.hub("run", "amal").code == 0
+    r = donations.hub("run", "amal", "--json")
+    run = json.loads(r.out)["runs"][0]
+    assert (run["read"], run["inserted"], run["updated"], run["unchanged"], run["delivered"]) == (10, 0, 0, 10, 0)
+    assert donations.sql("select count(*), max(version) from records") == [(10, 1)]
+    assert donations.sql("select count(*) from outbox") == [(10,)]
+    assert len((donations.path / "export" / "donation.jsonl").read_text().splitlines()) == 10
+
+
+def test_changing_one_row_updates_exactly_that_record_and_keeps_history(donations):
+    donations.hub("run", "amal")
+    rows = donation_rows(10)
+    rows[4][2] = "99999"
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    r = donations.hub("run", "amal", "--json")
+    run = json.loads(r.out)["runs"][0]
+    assert (run["inserted"], run["updated"], run["unchanged"], run["delivered"]) == (0, 1, 9, 1)
+    assert donations.sql("select key, version from records where version > 1") == [("assoc-amal|D0000004", 2)]
+    history = donations.sql("select key, version, data from record_history")
+    assert [(k, v) for k, v, _ in history] == [("assoc-amal|D0000004", 1)]
+    assert json.loads(history[0][2])["amount"] == "1004.5"
+    exported = [json.loads(x) for x in (donations.path / "export" / "donation.jsonl").read_text().splitlines()]
+    assert [x["amount"] for x in exported if x["id"] == "D0000004"] == ["1004.5", "99999"]
+
+
+def test_bad_rows_are_quarantined_with_raw_payload_and_neighbours_stored(donations):
+    rows = donation_rows(5)
+    rows.insert(2, ["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"])
+    rows.insert(4, ["D10", "ليلى", "500", "SYR", "2026-31-12", "حوالة"])
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    r = donations.hub("run", "amal", "--json")
+    assert r.code == 1, "some records quarantined: exit 1"
+    run = json.loads(r.out)["runs"][0]
+    assert (run["read"], run["inserted"], run["quarantined"]) == (7, 5, 2)
+    assert run["status"] == "partial"
+    q = json.loads(donations.hub("quarantine", "list", "--json").out)
+    assert [e["line"] for e in q] == [4, 6]
+    assert q[0]["raw"]["المبلغ"] == "ألف"
+    assert [(e["path"], e["rule"]) for e in q[0]["errors"]] == [("amount", "decimal")]
+    # every problem of the second row at once: mapping and schema alike
+    assert sorted((e["path"], e["rule"]) for e in q[1]["errors"]) == [("channel", "map"), ("currency", "enum"), ("donated_at", "date")]
+    assert donations.sql("select count(*) from records") == [(5,)]
+
+
+def test_rerun_of_an_unchanged_file_does_not_duplicate_quarantine(donations):
+    rows = donation_rows(3) + [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]]
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    donations.hub("run", "amal")
+    donations.hub("run", "amal")
+    assert donations.sql("select count(*) from quarantine") == [(1,)]
+
+
+def test_replay_after_fixing_the_mapping_stores_the_record(donations):
+    rows = donation_rows(2) + [["D9", "سمير", "500", "SYP", "15/10/2026", "حوالة"]]
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    assert donations.hub("run", "amal").code == 1
+    entry = json.loads(donations.hub("quarantine", "list", "--json").out)[0]
+    assert donations.hub("quarantine", "replay", str(entry["id"])).code == 1, "still invalid before the fix"
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", cfg.replace("نقدي: cash}", "نقدي: cash, حوالة: bank_transfer}"))
+    r = donations.hub("quarantine", "replay", str(entry["id"]), "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["replayed"] == [{"id": entry["id"], "key": "assoc-amal|D9"}]
+    assert json.loads(donations.sql("select data from records where key='assoc-amal|D9'")[0][0])["channel"] == "bank_transfer"
+    assert json.loads(donations.hub("quarantine", "list", "--json").out) == []
+    assert "D9" in (donations.path / "export" / "donation.jsonl").read_text()
+    audit = json.loads(donations.hub("audit", "list", "--json").out)
+    assert [a["action"] for a in audit] == ["quarantine.replay"]
+
+
+def test_replay_with_a_corrected_cell(donations):
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]])
+    donations.hub("run", "amal")
+    r = donations.hub("quarantine", "replay", "1", "--set", "المبلغ=1000")
+    assert r.code == 0, r.err
+    assert json.loads(donations.sql("select data from records")[0][0])["amount"] == "1000"
+    assert json.loads(donations.hub("quarantine", "show", "1", "--json").out)["raw"]["المبلغ"] == "1000"
+
+
+def test_dismiss_needs_a_reason_and_is_audited(donations):
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]])
+    donations.hub("run", "amal")
+    assert donations.hub("quarantine", "dismiss", "1").code == 2
+    r = donations.hub("quarantine", "dismiss", "1", "--reason", "duplicate of D8")
+    assert r.code == 0, r.err
+    entry = json.loads(donations.hub("quarantine", "show", "1", "--json").out)
+    assert (entry["status"], entry["reason"]) == ("dismissed", "duplicate of D8")
+    assert donations.hub("audit", "verify").code == 0
+
+
+def test_state_show_set_rewind_are_audited(donations):
+    donations.hub("run", "amal")
+    shown = json.loads(donations.hub("state", "show", "amal", "--json").out)
+    assert shown[0]["cursor"]["rows"] == 10 and shown[0]["cursor"]["complete"] is True
+    assert donations.hub("state", "set", "amal", '{"rows": 3}').code == 0
+    assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] == {"rows": 3}
+    assert donations.hub("state", "rewind", "amal").code == 0
+    assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] is None
+    actions = [a["action"] for a in json.loads(donations.hub("audit", "list", "--json").out)]
+    assert actions == ["state.rewind", "state.set"]
+
+
+def test_a_run_reading_nothing_after_runs_that_read_something_is_flagged(donations):
+    donations.hub("run", "amal")
+    donations.hub("run", "amal")
+    donations.write_csv("donations.csv", DONATION_HEADER, [])
+    r = donations.hub("run", "amal", "--json")
+    run = json.loads(r.out)["runs"][0]
+    assert run["read"] == 0
+    assert run["flags"] == ["read nothing, where the last 2 run(s) read 10 or more"]
+    assert "read nothing" in donations.hub("runs").out
+
+
+def test_quarantine_export_neutralises_formulas_and_speaks_arabic(donations):
+    from openpyxl import load_workbook
+
+    donations.write_csv("donations.csv", DONATION_HEADER, [["=HYPERLINK(\"http://x\")", "@SUM(A1)", "ألف", "SYP", "15/10/2026", "نقدي"]])
+    donations.hub("run", "amal")
+    assert donations.hub("quarantine", "export", "fix.xlsx", "--lang", "ar").code == 0
+    ws = load_workbook(donations.path / "fix.xlsx").active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:4] == ("رقم", "الاتصال", "السطر", "الأخطاء")
+    assert rows[1][3] == "يجب أن يكون «المبلغ» رقماً"
+    assert "'=HYPERLINK(\"http://x\")" in rows[1] and "'@SUM(A1)" in rows[1]
+    assert all(not (isinstance(v, str) and v.startswith(("=", "@"))) for v in rows[1])
+
+
+def test_runs_are_listed_with_counts(donations):
+    donations.hub("run", "amal")
+    runs = json.loads(donations.hub("runs", "--json").out)
+    assert [(r["connection"], r["status"], r["read"], r["inserted"]) for r in runs] == [("amal", "succeeded", 10, 10)]
+    one = json.loads(donations.hub("runs", "show", str(runs[0]["id"]), "--json").out)
+    assert one["trigger"] == "manual" and one["finished_at"] is not None
