@@ -116,10 +116,13 @@ class Plugins:
         log.warning("plugin %s was not loaded: %s", name, why)
 
     def _fill(self, registry, hook_name: str) -> None:
-        # Called per implementation so the registry can name the plugin behind each entry.
+        # Called plugin by plugin (through pluggy, so tracing sees it) so that the registry can
+        # name the plugin behind each entry it is given.
+        everyone = [p for _, p in self.pm.list_name_plugin()]
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             registry.current_plugin = impl.plugin_name
-            impl.function(**{arg: registry for arg in impl.argnames})
+            only = self.pm.subset_hook_caller(hook_name, remove_plugins=[p for p in everyone if p is not impl.plugin])
+            only(registry=registry)
         registry.current_plugin = "?"
 
     def resolve_secret(self, name: str) -> str | None:

@@ -1,0 +1,66 @@
+"""``sql`` source: any SQLAlchemy URL, incremental on a column, resumed from the committed cursor."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+CONFIG = """\
+store: sqlite:///hub.db
+connections:
+  erp:
+    connector: sql
+    settings: {url: "sqlite:///erp.db"}
+    streams:
+      gifts:
+        entity: donation
+        options:
+          query: "select g.ref, g.amount, g.given_at, d.name from gifts g join donors d on d.id = g.donor_id"
+          cursor_column: given_at
+        mapping:
+          id: ref
+          association_id: {const: assoc-1}
+          amount: {column: amount, type: decimal}
+          currency: {const: SYP}
+          donated_at: {column: given_at, type: datetime}
+          channel: {const: direct}
+          status: {const: received}
+          donor.name: name
+"""
+
+
+def _erp(path, rows):
+    db = sqlite3.connect(path)
+    db.execute("create table if not exists donors (id integer primary key, name text)")
+    db.execute("create table if not exists gifts (ref text primary key, donor_id int, amount numeric, given_at text)")
+    db.execute("insert or ignore into donors values (1, 'رنا مصطفى'), (2, 'Sami Haddad')")
+    db.executemany("insert or replace into gifts values (?,?,?,?)", rows)
+    db.commit()
+    db.close()
+
+
+def test_incremental_reads_only_newer_rows(folder):
+    folder.write("hub.yaml", CONFIG)
+    _erp(folder.path / "erp.db", [("G1", 1, 100, "2026-10-01 09:00:00"), ("G2", 2, 250.5, "2026-10-02 09:00:00")])
+    assert folder.hub("check", "erp").code == 0
+    r = folder.hub("run", "erp", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["runs"][0]["inserted"] == 2
+    cursor = json.loads(folder.sql("select cursor from stream_state")[0][0])
+    assert cursor == {"type": "plain", "value": "2026-10-02 09:00:00"}
+
+    _erp(folder.path / "erp.db", [("G3", 1, 75, "2026-10-03 09:00:00"), ("G4", 2, 10, "2026-10-04 09:00:00")])
+    run = json.loads(folder.hub("run", "erp", "--json").out)["runs"][0]
+    assert (run["read"], run["inserted"], run["unchanged"]) == (3, 2, 1), "G2 (at the cursor) re-read and unchanged; G1 not read"
+    got = {json.loads(d)["id"]: json.loads(d) for (d,) in folder.sql("select data from records")}
+    assert set(got) == {"G1", "G2", "G3", "G4"}
+    assert got["G2"]["amount"] == "250.5" and got["G1"]["donor"]["name"] == "رنا مصطفى"
+    assert got["G3"]["donated_at"] == "2026-10-03T09:00:00+03:00"
+
+
+def test_a_failing_query_is_a_clear_error(folder):
+    folder.write("hub.yaml", CONFIG.replace("from gifts g", "from gift g"))
+    _erp(folder.path / "erp.db", [])
+    r = folder.hub("run", "erp")
+    assert r.code == 2
+    assert "Traceback" not in r.err and "no such table: gift" in r.err

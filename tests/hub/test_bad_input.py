@@ -1,0 +1,154 @@
+"""Bad input from outside: a clear message naming where and what, exit 2, no traceback, nothing lost."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
+
+
+def _no_traceback(r):
+    assert "Traceback" not in r.err and "Traceback" not in r.out
+
+
+def test_malformed_config_yaml_names_the_line(donations):
+    donations.write("hub.yaml", "connections:\n  amal:\n    connector: csv\n   settings: [\n")
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "hub.yaml line" in r.err and "not valid YAML" in r.err
+
+
+def test_config_schema_errors_are_all_reported_with_key_paths(donations):
+    donations.write("hub.yaml", "batch_size: -1\nconnections:\n  amal:\n    connectr: csv\n  other:\n    connector: csv\n    streams:\n      s: {entity: donut}\n")
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "batch_size: -1 is less than the minimum of 1" in r.err
+    assert "connections.amal: 'connector' is a required property" in r.err
+    assert "connections.amal: unknown key(s) ('connectr' was unexpected)" in r.err
+    assert "connections.other.streams.s.entity" in r.err
+
+
+def test_unknown_connector_names_the_key_and_the_known_ones(donations):
+    donations.write("hub.yaml", "connections:\n  amal:\n    connector: cvs\n")
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "connections.amal.connector: unknown connector 'cvs'" in r.err
+    assert "csv" in r.err and "xlsx" in r.err
+
+
+def test_unknown_connection(donations):
+    r = donations.hub("run", "nope")
+    assert r.code == 2
+    assert "no connection named 'nope'" in r.err and "amal" in r.err
+
+
+def test_invalid_connector_settings_name_the_setting(donations):
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", cfg.replace("settings: {path: donations.csv}", "settings: {path: donations.csv, delimter: ';'}"))
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    assert "connections.amal.settings: unknown key(s) ('delimter' was unexpected)" in r.err
+
+
+def test_missing_file(donations):
+    (donations.path / "donations.csv").unlink()
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "donations.csv: no such file" in r.err
+    assert donations.sql("select status, error from runs")[0][0] == "failed"
+
+
+def test_missing_column_names_the_file_the_column_and_what_is_there(donations):
+    donations.write_csv("donations.csv", [h for h in DONATION_HEADER if h != "المبلغ"], [[1, 2, 3, 4, 5]])
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "donations.csv" in r.err and "'المبلغ'" in r.err and "not found" in r.err
+    assert "اسم المتبرع" in r.err, "the hint lists the columns the file has"
+
+
+def test_wrong_encoding_names_the_line_and_the_fix(donations):
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", cfg.replace("settings: {path: donations.csv}", "settings: {path: donations.csv, encoding: utf-8}"))
+    donations.write_csv("donations.csv", DONATION_HEADER, donation_rows(3), encoding="cp1256")
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "donations.csv line 1: the file is not valid utf-8" in r.err
+    assert "windows-1256" in r.err
+
+
+def test_windows_1256_is_read_when_encoding_is_auto(donations):
+    donations.write_csv("donations.csv", DONATION_HEADER, donation_rows(3), encoding="cp1256")
+    r = donations.hub("run", "amal", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(donations.sql("select data from records limit 1")[0][0])["donor"]["name"] == "محمد أحمد"
+
+
+def test_semicolons_bom_rlm_marks_and_arabic_indic_digits(donations):
+    header = ["\u200f" + h + " " for h in DONATION_HEADER]
+    rows = [["D1", "فاطمة", "١٢٬٥٠٠٫٧٥", "SYP", "٠٣/١١/٢٠٢٦", "نقدي"]]
+    donations.write_csv("donations.csv", header, rows, encoding="utf-8-sig", delimiter=";")
+    r = donations.hub("run", "amal")
+    assert r.code == 0, r.err
+    rec = json.loads(donations.sql("select data from records")[0][0])
+    assert (rec["amount"], rec["donated_at"]) == ("12500.75", "2026-11-03T00:00:00+03:00")  # Syria keeps UTC+3 all year since 2022
+
+
+def test_a_file_that_is_not_csv(donations):
+    (donations.path / "donations.csv").write_bytes(b"")
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    assert "empty or has no header row" in r.err
+
+
+def test_a_broken_xlsx_is_refused_clearly(folder):
+    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  x:\n    connector: xlsx\n    settings: {path: d.xlsx}\n    streams:\n      d: {entity: distribution}\n")
+    (folder.path / "d.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
+    r = folder.hub("run", "x")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "d.xlsx: not a readable .xlsx workbook" in r.err
+
+
+def test_secrets_come_from_env_and_never_appear_in_errors_or_the_store(folder):
+    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  db:\n    connector: sql\n    settings:\n      url: postgresql+psycopg://hub:${DB_PASSWORD}@127.0.0.1:1/none\n      query: select 1\n    streams:\n      s: {entity: donation}\n")
+    r = folder.hub("run", "db")
+    assert r.code == 2
+    assert "secret ${DB_PASSWORD} is not set" in r.err
+    r = folder.hub("check", "db", env={"DB_PASSWORD": "s3cr3t-Pa55"})
+    assert r.code == 2
+    _no_traceback(r)
+    assert "s3cr3t-Pa55" not in r.err + r.out
+    r = folder.hub("run", "db", env={"DB_PASSWORD": "s3cr3t-Pa55"})
+    assert "s3cr3t-Pa55" not in r.err + r.out
+    dump = "\n".join(str(row) for t in ("runs", "quarantine", "audit_log", "stream_state") for row in folder.sql(f"select * from {t}"))
+    assert "s3cr3t-Pa55" not in dump
+
+
+def test_a_bad_jsonl_line_is_quarantined_not_fatal(folder):
+    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n    streams:\n      d: {entity: association}\n")
+    good = {"id": "a1", "name_ar": "جمعية", "governorate": "SY01", "status": "active"}
+    folder.write("d.jsonl", json.dumps(good, ensure_ascii=False) + "\n{not json\n[1,2]\n" + json.dumps({**good, "id": "a2"}) + "\n")
+    r = folder.hub("run", "j", "--json")
+    assert r.code == 1
+    run = json.loads(r.out)["runs"][0]
+    assert (run["inserted"], run["quarantined"]) == (2, 2)
+    q = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert [(e["line"], e["raw"], e["errors"][0]["rule"]) for e in q] == [(2, "{not json", "json"), (3, [1, 2], "type")]
+
+
+def test_usage_errors_exit_2(donations):
+    assert donations.hub("run").code == 2
+    assert donations.hub("frobnicate").code == 2
+    assert donations.hub("state", "set", "amal", "not json").code == 2
+
+
+def test_no_config_file(folder):
+    r = folder.hub("run", "x")
+    assert r.code == 2
+    assert "no config file" in r.err and "hub init" in r.err

@@ -1,0 +1,54 @@
+"""A run killed with SIGKILL halfway loses nothing and stores nothing twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+
+from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
+
+ROWS = 200_000
+
+
+def _count(db) -> int:
+    try:
+        conn = sqlite3.connect(db, timeout=5)
+        try:
+            return conn.execute("select count(*) from records").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0  # the store is not created yet
+
+
+def test_sigkill_halfway_then_rerun_stores_each_row_once(folder):
+    folder.write("hub.yaml", DONATIONS_CONFIG.format(batch_size=2000).replace("    destinations: [export]\n", ""))
+    folder.write_csv("donations.csv", DONATION_HEADER, donation_rows(ROWS))
+    proc = folder.popen("run", "amal")
+    db = folder.path / "hub.db"
+    deadline = time.monotonic() + 240
+    while _count(db) < ROWS // 4:
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored_at_kill = _count(db)
+    assert 0 < stored_at_kill < ROWS, "killed in the middle"
+    cursor = json.loads(folder.sql("select cursor from stream_state")[0][0])
+    assert cursor["complete"] is False
+    assert cursor["rows"] == stored_at_kill, "the cursor moved exactly with the committed batches"
+    assert folder.sql("select status from runs") == [("running",)], "the killed run never finished"
+
+    r = folder.hub("run", "amal", "--json")
+    assert r.code == 0, r.err
+    run = json.loads(r.out)["runs"][0]
+    assert run["read"] == ROWS - stored_at_kill, "the second run resumed after the last committed row"
+    assert run["inserted"] == ROWS - stored_at_kill
+    assert folder.sql("select count(*), count(distinct key), max(version) from records") == [(ROWS, ROWS, 1)]
+    ids = {r[0] for r in folder.sql("select json_extract(data, '$.id') from records")}
+    assert ids == {f"D{i:07d}" for i in range(ROWS)}
+    cursor = json.loads(folder.sql("select cursor from stream_state")[0][0])
+    assert (cursor["rows"], cursor["complete"]) == (ROWS, True)

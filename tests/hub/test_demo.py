@@ -1,0 +1,53 @@
+"""``hub demo`` and ``hub init``: what a newcomer runs first."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+
+def _snapshot(path):
+    db = sqlite3.connect(path / "demo.db")
+    try:
+        return {t: db.execute(f"select * from {t} order by 1").fetchall() for t in ("records", "record_history", "quarantine", "outbox", "stream_state")}
+    finally:
+        db.close()
+
+
+def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
+    r = folder.hub("demo", "--dir", "demo", "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    runs = {x["connection"]: x for x in out["runs"]}
+    assert (runs["amal-donations"]["inserted"], runs["amal-donations"]["quarantined"]) == (40, 3)
+    assert (runs["birr-distributions"]["inserted"], runs["birr-distributions"]["quarantined"]) == (25, 2)
+    assert runs["associations"]["inserted"] == 2
+    assert out["quarantine_open"] == 5 and out["outbox_pending"] == 0
+    exported = (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8")
+    assert len(exported.splitlines()) == 40 and "فاطمة علي الشامي" in exported
+    d7 = next(json.loads(x) for x in exported.splitlines() if json.loads(x)["id"] == "AM-1007")
+    assert (d7["amount"], d7["donated_at"]) == ("50000", "2026-09-02T00:00:00+03:00"), "Arabic-Indic digits read"
+
+
+def test_demo_twice_changes_nothing_the_second_time(folder):
+    assert folder.hub("demo", "--dir", "demo").code == 0
+    before = _snapshot(folder.path / "demo")
+    exports = {p.name: p.read_bytes() for p in (folder.path / "demo" / "platform-export").iterdir()}
+    r = folder.hub("demo", "--dir", "demo")
+    assert r.code == 0, r.err
+    assert "new 0, changed 0, unchanged 40" in r.out
+    after = _snapshot(folder.path / "demo")
+    for table in ("records", "record_history", "outbox"):
+        assert after[table] == before[table], table
+    assert [q[0] for q in after["quarantine"]] == [q[0] for q in before["quarantine"]]
+    assert {p.name: p.read_bytes() for p in (folder.path / "demo" / "platform-export").iterdir()} == exports
+    assert "Where to look next" in r.out
+
+
+def test_init_writes_a_starter_config_that_loads(folder):
+    r = folder.hub("init")
+    assert r.code == 0, r.err
+    assert (folder.path / "hub.yaml").exists() and (folder.path / ".hub" / "hub.db").exists()
+    r = folder.hub("check", "donations")
+    assert r.code == 2 and "data/donations.csv: no such file" in r.err
+    assert folder.hub("init").code == 0 and "keeping it" in folder.hub("init").out

@@ -1,0 +1,84 @@
+"""Declarative mapping: the conversions association exports need, every problem reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.errors import ConfigError, RecordError
+from hub.mapping import compile_mapping
+from hub.places import governorate_code
+from hub.text import matching_key, normalize_digits
+
+
+def apply(spec, row, **kw):
+    return compile_mapping(spec, **kw).apply(row)
+
+
+@pytest.mark.parametrize(("raw", "sep", "want"), [
+    ("1,250,000", ".", "1250000"),
+    ("1.250.000,50", ",", "1250000.5"),
+    ("١٢٬٥٠٠٫٧٥", ".", "12500.75"),
+    ("۱۲۳", ".", "123"),
+    (" 0075.500 ", ".", "75.5"),
+    ("\u200f2500\u200e", ".", "2500"),
+    ("0.00", ".", "0"),
+])
+def test_decimal_conversions(raw, sep, want):
+    assert apply({"a": {"column": "x", "type": "decimal", "decimal_separator": sep}}, {"x": raw}) == {"a": want}
+
+
+def test_dates_with_declared_formats_arabic_digits_and_zone():
+    spec = {"d": {"column": "x", "type": "datetime", "format": ["%d/%m/%Y", "%Y.%m.%d %H:%M"]}, "day": {"column": "y", "type": "date", "format": "%d-%m-%Y"}}
+    assert apply(spec, {"x": "٠٣/٠١/٢٠٢٦", "y": "31-12-2025"}) == {"d": "2026-01-03T00:00:00+03:00", "day": "2025-12-31"}
+    assert apply(spec, {"x": "2026.01.03 14:30", "y": "2025-12-31"})["d"] == "2026-01-03T14:30:00+03:00"
+    assert apply(spec, {"x": "2026-01-03T10:00:00Z", "y": ""}) == {"d": "2026-01-03T10:00:00+00:00"}
+    assert apply({"d": {"column": "x", "type": "datetime", "tz": "Europe/Berlin"}}, {"x": "2026-07-01 09:00"}) == {"d": "2026-07-01T09:00:00+02:00"}
+
+
+def test_value_maps_match_arabic_spellings_and_defaults():
+    spec = {"c": {"column": "x", "map": {"تحويل بنكي": "bank_transfer", "نقدي": "cash"}, "default": "direct"}}
+    assert apply(spec, {"x": "تحويل بنكى"}) == {"c": "bank_transfer"}, "alef maqsura and yaa are one letter for matching"
+    assert apply(spec, {"x": "نَقْدي"}) == {"c": "cash"}, "diacritics do not matter"
+    assert apply(spec, {"x": "شيك"}) == {"c": "direct"}
+    assert apply(spec, {"x": ""}) == {"c": "direct"}
+
+
+def test_constants_concatenation_nested_targets_and_extra():
+    spec = {"donor.name": {"columns": ["first", "last"], "join": " "}, "currency": {"const": "SYP"}, "id": "n"}
+    got = apply(spec, {"first": "محمد", "last": "الحلبي", "n": "7", "note": "كفالة", "empty": ""})
+    assert got == {"donor": {"name": "محمد الحلبي"}, "currency": "SYP", "id": "7", "extra": {"note": "كفالة"}}
+    assert "extra" not in apply(spec, {"first": "a", "n": "1", "note": "x"}, keep_unmapped=False)
+
+
+def test_governorates_by_name_code_and_spelling():
+    spec = {"g": {"column": "x", "type": "governorate"}, "gs": {"column": "y", "type": "list", "items": "governorate"}}
+    assert apply(spec, {"x": "إدلب", "y": "حلب، Homs; ريف دمشق"}) == {"g": "SY07", "gs": ["SY02", "SY04", "SY03"]}
+    assert governorate_code("Al-Hasakeh") == governorate_code("الحسكه") == governorate_code("hasakah") == "SY08"
+    assert governorate_code("Deir ez-Zor") == governorate_code("دير الزور") == "SY09"
+    assert governorate_code("SY-QU") == "SY14"
+    assert governorate_code("SY.01") is None, "a GeoNames code is never guessed"
+    assert governorate_code("بيروت") is None
+
+
+def test_every_problem_of_a_row_is_reported_at_once():
+    spec = {"a": {"column": "x", "type": "decimal"}, "b": {"column": "y", "type": "integer"}, "c": {"column": "z", "type": "date", "format": "%d/%m/%Y"}}
+    with pytest.raises(RecordError) as exc:
+        apply(spec, {"x": "ten", "y": "2.5", "z": "2026/12/31"})
+    assert [(p.path, p.rule) for p in exc.value.problems] == [("a", "decimal"), ("b", "integer"), ("c", "date")]
+
+
+def test_mapping_mistakes_are_config_errors_naming_the_key():
+    with pytest.raises(ConfigError, match=r"streams\.s\.mapping\.amount\.type: unknown type 'money'"):
+        compile_mapping({"amount": {"column": "x", "type": "money"}}, where="streams.s.mapping")
+    with pytest.raises(ConfigError, match="unknown option"):
+        compile_mapping({"amount": {"colum": "x"}}, where="m")
+    with pytest.raises(ConfigError, match="unknown time zone"):
+        compile_mapping({"d": {"column": "x", "type": "datetime", "tz": "Mars/Olympus"}}, where="m")
+
+
+def test_text_keys_fold_arabic_forms_but_keep_display_text():
+    assert matching_key("أحمد") == matching_key("احمد") == matching_key("إحمد")
+    assert matching_key("حماة") == matching_key("حماه")
+    assert matching_key("مـحـمـد") == matching_key("محمد")
+    assert normalize_digits("\u200f٠١٢٣٤٥٦٧٨٩") == "0123456789"
+    assert apply({"n": "x"}, {"x": "  أحمد الحلبي "}) == {"n": "أحمد الحلبي"}

@@ -1,0 +1,103 @@
+"""The common schema and ``hub validate``: formats checked, every invalid record reported."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from hub.schema import ENTITIES, load_schema
+
+STANDARDS = ("IATI", "HXL", "360Giving", "ISO 20022", "ISO 4217", "ISO 8601", "OCHA", "HSDS", "MT940", "ISO 3166", "RFC 3339", "ISO 11649")
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_each_schema_is_valid_draft_2020_12_and_documents_its_standards(entity):
+    schema = load_schema(entity)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["additionalProperties"] is False
+    assert "extra" in schema["properties"]
+    for name, prop in schema["properties"].items():
+        if name == "extra":
+            continue
+        assert any(s in prop.get("description", "") for s in STANDARDS), f"{entity}.{name} names no standard"
+
+
+def test_required_field_names_other_issues_rely_on():
+    props = lambda e: set(load_schema(e)["properties"])  # noqa: E731 - a local shorthand
+    assert {"id", "association_id", "program_id", "donor", "amount", "currency", "donated_at", "channel", "status", "reference"} <= props("donation")
+    assert set(load_schema("donation")["properties"]["donor"]["properties"]) >= {"name", "account", "country"}
+    assert {"id", "association_id", "program_id", "sector", "item", "quantity", "unit", "households", "individuals", "governorate", "location", "distributed_at", "value", "currency"} <= props("distribution")
+    assert {"id", "registration_number", "name_ar", "name_en", "governorate", "governorates_served", "sectors", "bank_accounts", "status"} <= props("association")
+    assert {"id", "account", "booking_date", "value_date", "amount", "currency", "direction", "status", "reversal", "counterparty", "remittance", "end_to_end_id"} <= props("bank_transaction")
+    assert load_schema("donation")["properties"]["channel"]["enum"] == ["platform", "bank_transfer", "cash", "direct", "mobile"]
+    assert load_schema("donation")["properties"]["status"]["enum"] == ["pledged", "received", "refunded", "cancelled"]
+
+
+def test_schema_cli_lists_and_shows(folder):
+    listed = json.loads(folder.hub("schema", "list", "--json").out)
+    assert [e["entity"] for e in listed] == list(ENTITIES)
+    shown = json.loads(folder.hub("schema", "show", "donation").out)
+    assert shown["$schema"] == "https://json-schema.org/draft/2020-12/schema" and "currency" in shown["$defs"]
+    r = folder.hub("schema", "show", "donut")
+    assert r.code == 2 and "unknown entity 'donut'" in r.err
+
+
+GOOD = {"id": "D1", "association_id": "A1", "amount": "100.5", "currency": "SYP", "donated_at": "2026-10-01T10:00:00+03:00", "channel": "cash", "status": "received"}
+
+
+def test_validate_jsonl_reports_every_invalid_record_with_line_path_rule(folder):
+    lines = [
+        GOOD,
+        {**GOOD, "id": "D2", "currency": "SYR", "donated_at": "2026-13-01T10:00:00+03:00"},
+        {**GOOD, "id": "D3", "amount": 100.5},
+        {k: v for k, v in GOOD.items() if k != "channel"},
+        {**GOOD, "id": "D5", "donated_at": "2026-10-01T10:00:00"},
+    ]
+    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    r = folder.hub("validate", "donation", "d.jsonl", "--json")
+    assert r.code == 1
+    out = json.loads(r.out)
+    assert (out["records"], out["valid"]) == (5, 1)
+    got = {i["line"]: [(e["path"], e["rule"]) for e in i["errors"]] for i in out["invalid"]}
+    assert got == {
+        2: [("currency", "enum"), ("donated_at", "format")],
+        3: [("amount", "type")],
+        4: [("channel", "required")],
+        5: [("donated_at", "format")],
+    }
+    assert all(set(e) == {"path", "rule", "message"} for i in out["invalid"] for e in i["errors"])
+
+
+def test_validate_csv_with_dotted_nested_columns_and_pcodes(folder):
+    folder.write_csv("a.csv", ["id", "name_ar", "governorate", "governorates_served", "status", "sectors"], [
+        ["a1", "جمعية الأمل", "SY01", "SY01;SY14", "active", "health;education"],
+        ["a2", "جمعية", "SY.01", "SY15", "active", ""],
+        ["a3", "جمعية", "SY02", "", "open", "cooking"],
+    ])
+    r = folder.hub("validate", "association", "a.csv", "--json")
+    assert r.code == 1
+    got = {i["line"]: sorted((e["path"], e["rule"]) for e in i["errors"]) for i in json.loads(r.out)["invalid"]}
+    assert got == {3: [("governorate", "pattern"), ("governorates_served.0", "pattern")], 4: [("sectors.0", "enum"), ("status", "enum")]}
+
+
+def test_validate_xlsx_and_a_clean_file_exits_0(folder):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id", "association_id", "amount", "currency", "donated_at", "channel", "status", "donor.name"])
+    ws.append(["D1", "A1", "100", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received", "سامي"])
+    wb.save(folder.path / "d.xlsx")
+    r = folder.hub("validate", "donation", "d.xlsx", "--json")
+    assert r.code == 0, r.out + r.err
+    assert json.loads(r.out) == {"entity": "donation", "file": "d.xlsx", "records": 1, "valid": 1, "invalid": []}
+    r = folder.hub("validate", "donation", "d.xlsx")
+    assert r.code == 0 and "1 valid, 0 invalid" in r.out
+
+
+def test_validate_unknown_format_is_a_usage_error(folder):
+    folder.write("d.txt.gz", "x")
+    r = folder.hub("validate", "donation", "d.txt.gz")
+    assert r.code == 2 and "cannot read files of type .gz" in r.err

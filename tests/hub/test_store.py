@@ -1,0 +1,75 @@
+"""The store: migrations match the models, times keep their zone, the audit chain catches tampering."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from hub.store import Store, audit
+from hub.store.models import Base
+from hub.store.types import utcnow
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path / 'nested' / 'hub.db'}")
+    yield s
+    s.close()
+
+
+def test_migration_creates_what_the_models_describe(store):
+    assert store.revision() == "0001"
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert {"records", "record_history", "stream_state", "runs", "quarantine", "outbox", "audit_log", "alembic_version"} <= set(store.tables())
+
+
+def test_opening_twice_is_a_noop_and_uses_wal(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    Store.open(url).close()
+    again = Store.open(url)
+    assert again.revision() == "0001"
+    with again.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    again.close()
+
+
+def test_a_bad_store_url_is_a_clear_error():
+    from hub.errors import StoreError
+
+    with pytest.raises(StoreError, match="is not a database URL"):
+        Store.open("not a url")
+
+
+def test_naive_datetimes_are_refused_and_aware_ones_come_back_in_utc(store):
+    with store.engine.begin() as conn, pytest.raises(Exception, match="naive datetime"):
+        audit.append(conn, actor="t", action="x", subject="s", detail={}, now=datetime(2026, 1, 1))
+    with store.engine.begin() as conn:
+        audit.append(conn, actor="t", action="x", subject="s", detail={}, now=utcnow())
+    with store.engine.connect() as conn:
+        at = audit.entries(conn)[0]["at"]
+    assert at.endswith("+00:00")
+
+
+def test_audit_chain_names_the_first_altered_or_removed_entry(store, tmp_path):
+    with store.engine.begin() as conn:
+        for i in range(5):
+            audit.append(conn, actor="admin", action="state.set", subject=f"state/c/{i}", detail={"n": i}, now=utcnow())
+    with store.engine.connect() as conn:
+        assert audit.verify(conn) == (5, None)
+    db = sqlite3.connect(tmp_path / "nested" / "hub.db")
+    db.execute("update audit_log set detail = '{\"n\":99}' where id = 3")
+    db.commit()
+    with store.engine.connect() as conn:
+        assert audit.verify(conn)[1] == 3
+    db.execute("update audit_log set detail = '{\"n\":2}' where id = 3")
+    db.execute("delete from audit_log where id = 2")
+    db.commit()
+    db.close()
+    with store.engine.connect() as conn:
+        assert audit.verify(conn)[1] == 3, "the entry after the removed one no longer links"
