@@ -55,8 +55,17 @@ def generate(path: Path, rows: int) -> None:
         w = csv.writer(f)
         w.writerow(HEADER)
         for i in range(rows):
-            w.writerow([f"D{i:08d}", rnd.choice(names), f"{rnd.randint(1, 500000)}.{rnd.randint(0, 99):02d}", "SYP",
-                        f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/2026", rnd.choice(channels), f"RF{i:010d}"])
+            w.writerow(
+                [
+                    f"D{i:08d}",
+                    rnd.choice(names),
+                    f"{rnd.randint(1, 500000)}.{rnd.randint(0, 99):02d}",
+                    "SYP",
+                    f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/2026",
+                    rnd.choice(channels),
+                    f"RF{i:010d}",
+                ]
+            )
 
 
 def floor(path: Path, db: Path) -> float:

@@ -1,0 +1,1 @@
+"""Built-in connectors, each a plugin registered through the ``wasl_hub`` entry points."""

@@ -29,7 +29,12 @@ class CsvStream(FileStream):
 
     def open_file(self) -> CsvFile:
         s = self.connector.settings
-        return CsvFile(self.file_path(), encoding=s.get("encoding", "auto"), delimiter=s.get("delimiter", "auto"), skip_rows=s.get("skip_rows", 0))
+        return CsvFile(
+            self.file_path(),
+            encoding=s.get("encoding", "auto"),
+            delimiter=s.get("delimiter", "auto"),
+            skip_rows=s.get("skip_rows", 0),
+        )
 
 
 class CsvSource(Connector):

@@ -23,9 +23,15 @@ SETTINGS = {
     "required": ["url"],
     "properties": {
         "url": {"type": "string", "writeOnly": True, "description": "SQLAlchemy URL; put the password in ${ENV}"},
-        "query": {"type": "string", "description": "SELECT for a single stream (or give it per stream in options.query)"},
+        "query": {
+            "type": "string",
+            "description": "SELECT for a single stream (or give it per stream in options.query)",
+        },
         "table": {"type": "string", "description": "A table to read whole, instead of a query"},
-        "cursor_column": {"type": "string", "description": "Column for incremental reads (per stream: options.cursor_column)"},
+        "cursor_column": {
+            "type": "string",
+            "description": "Column for incremental reads (per stream: options.cursor_column)",
+        },
     },
 }
 
@@ -74,7 +80,9 @@ class SqlStream(Stream):
         if table:
             query = f"SELECT * FROM {prep.quote(table)}"
         if not query:
-            raise ConfigError(f"connections.{self.connector.context.connection}: give settings.query or settings.table (or options.query per stream)")
+            raise ConfigError(
+                f"connections.{self.connector.context.connection}: give settings.query or settings.table (or options.query per stream)"
+            )
         col = self.cursor_field
         if not col:
             return text(query), {}
@@ -90,7 +98,11 @@ class SqlStream(Stream):
             with engine.connect() as conn:
                 return list(conn.execute(sql, params).keys())
         except SQLAlchemyError as exc:
-            raise ConnectorError(redactor.redact(f"connections.{self.connector.context.connection}: query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")) from None
+            raise ConnectorError(
+                redactor.redact(
+                    f"connections.{self.connector.context.connection}: query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}"
+                )
+            ) from None
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         engine = self.connector.engine()
@@ -105,7 +117,11 @@ class SqlStream(Stream):
                         cursor.advance(_tagged(row[col]))
                     yield SourceRow(data, n)
         except SQLAlchemyError as exc:
-            raise ConnectorError(redactor.redact(f"connections.{self.connector.context.connection}: query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")) from None
+            raise ConnectorError(
+                redactor.redact(
+                    f"connections.{self.connector.context.connection}: query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}"
+                )
+            ) from None
 
 
 class SqlSource(Connector):
@@ -124,7 +140,7 @@ class SqlSource(Connector):
         if self._engine is None:
             url = self.settings["url"]
             if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-                url = f"sqlite:///{self.context.path(url[len('sqlite:///'):]).as_posix()}"
+                url = f"sqlite:///{self.context.path(url[len('sqlite:///') :]).as_posix()}"
             try:
                 self._engine = create_engine(url)
             except (ArgumentError, ImportError) as exc:

@@ -88,7 +88,7 @@ def _store_url(raw: str | None, base: Path) -> str:
     if not raw:
         return f"sqlite:///{(base / '.hub' / 'hub.db').as_posix()}"
     if raw.startswith("sqlite:///") and not raw.startswith("sqlite:////") and raw != "sqlite:///:memory:":
-        return f"sqlite:///{(base / raw[len('sqlite:///'):]).as_posix()}"
+        return f"sqlite:///{(base / raw[len('sqlite:///') :]).as_posix()}"
     return raw
 
 
@@ -110,16 +110,25 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
     for name, c in (data.get("connections") or {}).items():
         streams = tuple(
             StreamConfig(
-                name=sname, entity=s["entity"], key=tuple(s.get("key", ())), mapping=s.get("mapping"),
-                transforms=tuple(s.get("transforms", ())), options=s.get("options", {}),
+                name=sname,
+                entity=s["entity"],
+                key=tuple(s.get("key", ())),
+                mapping=s.get("mapping"),
+                transforms=tuple(s.get("transforms", ())),
+                options=s.get("options", {}),
                 keep_unmapped=s.get("keep_unmapped", True),
             )
             for sname, s in (c.get("streams") or {}).items()
         )
         connections[name] = ConnectionConfig(
-            name=name, connector=c["connector"], settings=c.get("settings") or {}, streams=streams,
-            destinations=tuple(c.get("destinations", ())), entities=tuple(c["entities"]) if "entities" in c else None,
-            schedule=c.get("schedule"), description=c.get("description", ""),
+            name=name,
+            connector=c["connector"],
+            settings=c.get("settings") or {},
+            streams=streams,
+            destinations=tuple(c.get("destinations", ())),
+            entities=tuple(c["entities"]) if "entities" in c else None,
+            schedule=c.get("schedule"),
+            description=c.get("description", ""),
         )
     for name, c in connections.items():
         for d in c.destinations:
@@ -131,7 +140,10 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
     plugins = data.get("plugins") or {}
     return Config(
-        path=path, base_dir=base_dir, store_url=_store_url(data.get("store"), base_dir), timezone=tz,
+        path=path,
+        base_dir=base_dir,
+        store_url=_store_url(data.get("store"), base_dir),
+        timezone=tz,
         batch_size=data.get("batch_size", 5000),
         plugin_folders=tuple(base_dir / f for f in plugins.get("folders", ())),
         plugin_block=tuple(plugins.get("block", ())),

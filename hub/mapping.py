@@ -197,7 +197,20 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
         spec = {"column": spec}
     if not isinstance(spec, dict):
         raise ConfigError(f"{where}: a field is a column name or a mapping with column/const")
-    unknown = set(spec) - {"column", "columns", "join", "const", "type", "format", "tz", "decimal_separator", "map", "default", "split", "items"}
+    unknown = set(spec) - {
+        "column",
+        "columns",
+        "join",
+        "const",
+        "type",
+        "format",
+        "tz",
+        "decimal_separator",
+        "map",
+        "default",
+        "split",
+        "items",
+    }
     if unknown:
         raise ConfigError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
     if "const" in spec:

@@ -17,13 +17,25 @@ __all__ = ["GOVERNORATES", "governorate_code"]
 GOVERNORATES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("SY01", "Damascus", "دمشق", "SY-DI", ("Dimashq", "Damas", "مدينة دمشق")),
     ("SY02", "Aleppo", "حلب", "SY-HL", ("Halab", "Alep")),
-    ("SY03", "Rural Damascus", "ريف دمشق", "SY-RD", ("Rif Dimashq", "Damascus Countryside", "Reef Damascus", "Rif Damascus")),
+    (
+        "SY03",
+        "Rural Damascus",
+        "ريف دمشق",
+        "SY-RD",
+        ("Rif Dimashq", "Damascus Countryside", "Reef Damascus", "Rif Damascus"),
+    ),
     ("SY04", "Homs", "حمص", "SY-HI", ("Hims",)),
     ("SY05", "Hama", "حماة", "SY-HM", ("Hamah", "Hamaa")),
     ("SY06", "Lattakia", "اللاذقية", "SY-LA", ("Latakia", "Al-Ladhiqiyah", "Ladhiqiyah", "Lattaquié")),
     ("SY07", "Idleb", "إدلب", "SY-ID", ("Idlib",)),
     ("SY08", "Al-Hasakeh", "الحسكة", "SY-HA", ("Hasakeh", "Al-Hasakah", "Hasakah", "Hassakeh", "Al Hasakah")),
-    ("SY09", "Deir-ez-Zor", "دير الزور", "SY-DY", ("Deir ez-Zor", "Deir Ezzor", "Dayr az Zawr", "Deir al-Zor", "Deir Ez Zor")),
+    (
+        "SY09",
+        "Deir-ez-Zor",
+        "دير الزور",
+        "SY-DY",
+        ("Deir ez-Zor", "Deir Ezzor", "Dayr az Zawr", "Deir al-Zor", "Deir Ez Zor"),
+    ),
     ("SY10", "Tartous", "طرطوس", "SY-TA", ("Tartus", "Tartous")),
     ("SY11", "Ar-Raqqa", "الرقة", "SY-RA", ("Raqqa", "Ar-Raqqah", "Raqqah", "Al-Raqqa")),
     ("SY12", "Dar'a", "درعا", "SY-DR", ("Daraa", "Deraa", "Dara'a")),
@@ -42,7 +54,7 @@ def _name_keys(*names: str) -> set[str]:
         # "Al-Hasakeh" / "الحسكة": accept the name with and without its article.
         for article in ("al ", "as ", "ar ", "ad ", "ال"):
             if key.startswith(article):
-                keys.add(key[len(article):].strip())
+                keys.add(key[len(article) :].strip())
     return keys
 
 
@@ -61,6 +73,6 @@ def governorate_code(value: str) -> str | None:
     if key in _BY_NAME:
         return _BY_NAME[key]
     for article in ("al ", "as ", "ar ", "ad ", "ال"):
-        if key.startswith(article) and key[len(article):].strip() in _BY_NAME:
-            return _BY_NAME[key[len(article):].strip()]
+        if key.startswith(article) and key[len(article) :].strip() in _BY_NAME:
+            return _BY_NAME[key[len(article) :].strip()]
     return None

@@ -38,17 +38,11 @@ class ConnectorRegistry:
                 hint="a name is lower case letters, digits, - or _, starting with a letter",
             )
         if cls.name in self._classes:
-            raise PluginError(
-                f"plugin {owner!r} registers connector {cls.name!r}, "
-                f"already registered by {self._owners[cls.name]!r}"
-            )
+            raise PluginError(f"plugin {owner!r} registers connector {cls.name!r}, already registered by {self._owners[cls.name]!r}")
         try:
             jsonschema.Draft202012Validator.check_schema(cls.settings_schema)
         except jsonschema.SchemaError as exc:
-            raise PluginError(
-                f"plugin {owner!r}: connector {cls.name!r} has an invalid settings schema: "
-                f"{exc.message}"
-            ) from None
+            raise PluginError(f"plugin {owner!r}: connector {cls.name!r} has an invalid settings schema: {exc.message}") from None
         if not (cls.is_source() or cls.is_destination()):
             raise PluginError(f"plugin {owner!r}: connector {cls.name!r} neither reads nor writes")
         self._classes[cls.name] = cls
@@ -61,8 +55,7 @@ class ConnectorRegistry:
         except KeyError:
             raise UnknownConnectorError(
                 f"unknown connector {name!r}",
-                hint=f"known connectors: {', '.join(sorted(self._classes)) or 'none'}; "
-                "install or list the plugin that provides it",
+                hint=f"known connectors: {', '.join(sorted(self._classes)) or 'none'}; install or list the plugin that provides it",
             ) from None
 
     def owner(self, name: str) -> str:
@@ -90,10 +83,7 @@ class TransformRegistry:
         if not _NAME.match(name) or not callable(fn):
             raise PluginError(f"plugin {self.current_plugin!r}: bad transform {name!r}")
         if name in self._fns:
-            raise PluginError(
-                f"plugin {self.current_plugin!r} registers transform {name!r}, "
-                f"already registered by {self._owners[name]!r}"
-            )
+            raise PluginError(f"plugin {self.current_plugin!r} registers transform {name!r}, already registered by {self._owners[name]!r}")
         self._fns[name] = fn
         self._owners[name] = self.current_plugin
 

@@ -53,6 +53,7 @@ class RedactingFilter(logging.Filter):
 def substitute(value: Any, resolve: Callable[[str], str | None], where: str) -> Any:
     """Replace ``${NAME}`` in every string of ``value``; ConfigError names the key and the secret."""
     if isinstance(value, str):
+
         def one(m: re.Match) -> str:
             got = resolve(m.group(1))
             if got is None:

@@ -73,11 +73,24 @@ class HubFolder:
         """Run ``python -m hub ARGS`` in this folder."""
         full_env = {**os.environ, **(env or {})}
         full_env.pop("HUB_DEBUG", None)
-        p = subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.path, capture_output=True, text=True, env=full_env, timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-m", "hub", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+        )
         return Result(p.returncode, p.stdout, p.stderr)
 
     def popen(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "hub", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub", *args],
+            cwd=self.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         """Read the store directly with sqlite3 (what is really on disk)."""
@@ -95,7 +108,10 @@ def folder(tmp_path: Path) -> HubFolder:
 
 def donation_rows(n: int, start: int = 0) -> list[list]:
     """``n`` valid donation rows with Arabic headers' values."""
-    return [[f"D{i:07d}", "محمد أحمد", f"{1000 + i}.50", "SYP", "15/10/2026", "نقدي" if i % 2 else "تحويل بنكي"] for i in range(start, start + n)]
+    return [
+        [f"D{i:07d}", "محمد أحمد", f"{1000 + i}.50", "SYP", "15/10/2026", "نقدي" if i % 2 else "تحويل بنكي"]
+        for i in range(start, start + n)
+    ]
 
 
 @pytest.fixture

@@ -22,8 +22,16 @@ __all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("-c", "--config", "config_path", envvar="HUB_CONFIG", default="hub.yaml", show_default=True,
-              type=click.Path(dir_okay=False), help="The hub's config file.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    envvar="HUB_CONFIG",
+    default="hub.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The hub's config file.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the hub does to stderr.")
 @click.version_option(package_name="wasl-hub", prog_name="hub")
 @click.pass_context

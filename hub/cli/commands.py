@@ -77,7 +77,14 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
         for stream in connector.streams():
             prep = build_preparer(hub, connection, stream)
             check_columns(connection, stream, prep)
-            streams.append({"stream": stream.name, "entity": stream.entity, "key": list(stream.key), "cursor_field": stream.cursor_field})
+            streams.append(
+                {
+                    "stream": stream.name,
+                    "entity": stream.entity,
+                    "key": list(stream.key),
+                    "cursor_field": stream.cursor_field,
+                }
+            )
     finally:
         connector.close()
     result = {"connection": connection, "connector": connector.name, "ok": True, "detail": detail, "streams": streams}
@@ -86,14 +93,41 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
     else:
         console.print(f"[green]ok[/] {connection} ({connector.name}): {detail}")
         for s in streams:
-            console.print(f"  stream {s['stream']}: {s['entity']} keyed by {', '.join(s['key'])}" + (f", incremental on {s['cursor_field']}" if s["cursor_field"] else ""))
+            console.print(
+                f"  stream {s['stream']}: {s['entity']} keyed by {', '.join(s['key'])}"
+                + (f", incremental on {s['cursor_field']}" if s["cursor_field"] else "")
+            )
 
 
 def _run_line(r: dict) -> list:
-    return [r["id"], r["connection"], r["status"], r["read"], r["inserted"], r["updated"], r["unchanged"], r["quarantined"], r["delivered"], r.get("seconds"), "; ".join(r["flags"]) or (r["error"] or "")]
+    return [
+        r["id"],
+        r["connection"],
+        r["status"],
+        r["read"],
+        r["inserted"],
+        r["updated"],
+        r["unchanged"],
+        r["quarantined"],
+        r["delivered"],
+        r.get("seconds"),
+        "; ".join(r["flags"]) or (r["error"] or ""),
+    ]
 
 
-RUN_COLUMNS = ["run", "connection", "status", "read", "new", "changed", "unchanged", "quarantined", "delivered", "seconds", "notes"]
+RUN_COLUMNS = [
+    "run",
+    "connection",
+    "status",
+    "read",
+    "new",
+    "changed",
+    "unchanged",
+    "quarantined",
+    "delivered",
+    "seconds",
+    "notes",
+]
 
 
 @click.command()
@@ -117,9 +151,22 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
     for name in names:
         try:
             if show_progress:
-                with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TextColumn("{task.completed:,} records"),
+                    TimeElapsedColumn(),
+                    console=err_console,
+                    transient=True,
+                ) as bar:
                     task = bar.add_task(name, total=None)
-                    results.append(run_connection(hub, name, progress=lambda s, n, t=task: bar.update(t, completed=n, description=f"{name}/{s}")))
+                    results.append(
+                        run_connection(
+                            hub,
+                            name,
+                            progress=lambda s, n, t=task, c=name: bar.update(t, completed=n, description=f"{c}/{s}"),
+                        )
+                    )
             else:
                 results.append(run_connection(hub, name))
         except HubError as exc:
@@ -132,7 +179,9 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
     else:
         table(None, RUN_COLUMNS, [_run_line(r) for r in results])
         if any(r["quarantined"] for r in results):
-            console.print("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
+            console.print(
+                "records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction"
+            )
     if failed:
         raise SystemExit(2)
     if any(r["quarantined"] or r["delivery_failed"] for r in results):
@@ -195,7 +244,11 @@ def connectors_list(ctx, as_json) -> None:
     if as_json:
         emit_json(rows)
     else:
-        table(None, ["connector", "what", "kind", "plugin"], [[r["name"], r["title"], r["kind"], r["plugin"]] for r in rows])
+        table(
+            None,
+            ["connector", "what", "kind", "plugin"],
+            [[r["name"], r["title"], r["kind"], r["plugin"]] for r in rows],
+        )
 
 
 @click.group("audit")
@@ -227,11 +280,22 @@ def audit_list(ctx, limit, as_json) -> None:
     if as_json:
         emit_json(rows)
     else:
-        table(None, ["id", "at", "actor", "action", "subject", "detail"], [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["detail"]] for r in rows])
+        table(
+            None,
+            ["id", "at", "actor", "action", "subject", "detail"],
+            [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["detail"]] for r in rows],
+        )
 
 
 @click.command()
-@click.option("--dir", "folder", default=".hub/demo", show_default=True, type=click.Path(file_okay=False), help="Where the demo keeps its config, data and store.")
+@click.option(
+    "--dir",
+    "folder",
+    default=".hub/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo keeps its config, data and store.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def demo(folder: str, as_json: bool) -> None:
     """Run the demo: two associations' exports synced into the embedded store."""

@@ -29,8 +29,22 @@ def q_list(ctx, connection, status, limit, as_json) -> None:
     if as_json:
         emit_json(rows)
         return
-    table(None, ["id", "connection", "stream", "line", "stage", "status", "errors"],
-          [[r["id"], r["connection"], r["stream"], r["line"], r["stage"], r["status"], "; ".join(f"{e['path']}: {e['rule']}" for e in r["errors"])] for r in rows])
+    table(
+        None,
+        ["id", "connection", "stream", "line", "stage", "status", "errors"],
+        [
+            [
+                r["id"],
+                r["connection"],
+                r["stream"],
+                r["line"],
+                r["stage"],
+                r["status"],
+                "; ".join(f"{e['path']}: {e['rule']}" for e in r["errors"]),
+            ]
+            for r in rows
+        ],
+    )
 
 
 @quarantine.command("show")
@@ -45,7 +59,11 @@ def q_show(ctx, entry_id, lang, as_json) -> None:
         emit_json(r)
         return
     console.print(f"quarantine {r['id']}: {r['connection']}/{r['stream']} line {r['line']} ({r['stage']}, {r['status']})")
-    table("errors", ["field", "rule", "in plain words"], [[e["path"], e["rule"], plain_words(e, lang)] for e in r["errors"]])
+    table(
+        "errors",
+        ["field", "rule", "in plain words"],
+        [[e["path"], e["rule"], plain_words(e, lang)] for e in r["errors"]],
+    )
     raw = r["raw"] if isinstance(r["raw"], dict) else {"(raw)": r["raw"]}
     table("raw payload", ["column", "value"], [[k, v] for k, v in raw.items()])
 

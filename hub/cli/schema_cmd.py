@@ -20,11 +20,23 @@ def schema() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def schema_list(as_json) -> None:
     """List entities with their version and natural key."""
-    rows = [{"entity": e, "version": load_schema(e)["x-version"], "key": list(entity_key(e)), "description": load_schema(e)["description"]} for e in ENTITIES]
+    rows = [
+        {
+            "entity": e,
+            "version": load_schema(e)["x-version"],
+            "key": list(entity_key(e)),
+            "description": load_schema(e)["description"],
+        }
+        for e in ENTITIES
+    ]
     if as_json:
         emit_json(rows)
     else:
-        table(None, ["entity", "version", "key", "what it is"], [[r["entity"], r["version"], ", ".join(r["key"]), r["description"]] for r in rows])
+        table(
+            None,
+            ["entity", "version", "key", "what it is"],
+            [[r["entity"], r["version"], ", ".join(r["key"]), r["description"]] for r in rows],
+        )
 
 
 @schema.command("show")
@@ -37,7 +49,12 @@ def schema_show(entity) -> None:
 @click.command()
 @click.argument("entity")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: records, valid, invalid[{line, errors[{path, rule, message}]}].")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object: records, valid, invalid[{line, errors[{path, rule, message}]}].",
+)
 def validate(entity, path, as_json) -> None:
     """Check a CSV, JSONL or XLSX file of ENTITY records (exit 1 when any is invalid)."""
     result = validate_file(entity, path)

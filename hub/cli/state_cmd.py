@@ -25,7 +25,19 @@ def state_show(ctx, connection, as_json) -> None:
     if as_json:
         emit_json(rows)
     else:
-        table(None, ["stream", "cursor", "run", "updated"], [[r["stream"], orjson.dumps(r["cursor"]).decode() if r["cursor"] is not None else "(start)", r["run_id"], r["updated_at"]] for r in rows])
+        table(
+            None,
+            ["stream", "cursor", "run", "updated"],
+            [
+                [
+                    r["stream"],
+                    orjson.dumps(r["cursor"]).decode() if r["cursor"] is not None else "(start)",
+                    r["run_id"],
+                    r["updated_at"],
+                ]
+                for r in rows
+            ],
+        )
 
 
 @state.command("set")

@@ -9,7 +9,6 @@ are not added twice.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path

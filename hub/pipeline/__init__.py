@@ -1,0 +1,1 @@
+"""The pipeline of a run: prepare records, commit batches, drain the outbox."""

@@ -48,8 +48,16 @@ def commit_batch(
     """Write a prepared batch in one transaction; returns what it did."""
     now = utcnow()
     q_rows = [
-        {"run_id": run_id, "connection": connection, "stream": stream, "entity": entity, "stage": r.stage,
-         "line": r.line, "raw": r.raw, "errors": [p.as_dict() for p in r.problems]}
+        {
+            "run_id": run_id,
+            "connection": connection,
+            "stream": stream,
+            "entity": entity,
+            "stage": r.stage,
+            "line": r.line,
+            "raw": r.raw,
+            "errors": [p.as_dict() for p in r.problems],
+        }
         for r in rejected
     ]
     with store.engine.begin() as conn:
@@ -60,8 +68,12 @@ def commit_batch(
         if save_cursor:
             state_store.save_cursor(conn, connection, stream, cursor, run_id=run_id, now=now)
         counts = {
-            "read": read, "valid": len(prepared), "inserted": up.inserted, "updated": up.updated,
-            "unchanged": up.unchanged, "quarantined": len(rejected),
+            "read": read,
+            "valid": len(prepared),
+            "inserted": up.inserted,
+            "updated": up.updated,
+            "unchanged": up.unchanged,
+            "quarantined": len(rejected),
         }
         if run_id is not None:
             run_store.add_counts(conn, run_id, counts)

@@ -76,8 +76,16 @@ def drain(store: Store, destination: str, connector: Connector, *, run_id: int |
                 if bad:
                     outbox_store.mark_failed(conn, [r["id"] for r in bad], error="rejected by destination")
                     q = [
-                        {"run_id": run_id, "connection": destination, "stream": "(delivery)", "entity": entity, "stage": "deliver",
-                         "line": None, "raw": r["record"], "errors": rejected[r["idempotency_key"]]}
+                        {
+                            "run_id": run_id,
+                            "connection": destination,
+                            "stream": "(delivery)",
+                            "entity": entity,
+                            "stage": "deliver",
+                            "line": None,
+                            "raw": r["record"],
+                            "errors": rejected[r["idempotency_key"]],
+                        }
                         for r in bad
                     ]
                     ids_q = quarantine_store.add_entries(conn, q, now=now)

@@ -8,9 +8,9 @@ done once per batch in :mod:`hub.pipeline.batch`.
 from __future__ import annotations
 
 import hashlib
-from hashlib import blake2b
 from collections.abc import Callable
 from dataclasses import dataclass
+from hashlib import blake2b
 
 import orjson
 
@@ -43,7 +43,14 @@ class Rejected:
 class Preparer:
     """Prepares rows of one stream; built once per run from the stream's config."""
 
-    def __init__(self, entity: str, key: tuple[str, ...], mapping: Mapping | None, transforms: list[tuple[str, Callable]], context: dict):
+    def __init__(
+        self,
+        entity: str,
+        key: tuple[str, ...],
+        mapping: Mapping | None,
+        transforms: list[tuple[str, Callable]],
+        context: dict,
+    ):
         self.entity = entity
         self.key = key
         self.mapping = mapping
@@ -76,7 +83,12 @@ class Preparer:
             except RecordError as exc:
                 return Rejected("transform", line, raw, exc.problems)
             except Exception as exc:  # noqa: BLE001 - a plugin's bug quarantines the record, not the run
-                return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} failed: {type(exc).__name__}: {exc}")])
+                return Rejected(
+                    "transform",
+                    line,
+                    raw,
+                    [RecordProblem("(record)", name, f"transform {name} failed: {type(exc).__name__}: {exc}")],
+                )
             if not isinstance(record, dict):
                 return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} returned no record")])
         if not self.validator.is_valid(record):

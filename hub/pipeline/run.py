@@ -39,11 +39,14 @@ def build_preparer(hub: Hub, connection: str, stream: Stream) -> Preparer:
     if cfg is not None and cfg.mapping:
         mapping = compile_mapping(cfg.mapping, timezone=hub.config.timezone, where=f"{where}.mapping", keep_unmapped=cfg.keep_unmapped)
     transforms = []
-    for name in (cfg.transforms if cfg else ()):
+    for name in cfg.transforms if cfg else ():
         try:
             transforms.append((name, hub.plugins.transforms.get(name)))
         except KeyError:
-            raise ConfigError(f"{where}.transforms: unknown transform {name!r}", hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}") from None
+            raise ConfigError(
+                f"{where}.transforms: unknown transform {name!r}",
+                hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}",
+            ) from None
     return Preparer(stream.entity, stream.key, mapping, transforms, {"connection": connection, "stream": stream.name})
 
 
@@ -59,7 +62,8 @@ def check_columns(connection: str, stream: Stream, preparer: Preparer) -> None:
     missing = sorted(preparer.mapping.columns - set(columns))
     if missing:
         raise InputError(
-            f"{what}: column(s) {', '.join(repr(m) for m in missing)} named in connections.{connection}.streams.{stream.name}.mapping not found",
+            f"{what}: column(s) {', '.join(repr(m) for m in missing)} not found "
+            f"(named in connections.{connection}.streams.{stream.name}.mapping)",
             hint=f"the source has: {', '.join(columns)}",
         )
 
@@ -87,8 +91,16 @@ def _run_stream(hub: Hub, connection: str, stream: Stream, run_id: int, progress
     def flush() -> None:
         nonlocal prepared, rejected, read, total
         result = commit_batch(
-            hub.store, run_id=run_id, connection=connection, stream=stream.name, entity=stream.entity, read=read,
-            prepared=prepared, rejected=rejected, destinations=destinations, cursor=cursor.value,
+            hub.store,
+            run_id=run_id,
+            connection=connection,
+            stream=stream.name,
+            entity=stream.entity,
+            read=read,
+            prepared=prepared,
+            rejected=rejected,
+            destinations=destinations,
+            cursor=cursor.value,
         )
         if result.quarantined:
             quarantined_hook(result.quarantined)
@@ -133,7 +145,14 @@ def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) ->
     return {"delivered": delivered, "delivery_failed": failed, "errors": errors, "quarantined": quarantined}
 
 
-def run_connection(hub: Hub, connection: str, *, trigger: str = "manual", scheduled_for: datetime | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def run_connection(
+    hub: Hub,
+    connection: str,
+    *,
+    trigger: str = "manual",
+    scheduled_for: datetime | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Run one connection end to end and return the finished run (as ``hub runs`` shows it)."""
     cfg = hub.config.connection(connection)
     store = hub.store

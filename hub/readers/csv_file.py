@@ -60,7 +60,11 @@ class CsvFile:
         self.encoding = encoding
         self.skip_rows = skip_rows
         try:
-            text = head.decode(encoding, errors="strict") if len(head) < _SAMPLE else codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            text = (
+                head.decode(encoding, errors="strict")
+                if len(head) < _SAMPLE
+                else codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            )
         except UnicodeDecodeError as exc:
             raise self._decode_error(head, exc.start) from None
         lines = text.splitlines()

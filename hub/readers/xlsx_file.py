@@ -44,7 +44,10 @@ class XlsxFile:
         try:
             self._wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InputError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__})", hint="open it in a spreadsheet program and save it again as .xlsx") from None
+            raise InputError(
+                f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__})",
+                hint="open it in a spreadsheet program and save it again as .xlsx",
+            ) from None
         if sheet is not None and sheet not in self._wb.sheetnames:
             raise InputError(f"{self.path}: no sheet named {sheet!r}", hint=f"sheets: {', '.join(self._wb.sheetnames)}")
         self._ws = self._wb[sheet] if sheet else self._wb.worksheets[0]

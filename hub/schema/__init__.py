@@ -33,9 +33,7 @@ def _read(name: str) -> dict:
 @cache
 def _load(entity: str) -> dict:
     if entity not in ENTITIES:
-        raise NotFoundError(
-            f"unknown entity {entity!r}", hint=f"known entities: {', '.join(ENTITIES)}"
-        )
+        raise NotFoundError(f"unknown entity {entity!r}", hint=f"known entities: {', '.join(ENTITIES)}")
     schema = _read(f"{entity}.json")
     schema["$defs"] = {**_read("_common.json")["$defs"], **schema.get("$defs", {})}
     return schema

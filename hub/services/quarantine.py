@@ -47,12 +47,25 @@ def _stream_for(hub: Hub, entry: dict):
     cfg = hub.config.connection(entry["connection"])
     scfg = next((s for s in cfg.streams if s.name == entry["stream"]), None)
     if scfg is None:
-        raise ConfigError(f"connections.{entry['connection']}: stream {entry['stream']!r} is no longer configured", hint="dismiss the entry, or configure the stream again")
+        raise ConfigError(
+            f"connections.{entry['connection']}: stream {entry['stream']!r} is no longer configured",
+            hint="dismiss the entry, or configure the stream again",
+        )
     stream_cls = type(connector).stream_class
-    return connector, stream_cls(StreamConfig(scfg.name, scfg.entity, scfg.key, scfg.mapping, scfg.transforms, scfg.options, scfg.keep_unmapped), connector)
+    return connector, stream_cls(
+        StreamConfig(scfg.name, scfg.entity, scfg.key, scfg.mapping, scfg.transforms, scfg.options, scfg.keep_unmapped),
+        connector,
+    )
 
 
-def replay(hub: Hub, ids: list[int] | None = None, *, connection: str | None = None, changes: dict[str, Any] | None = None, actor: str = "cli") -> dict[str, Any]:
+def replay(
+    hub: Hub,
+    ids: list[int] | None = None,
+    *,
+    connection: str | None = None,
+    changes: dict[str, Any] | None = None,
+    actor: str = "cli",
+) -> dict[str, Any]:
     """Replay entries (given ids, or every open one of a connection): stored ones close as replayed."""
     with hub.store.engine.connect() as conn:
         entries = [q_store.get_entry(conn, i) for i in ids] if ids else q_store.list_entries(conn, connection=connection, limit=None)
@@ -63,7 +76,12 @@ def replay(hub: Hub, ids: list[int] | None = None, *, connection: str | None = N
             skipped.append({"id": entry["id"], "reason": f"already {entry['status']}"})
             continue
         if entry["stage"] == "deliver":
-            skipped.append({"id": entry["id"], "reason": "a delivery rejection: fix it at the destination, then run the source again"})
+            skipped.append(
+                {
+                    "id": entry["id"],
+                    "reason": "a delivery rejection: fix it at the destination, then run the source again",
+                }
+            )
             continue
         raw = entry["raw"]
         if changes:
@@ -82,11 +100,29 @@ def replay(hub: Hub, ids: list[int] | None = None, *, connection: str | None = N
         now = utcnow()
         if isinstance(out, Prepared):
             dest = destinations_for(hub, entry["connection"], stream.entity)
-            commit_batch(hub.store, run_id=None, connection=entry["connection"], stream=stream.name, entity=stream.entity,
-                         read=1, prepared=[out], rejected=[], destinations=dest, cursor=None, save_cursor=False)
+            commit_batch(
+                hub.store,
+                run_id=None,
+                connection=entry["connection"],
+                stream=stream.name,
+                entity=stream.entity,
+                read=1,
+                prepared=[out],
+                rejected=[],
+                destinations=dest,
+                cursor=None,
+                save_cursor=False,
+            )
             with hub.store.engine.begin() as conn:
                 q_store.set_status(conn, entry["id"], "replayed", reason="stored after replay", now=now, raw=raw if changes else None)
-                audit.append(conn, actor=actor, action="quarantine.replay", subject=f"quarantine/{entry['id']}", detail={"key": out.key, "changes": sorted(changes or {})}, now=now)
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action="quarantine.replay",
+                    subject=f"quarantine/{entry['id']}",
+                    detail={"key": out.key, "changes": sorted(changes or {})},
+                    now=now,
+                )
             replayed.append({"id": entry["id"], "key": out.key})
             if dest:
                 drain_destinations(hub, dest, None)
@@ -108,7 +144,14 @@ def dismiss(hub: Hub, ids: list[int], *, reason: str, actor: str = "cli") -> lis
                 raise NotFoundError(f"quarantine entry {i} is already {entry['status']}")
             now = utcnow()
             q_store.set_status(conn, i, "dismissed", reason=reason, now=now)
-            audit.append(conn, actor=actor, action="quarantine.dismiss", subject=f"quarantine/{i}", detail={"reason": reason}, now=now)
+            audit.append(
+                conn,
+                actor=actor,
+                action="quarantine.dismiss",
+                subject=f"quarantine/{i}",
+                detail={"reason": reason},
+                now=now,
+            )
             done.append(i)
     return done
 
@@ -122,7 +165,7 @@ def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "
             for k in e["raw"]:
                 if k not in columns:
                     columns.append(k)
-    heads = (["رقم", "الاتصال", "السطر", "الأخطاء"] if lang == "ar" else ["quarantine id", "connection", "line", "errors"])
+    heads = ["رقم", "الاتصال", "السطر", "الأخطاء"] if lang == "ar" else ["quarantine id", "connection", "line", "errors"]
     rows = []
     for e in entries:
         errors = "; ".join(plain_words(p, lang) for p in e["errors"])

@@ -41,7 +41,14 @@ def set_cursor(hub: Hub, connection: str, value: Any, *, stream: str | None = No
     with hub.store.engine.begin() as conn:
         old = state_store.load_cursor(conn, connection, name)
         state_store.save_cursor(conn, connection, name, value, run_id=None, now=now)
-        audit.append(conn, actor=actor, action="state.set", subject=f"state/{connection}/{name}", detail={"old": old, "new": value}, now=now)
+        audit.append(
+            conn,
+            actor=actor,
+            action="state.set",
+            subject=f"state/{connection}/{name}",
+            detail={"old": old, "new": value},
+            now=now,
+        )
     return {"connection": connection, "stream": name, "old": old, "cursor": value}
 
 
@@ -55,6 +62,13 @@ def rewind(hub: Hub, connection: str, *, stream: str | None = None, actor: str =
         for n in names:
             old = state_store.load_cursor(conn, connection, n)
             state_store.clear_state(conn, connection, n)
-            audit.append(conn, actor=actor, action="state.rewind", subject=f"state/{connection}/{n}", detail={"old": old}, now=now)
+            audit.append(
+                conn,
+                actor=actor,
+                action="state.rewind",
+                subject=f"state/{connection}/{n}",
+                detail={"old": old},
+                now=now,
+            )
             out.append({"connection": connection, "stream": n, "old": old})
     return out

@@ -54,4 +54,11 @@ def validate_file(entity: str, path: Path) -> dict[str, Any]:
     close = getattr(reader, "close", None)
     if close:
         close()
-    return {"entity": entity, "file": str(path), "records": n, "valid": n - len(invalid), "invalid": invalid, "entities": list(ENTITIES)}
+    return {
+        "entity": entity,
+        "file": str(path),
+        "records": n,
+        "valid": n - len(invalid),
+        "invalid": invalid,
+        "entities": list(ENTITIES),
+    }

@@ -40,7 +40,14 @@ def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int =
     if subject_prefix:
         q = q.where(_t.c.subject.startswith(subject_prefix))
     return [
-        {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "subject": r.subject, "detail": orjson.loads(r.detail)}
+        {
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "subject": r.subject,
+            "detail": orjson.loads(r.detail),
+        }
         for r in conn.execute(q)
     ]
 

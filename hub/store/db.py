@@ -53,7 +53,10 @@ class Store:
         try:
             parsed = make_url(url)
         except ArgumentError:
-            raise StoreError(f"store: {url!r} is not a database URL", hint="e.g. sqlite:///.hub/hub.db or postgresql+psycopg://user@host/db") from None
+            raise StoreError(
+                f"store: {url!r} is not a database URL",
+                hint="e.g. sqlite:///.hub/hub.db or postgresql+psycopg://user@host/db",
+            ) from None
         kwargs: dict = {}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -80,9 +83,7 @@ class Store:
             with self.engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), "head")
         except OperationalError as exc:
-            raise StoreError(
-                f"store: cannot open {self.engine.url.render_as_string(hide_password=True)}: {exc.orig}"
-            ) from None
+            raise StoreError(f"store: cannot open {self.engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"store: migration failed: {exc}") from None
 

@@ -21,13 +21,28 @@ __all__ = ["enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", 
 _t = OutboxItem.__table__
 
 
-def enqueue(conn: Connection, destinations: list[str], entity: str, versions: list[tuple[str, int, str, str]], *, run_id: int | None, now: datetime) -> int:
+def enqueue(
+    conn: Connection,
+    destinations: list[str],
+    entity: str,
+    versions: list[tuple[str, int, str, str]],
+    *,
+    run_id: int | None,
+    now: datetime,
+) -> int:
     """Queue each new record version for each destination; returns rows added."""
     rows = [
         {
-            "destination": d, "entity": entity, "key": key, "version": version,
-            "idempotency_key": f"{entity}:{key}:v{version}:{h[:16]}", "payload": data,
-            "status": "pending", "attempts": 0, "run_id": run_id, "created_at": now,
+            "destination": d,
+            "entity": entity,
+            "key": key,
+            "version": version,
+            "idempotency_key": f"{entity}:{key}:v{version}:{h[:16]}",
+            "payload": data,
+            "status": "pending",
+            "attempts": 0,
+            "run_id": run_id,
+            "created_at": now,
         }
         for d in destinations
         for key, version, h, data in versions
@@ -43,11 +58,19 @@ def pending(conn: Connection, destination: str, *, now: datetime, limit: int) ->
         select(_t.c.id, _t.c.entity, _t.c.key, _t.c.version, _t.c.idempotency_key, _t.c.payload, _t.c.attempts)
         .where(_t.c.destination == destination, _t.c.status == "pending")
         .where(or_(_t.c.next_attempt_at.is_(None), _t.c.next_attempt_at <= now))
-        .order_by(_t.c.id).limit(limit)
+        .order_by(_t.c.id)
+        .limit(limit)
     )
     return [
-        {"id": r.id, "entity": r.entity, "key": r.key, "version": r.version, "idempotency_key": r.idempotency_key,
-         "record": orjson.loads(r.payload), "attempts": r.attempts}
+        {
+            "id": r.id,
+            "entity": r.entity,
+            "key": r.key,
+            "version": r.version,
+            "idempotency_key": r.idempotency_key,
+            "record": orjson.loads(r.payload),
+            "attempts": r.attempts,
+        }
         for r in conn.execute(q)
     ]
 
@@ -75,4 +98,6 @@ def mark_failed(conn: Connection, ids: list[int], *, error: str) -> None:
 def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at: datetime) -> None:
     """A transient failure: try again from ``next_attempt_at``."""
     if ids:
-        conn.execute(update(_t).where(_t.c.id.in_(ids)).values(last_error=error, next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1))
+        conn.execute(
+            update(_t).where(_t.c.id.in_(ids)).values(last_error=error, next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1)
+        )

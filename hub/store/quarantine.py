@@ -36,9 +36,14 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
         raw = _dumps(r["raw"])
         digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
         found = conn.execute(
-            select(_t.c.id).where(
-                _t.c.connection == r["connection"], _t.c.stream == r["stream"], _t.c.raw_hash == digest, _t.c.status == "open"
-            ).limit(1)
+            select(_t.c.id)
+            .where(
+                _t.c.connection == r["connection"],
+                _t.c.stream == r["stream"],
+                _t.c.raw_hash == digest,
+                _t.c.status == "open",
+            )
+            .limit(1)
         ).scalar()
         if found is not None:
             # Same bad row read again: keep one entry, with the errors as judged now.
@@ -47,9 +52,17 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
             continue
         res = conn.execute(
             insert(_t).values(
-                run_id=r.get("run_id"), connection=r["connection"], stream=r["stream"], entity=r["entity"],
-                stage=r["stage"], line=r.get("line"), raw=raw, raw_hash=digest, errors=_dumps(r["errors"]),
-                status="open", created_at=now,
+                run_id=r.get("run_id"),
+                connection=r["connection"],
+                stream=r["stream"],
+                entity=r["entity"],
+                stage=r["stage"],
+                line=r.get("line"),
+                raw=raw,
+                raw_hash=digest,
+                errors=_dumps(r["errors"]),
+                status="open",
+                created_at=now,
             )
         )
         ids.append(res.inserted_primary_key[0])
@@ -58,9 +71,18 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
 
 def _as_dict(r) -> dict[str, Any]:
     return {
-        "id": r.id, "run_id": r.run_id, "connection": r.connection, "stream": r.stream, "entity": r.entity,
-        "stage": r.stage, "line": r.line, "raw": orjson.loads(r.raw), "errors": orjson.loads(r.errors),
-        "status": r.status, "reason": r.reason, "created_at": r.created_at.isoformat(),
+        "id": r.id,
+        "run_id": r.run_id,
+        "connection": r.connection,
+        "stream": r.stream,
+        "entity": r.entity,
+        "stage": r.stage,
+        "line": r.line,
+        "raw": orjson.loads(r.raw),
+        "errors": orjson.loads(r.errors),
+        "status": r.status,
+        "reason": r.reason,
+        "created_at": r.created_at.isoformat(),
         "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
     }
 
@@ -73,7 +95,9 @@ def get_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     return _as_dict(r)
 
 
-def list_entries(conn: Connection, *, connection: str | None = None, status: str | None = "open", limit: int | None = 100) -> list[dict[str, Any]]:
+def list_entries(
+    conn: Connection, *, connection: str | None = None, status: str | None = "open", limit: int | None = 100
+) -> list[dict[str, Any]]:
     """Entries, oldest first, filtered by connection and status (None: any status)."""
     q = select(_t).order_by(_t.c.id)
     if connection:

@@ -78,9 +78,16 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
         found = existing.get(it.key)
         if found is None:
             inserts[it.key] = {
-                "entity": entity, "key": it.key, "association_id": it.association_id, "data": it.data,
-                "hash": it.hash, "version": 1, "connection": connection, "run_id": run_id,
-                "created_at": now, "updated_at": now,
+                "entity": entity,
+                "key": it.key,
+                "association_id": it.association_id,
+                "data": it.data,
+                "hash": it.hash,
+                "version": 1,
+                "connection": connection,
+                "run_id": run_id,
+                "created_at": now,
+                "updated_at": now,
             }
             out.inserted += 1
         elif found[1] == it.hash:
@@ -88,8 +95,15 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
         else:
             replaced_ids.append(found[0])
             updates[it.key] = {
-                "b_id": found[0], "key": it.key, "association_id": it.association_id, "data": it.data,
-                "hash": it.hash, "version": found[2] + 1, "connection": connection, "run_id": run_id, "updated_at": now,
+                "b_id": found[0],
+                "key": it.key,
+                "association_id": it.association_id,
+                "data": it.data,
+                "hash": it.hash,
+                "version": found[2] + 1,
+                "connection": connection,
+                "run_id": run_id,
+                "updated_at": now,
             }
             out.updated += 1
 
@@ -97,13 +111,29 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
         # Copy the versions being replaced into history before overwriting them.
         for i in range(0, len(replaced_ids), _CHUNK):
             for row in conn.execute(
-                select(_records.c.key, _records.c.version, _records.c.data, _records.c.hash, _records.c.connection, _records.c.run_id, _records.c.updated_at)
-                .where(_records.c.id.in_(replaced_ids[i : i + _CHUNK]))
+                select(
+                    _records.c.key,
+                    _records.c.version,
+                    _records.c.data,
+                    _records.c.hash,
+                    _records.c.connection,
+                    _records.c.run_id,
+                    _records.c.updated_at,
+                ).where(_records.c.id.in_(replaced_ids[i : i + _CHUNK]))
             ):
-                history.append({
-                    "entity": entity, "key": row.key, "version": row.version, "data": row.data, "hash": row.hash,
-                    "connection": row.connection, "run_id": row.run_id, "valid_from": row.updated_at, "replaced_at": now,
-                })
+                history.append(
+                    {
+                        "entity": entity,
+                        "key": row.key,
+                        "version": row.version,
+                        "data": row.data,
+                        "hash": row.hash,
+                        "connection": row.connection,
+                        "run_id": row.run_id,
+                        "valid_from": row.updated_at,
+                        "replaced_at": now,
+                    }
+                )
     if inserts:
         insert_many(conn, _records, list(inserts.values()))
     if updates:
@@ -111,8 +141,12 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
             update(_records)
             .where(_records.c.id == bindparam("b_id"))
             .values(
-                association_id=bindparam("association_id"), data=bindparam("data"), hash=bindparam("hash"),
-                version=bindparam("version"), connection=bindparam("connection"), run_id=bindparam("run_id"),
+                association_id=bindparam("association_id"),
+                data=bindparam("data"),
+                hash=bindparam("hash"),
+                version=bindparam("version"),
+                connection=bindparam("connection"),
+                run_id=bindparam("run_id"),
                 updated_at=bindparam("updated_at"),
             ),
             [{k: v for k, v in u.items() if k != "key"} for u in updates.values()],
@@ -126,6 +160,13 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
 
 def _history_row(entity, key, pending, connection, run_id, now) -> dict:
     return {
-        "entity": entity, "key": key, "version": pending["version"], "data": pending["data"],
-        "hash": pending["hash"], "connection": connection, "run_id": run_id, "valid_from": now, "replaced_at": now,
+        "entity": entity,
+        "key": key,
+        "version": pending["version"],
+        "data": pending["data"],
+        "hash": pending["hash"],
+        "connection": connection,
+        "run_id": run_id,
+        "valid_from": now,
+        "replaced_at": now,
     }

@@ -34,8 +34,12 @@ def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: 
         with engine.begin() as conn:
             return conn.execute(
                 insert(_t).values(
-                    connection=connection, trigger=trigger, scheduled_for=scheduled_for or now,
-                    status="running", started_at=now, **{c: 0 for c in COUNTS},
+                    connection=connection,
+                    trigger=trigger,
+                    scheduled_for=scheduled_for or now,
+                    status="running",
+                    started_at=now,
+                    **{c: 0 for c in COUNTS},
                 )
             ).inserted_primary_key[0]
     except IntegrityError:
@@ -53,19 +57,23 @@ def finish_run(engine: Engine, run_id: int, *, status: str, error: str | None = 
     """Close a run with its final status."""
     with engine.begin() as conn:
         conn.execute(
-            update(_t).where(_t.c.id == run_id).values(
-                status=status, finished_at=utcnow(), error=error, flags=orjson.dumps(flags).decode() if flags else None
-            )
+            update(_t)
+            .where(_t.c.id == run_id)
+            .values(status=status, finished_at=utcnow(), error=error, flags=orjson.dumps(flags).decode() if flags else None)
         )
 
 
 def _as_dict(r) -> dict[str, Any]:
     d = {
-        "id": r.id, "connection": r.connection, "trigger": r.trigger, "status": r.status,
+        "id": r.id,
+        "connection": r.connection,
+        "trigger": r.trigger,
+        "status": r.status,
         "scheduled_for": r.scheduled_for.isoformat() if r.scheduled_for else None,
         "started_at": r.started_at.isoformat() if r.started_at else None,
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-        "error": r.error, "flags": orjson.loads(r.flags) if r.flags else [],
+        "error": r.error,
+        "flags": orjson.loads(r.flags) if r.flags else [],
     }
     d.update({c: getattr(r, c) for c in COUNTS})
     if r.started_at and r.finished_at:
@@ -96,8 +104,10 @@ def list_runs(engine: Engine, *, connection: str | None = None, status: str | No
 def recent_reads(engine: Engine, connection: str, *, before_id: int, n: int = 10) -> list[int]:
     """Records read by the ``n`` finished runs of ``connection`` before run ``before_id``."""
     q = (
-        select(_t.c.read).where(_t.c.connection == connection, _t.c.id < before_id, _t.c.status.in_(("succeeded", "partial")))
-        .order_by(_t.c.id.desc()).limit(n)
+        select(_t.c.read)
+        .where(_t.c.connection == connection, _t.c.id < before_id, _t.c.status.in_(("succeeded", "partial")))
+        .order_by(_t.c.id.desc())
+        .limit(n)
     )
     with engine.connect() as conn:
         return list(conn.execute(q).scalars())

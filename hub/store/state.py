@@ -49,6 +49,12 @@ def all_states(conn: Connection, connection: str | None = None) -> list[dict]:
     if connection is not None:
         q = q.where(_t.c.connection == connection)
     return [
-        {"connection": r.connection, "stream": r.stream, "cursor": orjson.loads(r.cursor), "run_id": r.run_id, "updated_at": r.updated_at.isoformat()}
+        {
+            "connection": r.connection,
+            "stream": r.stream,
+            "cursor": orjson.loads(r.cursor),
+            "run_id": r.run_id,
+            "updated_at": r.updated_at.isoformat(),
+        }
         for r in conn.execute(q)
     ]

@@ -31,10 +31,7 @@ _DIGITS_TABLE = {
 }
 
 _DIACRITICS = (
-    [chr(c) for c in range(0x064B, 0x0660)]
-    + ["\u0670"]
-    + [chr(c) for c in range(0x0610, 0x061B)]
-    + [chr(c) for c in range(0x06D6, 0x06EE)]
+    [chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"] + [chr(c) for c in range(0x0610, 0x061B)] + [chr(c) for c in range(0x06D6, 0x06EE)]
 )
 _LETTERS_TABLE = {
     **{ord(c): None for c in _DIACRITICS},

@@ -19,7 +19,9 @@ def test_xlsx_source_reads_typed_cells_and_arabic_headers(folder):
     ws.append([None, None, None, None, None])
     ws.append(["X2", "Idlib", 7, "2026-10-06", "health"])
     wb.save(folder.path / "d.xlsx")
-    folder.write("hub.yaml", """store: sqlite:///hub.db
+    folder.write(
+        "hub.yaml",
+        """store: sqlite:///hub.db
 connections:
   x:
     connector: xlsx
@@ -34,18 +36,35 @@ connections:
           households: {column: عدد الأسر, type: integer}
           distributed_at: {column: التاريخ, type: datetime}
           sector: القطاع
-""")
+""",
+    )
     r = folder.hub("run", "x", "--json")
     assert r.code == 0, r.err
     got = {json.loads(d)["id"]: json.loads(d) for (d,) in folder.sql("select data from records")}
-    assert got["X1"] == {"id": "X1", "association_id": "a", "governorate": "SY05", "households": 12, "distributed_at": "2026-10-05T00:00:00+03:00", "sector": "food_security"}
+    assert got["X1"] == {
+        "id": "X1",
+        "association_id": "a",
+        "governorate": "SY05",
+        "households": 12,
+        "distributed_at": "2026-10-05T00:00:00+03:00",
+        "sector": "food_security",
+    }
     assert got["X2"]["governorate"] == "SY07"
     assert folder.sql("select count(*) from quarantine") == [(0,)], "the empty row is skipped, not quarantined"
 
 
 def test_jsonl_destination_writes_each_version_once(tmp_path: Path):
     ctx = ConnectorContext(connection="export", base_dir=tmp_path)
-    rec = {"id": "D1", "association_id": "A", "amount": "5", "currency": "SYP", "donated_at": "2026-01-01T00:00:00+03:00", "channel": "cash", "status": "received", "donor": {"name": "سامي"}}
+    rec = {
+        "id": "D1",
+        "association_id": "A",
+        "amount": "5",
+        "currency": "SYP",
+        "donated_at": "2026-01-01T00:00:00+03:00",
+        "channel": "cash",
+        "status": "received",
+        "donor": {"name": "سامي"},
+    }
     batch = [Delivery("donation:A|D1:v1:x", "donation", "A|D1", 1, rec)]
     Jsonl({"folder": "out"}, ctx).write("donation", batch)
     Jsonl({"folder": "out"}, ctx).write("donation", batch)  # a crash before the ack: the same batch again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
+from tests.conftest import DONATION_HEADER, donation_rows
 
 
 def _no_traceback(r):
@@ -20,7 +20,10 @@ def test_malformed_config_yaml_names_the_line(donations):
 
 
 def test_config_schema_errors_are_all_reported_with_key_paths(donations):
-    donations.write("hub.yaml", "batch_size: -1\nconnections:\n  amal:\n    connectr: csv\n  other:\n    connector: csv\n    streams:\n      s: {entity: donut}\n")
+    donations.write(
+        "hub.yaml",
+        "batch_size: -1\nconnections:\n  amal:\n    connectr: csv\n  other:\n    connector: csv\n    streams:\n      s: {entity: donut}\n",
+    )
     r = donations.hub("run", "amal")
     assert r.code == 2
     _no_traceback(r)
@@ -96,7 +99,10 @@ def test_semicolons_bom_rlm_marks_and_arabic_indic_digits(donations):
     r = donations.hub("run", "amal")
     assert r.code == 0, r.err
     rec = json.loads(donations.sql("select data from records")[0][0])
-    assert (rec["amount"], rec["donated_at"]) == ("12500.75", "2026-11-03T00:00:00+03:00")  # Syria keeps UTC+3 all year since 2022
+    assert (rec["amount"], rec["donated_at"]) == (
+        "12500.75",
+        "2026-11-03T00:00:00+03:00",
+    )  # Syria keeps UTC+3 all year since 2022
 
 
 def test_a_file_that_is_not_csv(donations):
@@ -107,7 +113,10 @@ def test_a_file_that_is_not_csv(donations):
 
 
 def test_a_broken_xlsx_is_refused_clearly(folder):
-    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  x:\n    connector: xlsx\n    settings: {path: d.xlsx}\n    streams:\n      d: {entity: distribution}\n")
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  x:\n    connector: xlsx\n    settings: {path: d.xlsx}\n    streams:\n      d: {entity: distribution}\n",
+    )
     (folder.path / "d.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
     r = folder.hub("run", "x")
     assert r.code == 2
@@ -116,7 +125,10 @@ def test_a_broken_xlsx_is_refused_clearly(folder):
 
 
 def test_secrets_come_from_env_and_never_appear_in_errors_or_the_store(folder):
-    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  db:\n    connector: sql\n    settings:\n      url: postgresql+psycopg://hub:${DB_PASSWORD}@127.0.0.1:1/none\n      query: select 1\n    streams:\n      s: {entity: donation}\n")
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  db:\n    connector: sql\n    settings:\n      url: postgresql+psycopg://hub:${DB_PASSWORD}@127.0.0.1:1/none\n      query: select 1\n    streams:\n      s: {entity: donation}\n",
+    )
     r = folder.hub("run", "db")
     assert r.code == 2
     assert "secret ${DB_PASSWORD} is not set" in r.err
@@ -131,9 +143,15 @@ def test_secrets_come_from_env_and_never_appear_in_errors_or_the_store(folder):
 
 
 def test_a_bad_jsonl_line_is_quarantined_not_fatal(folder):
-    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n    streams:\n      d: {entity: association}\n")
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n    streams:\n      d: {entity: association}\n",
+    )
     good = {"id": "a1", "name_ar": "جمعية", "governorate": "SY01", "status": "active"}
-    folder.write("d.jsonl", json.dumps(good, ensure_ascii=False) + "\n{not json\n[1,2]\n" + json.dumps({**good, "id": "a2"}) + "\n")
+    folder.write(
+        "d.jsonl",
+        json.dumps(good, ensure_ascii=False) + "\n{not json\n[1,2]\n" + json.dumps({**good, "id": "a2"}) + "\n",
+    )
     r = folder.hub("run", "j", "--json")
     assert r.code == 1
     run = json.loads(r.out)["runs"][0]

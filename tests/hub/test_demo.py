@@ -9,7 +9,10 @@ import sqlite3
 def _snapshot(path):
     db = sqlite3.connect(path / "demo.db")
     try:
-        return {t: db.execute(f"select * from {t} order by 1").fetchall() for t in ("records", "record_history", "quarantine", "outbox", "stream_state")}
+        return {
+            t: db.execute(f"select * from {t} order by 1").fetchall()
+            for t in ("records", "record_history", "quarantine", "outbox", "stream_state")
+        }
     finally:
         db.close()
 

@@ -14,25 +14,36 @@ def apply(spec, row, **kw):
     return compile_mapping(spec, **kw).apply(row)
 
 
-@pytest.mark.parametrize(("raw", "sep", "want"), [
-    ("1,250,000", ".", "1250000"),
-    ("1.250.000,50", ",", "1250000.5"),
-    ("١٢٬٥٠٠٫٧٥", ".", "12500.75"),
-    ("۱۲۳", ".", "123"),
-    (" 0075.500 ", ".", "75.5"),
-    ("\u200f2500\u200e", ".", "2500"),
-    ("0.00", ".", "0"),
-])
+@pytest.mark.parametrize(
+    ("raw", "sep", "want"),
+    [
+        ("1,250,000", ".", "1250000"),
+        ("1.250.000,50", ",", "1250000.5"),
+        ("١٢٬٥٠٠٫٧٥", ".", "12500.75"),
+        ("۱۲۳", ".", "123"),
+        (" 0075.500 ", ".", "75.5"),
+        ("\u200f2500\u200e", ".", "2500"),
+        ("0.00", ".", "0"),
+    ],
+)
 def test_decimal_conversions(raw, sep, want):
     assert apply({"a": {"column": "x", "type": "decimal", "decimal_separator": sep}}, {"x": raw}) == {"a": want}
 
 
 def test_dates_with_declared_formats_arabic_digits_and_zone():
-    spec = {"d": {"column": "x", "type": "datetime", "format": ["%d/%m/%Y", "%Y.%m.%d %H:%M"]}, "day": {"column": "y", "type": "date", "format": "%d-%m-%Y"}}
-    assert apply(spec, {"x": "٠٣/٠١/٢٠٢٦", "y": "31-12-2025"}) == {"d": "2026-01-03T00:00:00+03:00", "day": "2025-12-31"}
+    spec = {
+        "d": {"column": "x", "type": "datetime", "format": ["%d/%m/%Y", "%Y.%m.%d %H:%M"]},
+        "day": {"column": "y", "type": "date", "format": "%d-%m-%Y"},
+    }
+    assert apply(spec, {"x": "٠٣/٠١/٢٠٢٦", "y": "31-12-2025"}) == {
+        "d": "2026-01-03T00:00:00+03:00",
+        "day": "2025-12-31",
+    }
     assert apply(spec, {"x": "2026.01.03 14:30", "y": "2025-12-31"})["d"] == "2026-01-03T14:30:00+03:00"
     assert apply(spec, {"x": "2026-01-03T10:00:00Z", "y": ""}) == {"d": "2026-01-03T10:00:00+00:00"}
-    assert apply({"d": {"column": "x", "type": "datetime", "tz": "Europe/Berlin"}}, {"x": "2026-07-01 09:00"}) == {"d": "2026-07-01T09:00:00+02:00"}
+    assert apply({"d": {"column": "x", "type": "datetime", "tz": "Europe/Berlin"}}, {"x": "2026-07-01 09:00"}) == {
+        "d": "2026-07-01T09:00:00+02:00"
+    }
 
 
 def test_value_maps_match_arabic_spellings_and_defaults():
@@ -61,7 +72,11 @@ def test_governorates_by_name_code_and_spelling():
 
 
 def test_every_problem_of_a_row_is_reported_at_once():
-    spec = {"a": {"column": "x", "type": "decimal"}, "b": {"column": "y", "type": "integer"}, "c": {"column": "z", "type": "date", "format": "%d/%m/%Y"}}
+    spec = {
+        "a": {"column": "x", "type": "decimal"},
+        "b": {"column": "y", "type": "integer"},
+        "c": {"column": "z", "type": "date", "format": "%d/%m/%Y"},
+    }
     with pytest.raises(RecordError) as exc:
         apply(spec, {"x": "ten", "y": "2.5", "z": "2026/12/31"})
     assert [(p.path, p.rule) for p in exc.value.problems] == [("a", "decimal"), ("b", "integer"), ("c", "date")]

@@ -19,7 +19,7 @@ from hub.sdk import Connector
 
 ROOT = Path(__file__).resolve().parents[2]
 
-FOLDER_PLUGIN = '''
+FOLDER_PLUGIN = """
 import json, os
 from hub import hookimpl, Connector, Stream, SourceRow
 
@@ -61,7 +61,7 @@ def hub_run_finished(run):
 def hub_run_started(run):
     with open(os.environ["EVENTS_FILE"], "a") as f:
         f.write(json.dumps({"event": "started", "connection": run["connection"]}) + "\\n")
-'''
+"""
 
 
 def test_builtin_entry_points_and_modules_agree():
@@ -75,7 +75,10 @@ def test_builtin_entry_points_and_modules_agree():
 
 def test_plugin_folder_provides_connector_transform_secret_and_events(folder):
     folder.write("my_plugins/numbers.py", FOLDER_PLUGIN)
-    folder.write("hub.yaml", "store: sqlite:///hub.db\nplugins: {folders: [my_plugins]}\nconnections:\n  n:\n    connector: numbers\n    settings: {token: '${PLUGIN_TOKEN}'}\n    streams:\n      s: {entity: association, transforms: [shout]}\n")
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nplugins: {folders: [my_plugins]}\nconnections:\n  n:\n    connector: numbers\n    settings: {token: '${PLUGIN_TOKEN}'}\n    streams:\n      s: {entity: association, transforms: [shout]}\n",
+    )
     events = folder.path / "events.jsonl"
     env = {"EVENTS_FILE": str(events)}
     listed = json.loads(folder.hub("connectors", "list", "--json", env=env).out)
@@ -85,7 +88,9 @@ def test_plugin_folder_provides_connector_transform_secret_and_events(folder):
     assert json.loads(r.out)["runs"][0]["inserted"] == 3
     assert json.loads(folder.sql("select data from records where key='n1'")[0][0])["name_en"] == "ASSOCIATION N1"
     assert [json.loads(x) for x in events.read_text().splitlines()] == [
-        {"event": "started", "connection": "n"}, {"event": "finished", "connection": "n", "inserted": 3}]
+        {"event": "started", "connection": "n"},
+        {"event": "finished", "connection": "n", "inserted": 3},
+    ]
     r = folder.hub("run", "n", "--json", env=env)
     assert json.loads(r.out)["runs"][0]["inserted"] == 3, "incremental: the cursor moved on from 3 to 6"
     assert json.loads(folder.sql("select cursor from stream_state")[0][0]) == 6
@@ -167,7 +172,9 @@ def test_every_hook_is_documented_and_named_hub():
 
 
 def test_failed_and_quarantined_events(folder):
-    folder.write("my_plugins/events.py", '''
+    folder.write(
+        "my_plugins/events.py",
+        """
 import json, os
 from hub import hookimpl
 
@@ -178,9 +185,17 @@ def hub_run_failed(run, error):
 @hookimpl
 def hub_records_quarantined(run, entries):
     open(os.environ["EVENTS_FILE"], "a").write(json.dumps({"quarantined": [e["line"] for e in entries]}) + "\\n")
-''')
-    folder.write("hub.yaml", "store: sqlite:///hub.db\nplugins: {folders: [my_plugins]}\nconnections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n    streams:\n      s: {entity: association}\n  gone:\n    connector: csv\n    settings: {path: missing.csv}\n    streams:\n      s: {entity: association}\n")
-    folder.write_csv("a.csv", ["id", "name_ar", "governorate", "status"], [["a1", "جمعية", "SY01", "active"], ["a2", "جمعية", "Beirut", "active"]])
+""",
+    )
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nplugins: {folders: [my_plugins]}\nconnections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n    streams:\n      s: {entity: association}\n  gone:\n    connector: csv\n    settings: {path: missing.csv}\n    streams:\n      s: {entity: association}\n",
+    )
+    folder.write_csv(
+        "a.csv",
+        ["id", "name_ar", "governorate", "status"],
+        [["a1", "جمعية", "SY01", "active"], ["a2", "جمعية", "Beirut", "active"]],
+    )
     events = folder.path / "events.jsonl"
     folder.hub("run", "a", env={"EVENTS_FILE": str(events)})
     folder.hub("run", "gone", env={"EVENTS_FILE": str(events)})

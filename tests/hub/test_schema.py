@@ -9,7 +9,20 @@ import pytest
 
 from hub.schema import ENTITIES, load_schema
 
-STANDARDS = ("IATI", "HXL", "360Giving", "ISO 20022", "ISO 4217", "ISO 8601", "OCHA", "HSDS", "MT940", "ISO 3166", "RFC 3339", "ISO 11649")
+STANDARDS = (
+    "IATI",
+    "HXL",
+    "360Giving",
+    "ISO 20022",
+    "ISO 4217",
+    "ISO 8601",
+    "OCHA",
+    "HSDS",
+    "MT940",
+    "ISO 3166",
+    "RFC 3339",
+    "ISO 11649",
+)
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
@@ -26,12 +39,67 @@ def test_each_schema_is_valid_draft_2020_12_and_documents_its_standards(entity):
 
 def test_required_field_names_other_issues_rely_on():
     props = lambda e: set(load_schema(e)["properties"])  # noqa: E731 - a local shorthand
-    assert {"id", "association_id", "program_id", "donor", "amount", "currency", "donated_at", "channel", "status", "reference"} <= props("donation")
+    assert {
+        "id",
+        "association_id",
+        "program_id",
+        "donor",
+        "amount",
+        "currency",
+        "donated_at",
+        "channel",
+        "status",
+        "reference",
+    } <= props("donation")
     assert set(load_schema("donation")["properties"]["donor"]["properties"]) >= {"name", "account", "country"}
-    assert {"id", "association_id", "program_id", "sector", "item", "quantity", "unit", "households", "individuals", "governorate", "location", "distributed_at", "value", "currency"} <= props("distribution")
-    assert {"id", "registration_number", "name_ar", "name_en", "governorate", "governorates_served", "sectors", "bank_accounts", "status"} <= props("association")
-    assert {"id", "account", "booking_date", "value_date", "amount", "currency", "direction", "status", "reversal", "counterparty", "remittance", "end_to_end_id"} <= props("bank_transaction")
-    assert load_schema("donation")["properties"]["channel"]["enum"] == ["platform", "bank_transfer", "cash", "direct", "mobile"]
+    assert {
+        "id",
+        "association_id",
+        "program_id",
+        "sector",
+        "item",
+        "quantity",
+        "unit",
+        "households",
+        "individuals",
+        "governorate",
+        "location",
+        "distributed_at",
+        "value",
+        "currency",
+    } <= props("distribution")
+    assert {
+        "id",
+        "registration_number",
+        "name_ar",
+        "name_en",
+        "governorate",
+        "governorates_served",
+        "sectors",
+        "bank_accounts",
+        "status",
+    } <= props("association")
+    assert {
+        "id",
+        "account",
+        "booking_date",
+        "value_date",
+        "amount",
+        "currency",
+        "direction",
+        "status",
+        "reversal",
+        "counterparty",
+        "remittance",
+        "end_to_end_id",
+    } <= props("bank_transaction")
+    assert load_schema("donation")["properties"]["channel"]["enum"] == [
+        "platform",
+        "bank_transfer",
+        "cash",
+        "direct",
+        "mobile",
+    ]
     assert load_schema("donation")["properties"]["status"]["enum"] == ["pledged", "received", "refunded", "cancelled"]
 
 
@@ -44,7 +112,15 @@ def test_schema_cli_lists_and_shows(folder):
     assert r.code == 2 and "unknown entity 'donut'" in r.err
 
 
-GOOD = {"id": "D1", "association_id": "A1", "amount": "100.5", "currency": "SYP", "donated_at": "2026-10-01T10:00:00+03:00", "channel": "cash", "status": "received"}
+GOOD = {
+    "id": "D1",
+    "association_id": "A1",
+    "amount": "100.5",
+    "currency": "SYP",
+    "donated_at": "2026-10-01T10:00:00+03:00",
+    "channel": "cash",
+    "status": "received",
+}
 
 
 def test_validate_jsonl_reports_every_invalid_record_with_line_path_rule(folder):
@@ -71,15 +147,22 @@ def test_validate_jsonl_reports_every_invalid_record_with_line_path_rule(folder)
 
 
 def test_validate_csv_with_dotted_nested_columns_and_pcodes(folder):
-    folder.write_csv("a.csv", ["id", "name_ar", "governorate", "governorates_served", "status", "sectors"], [
-        ["a1", "جمعية الأمل", "SY01", "SY01;SY14", "active", "health;education"],
-        ["a2", "جمعية", "SY.01", "SY15", "active", ""],
-        ["a3", "جمعية", "SY02", "", "open", "cooking"],
-    ])
+    folder.write_csv(
+        "a.csv",
+        ["id", "name_ar", "governorate", "governorates_served", "status", "sectors"],
+        [
+            ["a1", "جمعية الأمل", "SY01", "SY01;SY14", "active", "health;education"],
+            ["a2", "جمعية", "SY.01", "SY15", "active", ""],
+            ["a3", "جمعية", "SY02", "", "open", "cooking"],
+        ],
+    )
     r = folder.hub("validate", "association", "a.csv", "--json")
     assert r.code == 1
     got = {i["line"]: sorted((e["path"], e["rule"]) for e in i["errors"]) for i in json.loads(r.out)["invalid"]}
-    assert got == {3: [("governorate", "pattern"), ("governorates_served.0", "pattern")], 4: [("sectors.0", "enum"), ("status", "enum")]}
+    assert got == {
+        3: [("governorate", "pattern"), ("governorates_served.0", "pattern")],
+        4: [("sectors.0", "enum"), ("status", "enum")],
+    }
 
 
 def test_validate_xlsx_and_a_clean_file_exits_0(folder):

@@ -26,7 +26,16 @@ def test_migration_creates_what_the_models_describe(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert {"records", "record_history", "stream_state", "runs", "quarantine", "outbox", "audit_log", "alembic_version"} <= set(store.tables())
+    assert {
+        "records",
+        "record_history",
+        "stream_state",
+        "runs",
+        "quarantine",
+        "outbox",
+        "audit_log",
+        "alembic_version",
+    } <= set(store.tables())
 
 
 def test_opening_twice_is_a_noop_and_uses_wal(tmp_path):
