@@ -71,6 +71,7 @@ class Config:
     store_url: str
     timezone: str = "Asia/Damascus"
     batch_size: int = 5000
+    parallel: bool = True
     plugin_folders: tuple[Path, ...] = ()
     plugin_block: tuple[str, ...] = ()
     plugin_allow: tuple[str, ...] | None = None
@@ -145,6 +146,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         store_url=_store_url(data.get("store"), base_dir),
         timezone=tz,
         batch_size=data.get("batch_size", 5000),
+        parallel=data.get("parallel", True),
         plugin_folders=tuple(base_dir / f for f in plugins.get("folders", ())),
         plugin_block=tuple(plugins.get("block", ())),
         plugin_allow=tuple(plugins["allow"]) if "allow" in plugins else None,

@@ -215,7 +215,12 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
         raise ConfigError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
     if "const" in spec:
         value = spec["const"]
-        return [], lambda row: value
+
+        def constant(row):
+            return value
+
+        constant.const = value  # lets Mapping set it without a call per row
+        return [], constant
     zone = default_zone
     if "tz" in spec:
         try:
@@ -278,6 +283,9 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             if not v:
                 return default
             return v if plain else conv(v)
+
+        if plain and default is None:
+            value.plain_column = col  # lets Mapping read it inline, without a call per row
     else:
         raise ConfigError(f"{where}: give a column, columns or const")
 
@@ -288,7 +296,13 @@ class Mapping:
     """A compiled mapping: ``apply(raw_row) -> record`` or RecordError with every problem."""
 
     def __init__(self, fields: list[tuple[tuple[str, ...], Callable]], columns: set[str], keep_unmapped: bool):
-        self._flat = [(path[0], fn) for path, fn in fields if len(path) == 1]
+        # Three kinds of field, cheapest first: constants, plain text columns read inline, and
+        # the rest (typed, mapped, joined or nested) through their compiled function.
+        self._consts = {path[0]: fn.const for path, fn in fields if len(path) == 1 and hasattr(fn, "const")}
+        self._plain = [(path[0], fn.plain_column) for path, fn in fields if len(path) == 1 and hasattr(fn, "plain_column")]
+        self._flat = [
+            (path[0], fn) for path, fn in fields if len(path) == 1 and not hasattr(fn, "const") and not hasattr(fn, "plain_column")
+        ]
         self._nested = [(path, fn) for path, fn in fields if len(path) > 1]
         self.columns = columns
         self.keep_unmapped = keep_unmapped
@@ -310,8 +324,16 @@ class Mapping:
 
     def apply(self, row: dict) -> dict:
         """Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."""
-        out: dict = {}
+        out: dict = dict(self._consts)
         problems = None
+        for name, col in self._plain:
+            v = row.get(col)
+            if v:
+                if v.__class__ is not str:
+                    v = str(v)
+                v = v.strip(_EDGE_MARKS)
+                if v:
+                    out[name] = v
         for name, fn in self._flat:
             try:
                 v = fn(row)

@@ -18,12 +18,12 @@ from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.deliver import drain
-from hub.pipeline.prepare import Preparer, Rejected
-from hub.sdk import Cursor, SourceRow, Stream
+from hub.pipeline.prepare import Preparer
+from hub.pipeline.reader import batches, can_fork, forked_batches
+from hub.sdk import Cursor, Stream
 from hub.secrets import redactor
 from hub.store import runs as run_store
 from hub.store import state as state_store
-from hub.store.records import Prepared
 
 __all__ = ["build_preparer", "check_columns", "destinations_for", "drain_destinations", "run_connection"]
 
@@ -83,48 +83,26 @@ def _run_stream(hub: Hub, connection: str, stream: Stream, run_id: int, progress
     destinations = destinations_for(hub, connection, stream.entity)
     with hub.store.engine.connect() as conn:
         cursor = Cursor(state_store.load_cursor(conn, connection, stream.name))
-    size = hub.config.batch_size
-    prepared, rejected, read = [], [], 0
-    prepare = preparer.prepare
+    produce = forked_batches if hub.config.parallel and can_fork() else batches
     total = 0
-
-    def flush() -> None:
-        nonlocal prepared, rejected, read, total
+    for batch in produce(stream, cursor, preparer, hub.config.batch_size):
         result = commit_batch(
             hub.store,
             run_id=run_id,
             connection=connection,
             stream=stream.name,
             entity=stream.entity,
-            read=read,
-            prepared=prepared,
-            rejected=rejected,
+            read=batch.read,
+            prepared=batch.prepared,
+            rejected=batch.rejected,
             destinations=destinations,
-            cursor=cursor.value,
+            cursor=batch.cursor,
         )
         if result.quarantined:
             quarantined_hook(result.quarantined)
-        total += read
+        total += batch.read
         if progress:
             progress(stream.name, total)
-        prepared, rejected, read = [], [], 0
-
-    for row in stream.read(cursor):
-        read += 1
-        if isinstance(row, SourceRow):
-            if row.problems:
-                rejected.append(Rejected("read", row.line, row.data, list(row.problems)))
-                if read >= size:
-                    flush()
-                continue
-            data, line = row.data, row.line
-        else:
-            data, line = row, None
-        out = prepare(data, line)
-        (prepared if isinstance(out, Prepared) else rejected).append(out)
-        if read >= size:
-            flush()
-    flush()
 
 
 def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) -> dict[str, Any]:

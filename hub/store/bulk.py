@@ -53,3 +53,53 @@ def insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
                 values[i] = out
         params.append(dict(zip(cols, values)) if by_name else tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+def db_value(conn: Connection, table: Table, column: str, value: object) -> object:
+    """``value`` as the driver takes it for ``table.column`` (the column type's bind processing, once)."""
+    proc = table.c[column].type._cached_bind_processor(conn.dialect)
+    return proc(value) if proc is not None else value
+
+
+def insert_tuples(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
+    """INSERT rows of driver-ready values (see :func:`db_value`) with one executemany."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    prep = dialect.identifier_preparer
+    style = dialect.paramstyle
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        prep.format_table(table),
+        ", ".join(prep.quote(c) for c in columns),
+        ", ".join(_PLACEHOLDER[style](i, c) for i, c in enumerate(columns)),
+    )
+    if style in ("named", "pyformat"):
+        rows = [dict(zip(columns, r)) for r in rows]
+    conn.exec_driver_sql(sql, rows)
+
+
+def select_in(conn: Connection, table: Table, columns: list[str], where: dict, in_column: str, values: list) -> list[tuple]:
+    """``SELECT columns FROM table WHERE where... AND in_column IN (values)`` through the driver.
+
+    SQLAlchemy's expanding IN re-renders the statement for every batch, which costs more than
+    the lookup itself; this builds it in the dialect's own parameter style.
+    """
+    if not values:
+        return []
+    dialect = conn.dialect
+    prep = dialect.identifier_preparer
+    style = dialect.paramstyle
+    names = [*where, *(f"v{i}" for i in range(len(values)))]
+    ph = [_PLACEHOLDER[style](i, n) for i, n in enumerate(names)]
+    conds = [f"{prep.quote(c)} = {ph[i]}" for i, c in enumerate(where)]
+    conds.append(f"{prep.quote(in_column)} IN ({', '.join(ph[len(where) :])})")
+    sql = "SELECT {} FROM {} WHERE {}".format(", ".join(prep.quote(c) for c in columns), prep.format_table(table), " AND ".join(conds))
+    args = [*where.values(), *values]
+    params = dict(zip(names, args)) if style in ("named", "pyformat") else tuple(args)
+    # The DBAPI cursor of this same connection (same transaction): plain tuples, no Row objects.
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

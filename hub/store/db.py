@@ -15,7 +15,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hub.errors import StoreError
 
-__all__ = ["Store"]
+__all__ = ["HEAD_REVISION", "Store"]
+
+# The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
+# up-to-date store open without importing Alembic at all (most commands, every run).
+HEAD_REVISION = "0001"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -75,8 +79,17 @@ class Store:
             store.migrate()
         return store
 
+    def _at_head(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD_REVISION
+        except SQLAlchemyError:
+            return False
+
     def migrate(self) -> None:
         """Upgrade the schema to the newest migration (a no-op when already there)."""
+        if self._at_head():
+            return
         from alembic import command
 
         try:

@@ -9,22 +9,23 @@ record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from hub.store.bulk import insert_many
+from hub.store.bulk import db_value, insert_many, insert_tuples, select_in
 from hub.store.models import Record, RecordVersion
 
 __all__ = ["Prepared", "Upserted", "upsert_batch"]
 
 _records = Record.__table__
 _history = RecordVersion.__table__
-_CHUNK = 500
+_CHUNK = 1000  # keys per lookup: under every driver's parameter limit
+_INSERT_COLUMNS = ["entity", "key", "association_id", "data", "hash", "version", "connection", "run_id", "created_at", "updated_at"]
 
 
-@dataclass(slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A validated record ready to store: natural key, canonical JSON and its digest."""
 
     key: str
@@ -51,12 +52,7 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
     keys = list({it.key for it in items})
     existing: dict[str, list] = {}  # key -> [id, hash, version]
     for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i : i + _CHUNK]
-        rows = conn.execute(
-            select(_records.c.id, _records.c.key, _records.c.hash, _records.c.version).where(
-                _records.c.entity == entity, _records.c.key.in_(chunk)
-            )
-        )
+        rows = select_in(conn, _records, ["id", "key", "hash", "version"], {"entity": entity}, "key", keys[i : i + _CHUNK])
         for rid, key, h, v in rows:
             existing[key] = [rid, h, v]
 
@@ -77,18 +73,7 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
             continue
         found = existing.get(it.key)
         if found is None:
-            inserts[it.key] = {
-                "entity": entity,
-                "key": it.key,
-                "association_id": it.association_id,
-                "data": it.data,
-                "hash": it.hash,
-                "version": 1,
-                "connection": connection,
-                "run_id": run_id,
-                "created_at": now,
-                "updated_at": now,
-            }
+            inserts[it.key] = {"key": it.key, "association_id": it.association_id, "data": it.data, "hash": it.hash, "version": 1}
             out.inserted += 1
         elif found[1] == it.hash:
             out.unchanged += 1
@@ -135,7 +120,16 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
                     }
                 )
     if inserts:
-        insert_many(conn, _records, list(inserts.values()))
+        stamp = db_value(conn, _records, "created_at", now)
+        insert_tuples(
+            conn,
+            _records,
+            _INSERT_COLUMNS,
+            [
+                (entity, r["key"], r["association_id"], r["data"], r["hash"], r["version"], connection, run_id, stamp, stamp)
+                for r in inserts.values()
+            ],
+        )
     if updates:
         conn.execute(
             update(_records)

@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
 
 ROWS = 200_000
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (the forked reader, when the machine has a second core)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def _count(db) -> int:
@@ -33,8 +55,14 @@ def test_sigkill_halfway_then_rerun_stores_each_row_once(folder):
         assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()}"
         assert time.monotonic() < deadline, "the run made no progress"
         time.sleep(0.05)
+    readers = _children(proc.pid)
+    assert readers or (os.cpu_count() or 1) == 1, "a reader process runs beside the committing one"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in readers):
+        assert time.monotonic() < deadline, "the reader process outlived its killed parent"
+        time.sleep(0.05)
     stored_at_kill = _count(db)
     assert 0 < stored_at_kill < ROWS, "killed in the middle"
     cursor = json.loads(folder.sql("select cursor from stream_state")[0][0])

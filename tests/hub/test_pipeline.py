@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import DONATION_HEADER, donation_rows
 
 
-def test_first_run_stores_every_row_and_delivers_it(donations):
+@pytest.mark.parametrize("parallel", [True, False], ids=["reader-process", "one-process"])
+def test_first_run_stores_every_row_and_delivers_it(donations, parallel):
+    if not parallel:
+        cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+        donations.write("hub.yaml", "parallel: false\n" + cfg)
     r = donations.hub("run", "amal", "--json")
     assert r.code == 0, r.err
     run = json.loads(r.out)["runs"][0]

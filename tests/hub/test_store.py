@@ -38,6 +38,19 @@ def test_migration_creates_what_the_models_describe(store):
     } <= set(store.tables())
 
 
+def test_head_revision_constant_is_alembics_head():
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hub.store.db import HEAD_REVISION
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__import__("hub.store.db").store.db.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
 def test_opening_twice_is_a_noop_and_uses_wal(tmp_path):
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     Store.open(url).close()
