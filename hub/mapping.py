@@ -284,26 +284,35 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
                 return default
             return v if plain else conv(v)
 
-        if plain and default is None:
-            value.plain_column = col  # lets Mapping read it inline, without a call per row
+        # What Mapping needs to read this column inline, calling only the converter.
+        value.column = col
+        value.convert = None if plain else conv
+        value.default = default
     else:
         raise ConfigError(f"{where}: give a column, columns or const")
 
     return cols, value
 
 
+def _set(out: dict, path: tuple[str, ...], value: Any) -> None:
+    node = out
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+
+
 class Mapping:
     """A compiled mapping: ``apply(raw_row) -> record`` or RecordError with every problem."""
 
     def __init__(self, fields: list[tuple[tuple[str, ...], Callable]], columns: set[str], keep_unmapped: bool):
-        # Three kinds of field, cheapest first: constants, plain text columns read inline, and
-        # the rest (typed, mapped, joined or nested) through their compiled function.
+        # Three kinds of field, cheapest first: constants set at once, single columns read
+        # inline (only their converter is called), and the rest (joined columns) through
+        # their compiled function.
         self._consts = {path[0]: fn.const for path, fn in fields if len(path) == 1 and hasattr(fn, "const")}
-        self._plain = [(path[0], fn.plain_column) for path, fn in fields if len(path) == 1 and hasattr(fn, "plain_column")]
-        self._flat = [
-            (path[0], fn) for path, fn in fields if len(path) == 1 and not hasattr(fn, "const") and not hasattr(fn, "plain_column")
+        self._column_fields = [
+            (".".join(path), path if len(path) > 1 else None, fn.column, fn.convert, fn.default) for path, fn in fields if hasattr(fn, "column")
         ]
-        self._nested = [(path, fn) for path, fn in fields if len(path) > 1]
+        self._other = [(path, fn) for path, fn in fields if not hasattr(fn, "column") and not (len(path) == 1 and hasattr(fn, "const"))]
         self.columns = columns
         self.keep_unmapped = keep_unmapped
         self._unmapped_for: tuple[int, list[str]] | None = None
@@ -326,33 +335,34 @@ class Mapping:
         """Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."""
         out: dict = dict(self._consts)
         problems = None
-        for name, col in self._plain:
+        for name, nested, col, convert, default in self._column_fields:
             v = row.get(col)
             if v:
                 if v.__class__ is not str:
                     v = str(v)
                 v = v.strip(_EDGE_MARKS)
-                if v:
-                    out[name] = v
-        for name, fn in self._flat:
-            try:
-                v = fn(row)
-            except _Bad as bad:
-                problems = self._problem(problems, name, bad)
+            if not v:
+                v = default
+            elif convert is not None:
+                try:
+                    v = convert(v)
+                except _Bad as bad:
+                    problems = self._problem(problems, name, bad)
+                    continue
+            if v is None:
                 continue
-            if v is not None:
+            if nested is None:
                 out[name] = v
-        for path, fn in self._nested:
+            else:
+                _set(out, nested, v)
+        for path, fn in self._other:
             try:
                 v = fn(row)
             except _Bad as bad:
                 problems = self._problem(problems, ".".join(path), bad)
                 continue
             if v is not None:
-                node = out
-                for part in path[:-1]:
-                    node = node.setdefault(part, {})
-                node[path[-1]] = v
+                _set(out, path, v)
         if problems:
             raise RecordError(problems, partial=out)
         if self.keep_unmapped:
