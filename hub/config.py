@@ -76,6 +76,7 @@ class Config:
     plugin_block: tuple[str, ...] = ()
     plugin_allow: tuple[str, ...] | None = None
     connections: dict[str, ConnectionConfig] = field(default_factory=dict)
+    reconcile: dict = field(default_factory=dict)
 
     def connection(self, name: str) -> ConnectionConfig:
         """The connection ``name``; ConfigError lists the configured ones."""
@@ -151,6 +152,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         plugin_block=tuple(plugins.get("block", ())),
         plugin_allow=tuple(plugins["allow"]) if "allow" in plugins else None,
         connections=connections,
+        reconcile=data.get("reconcile") or {},
     )
 
 

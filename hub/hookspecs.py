@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from hub.registry import ConnectorRegistry, TransformRegistry
+    from hub.registry import ConnectorRegistry, MatcherRegistry, TransformRegistry
 
 __all__ = ["hookimpl", "hookspec"]
 
@@ -67,3 +67,14 @@ def hub_run_failed(run: dict[str, Any], error: str) -> None:
 @hookspec
 def hub_records_quarantined(run: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     """Records of one batch went to quarantine; each entry has ``id``, ``line`` and ``errors``."""
+
+
+@hookspec
+def hub_register_matchers(registry: MatcherRegistry) -> None:
+    """Add reconciliation rules with ``registry.add(rule)``.
+
+    A rule has a ``name`` and ``candidates(txn, index, settings) -> list[Candidate]`` (see
+    :mod:`hub.reconcile.engine`); it proposes which open donations a booked credit pays, with a
+    score from 0 to 1 and the evidence a reviewer will see. The built-in rules (reference,
+    payer account, amount and name) register ``trylast`` so a plugin's rule is asked first.
+    """

@@ -13,6 +13,8 @@ A stream's ``mapping`` in the config maps each target field (dotted for nested o
     map: {نقدي: cash}         # value map, matched on the Arabic-aware key; default: for others
     default: direct           # when the cell is empty
     split: ";"                # for lists; items: governorate types each element
+    first_of: [دائن, مدين]    # the first non-empty of several columns (bank debit/credit columns)
+    which: {دائن: credit, مدين: debit}   # a value chosen by which column is non-empty
 
 Arabic-Indic digits, ``٫`` and ``٬``, and bidi marks are handled for every numeric and date
 type. Compiling checks the spec once (errors name the config key); applying collects every
@@ -210,9 +212,23 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
         "default",
         "split",
         "items",
+        "first_of",
+        "which",
     }
     if unknown:
         raise ConfigError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
+    if "which" in spec:
+        choices = spec["which"]
+        if not isinstance(choices, dict) or not choices:
+            raise ConfigError(f"{where}.which maps column names to the value each stands for")
+
+        def which(row):
+            for col, val in choices.items():
+                if _text(row.get(col)) is not None:
+                    return val
+            return spec.get("default")
+
+        return list(choices), which
     if "const" in spec:
         value = spec["const"]
 
@@ -261,7 +277,16 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             conv = _cached(conv)
     plain = value_map is None and kind == "string"
 
-    if "columns" in spec:
+    if "first_of" in spec:
+        cols = list(spec["first_of"])
+
+        def value(row):
+            for c in cols:
+                t = _text(row.get(c))
+                if t is not None:
+                    return t if plain else conv(t)
+            return default
+    elif "columns" in spec:
         cols = list(spec["columns"])
         joiner = spec.get("join", " ")
 
@@ -310,7 +335,9 @@ class Mapping:
         # their compiled function.
         self._consts = {path[0]: fn.const for path, fn in fields if len(path) == 1 and hasattr(fn, "const")}
         self._column_fields = [
-            (".".join(path), path if len(path) > 1 else None, fn.column, fn.convert, fn.default) for path, fn in fields if hasattr(fn, "column")
+            (".".join(path), path if len(path) > 1 else None, fn.column, fn.convert, fn.default)
+            for path, fn in fields
+            if hasattr(fn, "column")
         ]
         self._other = [(path, fn) for path, fn in fields if not hasattr(fn, "column") and not (len(path) == 1 and hasattr(fn, "const"))]
         self.columns = columns

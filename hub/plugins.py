@@ -21,7 +21,7 @@ import pluggy
 
 from hub import hookspecs
 from hub.errors import PluginError
-from hub.registry import ConnectorRegistry, TransformRegistry
+from hub.registry import ConnectorRegistry, MatcherRegistry, TransformRegistry
 
 __all__ = ["ENTRY_POINT_GROUP", "Plugins", "PluginWarning"]
 
@@ -50,6 +50,7 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.connectors = ConnectorRegistry()
         self.transforms = TransformRegistry()
+        self.matchers = MatcherRegistry()
         self.failed: dict[str, str] = {}
         self._loaded = False
 
@@ -76,6 +77,7 @@ class Plugins:
             raise PluginError(f"a plugin implements a hook that does not exist: {exc}") from None
         self._fill(self.connectors, "hub_register_connectors")
         self._fill(self.transforms, "hub_register_transforms")
+        self._fill(self.matchers, "hub_register_matchers")
         return self
 
     def _wanted(self, name: str) -> bool:
@@ -119,7 +121,7 @@ class Plugins:
         # Called plugin by plugin (through pluggy, so tracing sees it) so that the registry can
         # name the plugin behind each entry it is given.
         everyone = [p for _, p in self.pm.list_name_plugin()]
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):  # pluggy's call order
             registry.current_plugin = impl.plugin_name
             only = self.pm.subset_hook_caller(hook_name, remove_plugins=[p for p in everyone if p is not impl.plugin])
             only(registry=registry)

@@ -14,7 +14,7 @@ import jsonschema
 from hub.errors import PluginError, UnknownConnectorError
 from hub.sdk import Connector
 
-__all__ = ["ConnectorRegistry", "TransformRegistry"]
+__all__ = ["ConnectorRegistry", "MatcherRegistry", "TransformRegistry"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -94,3 +94,30 @@ class TransformRegistry:
     def names(self) -> list[str]:
         """Registered transform names, sorted."""
         return sorted(self._fns)
+
+
+class MatcherRegistry:
+    """Reconciliation rules, asked in registration order; names are unique."""
+
+    def __init__(self) -> None:
+        self._rules: list = []
+        self._owners: dict[str, str] = {}
+        self.current_plugin = "?"
+
+    def add(self, rule) -> None:
+        """Register a rule object with a ``name`` and a ``candidates`` method."""
+        name = getattr(rule, "name", None)
+        if not isinstance(name, str) or not _NAME.match(name) or not callable(getattr(rule, "candidates", None)):
+            raise PluginError(f"plugin {self.current_plugin!r}: {rule!r} is not a matching rule (a name and candidates())")
+        if name in self._owners:
+            raise PluginError(f"plugin {self.current_plugin!r} registers rule {name!r}, already registered by {self._owners[name]!r}")
+        self._rules.append(rule)
+        self._owners[name] = self.current_plugin
+
+    def rules(self) -> list:
+        """The rules, in the order they were registered."""
+        return list(self._rules)
+
+    def names(self) -> list[str]:
+        """Rule names, in order."""
+        return [r.name for r in self._rules]

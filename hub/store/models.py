@@ -7,6 +7,8 @@ runs             one row per run; (connection, scheduled_for) is unique
 quarantine       records that failed, with their raw payload and every error
 outbox           record versions waiting for (or done with) each destination
 audit_log        append-only, each entry hashing the one before
+matches          reconciliation decisions: a bank transaction, its donations, rule, score, who
+payer_memory     accounts and spellings a reviewer confirmed for a donor
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.store.types import UTCDateTime, utcnow
 
-__all__ = ["AuditEntry", "Base", "OutboxItem", "QuarantineEntry", "Record", "RecordVersion", "Run", "StreamState"]
+__all__ = ["AuditEntry", "Base", "Match", "OutboxItem", "PayerMemory", "QuarantineEntry", "Record", "RecordVersion", "Run", "StreamState"]
 
 intpk = Annotated[int, mapped_column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)]
 name = Annotated[str, mapped_column(String(120))]
@@ -172,3 +174,44 @@ class AuditEntry(Base):
     detail: Mapped[json_text]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Match(Base):
+    """One reconciliation decision: which donations a bank transaction pays, and how sure.
+
+    ``status`` is ``confirmed`` (applied to the donations), ``suggested`` (waiting for a
+    person), ``rejected`` (a person said no; never suggested again) or ``undone`` (reversed).
+    """
+
+    __tablename__ = "matches"
+    __table_args__ = (Index("ix_matches_transaction_status", "transaction_key", "status"), Index("ix_matches_status", "status"))
+
+    id: Mapped[intpk]
+    transaction_key: Mapped[key]
+    transaction_id: Mapped[str] = mapped_column(String(200))
+    donation_keys: Mapped[json_text]
+    kind: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(60))
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))
+    allocations: Mapped[json_text]
+    evidence: Mapped[json_text]
+    decided_by: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+    decided_at: Mapped[datetime | None]
+
+
+class PayerMemory(Base):
+    """An account or a spelling a reviewer confirmed for a donor, so the next transfer matches itself."""
+
+    __tablename__ = "payer_memory"
+    __table_args__ = (Index("ix_payer_memory_donor", "donor_key"), Index("ix_payer_memory_account", "account"))
+
+    id: Mapped[intpk]
+    donor_key: Mapped[key]
+    account: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(400))
+    match_id: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[created]

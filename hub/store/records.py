@@ -9,8 +9,8 @@ record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 

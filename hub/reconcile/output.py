@@ -1,0 +1,88 @@
+"""Decisions as people and scripts read them: the JSON of ``hub reconcile --json``, and the report."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hub.reconcile.model import Decision
+from hub.services.spreadsheet import write_table
+
+__all__ = ["as_json", "totals", "write_report"]
+
+_GROUP = {"matched": "matched", "suggested": "suggested", "unmatched": "unmatched", "ignored": "ignored"}
+
+
+def as_json(decisions: list[Decision], *, evidence: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """``{"matched": [...], "suggested": [...], "unmatched": [...], "ignored": [...]}``."""
+    out: dict[str, list] = {"matched": [], "suggested": [], "unmatched": [], "ignored": []}
+    for d in decisions:
+        if d.status in ("matched", "suggested"):
+            c = d.candidate
+            item = {"transaction": d.txn.id, "donations": [x.id for x in c.donations], "kind": c.kind, "rule": c.rule, "score": c.score}
+            if evidence:
+                item["evidence"] = c.evidence
+                item["allocations"] = [format(a, "f") for a in c.allocations]
+            out[d.status].append(item)
+        else:
+            out[d.status].append({"transaction": d.txn.id, "reason": d.reason})
+    return out
+
+
+def totals(decisions: list[Decision]) -> list[tuple[str, int, dict[str, Decimal]]]:
+    """Per status: how many lines and how much money, by currency."""
+    rows = []
+    for status in ("matched", "suggested", "unmatched", "ignored"):
+        these = [d for d in decisions if d.status == status]
+        money: dict[str, Decimal] = {}
+        for d in these:
+            money[d.txn.currency] = money.get(d.txn.currency, Decimal(0)) + d.txn.amount
+        rows.append((status, len(these), money))
+    return rows
+
+
+def write_report(path: Path, decisions: list[Decision]) -> int:
+    """An .xlsx or .csv an accountant can open: a row per line, then the totals per status."""
+    header = [
+        "status",
+        "transaction",
+        "booking date",
+        "amount",
+        "currency",
+        "direction",
+        "payer",
+        "payer account",
+        "remittance",
+        "donations",
+        "kind",
+        "rule",
+        "score",
+        "reason / evidence",
+    ]
+    rows = []
+    for d in decisions:
+        t, c = d.txn, d.candidate
+        rows.append(
+            [
+                d.status,
+                t.id,
+                t.booking_date.isoformat(),
+                format(t.amount, "f"),
+                t.currency,
+                t.direction,
+                t.payer_name,
+                t.payer_account,
+                t.remittance,
+                ", ".join(x.id for x in c.donations) if c else None,
+                c.kind if c else None,
+                c.rule if c else None,
+                c.score if c else None,
+                d.reason or (", ".join(f"{k}: {v}" for k, v in c.evidence.items()) if c else None),
+            ]
+        )
+    rows.append([])
+    rows.append(["totals"])
+    for status, n, money in totals(decisions):
+        rows.append([status, n, None, "; ".join(f"{format(v, 'f')} {k}" for k, v in sorted(money.items()))])
+    return write_table(path, header, rows, sheet="reconciliation")

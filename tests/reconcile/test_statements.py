@@ -1,0 +1,100 @@
+"""Statement parsing: camt.053/054 across versions, MT940, and hostile or broken files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hub.errors import InputError
+from hub.statements import read_statement
+from tests.reconcile.builders import Line, batch_entry, camt053, camt054, mt940
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_camt053_v02_entries_batches_and_amount_sources(tmp_path):
+    lines = [
+        Line("TX-1", "100.00", name="Sami Haddad", iban="DE89 3704 0044 0532 0130 00", ustrd=["AMAL-1001", "شكراً"], e2e="E2E-1"),
+        Line("TX-2", "25.50", direction="DBIT", name="Bank", ustrd=["fees"]),
+    ]
+    path = _write(tmp_path, "s.xml", camt053(lines, extra_entries=batch_entry(), opening="1000", closing="1374.50"))
+    [st] = read_statement(path)
+    assert (st.id, st.account, st.balance_problem()) == ("STMT-OCT", "SY0012345678", None)
+    got = {t["id"]: t for t in st.transactions}
+    assert got["TX-1"] == {
+        "id": "TX-1", "account": "SY0012345678", "booking_date": "2026-10-10", "value_date": "2026-10-10", "amount": "100",
+        "currency": "USD", "direction": "credit", "status": "booked", "reversal": False, "statement_id": "STMT-OCT",
+        "counterparty": {"name": "Sami Haddad", "account": "DE89370400440532013000"},
+        "end_to_end_id": "E2E-1", "remittance": "AMAL-1001 شكراً",
+    }
+    assert got["TX-2"]["direction"] == "debit" and got["TX-2"]["counterparty"] == {"name": "Bank"}
+    assert [(i, got[i]["amount"], got[i]["currency"]) for i in ("B9-1", "B9-2", "B9-3")] == [("B9-1", "100", "EUR"), ("B9-2", "120", "EUR"), ("B9-3", "80", "EUR")]
+    assert got["B9-2"]["counterparty"] == {"name": "Hassan Family"}, "UltmtDbtr when Dbtr has no name"
+    assert got["B9-3"]["remittance"] == "part one part two"
+    assert "end_to_end_id" not in got["TX-2"], "NOTPROVIDED means none"
+
+
+def test_camt054_v08_status_codes_wrapped_names_and_structured_reference(tmp_path):
+    lines = [
+        Line("N-1", "40", status="BOOK", name="Omar Khaled", cref="RF18AMAL1009"),
+        Line("N-2", "60", status="PDNG", name="Rana"),
+        Line("N-3", "80", direction="DBIT", reversal=True, e2e="E2E-13", name="Lina"),
+    ]
+    [st] = read_statement(_write(tmp_path, "n.xml", camt054(lines)))
+    got = {t["id"]: t for t in st.transactions}
+    assert got["N-1"]["counterparty"] == {"name": "Omar Khaled"} and got["N-1"]["creditor_reference"] == "RF18AMAL1009"
+    assert got["N-2"]["status"] == "pending"
+    assert (got["N-3"]["reversal"], got["N-3"]["direction"], got["N-3"]["counterparty"]) == (True, "debit", {"name": "Lina"})
+
+
+def test_a_statement_that_does_not_add_up_is_reported(tmp_path):
+    path = _write(tmp_path, "s.xml", camt053([Line("A", "10")], opening="100", closing="200"))
+    assert "a line is missing or doubled" in read_statement(path)[0].balance_problem()
+
+
+def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
+    text = mt940([
+        ("2610101010C100,00NTRFNONREF//BR-1", "166?00GUTSCHRIFT?20AMAL-1001?21thanks?31DE89370400440532013000?32MOHAMMAD ALI"),
+        ("2610111011RC80,00NTRFNONREF//BR-2", "RUECKUEBERWEISUNG EREF+E2E-13"),
+        ("2610121012D5,00NCHGNONREF", "FEES"),
+    ], opening="0,00", closing="15,00")
+    [st] = read_statement(_write(tmp_path, "s.sta", text))
+    t = st.transactions
+    assert (t[0]["id"], t[0]["amount"], t[0]["direction"], t[0]["remittance"]) == ("BR-1", "100", "credit", "AMAL-1001 thanks")
+    assert t[0]["counterparty"] == {"name": "MOHAMMAD ALI", "account": "DE89370400440532013000"}
+    assert (t[1]["reversal"], t[1]["direction"], t[1]["end_to_end_id"]) == (True, "debit", "E2E-13")
+    assert t[2]["id"].startswith("FP-"), "no bank reference: a fingerprint"
+    assert st.balance_problem() is None
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("laughs.xml", '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Document>&lol2;</Document>', "refused: the XML declares a DTD or entities"),
+    ("xxe.xml", '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>', "refused"),
+    ("broken.xml", "<Document><BkToCstmrStmt><Stmt>", "not well-formed XML"),
+    ("other.xml", '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>', "not a camt.052/053/054 document"),
+    ("noamt.xml", camt053([Line("A", "x1")]), "amount 'x1' is not a number"),
+    ("noacct.sta", ":20:X\n:28C:1/1\n:60F:C261001USD0,00\n-\n", "no :25: account line"),
+    ("junk.txt", "hello", "not a statement this hub reads"),
+])
+def test_malformed_and_hostile_statements_are_refused_clearly(tmp_path, name, text, message):
+    with pytest.raises(InputError) as exc:
+        read_statement(_write(tmp_path, name, text))
+    assert message in str(exc.value) and name in str(exc.value)
+
+
+def test_statement_connector_imports_once_and_reports_hostile_files(folder):
+    folder.write("s.xml", camt053([Line("TX-1", "100", name="Sami"), Line("TX-2", "5", direction="DBIT")]))
+    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  bank:\n    connector: statement\n    settings: {path: s.xml}\n")
+    r = folder.hub("run", "bank", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["runs"][0]["inserted"] == 2
+    assert json.loads(folder.hub("run", "bank", "--json").out)["runs"][0]["inserted"] == 0, "the same statement twice adds nothing"
+    assert sorted(k for (k,) in folder.sql("select key from records")) == ["SY0012345678|TX-1", "SY0012345678|TX-2"]
+    folder.write("s.xml", '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>')
+    r = folder.hub("run", "bank")
+    assert r.code == 2 and "refused" in r.err and "Traceback" not in r.err
