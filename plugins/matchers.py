@@ -60,6 +60,7 @@ class ReferenceRule(Rule):
     """The donation's payment reference (or end-to-end id) appears in what the payer wrote."""
 
     name = "reference"
+    ceiling = 0.98
 
     def candidates(self, txn, index, settings):
         found = index.by_references(txn)
@@ -76,6 +77,7 @@ class PayerAccountRule(Rule):
     """The paying account is the donor's own (or one a reviewer confirmed), and the amount fits."""
 
     name = "account"
+    ceiling = 0.93
 
     def candidates(self, txn, index, settings):
         mine = [d for d in index.by_payer(txn) if d.currency == txn.currency and expected(d, txn.booking_date, settings)[0] > 0]
@@ -105,20 +107,27 @@ class AmountNameRule(Rule):
     """Amount and currency equal within the date window, scored by how alike the names are."""
 
     name = "amount_name"
+    ceiling = 0.85
 
     def candidates(self, txn, index, settings):
         out = []
-        for d in index.by_amount_on(txn):
+        day = txn.booking_date.toordinal()
+        found, nearest = index.by_amount_and_name(txn, day - settings.date_window_days, day + 3, limit=50)
+        for d in found:
             days = (txn.booking_date - d.donated_on).days
-            if days < -3 or days > settings.date_window_days:
-                continue
             sim = max([name_similarity(txn.payer_name, n) for n in [d.donor_name, *d.aliases] if n] or [0.0])
+            if sim < 0.6:
+                continue  # no name evidence: only the amount-only fallback below speaks for it
             # A name that does not agree adds nothing: the amount alone stays below the suggestion threshold.
             score = 0.45 + (0.4 * sim if sim >= 0.6 else 0.0) - 0.1 * max(days, 0) / settings.date_window_days
             ev = {"name_similarity": sim, "date_gap_days": days, "payer_name": txn.payer_name, "donor_name": d.donor_name}
-            c = _single(self.name, txn, d, settings, min(score, 0.85), ev)
-            out.append(c)
-        return out
+            out.append(_single(self.name, txn, d, settings, min(score, self.ceiling), ev))
+        if not out:
+            # The amount fits, but no name agrees: say so with the nearest donation, never as a suggestion.
+            if nearest is None:
+                return []
+            return [Candidate(self.name, 0.45, "full", [nearest], [txn.amount], {"amount_fits": True, "name_agrees": False})]
+        return sorted(out, key=lambda c: -c.score)[:5]
 
 
 @hookimpl(trylast=True)

@@ -23,6 +23,7 @@ class Rule:
     """A matching rule: ``candidates(txn, index, settings)`` returns the explanations it sees."""
 
     name = "rule"
+    ceiling = 1.0  # the highest score it can give: weaker rules are not asked once a clear winner exists
 
     def candidates(self, txn: Txn, index: DonationIndex, settings: Settings) -> list[Candidate]:
         raise TypeError(f"{type(self).__name__} must implement candidates()")
@@ -110,13 +111,17 @@ def _reversed(txn: Txn, done: dict[str, Decision]) -> Decision | None:
 
 def _decide(txn: Txn, index: DonationIndex, settings: Settings, rules: Sequence[Rule], rejected) -> Decision:
     best_per_set: dict[tuple[str, ...], Candidate] = {}
+    top = 0.0
     for rule in rules:
+        if getattr(rule, "ceiling", 1.0) < top - settings.tie_margin:
+            continue  # it could neither win nor tie with what is already found
         for c in rule.candidates(txn, index, settings):
             k = c.donation_keys()
             if (txn.key, k) in rejected:
                 continue
             if k not in best_per_set or c.score > best_per_set[k].score:
                 best_per_set[k] = c
+                top = max(top, c.score)
     if not best_per_set:
         return Decision(txn, "unmatched", reason="no open donation has this reference, payer account or amount")
     ranked = sorted(best_per_set.values(), key=lambda c: -c.score)
@@ -130,9 +135,9 @@ def _decide(txn: Txn, index: DonationIndex, settings: Settings, rules: Sequence[
         best.score = min(best.score, settings.confirm - 0.01)
     best.score = round(max(0.0, min(1.0, best.score)), 3)
     if best.score >= settings.confirm:
-        return Decision(txn, "matched", best, others=ranked[1:])
+        return Decision(txn, "matched", best, others=ranked[1:4])
     if best.score >= settings.suggest:
-        return Decision(txn, "suggested", best, others=ranked[1:])
+        return Decision(txn, "suggested", best, others=ranked[1:4])
     return Decision(
         txn,
         "unmatched",

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from hub.text.arabic import matching_key
 
-__all__ = ["latin_fold", "name_similarity"]
+__all__ = ["family_block", "latin_fold", "name_similarity"]
 
 _HONORIFICS = {
     "السيد",
@@ -84,6 +84,7 @@ _LATIN_NAMES = {
     "mhmd": "muhammad",
 }
 _NON_WORD = re.compile(r"[^a-z\u0600-\u06ff ]+")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 
 def _glue(tokens: list[str], prefixes: tuple[str, ...]) -> list[str]:
@@ -140,9 +141,10 @@ def _arabic_key(name: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _forms(name: str) -> tuple[str, str, str]:
+def _forms(name: str) -> tuple[tuple[str, str], ...]:
+    """The three comparison forms of a name, each with its family name ("" when there is none)."""
     folded = latin_fold(name)
-    return _arabic_key(name), folded, _skeleton(folded)
+    return tuple((f, _family(f)) for f in (_arabic_key(name), folded, _skeleton(folded)))
 
 
 def _family(form: str) -> str:
@@ -155,12 +157,34 @@ def name_similarity(a: str | None, b: str | None) -> float:
     if not a or not b:
         return 0.0
     best = 0.0
-    for x, y in zip(_forms(a), _forms(b)):
+    fa, fb = _forms(a), _forms(b)
+    # Latin folding first (it serves every pair of scripts); the Arabic key only when both are Arabic.
+    order = (1, 2, 0) if _ARABIC.search(a) and _ARABIC.search(b) else (1, 2)
+    for i in order:
+        (x, fx), (y, fy) = fa[i], fb[i]
         if not x or not y:
             continue
-        score = fuzz.token_set_ratio(x, y) / 100
-        fx, fy = _family(x), _family(y)
-        if fx and fy and fuzz.ratio(fx, fy) < 75:
+        score = fuzz.token_set_ratio(x, y, processor=None) / 100
+        if fx and fy and fx != fy and fuzz.ratio(fx, fy, processor=None) < 75:
             score *= 0.5  # "Mohammad Ali" is not "Mohammad Ahmad"
         best = max(best, score)
+        if best >= 0.999:
+            break
     return round(best, 3)
+
+
+@lru_cache(maxsize=65536)
+def family_block(name: str | None) -> str:
+    """The first two consonants of the family name's skeleton ("" when there is no family name).
+
+    Used to block the amount-and-name search: two names whose family names do not share these
+    are never a confident match anyway (the family names must agree).
+    """
+    if not name:
+        return ""
+    folded = latin_fold(name).split()
+    if len(folded) < 2:
+        return ""
+    last = folded[-1]
+    skeleton = re.sub(r"[aiu]", "", last) or last
+    return skeleton[:2]

@@ -23,7 +23,7 @@ from hub.app import Hub
 from hub.errors import HubError, InputError, NotFoundError
 from hub.mapping import compile_mapping, identity_spec
 from hub.pipeline.prepare import canonical
-from hub.pipeline.run import destinations_for
+from hub.pipeline.run import destinations_for, drain_destinations
 from hub.readers import JsonlFile, open_table
 from hub.reconcile import convert
 from hub.reconcile.amounts import to_donation_epoch
@@ -40,7 +40,7 @@ from hub.validation import validator_for
 __all__ = ["confirm_match", "list_matches", "reconcile_files", "reconcile_store", "reject_match"]
 
 _matches = Match.__table__
-_memory = PayerMemory.__table__
+_payer_memory = PayerMemory.__table__
 _records = Record.__table__
 
 
@@ -118,7 +118,7 @@ def _load(conn, entity: str) -> list[tuple[str, dict, str]]:
 def _memory(conn) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     accounts: dict[str, list[str]] = defaultdict(list)
     names: dict[str, list[str]] = defaultdict(list)
-    for donor, account, name in conn.execute(select(_memory.c.donor_key, _memory.c.account, _memory.c.name)):
+    for donor, account, name in conn.execute(select(_payer_memory.c.donor_key, _payer_memory.c.account, _payer_memory.c.name)):
         if account and donor not in accounts[account]:
             accounts[account].append(donor)
         if name and name not in names[donor]:
@@ -233,6 +233,7 @@ def reconcile_store(hub: Hub, *, actor: str = "auto") -> list[Decision]:
                     changed[d.key] = d
         if changed:
             _write_donations(hub, conn, list(changed.values()), paid_on, now)
+        touched = sorted({d.connection for d in changed.values() if d.connection in hub.config.connections})
         audit.append(
             conn,
             actor=actor,
@@ -246,7 +247,15 @@ def reconcile_store(hub: Hub, *, actor: str = "auto") -> list[Decision]:
             },
             now=now,
         )
+    _deliver(hub, touched)
     return decisions
+
+
+def _deliver(hub: Hub, connections: list[str]) -> None:
+    """Send the donations reconciliation changed to where their connections deliver."""
+    dests = sorted({d for c in connections for d in hub.config.connection(c).destinations})
+    if dests:
+        drain_destinations(hub, dests, None)
 
 
 def _as_dict(m) -> dict[str, Any]:
@@ -330,12 +339,13 @@ def confirm_match(hub: Hub, match_id: int, *, actor: str = "cli", remember: bool
         if remember and (t.payer_account or t.payer_name):
             for d in ds.values():
                 conn.execute(
-                    insert(_memory).values(
+                    insert(_payer_memory).values(
                         donor_key=d.donor_key, account=t.payer_account, name=t.payer_name, match_id=match_id, actor=actor, created_at=now
                     )
                 )
                 remembered.append(d.donor_key)
         audit.append(conn, actor=actor, action="match.confirm", subject=f"match/{match_id}", detail={"remembered": remembered}, now=now)
+    _deliver(hub, sorted({d.connection for d in ds.values() if d.connection in hub.config.connections}))
     return {"id": match_id, "status": "confirmed", "remembered_for": remembered}
 
 

@@ -37,7 +37,11 @@ def _party(line: Line, v08: bool) -> str:
 def _tx(line: Line, v08: bool, with_amount: bool = True) -> str:
     refs = ""
     if line.ref or line.e2e:
-        refs = "<Refs>" + (f"<AcctSvcrRef>{line.ref}</AcctSvcrRef>" if line.ref else "") + f"<EndToEndId>{line.e2e or 'NOTPROVIDED'}</EndToEndId></Refs>"
+        refs = (
+            "<Refs>"
+            + (f"<AcctSvcrRef>{line.ref}</AcctSvcrRef>" if line.ref else "")
+            + f"<EndToEndId>{line.e2e or 'NOTPROVIDED'}</EndToEndId></Refs>"
+        )
     rmt = "".join(f"<Ustrd>{u}</Ustrd>" for u in line.ustrd)
     if line.cref:
         rmt += f"<Strd><CdtrRefInf><Ref>{line.cref}</Ref></CdtrRefInf></Strd>"
@@ -55,7 +59,9 @@ def entry(line: Line, v08: bool) -> str:
     )
 
 
-def camt053(lines: list[Line], account: str = "SY0012345678", opening: str | None = None, closing: str | None = None, extra_entries: str = "") -> str:
+def camt053(
+    lines: list[Line], account: str = "SY0012345678", opening: str | None = None, closing: str | None = None, extra_entries: str = ""
+) -> str:
     bal = ""
     if opening is not None:
         bal += f'<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">{opening}</Amt><CdtDbtInd>CRDT</CdtDbtInd></Bal>'

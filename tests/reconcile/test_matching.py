@@ -10,7 +10,15 @@ from tests.reconcile.builders import Line, camt053, camt054, mt940
 
 
 def donation(id, amount, ccy, date, ref=None, name=None, account=None, status="pledged", assoc="A1"):
-    d = {"id": id, "association_id": assoc, "amount": amount, "currency": ccy, "donated_at": f"{date}T10:00:00+03:00", "channel": "bank_transfer", "status": status}
+    d = {
+        "id": id,
+        "association_id": assoc,
+        "amount": amount,
+        "currency": ccy,
+        "donated_at": f"{date}T10:00:00+03:00",
+        "channel": "bank_transfer",
+        "status": status,
+    }
     if ref:
         d["reference"] = ref
     donor = {k: v for k, v in (("name", name), ("account", account)) if v}
@@ -122,7 +130,13 @@ def test_redenominated_pledge_is_compared_at_its_converted_amount(folder):
     out = json.loads(folder.hub("reconcile", "--statement", "s.xml", "--donations", "d.jsonl", "--json", "--evidence").out)
     [m] = out["matched"]
     assert (m["transaction"], m["donations"], m["kind"]) == ("T-NEW", ["D-OLD"], "full")
-    assert m["evidence"]["conversion"] == {"currency": "SYP", "factor": "100", "since": "2026-01-01", "original": "250000", "converted": "2500.00"}
+    assert m["evidence"]["conversion"] == {
+        "currency": "SYP",
+        "factor": "100",
+        "since": "2026-01-01",
+        "original": "250000",
+        "converted": "2500.00",
+    }
 
 
 def test_the_redenomination_date_is_configuration(folder):
@@ -134,11 +148,18 @@ def test_the_redenomination_date_is_configuration(folder):
 
 
 def test_one_pledge_paid_in_parts_by_account(folder):
-    folder.write("d.jsonl", json.dumps(donation("D-BIG", "300", "USD", "2026-09-01", name="Lina", account="SE4550000000058398257466")) + "\n")
-    folder.write("s.xml", camt053([
-        Line("P1", "100", iban="SE4550000000058398257466", booked="2026-10-01"),
-        Line("P2", "200", iban="SE4550000000058398257466", booked="2026-10-20"),
-    ]))
+    folder.write(
+        "d.jsonl", json.dumps(donation("D-BIG", "300", "USD", "2026-09-01", name="Lina", account="SE4550000000058398257466")) + "\n"
+    )
+    folder.write(
+        "s.xml",
+        camt053(
+            [
+                Line("P1", "100", iban="SE4550000000058398257466", booked="2026-10-01"),
+                Line("P2", "200", iban="SE4550000000058398257466", booked="2026-10-20"),
+            ]
+        ),
+    )
     out = json.loads(folder.hub("reconcile", "--statement", "s.xml", "--donations", "d.jsonl", "--json").out)
     assert [(m["transaction"], m["kind"]) for m in out["matched"]] == [("P1", "partial"), ("P2", "full")]
 

@@ -27,13 +27,26 @@ def test_camt053_v02_entries_batches_and_amount_sources(tmp_path):
     assert (st.id, st.account, st.balance_problem()) == ("STMT-OCT", "SY0012345678", None)
     got = {t["id"]: t for t in st.transactions}
     assert got["TX-1"] == {
-        "id": "TX-1", "account": "SY0012345678", "booking_date": "2026-10-10", "value_date": "2026-10-10", "amount": "100",
-        "currency": "USD", "direction": "credit", "status": "booked", "reversal": False, "statement_id": "STMT-OCT",
+        "id": "TX-1",
+        "account": "SY0012345678",
+        "booking_date": "2026-10-10",
+        "value_date": "2026-10-10",
+        "amount": "100",
+        "currency": "USD",
+        "direction": "credit",
+        "status": "booked",
+        "reversal": False,
+        "statement_id": "STMT-OCT",
         "counterparty": {"name": "Sami Haddad", "account": "DE89370400440532013000"},
-        "end_to_end_id": "E2E-1", "remittance": "AMAL-1001 شكراً",
+        "end_to_end_id": "E2E-1",
+        "remittance": "AMAL-1001 شكراً",
     }
     assert got["TX-2"]["direction"] == "debit" and got["TX-2"]["counterparty"] == {"name": "Bank"}
-    assert [(i, got[i]["amount"], got[i]["currency"]) for i in ("B9-1", "B9-2", "B9-3")] == [("B9-1", "100", "EUR"), ("B9-2", "120", "EUR"), ("B9-3", "80", "EUR")]
+    assert [(i, got[i]["amount"], got[i]["currency"]) for i in ("B9-1", "B9-2", "B9-3")] == [
+        ("B9-1", "100", "EUR"),
+        ("B9-2", "120", "EUR"),
+        ("B9-3", "80", "EUR"),
+    ]
     assert got["B9-2"]["counterparty"] == {"name": "Hassan Family"}, "UltmtDbtr when Dbtr has no name"
     assert got["B9-3"]["remittance"] == "part one part two"
     assert "end_to_end_id" not in got["TX-2"], "NOTPROVIDED means none"
@@ -58,11 +71,15 @@ def test_a_statement_that_does_not_add_up_is_reported(tmp_path):
 
 
 def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
-    text = mt940([
-        ("2610101010C100,00NTRFNONREF//BR-1", "166?00GUTSCHRIFT?20AMAL-1001?21thanks?31DE89370400440532013000?32MOHAMMAD ALI"),
-        ("2610111011RC80,00NTRFNONREF//BR-2", "RUECKUEBERWEISUNG EREF+E2E-13"),
-        ("2610121012D5,00NCHGNONREF", "FEES"),
-    ], opening="0,00", closing="15,00")
+    text = mt940(
+        [
+            ("2610101010C100,00NTRFNONREF//BR-1", "166?00GUTSCHRIFT?20AMAL-1001?21thanks?31DE89370400440532013000?32MOHAMMAD ALI"),
+            ("2610111011RC80,00NTRFNONREF//BR-2", "RUECKUEBERWEISUNG EREF+E2E-13"),
+            ("2610121012D5,00NCHGNONREF", "FEES"),
+        ],
+        opening="0,00",
+        closing="15,00",
+    )
     [st] = read_statement(_write(tmp_path, "s.sta", text))
     t = st.transactions
     assert (t[0]["id"], t[0]["amount"], t[0]["direction"], t[0]["remittance"]) == ("BR-1", "100", "credit", "AMAL-1001 thanks")
@@ -72,15 +89,26 @@ def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
     assert st.balance_problem() is None
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("laughs.xml", '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Document>&lol2;</Document>', "refused: the XML declares a DTD or entities"),
-    ("xxe.xml", '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>', "refused"),
-    ("broken.xml", "<Document><BkToCstmrStmt><Stmt>", "not well-formed XML"),
-    ("other.xml", '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>', "not a camt.052/053/054 document"),
-    ("noamt.xml", camt053([Line("A", "x1")]), "amount 'x1' is not a number"),
-    ("noacct.sta", ":20:X\n:28C:1/1\n:60F:C261001USD0,00\n-\n", "no :25: account line"),
-    ("junk.txt", "hello", "not a statement this hub reads"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "laughs.xml",
+            '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Document>&lol2;</Document>',
+            "refused: the XML declares a DTD or entities",
+        ),
+        ("xxe.xml", '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>', "refused"),
+        ("broken.xml", "<Document><BkToCstmrStmt><Stmt>", "not well-formed XML"),
+        (
+            "other.xml",
+            '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>',
+            "not a camt.052/053/054 document",
+        ),
+        ("noamt.xml", camt053([Line("A", "x1")]), "amount 'x1' is not a number"),
+        ("noacct.sta", ":20:X\n:28C:1/1\n:60F:C261001USD0,00\n-\n", "no :25: account line"),
+        ("junk.txt", "hello", "not a statement this hub reads"),
+    ],
+)
 def test_malformed_and_hostile_statements_are_refused_clearly(tmp_path, name, text, message):
     with pytest.raises(InputError) as exc:
         read_statement(_write(tmp_path, name, text))

@@ -1,0 +1,157 @@
+"""Reconciliation over the store: decisions recorded, donations updated and delivered, reviewers remembered."""
+
+from __future__ import annotations
+
+import json
+
+from tests.reconcile.builders import Line, camt053
+from tests.reconcile.test_matching import donation
+
+CONFIG = """\
+store: sqlite:///hub.db
+connections:
+  donations:
+    connector: jsonl
+    settings: {path: d.jsonl}
+    streams:
+      donations: {entity: donation}
+    destinations: [platform]
+  bank:
+    connector: statement
+    settings: {path: s.xml}
+  platform:
+    connector: jsonl
+    settings: {folder: platform}
+"""
+
+
+def _setup(folder, lines, donations):
+    folder.write("hub.yaml", CONFIG)
+    folder.write("d.jsonl", "\n".join(json.dumps(d, ensure_ascii=False) for d in donations) + "\n")
+    folder.write("s.xml", camt053(lines))
+    assert folder.hub("run", "donations").code == 0
+    assert folder.hub("run", "bank").code == 0
+
+
+def _donation(folder, id):
+    return json.loads(folder.sql("select data from records where key = ?", (f"A1|{id}",))[0][0])
+
+
+def test_confirmed_match_updates_the_donation_and_reaches_the_platform(folder):
+    _setup(
+        folder, [Line("T1", "100", ustrd=["AMAL-1001"], booked="2026-10-10")], [donation("D1", "100", "USD", "2026-10-01", ref="AMAL-1001")]
+    )
+    r = folder.hub("reconcile", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["matched"] == [{"transaction": "T1", "donations": ["D1"], "kind": "full", "rule": "reference", "score": 0.98}]
+    d = _donation(folder, "D1")
+    assert (d["status"], d["received_amount"], d["transactions"], d["received_at"]) == (
+        "received",
+        "100",
+        ["SY0012345678|T1"],
+        "2026-10-10T00:00:00+03:00",
+    )
+    assert folder.sql("select version from records where key='A1|D1'") == [(2,)]
+    delivered = [json.loads(x) for x in (folder.path / "platform" / "donation.jsonl").read_text().splitlines()]
+    assert [x["status"] for x in delivered] == ["pledged", "received"]
+    confirmed = json.loads(folder.hub("matches", "list", "--status", "confirmed", "--json").out)
+    assert [(m["transaction"], m["donations"], m["decided_by"]) for m in confirmed] == [("T1", ["D1"], "auto:reference")]
+    # a second run decides nothing again
+    r = folder.hub("reconcile", "--json")
+    assert json.loads(r.out) == {"matched": [], "suggested": [], "unmatched": [], "ignored": []}
+    assert folder.sql("select count(*) from matches") == [(1,)]
+
+
+def test_confirming_a_suggestion_remembers_the_payer_so_next_month_matches_itself(folder):
+    lines = [Line("T1", "45", name="MHD ALI HALABI", iban="TR330006100519786457841326", booked="2026-10-07")]
+    _setup(
+        folder,
+        lines,
+        [
+            donation("D1", "45", "USD", "2026-10-05", name="محمد علي الحلبي"),
+            donation("D2", "45", "USD", "2026-11-02", name="محمد علي الحلبي"),
+        ],
+    )
+    r = folder.hub("reconcile", "--json")
+    assert r.code == 1
+    [s] = json.loads(folder.hub("matches", "list", "--json").out)
+    assert (s["transaction"], s["donations"], s["rule"], s["status"]) == ("T1", ["D1"], "amount_name", "suggested")
+    assert s["evidence"]["name_similarity"] >= 0.8
+    shown = json.loads(folder.hub("matches", "show", str(s["id"]), "--json").out)
+    assert shown["bank_line"]["counterparty"]["name"] == "MHD ALI HALABI" and shown["donation_records"][0]["id"] == "D1"
+    assert folder.hub("matches", "confirm", str(s["id"])).code == 0
+    assert _donation(folder, "D1")["status"] == "received"
+    # next month: same account, no reference, the other pledge of the same donor
+    folder.write("s.xml", camt053([Line("T2", "45", name="M. ALI", iban="TR330006100519786457841326", booked="2026-11-05")]))
+    folder.hub("run", "bank")
+    out = json.loads(folder.hub("reconcile", "--json").out)
+    assert [(m["transaction"], m["donations"], m["rule"]) for m in out["matched"]] == [("T2", ["D2"], "account")]
+    actions = [a["action"] for a in json.loads(folder.hub("audit", "list", "--json").out)]
+    assert "match.confirm" in actions and folder.hub("audit", "verify").code == 0
+
+
+def test_a_rejected_suggestion_is_not_suggested_again(folder):
+    _setup(folder, [Line("T1", "40", name="OMAR KHALED")], [donation("D1", "40", "USD", "2026-10-02", name="Omar Khaled")])
+    folder.hub("reconcile")
+    [s] = json.loads(folder.hub("matches", "list", "--json").out)
+    assert folder.hub("matches", "reject", str(s["id"]), "--reason", "different Omar").code == 0
+    out = json.loads(folder.hub("reconcile", "--json").out)
+    assert out["suggested"] == [] and [u["transaction"] for u in out["unmatched"]] == ["T1"]
+    assert _donation(folder, "D1")["status"] == "pledged"
+    assert folder.hub("matches", "confirm", str(s["id"])).code == 2, "a rejected decision cannot be confirmed"
+
+
+def test_a_reversal_in_a_later_statement_undoes_the_match(folder):
+    _setup(
+        folder,
+        [Line("T1", "80", ustrd=["AMAL-1012"], e2e="E2E-13", booked="2026-10-11")],
+        [donation("D1", "80", "USD", "2026-10-01", ref="AMAL-1012")],
+    )
+    folder.hub("reconcile")
+    assert _donation(folder, "D1")["status"] == "received"
+    folder.write("s.xml", camt053([Line("T9", "80", direction="DBIT", reversal=True, e2e="E2E-13", booked="2026-10-14")]))
+    folder.hub("run", "bank")
+    out = json.loads(folder.hub("reconcile", "--json").out)
+    assert out["ignored"] == [{"transaction": "T9", "reason": "reversal of T1: its match was undone"}]
+    d = _donation(folder, "D1")
+    assert d["status"] == "pledged" and "received_amount" not in d and "transactions" not in d
+    assert [m["status"] for m in json.loads(folder.hub("matches", "list", "--status", "any", "--json").out)] == ["undone", "handled"]
+
+
+def test_bank_csv_with_arabic_headers_and_debit_credit_columns(folder):
+    folder.write(
+        "hub.yaml",
+        CONFIG
+        + """\
+  bank-csv:
+    connector: csv
+    settings: {path: bank.csv}
+    streams:
+      lines:
+        entity: bank_transaction
+        mapping:
+          id: رقم المرجع
+          account: {const: SY0012345678}
+          booking_date: {column: التاريخ, type: date, format: "%d/%m/%Y"}
+          amount: {first_of: [دائن, مدين], type: decimal}
+          direction: {which: {دائن: credit, مدين: debit}}
+          currency: {const: SYP}
+          status: {const: booked}
+          remittance: البيان
+""",
+    )
+    folder.write("d.jsonl", json.dumps(donation("D1", "150000", "SYP", "2026-10-01", ref="AMAL-2001")) + "\n")
+    folder.write_csv(
+        "bank.csv",
+        ["التاريخ", "البيان", "مدين", "دائن", "الرصيد", "رقم المرجع"],
+        [
+            ["٠٥/١٠/٢٠٢٦", "\u200fحوالة واردة AMAL-2001 تبرع", "", "١٥٠٬٠٠٠", "900,000", "BNK-771"],
+            ["06/10/2026", "عمولة", "2,000", "", "898,000", "BNK-772"],
+        ],
+        encoding="utf-8-sig",
+    )
+    folder.hub("run", "donations")
+    assert folder.hub("run", "bank-csv").code == 0
+    out = json.loads(folder.hub("reconcile", "--json").out)
+    assert out["matched"] == [{"transaction": "BNK-771", "donations": ["D1"], "kind": "full", "rule": "reference", "score": 0.98}]
+    assert out["ignored"] == [{"transaction": "BNK-772", "reason": "debit: only money coming in is matched to donations"}]
