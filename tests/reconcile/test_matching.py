@@ -208,3 +208,42 @@ def test_bad_inputs_are_clear(files):
     files.write("d2.jsonl", json.dumps({"id": "X"}) + "\n")
     r = files.hub("reconcile", "--statement", "s.xml", "--donations", "d2.jsonl", "--json")
     assert "d2.jsonl line 1" in r.err
+
+
+def test_a_plugin_rule_registered_through_the_hook_is_asked_first(folder):
+    folder.write("rules/by_id.py", '''
+from hub import hookimpl
+from hub.reconcile.model import Candidate
+
+class DonationIdRule:
+    """Some associations tell donors to quote the receipt number itself."""
+    name = "receipt_number"
+    ceiling = 0.99
+
+    def candidates(self, txn, index, settings):
+        text = (txn.remittance or "").upper()
+        return [Candidate(self.name, 0.99, "full", [d], [txn.amount], {"receipt_in_text": d.id})
+                for d in index.by_key.values() if d.id.upper() in text.split()]
+
+@hookimpl
+def hub_register_matchers(registry):
+    registry.add(DonationIdRule())
+''')
+    folder.write("hub.yaml", "plugins: {folders: [rules]}\n")
+    folder.write("d.jsonl", json.dumps(donation("R-77", "10", "USD", "2026-10-01")) + "\n")
+    folder.write("s.xml", camt053([Line("T1", "10", ustrd=["receipt R-77"])]))
+    out = json.loads(folder.hub("reconcile", "--statement", "s.xml", "--donations", "d.jsonl", "--json").out)
+    assert out["matched"] == [{"transaction": "T1", "donations": ["R-77"], "kind": "full", "rule": "receipt_number", "score": 0.99}]
+
+
+def test_matcher_registry_refuses_duplicates_and_non_rules():
+    from hub.errors import PluginError
+    from hub.registry import MatcherRegistry
+    from plugins.matchers import ReferenceRule
+
+    reg = MatcherRegistry()
+    reg.add(ReferenceRule())
+    with pytest.raises(PluginError, match="already registered"):
+        reg.add(ReferenceRule())
+    with pytest.raises(PluginError, match="not a matching rule"):
+        reg.add(object())
