@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from hub.store import Store, audit
+from hub.store.db import HEAD_REVISION
 from hub.store.models import Base
 from hub.store.types import utcnow
 
@@ -22,7 +23,7 @@ def store(tmp_path):
 
 
 def test_migration_creates_what_the_models_describe(store):
-    assert store.revision() == "0001"
+    assert store.revision() == HEAD_REVISION
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -55,7 +56,7 @@ def test_opening_twice_is_a_noop_and_uses_wal(tmp_path):
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     Store.open(url).close()
     again = Store.open(url)
-    assert again.revision() == "0001"
+    assert again.revision() == HEAD_REVISION
     with again.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     again.close()
