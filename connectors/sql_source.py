@@ -1,5 +1,11 @@
-"""``sql``: rows of a query or table in an association's own database (any SQLAlchemy URL).
+"""``sql``: an association's own database (any SQLAlchemy URL), as a source and a destination.
 
+As a destination, each entity goes to a table (``tables: {donation: donations}``; by default
+the entity's name), a column per schema field (nested fields joined with ``_``: ``donor_name``;
+lists and ``extra`` as JSON text), upserted by the entity's natural key. Columns the table
+does not have are left out; ``create_tables: true`` creates missing tables.
+
+As a source:
 Incremental on a column: each run reads rows whose cursor column is at or after the last
 value committed (``>=``, so rows sharing the last value are re-read and found unchanged,
 never skipped). Rows stream from the server; nothing is loaded whole.
@@ -7,15 +13,78 @@ never skipped). Rows stream from the server; nothing is loaded whole.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, select, text, update
+from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
-from hub import CheckFailed, ConfigError, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
+from hub import (
+    CheckFailed,
+    ConfigError,
+    Connector,
+    ConnectorError,
+    Cursor,
+    DeliveryError,
+    SourceRow,
+    Stream,
+    TransientDeliveryError,
+    WriteResult,
+    hookimpl,
+)
+from hub.schema import entity_key, load_schema
 from hub.secrets import redactor
+
+
+def _columns(entity: str) -> list[str]:
+    cols = []
+    for name, prop in load_schema(entity)["properties"].items():
+        if "properties" in prop:
+            cols += [f"{name}_{sub}" for sub in prop["properties"]]
+        else:
+            cols.append(name)
+    return cols
+
+
+def _flat(record: dict) -> dict:
+    out = {}
+    for k, v in record.items():
+        if isinstance(v, dict) and k != "extra":
+            for sk, sv in v.items():
+                out[f"{k}_{sk}"] = json.dumps(sv, ensure_ascii=False) if isinstance(sv, (list, dict)) else sv
+        elif isinstance(v, (list, dict)):
+            out[k] = json.dumps(v, ensure_ascii=False)
+        elif isinstance(v, bool):
+            out[k] = "true" if v else "false"
+        else:
+            out[k] = v
+    return out
+
+
+def _upsert(conn, table, key: list[str], rows: list[dict]) -> None:
+    """Insert or update by key: ON CONFLICT where the dialect has it, else update-then-insert."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        for row in rows:
+            stmt = dialect_insert(table).values(**row)
+            others = {c: stmt.excluded[c] for c in row if c not in key}
+            conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=others) if others else stmt.on_conflict_do_nothing())
+        return
+    for row in rows:
+        where = [table.c[k] == row[k] for k in key]
+        if conn.execute(select(table.c[key[0]]).where(*where)).first() is None:
+            conn.execute(table.insert().values(**row))
+        else:
+            conn.execute(update(table).where(*where).values(**{c: v for c, v in row.items() if c not in key}))
+
 
 SETTINGS = {
     "type": "object",
@@ -32,6 +101,8 @@ SETTINGS = {
             "type": "string",
             "description": "Column for incremental reads (per stream: options.cursor_column)",
         },
+        "tables": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Destination: entity -> table"},
+        "create_tables": {"type": "boolean", "default": False, "description": "Destination: create a missing table"},
     },
 }
 
@@ -125,7 +196,7 @@ class SqlStream(Stream):
 
 
 class SqlSource(Connector):
-    """Reads rows from any database SQLAlchemy can reach."""
+    """Reads rows from, and writes records to, any database SQLAlchemy can reach."""
 
     name = "sql"
     title = "SQL database"
@@ -158,6 +229,42 @@ class SqlSource(Connector):
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+    def _table(self, entity: str):
+        name = (self.settings.get("tables") or {}).get(entity, entity)
+        engine = self.engine()
+        md = MetaData()
+        try:
+            return Table(name, md, autoload_with=engine)
+        except NoSuchTableError:
+            if not self.settings.get("create_tables"):
+                raise DeliveryError(
+                    f"connections.{self.context.connection}: table {name!r} does not exist in the destination database",
+                    hint="create it, or set create_tables: true",
+                ) from None
+        key = entity_key(entity)
+        cols = [Column(c, String(400) if c in key else Text, primary_key=c in key, nullable=c not in key) for c in _columns(entity)]
+        table = Table(name, md, *cols)
+        md.create_all(engine)
+        return table
+
+    def write(self, entity: str, deliveries):
+        table = self._table(entity)
+        key = [c for c in entity_key(entity)]
+        missing = [k for k in key if k not in table.c]
+        if missing:
+            raise DeliveryError(f"table {table.name!r} has no column {missing[0]!r} for the key of {entity}")
+        rows = []
+        for d in deliveries:
+            flat = _flat(d.record)
+            rows.append({c: flat.get(c) for c in table.c.keys() if c in flat or c in key})
+        engine = self.engine()
+        try:
+            with engine.begin() as conn:
+                _upsert(conn, table, key, rows)
+        except SQLAlchemyError as exc:
+            raise TransientDeliveryError(redactor.redact(f"{table.name}: {getattr(exc, 'orig', exc)}")) from None
+        return WriteResult()
 
 
 @hookimpl

@@ -1,10 +1,16 @@
-"""``xlsx``: a spreadsheet (one sheet) as a source, read row by row without loading the workbook."""
+"""``xlsx``: a spreadsheet as a source (one sheet, read row by row) and as a destination.
+
+As a destination it keeps one sheet per entity in the workbook at ``path``, a row per record
+upserted by natural key, headers in English or Arabic (``headers: ar``, sheets right to left),
+and every text cell neutralised so that a spreadsheet never runs a value as a formula.
+"""
 
 from __future__ import annotations
 
-from hub import CheckFailed, Connector, InputError, hookimpl
+from hub import CheckFailed, Connector, InputError, WriteResult, hookimpl
 from hub.filestreams import FileStream
 from hub.readers import XlsxFile
+from hub.services.workbook import upsert_sheet
 
 SETTINGS = {
     "type": "object",
@@ -14,6 +20,7 @@ SETTINGS = {
         "path": {"type": "string", "description": "The .xlsx file; relative to the config file's folder"},
         "sheet": {"type": "string", "description": "Sheet name (default: the first sheet)"},
         "skip_rows": {"type": "integer", "minimum": 0, "default": 0, "description": "Rows above the header row"},
+        "headers": {"enum": ["en", "ar"], "default": "en", "description": "Destination: header language"},
     },
 }
 
@@ -35,7 +42,18 @@ class XlsxSource(Connector):
     settings_schema = SETTINGS
     stream_class = XlsxStream
 
+    def write(self, entity, deliveries):
+        path = self.context.path(self.settings["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        upsert_sheet(path, entity, [d.record for d in deliveries], lang=self.settings.get("headers", "en"))
+        return WriteResult()
+
     def check(self) -> str:
+        if not self.context.streams:
+            path = self.context.path(self.settings["path"])
+            if path.exists() or path.parent.is_dir():
+                return f"{path.name}: writable"
+            raise CheckFailed(f"{path.parent}: no such folder")
         try:
             f = XlsxStream(None, self).open_file()
         except InputError as exc:

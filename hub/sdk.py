@@ -131,6 +131,13 @@ class Stream(abc.ABC):
         """The source's column names, if it has a fixed set (files, SQL); used to check mappings."""
         return None
 
+    def committed(self, cursor_value: Any) -> None:
+        """Called after a batch was committed with ``cursor_value``: the time to acknowledge a source.
+
+        A drop folder moves finished files to ``done/`` here, never earlier, so a crash cannot
+        lose a file whose last records were not yet stored. Runs in the committing process.
+        """
+
 
 @dataclass(frozen=True)
 class Delivery:

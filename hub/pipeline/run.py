@@ -100,6 +100,7 @@ def _run_stream(hub: Hub, connection: str, stream: Stream, run_id: int, progress
         )
         if result.quarantined:
             quarantined_hook(result.quarantined)
+        stream.committed(batch.cursor)
         total += batch.read
         if progress:
             progress(stream.name, total)

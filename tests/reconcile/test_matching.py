@@ -211,7 +211,9 @@ def test_bad_inputs_are_clear(files):
 
 
 def test_a_plugin_rule_registered_through_the_hook_is_asked_first(folder):
-    folder.write("rules/by_id.py", '''
+    folder.write(
+        "rules/by_id.py",
+        '''
 from hub import hookimpl
 from hub.reconcile.model import Candidate
 
@@ -228,7 +230,8 @@ class DonationIdRule:
 @hookimpl
 def hub_register_matchers(registry):
     registry.add(DonationIdRule())
-''')
+''',
+    )
     folder.write("hub.yaml", "plugins: {folders: [rules]}\n")
     folder.write("d.jsonl", json.dumps(donation("R-77", "10", "USD", "2026-10-01")) + "\n")
     folder.write("s.xml", camt053([Line("T1", "10", ustrd=["receipt R-77"])]))

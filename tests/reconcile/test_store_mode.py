@@ -158,12 +158,17 @@ def test_bank_csv_with_arabic_headers_and_debit_credit_columns(folder):
 
 
 def test_a_bank_csv_line_with_a_bad_amount_is_quarantined_with_its_row(folder):
-    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections:\n  bank-csv:\n    connector: csv\n    settings: {path: bank.csv}\n"
-                 "    streams:\n      lines:\n        entity: bank_transaction\n        mapping:\n          id: رقم المرجع\n"
-                 "          account: {const: SY0012345678}\n          booking_date: {column: التاريخ, type: date, format: '%d/%m/%Y'}\n"
-                 "          amount: {first_of: [دائن, مدين], type: decimal}\n          direction: {which: {دائن: credit, مدين: debit}}\n"
-                 "          currency: {const: SYP}\n          status: {const: booked}\n")
-    folder.write_csv("bank.csv", ["التاريخ", "مدين", "دائن", "رقم المرجع"], [["05/10/2026", "", "مئة", "B1"], ["06/10/2026", "", "100", "B2"]])
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  bank-csv:\n    connector: csv\n    settings: {path: bank.csv}\n"
+        "    streams:\n      lines:\n        entity: bank_transaction\n        mapping:\n          id: رقم المرجع\n"
+        "          account: {const: SY0012345678}\n          booking_date: {column: التاريخ, type: date, format: '%d/%m/%Y'}\n"
+        "          amount: {first_of: [دائن, مدين], type: decimal}\n          direction: {which: {دائن: credit, مدين: debit}}\n"
+        "          currency: {const: SYP}\n          status: {const: booked}\n",
+    )
+    folder.write_csv(
+        "bank.csv", ["التاريخ", "مدين", "دائن", "رقم المرجع"], [["05/10/2026", "", "مئة", "B1"], ["06/10/2026", "", "100", "B2"]]
+    )
     r = folder.hub("run", "bank-csv", "--json")
     assert r.code == 1
     [q] = json.loads(folder.hub("quarantine", "list", "--json").out)

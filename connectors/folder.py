@@ -1,0 +1,146 @@
+"""``folder``: a drop folder. Each file put there is processed once, then moved to ``done/``
+(or to ``failed/`` with a ``.reason.txt`` beside it when it cannot be read at all).
+
+CSV, XLSX, JSON Lines and bank statements (camt XML, MT940) are read by their extension.
+A file is moved only after the batch holding its last record is committed, so a crash never
+loses one: the next run resumes inside the file it was reading, or moves a file it had
+finished. A file replaced by another of the same name is a new file (it is fingerprinted).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hub import CheckFailed, Connector, Cursor, InputError, SourceRow, hookimpl
+from hub.filestreams import file_digest
+from hub.readers import CsvFile, JsonlFile, XlsxFile
+from hub.sdk import Stream
+from hub.statements import read_statement
+
+SETTINGS = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path"],
+    "properties": {
+        "path": {"type": "string", "description": "The drop folder; done/ and failed/ are made inside it"},
+        "pattern": {"type": "string", "default": "*", "description": "Which files to take (glob)"},
+        "encoding": {"type": "string", "default": "auto", "description": "For CSV files"},
+        "delimiter": {"enum": ["auto", ",", ";", "\t", "|"], "default": "auto"},
+    },
+}
+_KINDS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xml": "statement",
+    ".sta": "statement",
+    ".mt940": "statement",
+}
+
+
+def _rows(path: Path, settings: dict, start_after: int) -> Iterator[tuple[int, int, object, object]]:
+    kind = _KINDS.get(path.suffix.lower())
+    if kind == "csv":
+        for n, line, row in CsvFile(path, encoding=settings.get("encoding", "auto"), delimiter=settings.get("delimiter", "auto")).rows(
+            start_after
+        ):
+            yield n, line, row, None
+    elif kind == "xlsx":
+        book = XlsxFile(path)
+        try:
+            for n, line, row in book.rows(start_after):
+                yield n, line, row, None
+        finally:
+            book.close()
+    elif kind == "jsonl":
+        yield from JsonlFile(path).rows(start_after)
+    elif kind == "statement":
+        n = 0
+        for st in read_statement(path):
+            for rec in st.transactions:
+                n += 1
+                if n > start_after:
+                    yield n, n, rec, None
+    else:
+        raise InputError(
+            f"{path.name}: files of type {path.suffix or '(none)'} are not read here", hint="csv, xlsx, jsonl, xml (camt) or sta (MT940)"
+        )
+
+
+class DropFolderStream(Stream):
+    """Every waiting file, oldest first, record by record."""
+
+    def folder(self) -> Path:
+        return self.connector.context.path(self.connector.settings["path"])
+
+    def waiting(self) -> list[Path]:
+        folder = self.folder()
+        files = [p for p in folder.glob(self.connector.settings.get("pattern", "*")) if p.is_file() and not p.name.startswith(".")]
+        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def read(self, cursor: Cursor) -> Iterator[SourceRow]:
+        saved = cursor.value or {}
+        done = [tuple(x) for x in saved.get("done", [])]
+        current = saved.get("current") or {}
+        position = {"done": [list(x) for x in done], "current": None}
+        cursor.advance(position)
+        for path in self.waiting():
+            digest = file_digest(path)
+            if [path.name, digest] in position["done"]:
+                continue  # finished before a crash; moved once this commit is acknowledged
+            start = current.get("rows", 0) if (current.get("file"), current.get("digest")) == (path.name, digest) else 0
+            position["current"] = {"file": path.name, "digest": digest, "rows": start}
+            try:
+                for n, line, data, problems in _rows(path, self.connector.settings, start):
+                    position["current"]["rows"] = n
+                    yield SourceRow(data, line, problems)
+            except InputError as exc:
+                self._move(path, "failed", reason=str(exc))
+                position["current"] = None
+                continue
+            position["done"].append([path.name, digest])
+            position["current"] = None
+
+    def committed(self, cursor_value) -> None:
+        for name, digest in (cursor_value or {}).get("done", []):
+            path = self.folder() / name
+            if path.is_file() and file_digest(path) == digest:
+                self._move(path, "done")
+
+    def _move(self, path: Path, where: str, reason: str | None = None) -> None:
+        target_dir = self.folder() / where
+        target_dir.mkdir(exist_ok=True)
+        target = target_dir / path.name
+        if target.exists():
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
+        shutil.move(str(path), target)
+        if reason:
+            target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+
+class DropFolder(Connector):
+    """Watches a folder for new files."""
+
+    name = "folder"
+    title = "Drop folder (CSV, XLSX, JSONL, statements)"
+    settings_schema = SETTINGS
+    stream_class = DropFolderStream
+
+    def check(self) -> str:
+        folder = self.context.path(self.settings["path"])
+        if not folder.is_dir():
+            raise CheckFailed(f"{folder}: no such folder")
+        n = len(DropFolderStream(None, self).waiting())
+        return f"{folder}: {n} file(s) waiting"
+
+
+@hookimpl
+def hub_register_connectors(registry):
+    registry.add(DropFolder)

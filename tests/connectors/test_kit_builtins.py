@@ -1,0 +1,257 @@
+"""Every built-in connector passes the same acceptance suite a third-party connector runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+from connectors.csv_source import CsvSource
+from connectors.folder import DropFolder
+from connectors.jsonl import Jsonl
+from connectors.kobo import KoboConnector
+from connectors.sql_source import SqlSource
+from connectors.statement import StatementSource
+from connectors.xlsx_source import XlsxSource
+from hub.sdk import StreamConfig
+from hub.testing import ConnectorSuite, Response
+from tests.reconcile.builders import Line, camt053
+
+DONATION = {
+    "id": "D1",
+    "association_id": "A1",
+    "amount": "100.5",
+    "currency": "SYP",
+    "donated_at": "2026-10-01T10:00:00+03:00",
+    "channel": "cash",
+    "status": "received",
+    "donor": {"name": "فاطمة علي"},
+}
+DISTRIBUTION_MAPPING = {
+    "id": "رقم",
+    "association_id": {"const": "A1"},
+    "sector": {"const": "food_security"},
+    "governorate": {"column": "المحافظة", "type": "governorate"},
+    "distributed_at": {"column": "التاريخ", "type": "datetime", "format": "%d/%m/%Y"},
+    "households": {"column": "الأسر", "type": "integer"},
+}
+ROWS = [
+    ["B1", "حلب", "01/10/2026", "12"],
+    ["B2", "إدلب", "02/10/2026", "٧"],
+    ["B3", "Homs", "03/10/2026", "4"],
+    ["B4", "حماة", "04/10/2026", "9"],
+]
+
+
+def _csv(path, rows=ROWS):
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["رقم", "المحافظة", "التاريخ", "الأسر"])
+        w.writerows(rows)
+
+
+class TestCsvKit(ConnectorSuite):
+    connector = CsvSource
+    streams = [StreamConfig("d", "distribution", mapping=DISTRIBUTION_MAPPING)]
+
+    def settings(self, tmp_path, server):
+        _csv(tmp_path / "d.csv")
+        return {"path": "d.csv"}
+
+    def bad_settings(self, tmp_path, server):
+        return {"path": "missing.csv"}
+
+
+class TestXlsxKit(ConnectorSuite):
+    connector = XlsxSource
+    streams = [StreamConfig("d", "distribution", mapping=DISTRIBUTION_MAPPING)]
+
+    def settings(self, tmp_path, server):
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        wb.active.append(["رقم", "المحافظة", "التاريخ", "الأسر"])
+        for r in ROWS:
+            wb.active.append(r)
+        wb.save(tmp_path / "d.xlsx")
+        return {"path": "d.xlsx"}
+
+    def bad_settings(self, tmp_path, server):
+        (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
+        return {"path": "broken.xlsx"}
+
+    def sample_records(self):
+        return {"donation": [DONATION, {**DONATION, "id": "D2", "amount": "=1+1"}]}
+
+    def read_back(self, tmp_path, server, settings, entity):
+        from hub.services.workbook import read_workbook
+
+        return read_workbook(tmp_path / settings["path"]).get(entity, [])
+
+
+class TestJsonlKit(ConnectorSuite):
+    connector = Jsonl
+    streams = [StreamConfig("d", "donation")]
+
+    def settings(self, tmp_path, server):
+        (tmp_path / "d.jsonl").write_text(
+            "".join(json.dumps({**DONATION, "id": f"D{i}"}, ensure_ascii=False) + "\n" for i in range(4)), encoding="utf-8"
+        )
+        return {"path": "d.jsonl", "folder": "out"}
+
+    def bad_settings(self, tmp_path, server):
+        return {"path": "nope.jsonl"}
+
+    def sample_records(self):
+        return {"donation": [DONATION, {**DONATION, "id": "D2"}]}
+
+    def read_back(self, tmp_path, server, settings, entity):
+        return [json.loads(x) for x in (tmp_path / "out" / f"{entity}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+class TestSqlKit(ConnectorSuite):
+    connector = SqlSource
+    streams = [
+        StreamConfig(
+            "gifts",
+            "donation",
+            options={"query": "select * from gifts", "cursor_column": "given_at"},
+            mapping={
+                "id": "ref",
+                "association_id": {"const": "A1"},
+                "amount": {"column": "amount", "type": "decimal"},
+                "currency": {"const": "SYP"},
+                "donated_at": {"column": "given_at", "type": "datetime"},
+                "channel": {"const": "direct"},
+                "status": {"const": "received"},
+            },
+        )
+    ]
+
+    def settings(self, tmp_path, server):
+        db = sqlite3.connect(tmp_path / "erp.db")
+        db.execute("create table gifts (ref text primary key, amount numeric, given_at text)")
+        db.executemany("insert into gifts values (?,?,?)", [(f"G{i}", 10 * i, f"2026-10-0{i} 09:00:00") for i in range(1, 5)])
+        db.commit()
+        db.close()
+        return {"url": "sqlite:///erp.db", "create_tables": True, "tables": {"donation": "hub_donations"}}
+
+    def bad_settings(self, tmp_path, server):
+        return {"url": "sqlite:////nonexistent-folder/erp.db"}
+
+    def add_newer_records(self, tmp_path, server, settings):
+        db = sqlite3.connect(tmp_path / "erp.db")
+        db.executemany("insert into gifts values (?,?,?)", [("G8", 80, "2026-10-08 09:00:00"), ("G9", 90, "2026-10-09 09:00:00")])
+        db.commit()
+        db.close()
+        return ["G8", "G9"]
+
+    def sample_records(self):
+        return {"donation": [DONATION, {**DONATION, "id": "D2", "amount": "7"}]}
+
+    def read_back(self, tmp_path, server, settings, entity):
+        db = sqlite3.connect(tmp_path / "erp.db")
+        try:
+            return db.execute("select id, amount, donor_name from hub_donations").fetchall()
+        finally:
+            db.close()
+
+
+class TestStatementKit(ConnectorSuite):
+    connector = StatementSource
+
+    def settings(self, tmp_path, server):
+        (tmp_path / "s.xml").write_text(
+            camt053([Line("T1", "10", name="Sami"), Line("T2", "20"), Line("T3", "5", direction="DBIT")]), encoding="utf-8"
+        )
+        return {"path": "s.xml"}
+
+    def bad_settings(self, tmp_path, server):
+        (tmp_path / "x.xml").write_text("<Document><oops", encoding="utf-8")
+        return {"path": "x.xml"}
+
+
+class TestFolderKit(ConnectorSuite):
+    connector = DropFolder
+    streams = [StreamConfig("drops", "distribution", mapping=DISTRIBUTION_MAPPING)]
+
+    def settings(self, tmp_path, server):
+        (tmp_path / "drop").mkdir()
+        _csv(tmp_path / "drop" / "a.csv", ROWS[:2])
+        _csv(tmp_path / "drop" / "b.csv", ROWS[2:])
+        return {"path": "drop"}
+
+    def bad_settings(self, tmp_path, server):
+        return {"path": "no-such-folder"}
+
+
+def _kobo_api(server, submissions):
+    def data(req):
+        assert req.headers.get("Authorization") == "Token kit-token"
+        subs = list(submissions)
+        q = req.arg("query")
+        if q:
+            since = json.loads(q)["_submission_time"]["$gt"]
+            subs = [s for s in subs if s["_submission_time"] > since]
+        start, limit = int(req.arg("start", "0")), int(req.arg("limit", "1000"))
+        page = subs[start : start + limit]
+        nxt = (
+            f"{server.url}/api/v2/assets/aF0rm/data/?format=json&limit={limit}&start={start + limit}" + (f"&query={q}" if q else "")
+            if start + limit < len(subs)
+            else None
+        )
+        return Response(200, {"count": len(subs), "next": nxt, "results": page})
+
+    server.route("GET", "/api/v2/assets/aF0rm/data/", data)
+
+
+def submission(i):
+    return {
+        "_id": i,
+        "_uuid": f"u{i}",
+        "_submission_time": f"2026-10-0{i}T08:00:00",
+        "distribution/item": "سلة غذائية",
+        "distribution/households": str(3 * i),
+        "place/governorate": "حلب",
+        "_attachments": [{"download_url": "x"}],
+        "_geolocation": [36.2, 37.1],
+    }
+
+
+class TestKoboKit(ConnectorSuite):
+    connector = KoboConnector
+    streams = [
+        StreamConfig(
+            "submissions",
+            "distribution",
+            mapping={
+                "id": "_uuid",
+                "association_id": {"const": "A1"},
+                "sector": {"const": "food_security"},
+                "item": "distribution/item",
+                "households": {"column": "distribution/households", "type": "integer"},
+                "governorate": {"column": "place/governorate", "type": "governorate"},
+                "distributed_at": {"column": "_submission_time", "type": "datetime"},
+            },
+            keep_unmapped=False,
+        )
+    ]
+
+    def settings(self, tmp_path, server):
+        self.subs = [submission(i) for i in range(1, 5)]
+        _kobo_api(server, self.subs)
+        return {"url": server.url, "token": "kit-token", "form": "aF0rm", "page_size": 2, "retries": 0}
+
+    def bad_settings(self, tmp_path, server):
+        return {"url": server.url, "token": "wrong-token-secret", "form": "nope", "retries": 0}
+
+    def add_newer_records(self, tmp_path, server, settings):
+        self.subs += [submission(8), submission(9)]
+        return [8, 9]
+
+
+def test_every_builtin_connector_has_a_kit_suite():
+    from hub.plugins import Plugins
+
+    suites = {cls.connector.name for cls in ConnectorSuite.__subclasses__() if cls.__module__ == __name__}
+    assert set(Plugins().load().connectors.names()) <= suites
