@@ -63,6 +63,7 @@ class HubFolder:
 
     def write_csv(self, name: str, header: list[str], rows: list[list], encoding: str = "utf-8", delimiter: str = ",") -> Path:
         p = self.path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
         with p.open("w", encoding=encoding, newline="") as f:
             w = csv.writer(f, delimiter=delimiter)
             w.writerow(header)

@@ -307,3 +307,43 @@ def demo(folder: str, as_json: bool) -> None:
 
 
 COMMANDS = [init, check, run, runs, connectors_group, audit_group, demo]
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--entity", "entities", multiple=True, help="Only these entities (default: all in the store).")
+@click.option("--association", help="Only one association's records.")
+@click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Header language.")
+@click.pass_context
+def export(ctx, path, entities, association, lang) -> None:
+    """Write the store's records to an .xlsx workbook, one sheet per entity."""
+    from hub.services.export import export_workbook
+
+    counts = export_workbook(open_hub(ctx), path, entities=list(entities) or None, association=association, lang=lang)
+    console.print(f"wrote {path}: " + ", ".join(f"{e} {n}" for e, n in counts.items()))
+
+
+COMMANDS.append(export)
+
+
+@click.group("new")
+def new_group() -> None:
+    """Start something new from a template."""
+
+
+@new_group.command("connector")
+@click.argument("name")
+@click.option(
+    "--dir", "parent", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Where to write the package."
+)
+@click.option("--force", is_flag=True, help="Write into an existing, non-empty folder.")
+def new_connector_command(name: str, parent: Path, force: bool) -> None:
+    """Write a ready connector package wasl-NAME: install it with pip install -e, test it with pytest."""
+    from hub.scaffold import new_connector
+
+    target = new_connector(name, parent, force=force)
+    console.print(f"wrote {target}")
+    console.print(f"next: pip install -e {target} && hub connectors list && pytest {target}")
+
+
+COMMANDS.append(new_group)

@@ -1,0 +1,114 @@
+"""Drop folder, sql and xlsx destinations and the spreadsheet report, as an association's IT person uses them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from openpyxl import load_workbook
+
+FOLDER_CONFIG = """\
+store: sqlite:///hub.db
+connections:
+  drops:
+    connector: folder
+    settings: {path: inbox}
+    streams:
+      d:
+        entity: donation
+        mapping:
+          id: رقم
+          association_id: {const: A1}
+          amount: {column: المبلغ, type: decimal}
+          currency: {const: SYP}
+          donated_at: {column: التاريخ, type: datetime, format: "%d/%m/%Y"}
+          channel: {const: cash}
+          status: {const: received}
+          donor.name: الاسم
+    destinations: [own-db, book]
+  own-db:
+    connector: sql
+    settings: {url: "sqlite:///own.db", create_tables: true, tables: {donation: tabarruat}}
+  book:
+    connector: xlsx
+    settings: {path: out/donations.xlsx, headers: ar}
+"""
+
+
+def test_drop_folder_processes_each_file_once_and_moves_it(folder):
+    folder.write("hub.yaml", FOLDER_CONFIG)
+    folder.write_csv(
+        "inbox/oct.csv",
+        ["رقم", "الاسم", "المبلغ", "التاريخ"],
+        [["R1", "=cmd|' /C calc'!A0", "1,000", "01/10/2026"], ["R2", "سامي", "500", "02/10/2026"]],
+    )
+    (folder.path / "inbox" / "notes.docx").write_bytes(b"PK not ours")
+    r = folder.hub("run", "drops", "--json")
+    assert r.code == 0, r.err
+    run = json.loads(r.out)["runs"][0]
+    assert (run["inserted"], run["delivered"]) == (2, 4)
+    assert sorted(p.name for p in (folder.path / "inbox" / "done").iterdir()) == ["oct.csv"]
+    assert sorted(p.name for p in (folder.path / "inbox" / "failed").iterdir()) == ["notes.docx", "notes.docx.reason.txt"]
+    assert "not read here" in (folder.path / "inbox" / "failed" / "notes.docx.reason.txt").read_text()
+    assert [p.name for p in (folder.path / "inbox").iterdir() if p.is_file()] == []
+    again = json.loads(folder.hub("run", "drops", "--json").out)["runs"][0]
+    assert again["read"] == 0, "nothing waiting: nothing read twice"
+
+    db = sqlite3.connect(folder.path / "own.db")
+    assert db.execute("select id, amount, donor_name from tabarruat order by id").fetchall() == [
+        ("R1", "1000", "=cmd|' /C calc'!A0"),
+        ("R2", "500", "سامي"),
+    ]
+    db.close()
+    ws = load_workbook(folder.path / "out" / "donations.xlsx")["donation"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert ws.sheet_view.rightToLeft
+    assert rows[0][:3] == ("الرقم", "الجمعية", "البرنامج")[:1] + rows[0][1:3]
+    assert "المبلغ" in rows[0] and "اسم المتبرع" in rows[0]
+    name_col = rows[1].index("donor.name")
+    assert rows[2][name_col] == "'=cmd|' /C calc'!A0", "a formula never runs in the association's spreadsheet"
+
+
+def test_changed_records_upsert_in_the_destination_database(folder):
+    folder.write("hub.yaml", FOLDER_CONFIG)
+    folder.write_csv("inbox/a.csv", ["رقم", "الاسم", "المبلغ", "التاريخ"], [["R1", "سامي", "500", "02/10/2026"]])
+    folder.hub("run", "drops")
+    folder.write_csv(
+        "inbox/b.csv", ["رقم", "الاسم", "المبلغ", "التاريخ"], [["R1", "سامي", "750", "02/10/2026"], ["R3", "ليلى", "10", "03/10/2026"]]
+    )
+    folder.hub("run", "drops")
+    db = sqlite3.connect(folder.path / "own.db")
+    assert db.execute("select id, amount from tabarruat order by id").fetchall() == [("R1", "750"), ("R3", "10")]
+    db.close()
+    sheet = list(load_workbook(folder.path / "out" / "donations.xlsx")["donation"].iter_rows(values_only=True))
+    assert len(sheet) == 2 + 2, "two header rows, one row per record"
+
+
+def test_a_folder_file_is_not_moved_before_its_records_are_committed(folder):
+    """The stream acknowledges files only from a committed cursor: a killed run leaves the file in place."""
+    from connectors.folder import DropFolder
+    from hub.sdk import ConnectorContext, Cursor, StreamConfig
+
+    (folder.path / "inbox").mkdir()
+    folder.write_csv("inbox/a.csv", ["id", "name_ar", "governorate", "status"], [["a1", "جمعية", "SY01", "active"]])
+    conn = DropFolder({"path": "inbox"}, ConnectorContext("drops", folder.path, (StreamConfig("s", "association"),)))
+    [stream] = conn.streams()
+    cursor = Cursor(None)
+    rows = list(stream.read(cursor))
+    assert len(rows) == 1 and (folder.path / "inbox" / "a.csv").exists(), "read, not yet committed: still there"
+    stream.committed({"done": [], "current": None})
+    assert (folder.path / "inbox" / "a.csv").exists()
+    stream.committed(cursor.value)
+    assert (folder.path / "inbox" / "done" / "a.csv").exists()
+
+
+def test_export_writes_the_store_as_a_workbook(folder):
+    folder.write("hub.yaml", FOLDER_CONFIG)
+    folder.write_csv("inbox/a.csv", ["رقم", "الاسم", "المبلغ", "التاريخ"], [["R1", "سامي", "500", "02/10/2026"]])
+    folder.hub("run", "drops")
+    r = folder.hub("export", "report.xlsx", "--lang", "ar")
+    assert r.code == 0, r.err
+    wb = load_workbook(folder.path / "report.xlsx")
+    assert wb.sheetnames == ["donation"]
+    rows = list(wb["donation"].iter_rows(values_only=True))
+    assert rows[0][0] == "الرقم" and rows[2][0] == "R1"
