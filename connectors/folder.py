@@ -1,5 +1,7 @@
-"""``folder``: a drop folder. Each file put there is processed once, then moved to ``done/``
-(or to ``failed/`` with a ``.reason.txt`` beside it when it cannot be read at all).
+"""``folder``: a drop folder; each file put there is processed once, then moved away.
+
+Finished files go to ``done/``; a file that cannot be read at all goes to ``failed/`` with a
+``.reason.txt`` beside it.
 
 CSV, XLSX, JSON Lines and bank statements (camt XML, MT940) are read by their extension.
 A file is moved only after the batch holding its last record is committed, so a crash never

@@ -137,6 +137,7 @@ class Stream(abc.ABC):
         A drop folder moves finished files to ``done/`` here, never earlier, so a crash cannot
         lose a file whose last records were not yet stored. Runs in the committing process.
         """
+        return None  # most sources have nothing to acknowledge
 
 
 @dataclass(frozen=True)

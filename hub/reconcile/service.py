@@ -224,7 +224,7 @@ def reconcile_store(hub: Hub, *, actor: str = "auto") -> list[Decision]:
                         decided_at=now,
                     )
                 )
-        for key, prior in confirmed.items():
+        for prior in confirmed.values():
             if prior.status == "unmatched":  # a reversal undid it during this run
                 conn.execute(
                     update(_matches).where(_matches.c.id == prior.match_id).values(status="undone", reason=prior.reason, decided_at=now)
