@@ -133,6 +133,13 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
             description=c.get("description", ""),
         )
     for name, c in connections.items():
+        if c.schedule:
+            from hub.scheduling.triggers import parse_schedule
+
+            try:
+                parse_schedule(name, c.schedule, tz)
+            except ConfigError as exc:
+                problems.append(exc.message)
         for d in c.destinations:
             if d not in connections:
                 problems.append(f"connections.{name}.destinations: no connection named {d!r}")

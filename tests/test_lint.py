@@ -10,5 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ruff_finds_nothing():
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", "hub", "connectors", "plugins", "tests", "bench"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "hub", "connectors", "plugins", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stdout + r.stderr

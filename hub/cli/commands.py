@@ -190,7 +190,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
 
 @click.group(invoke_without_command=True)
 @click.option("--connection", help="Only this connection's runs.")
-@click.option("--status", type=click.Choice(["running", "succeeded", "partial", "failed"]))
+@click.option("--status", type=click.Choice(["running", "succeeded", "partial", "failed", "interrupted"]))
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -347,3 +347,63 @@ def new_connector_command(name: str, parent: Path, force: bool) -> None:
 
 
 COMMANDS.append(new_group)
+
+
+@click.command("serve")
+@click.option("--workers", default=4, show_default=True, help="Runs that may go on at once (different connections).")
+@click.pass_context
+def serve(ctx, workers: int) -> None:
+    """Run the schedules of the config until SIGTERM (SIGHUP re-reads the config)."""
+    from hub.scheduling.server import HubServer
+
+    HubServer(Path(ctx.find_root().obj["config_path"]), workers=workers).serve()
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """The schedules in the config."""
+
+
+@schedule_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def schedule_list(ctx, as_json) -> None:
+    """Each scheduled connection: when, next slot, last run."""
+    from datetime import datetime
+
+    from hub.scheduling.server import schedules_of
+
+    hub = open_hub(ctx)
+    rows = []
+    now = datetime.now().astimezone()
+    for s in schedules_of(hub):
+        nxt = None if s.paused else s.trigger.get_next_fire_time(None, now)
+        last = run_store.list_runs(hub.store.engine, connection=s.connection, limit=1)
+        rows.append(
+            {
+                "connection": s.connection,
+                "when": s.description,
+                "paused": s.paused,
+                "next": nxt.isoformat() if nxt else None,
+                "last_run": last[0] if last else None,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+    else:
+        table(
+            None,
+            ["connection", "when", "next", "last run"],
+            [
+                [
+                    r["connection"],
+                    r["when"] + (" (paused)" if r["paused"] else ""),
+                    r["next"],
+                    f"{r['last_run']['status']} at {r['last_run']['started_at']}" if r["last_run"] else "",
+                ]
+                for r in rows
+            ],
+        )
+
+
+COMMANDS += [serve, schedule_group]

@@ -77,7 +77,13 @@ def destinations_for(hub: Hub, connection: str, entity: str) -> list[str]:
     return out
 
 
-def _run_stream(hub: Hub, connection: str, stream: Stream, run_id: int, progress: Progress | None, quarantined_hook) -> None:
+class _Interrupted(Exception):
+    """The hub is stopping: the run ends after the batch it just committed."""
+
+
+def _run_stream(
+    hub: Hub, connection: str, stream: Stream, run_id: int, progress: Progress | None, quarantined_hook, should_stop=None
+) -> None:
     preparer = build_preparer(hub, connection, stream)
     check_columns(connection, stream, preparer)
     destinations = destinations_for(hub, connection, stream.entity)
@@ -104,6 +110,8 @@ def _run_stream(hub: Hub, connection: str, stream: Stream, run_id: int, progress
         total += batch.read
         if progress:
             progress(stream.name, total)
+        if should_stop is not None and should_stop():
+            raise _Interrupted
 
 
 def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) -> dict[str, Any]:
@@ -131,6 +139,7 @@ def run_connection(
     trigger: str = "manual",
     scheduled_for: datetime | None = None,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Run one connection end to end and return the finished run (as ``hub runs`` shows it)."""
     cfg = hub.config.connection(connection)
@@ -148,7 +157,7 @@ def run_connection(
     try:
         connector = hub.open_connector(connection)
         for stream in connector.streams():
-            _run_stream(hub, connection, stream, run_id, progress, quarantined)
+            _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop)
         targets = list(cfg.destinations)
         if connector.is_destination() and not connector.is_source():
             targets.append(connection)
@@ -161,6 +170,11 @@ def run_connection(
             deferred = d["errors"]
             for err in deferred:
                 log.warning("delivery deferred: %s", err)
+    except _Interrupted:
+        run_store.finish_run(
+            store.engine, run_id, status="interrupted", error="the hub stopped; the next run resumes after the last committed batch"
+        )
+        return run_store.get_run(store.engine, run_id)
     except HubError as exc:
         message = redactor.redact(str(exc))
         run_store.finish_run(store.engine, run_id, status="failed", error=message)

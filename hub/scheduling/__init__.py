@@ -1,0 +1,1 @@
+"""Schedules from the config, run by APScheduler inside ``hub serve``."""

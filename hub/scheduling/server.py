@@ -1,0 +1,173 @@
+"""``hub serve``: the scheduler and a local executor in one process (the embedded default).
+
+One APScheduler job per scheduled connection: ``max_instances=1`` (a connection never runs
+twice at once), ``coalesce=True`` with no misfire grace limit (after downtime, a missed slot
+runs once on start, not once per slot). Each firing becomes a run whose key is (connection,
+slot time): a second scheduler firing the same slot is refused by the database. A failed run
+is tried again after ``retry_after_seconds`` (doubling) up to ``retries`` times. SIGHUP
+re-reads the config and replaces the schedules; SIGTERM stops taking new work, lets a running
+batch commit, and exits.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import signal
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from hub.app import Hub
+from hub.errors import HubError
+from hub.pipeline.run import run_connection
+from hub.scheduling.triggers import Schedule, parse_schedule
+from hub.store import runs as run_store
+from hub.store.runs import SlotTaken
+
+__all__ = ["HubServer", "schedules_of"]
+
+log = logging.getLogger("hub.serve")
+
+
+def schedules_of(hub: Hub) -> list[Schedule]:
+    """Every connection's schedule, checked (ConfigError names the first bad key)."""
+    return [parse_schedule(name, c.schedule, hub.config.timezone) for name, c in hub.config.connections.items() if c.schedule]
+
+
+class _SlotExecutor(ThreadPoolExecutor):
+    """Hands each job the slot time it was fired for, as ``scheduled_for``."""
+
+    def _do_submit_job(self, job, run_times):
+        fired = copy.copy(job)
+        fired.kwargs = {"scheduled_for": run_times[-1], **job.kwargs}
+        fired._jobstore_alias = job._jobstore_alias  # not part of a Job's copied state
+        return super()._do_submit_job(fired, run_times)
+
+
+class HubServer:
+    """The scheduler of one hub; ``serve()`` blocks until SIGTERM or SIGINT."""
+
+    def __init__(self, config_path: Path, workers: int = 4) -> None:
+        self.config_path = Path(config_path)
+        self.hub = Hub.from_path(self.config_path)
+        self.stopping = threading.Event()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": _SlotExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=self.hub.config.timezone,
+        )
+
+    def load(self) -> list[Schedule]:
+        """(Re)place the jobs with the config's schedules."""
+        found = schedules_of(self.hub)
+        self.hub.store  # noqa: B018 - open and migrate before the first slot fires
+        self.scheduler.remove_all_jobs()
+        for s in found:
+            paused = {"next_run_time": None} if s.paused else {}
+            self.scheduler.add_job(
+                self._fire,
+                s.trigger,
+                id=s.connection,
+                name=s.description,
+                kwargs={"connection": s.connection, "attempt": 0},
+                replace_existing=True,
+                **paused,
+            )
+            missed = None if s.paused else self._missed_slot(s)
+            if missed is not None:
+                log.warning("%s: slot %s was missed while the hub was down; running it once now", s.connection, missed.isoformat())
+                self.scheduler.add_job(
+                    self._fire,
+                    "date",
+                    run_date=datetime.now(missed.tzinfo),
+                    id=f"{s.connection}#missed",
+                    kwargs={"connection": s.connection, "attempt": 0, "scheduled_for": missed},
+                    replace_existing=True,
+                )
+        return found
+
+    def _missed_slot(self, s: Schedule) -> datetime | None:
+        """The latest slot after the last scheduled run and before now, if the hub missed any."""
+        last = next(
+            (r for r in run_store.list_runs(self.hub.store.engine, connection=s.connection, limit=50) if r["trigger"] != "manual"), None
+        )
+        if last is None or not last["scheduled_for"]:
+            return None  # never run on a schedule: nothing was missed
+        now = datetime.now().astimezone()
+        t = datetime.fromisoformat(last["scheduled_for"])
+        missed = None
+        for _ in range(100_000):
+            t = s.trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
+            if t is None or t > now:
+                break
+            missed = t
+        return missed
+
+    def _fire(self, connection: str, attempt: int = 0, scheduled_for: datetime | None = None) -> None:
+        if self.stopping.is_set():
+            return
+        if scheduled_for is None:  # set by _SlotExecutor; only a direct call lacks it
+            scheduled_for = datetime.now().astimezone()
+        try:
+            run = run_connection(
+                self.hub,
+                connection,
+                trigger="schedule" if attempt == 0 else f"retry {attempt}",
+                scheduled_for=scheduled_for,
+                should_stop=self.stopping.is_set,
+            )
+            log.info("%s: run %s %s (read %s)", connection, run["id"], run["status"], run["read"])
+        except SlotTaken:
+            log.warning("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
+        except HubError as exc:
+            schedule = next((s for s in schedules_of(self.hub) if s.connection == connection), None)
+            if schedule and attempt < schedule.retries and not self.stopping.is_set():
+                wait = schedule.retry_after_seconds * (2**attempt)
+                when = datetime.now(scheduled_for.tzinfo) + timedelta(seconds=wait)
+                log.warning("%s failed (%s); retry %s of %s at %s", connection, exc, attempt + 1, schedule.retries, when.isoformat())
+                self.scheduler.add_job(
+                    self._fire,
+                    "date",
+                    run_date=when,
+                    kwargs={"connection": connection, "attempt": attempt + 1},
+                    id=f"{connection}#retry",
+                    replace_existing=True,
+                )
+            else:
+                log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
+
+    def reload(self, *_args) -> None:
+        """SIGHUP: read the config again; keep the old schedules if the new config is bad."""
+        try:
+            fresh = Hub.from_path(self.config_path)
+            schedules_of(fresh)
+        except HubError as exc:
+            log.error("config not reloaded, the running schedules stay: %s", exc)
+            return
+        old, self.hub = self.hub, fresh
+        self.load()
+        old.close()
+        log.info("config reloaded: %s schedule(s)", len(self.scheduler.get_jobs()))
+
+    def serve(self) -> None:
+        """Run until SIGTERM/SIGINT."""
+        found = self.load()
+        done = threading.Event()
+
+        def stop(*_args):
+            self.stopping.set()
+            done.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, self.reload)
+        self.scheduler.start()
+        log.warning("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
+        while not done.wait(1.0):
+            pass
+        self.scheduler.shutdown(wait=True)  # running runs stop after their current batch commits
+        self.hub.close()

@@ -1,0 +1,90 @@
+"""A connection's ``schedule:`` as an APScheduler trigger, checked with the config's key path.
+
+    schedule: {cron: "0 2 * * *"}                       # crontab: minute hour day month weekday
+    schedule: {every: {minutes: 15}, jitter: 30}        # an interval (weeks/days/hours/minutes/seconds)
+    timezone: Asia/Damascus  start: 2026-01-01T00:00:00  end: ...  paused: true  retries: 2
+
+Interval slots are counted from ``start`` (default: the first instant of 2026 in the schedule's
+zone), so every scheduler computes the same slot times, and the store's unique run key lets
+one run per slot through when several schedulers are up for availability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from hub.errors import ConfigError
+
+__all__ = ["Schedule", "parse_schedule"]
+
+_UNITS = {"weeks", "days", "hours", "minutes", "seconds"}
+_KEYS = {"cron", "every", "timezone", "start", "end", "jitter", "paused", "retries", "retry_after_seconds"}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a connection runs, and what to do when a run fails."""
+
+    connection: str
+    trigger: object
+    description: str
+    paused: bool = False
+    retries: int = 2
+    retry_after_seconds: float = 60.0
+
+
+def _moment(value, zone: ZoneInfo, where: str) -> datetime:
+    try:
+        dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date and time (ISO 8601)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
+
+
+def parse_schedule(connection: str, spec: dict, default_timezone: str) -> Schedule:
+    """The schedule of ``connection``; ConfigError names the key that is wrong and why."""
+    where = f"connections.{connection}.schedule"
+    unknown = set(spec) - _KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}", hint=f"known: {', '.join(sorted(_KEYS))}")
+    try:
+        zone = ZoneInfo(spec.get("timezone", default_timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}.timezone: unknown time zone {spec.get('timezone')!r}") from None
+    start = _moment(spec["start"], zone, f"{where}.start") if "start" in spec else datetime(2026, 1, 1, tzinfo=zone)
+    end = _moment(spec["end"], zone, f"{where}.end") if "end" in spec else None
+    jitter = spec.get("jitter")
+    if ("cron" in spec) == ("every" in spec):
+        raise ConfigError(f"{where}: give exactly one of cron or every")
+    if "cron" in spec:
+        try:
+            trigger = CronTrigger.from_crontab(str(spec["cron"]), timezone=zone)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}.cron: {spec['cron']!r} is not a cron expression ({exc})",
+                hint="five fields: minute hour day month weekday, e.g. '0 2 * * *'",
+            ) from None
+        trigger = CronTrigger(
+            **{f.name: str(f) for f in trigger.fields if not f.is_default}, timezone=zone, start_date=start, end_date=end, jitter=jitter
+        )
+        text = f"cron {spec['cron']} ({zone.key})"
+    else:
+        every = spec["every"]
+        if (
+            not isinstance(every, dict)
+            or not every
+            or set(every) - _UNITS
+            or not all(isinstance(v, (int, float)) and v > 0 for v in every.values())
+        ):
+            raise ConfigError(f"{where}.every: give positive amounts of {', '.join(sorted(_UNITS))}, e.g. {{minutes: 15}}")
+        trigger = IntervalTrigger(**every, timezone=zone, start_date=start, end_date=end, jitter=jitter)
+        text = "every " + ", ".join(f"{v} {k}" for k, v in every.items())
+    retries = spec.get("retries", 2)
+    if not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"{where}.retries: a whole number, 0 or more")
+    return Schedule(connection, trigger, text, bool(spec.get("paused", False)), retries, float(spec.get("retry_after_seconds", 60)))

@@ -1,0 +1,144 @@
+"""``hub serve`` runs the config's schedules: slots fire, one run per slot, failures retried, SIGTERM clean."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+
+CONFIG = """\
+store: sqlite:///hub.db
+connections:
+  a:
+    connector: csv
+    settings: {path: a.csv}
+    streams:
+      s: {entity: association}
+    schedule: {every: {seconds: 1}}
+"""
+
+
+def _runs(folder):
+    return json.loads(folder.hub("runs", "--limit", "200", "--json").out)
+
+
+def _wait_for(pred, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _setup(folder, config=CONFIG):
+    folder.write("hub.yaml", config)
+    folder.write_csv("a.csv", ["id", "name_ar", "governorate", "status"], [["a1", "جمعية", "SY01", "active"]])
+    assert folder.hub("schedule", "list").code == 0  # creates the store before the servers race for it
+
+
+def test_serve_runs_each_slot_and_stops_cleanly_on_sigterm(folder):
+    _setup(folder)
+    proc = folder.popen("serve")
+    try:
+        assert _wait_for(lambda: len(_runs(folder)) >= 3), "three one-second slots ran"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    runs = _runs(folder)
+    assert {r["trigger"] for r in runs} == {"schedule"}
+    assert all(r["scheduled_for"].endswith("+00:00") and r["scheduled_for"][17:19].isdigit() for r in runs)
+    assert all(r["status"] == "succeeded" for r in runs)
+    assert folder.sql("select count(*) from records") == [(1,)], "a slot rerun stores nothing twice"
+
+
+def test_two_schedulers_one_slot_one_run(folder):
+    _setup(folder)
+    first, second = folder.popen("serve"), folder.popen("serve")
+    try:
+        assert _wait_for(lambda: len(_runs(folder)) >= 4)
+    finally:
+        for p in (first, second):
+            p.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
+    slots = Counter(r["scheduled_for"] for r in _runs(folder))
+    assert slots and max(slots.values()) == 1, f"a slot ran twice: {slots}"
+    logs = first.stderr.read() + second.stderr.read()
+    assert "already run by another scheduler" in logs
+
+
+def _was_down_since(folder, hours: int) -> str:
+    """A scheduled run ``hours`` ago, as if the hub had been stopped since then."""
+    from datetime import UTC, datetime, timedelta
+
+    slot = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    stamp = slot.strftime("%Y-%m-%d %H:%M:%S.000000")
+    db = __import__("sqlite3").connect(folder.path / "hub.db")
+    db.execute(
+        "insert into runs (connection, trigger, scheduled_for, status, started_at, finished_at, read, valid, inserted, updated, unchanged, "
+        "quarantined, delivered, delivery_failed) values ('a', 'schedule', ?, 'succeeded', ?, ?, 1, 1, 1, 0, 0, 0, 0, 0)",
+        (stamp, stamp, stamp),
+    )
+    db.commit()
+    db.close()
+    return slot.isoformat()
+
+
+def test_slots_missed_while_down_run_once_and_a_failure_is_retried_then_reported(folder):
+    _setup(
+        folder,
+        CONFIG.replace("path: a.csv", "path: missing.csv").replace(
+            "{every: {seconds: 1}}", "{every: {hours: 1}, retries: 1, retry_after_seconds: 0.5}"
+        ),
+    )
+    _was_down_since(folder, hours=3)
+    proc = folder.popen("serve")
+    try:
+        assert _wait_for(lambda: len(_runs(folder)) >= 3), "the missed slot ran on start, then its retry"
+        time.sleep(1.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    runs = list(reversed(_runs(folder)))
+    assert [(r["trigger"], r["status"]) for r in runs] == [("schedule", "succeeded"), ("schedule", "failed"), ("retry 1", "failed")], (
+        "three missed slots: one run"
+    )
+    assert runs[1]["scheduled_for"] > runs[0]["scheduled_for"]
+    assert "missing.csv: no such file" in runs[1]["error"]
+    assert "failed after 2 attempt(s)" in proc.stderr.read()
+
+
+def test_bad_schedules_are_refused_with_the_key_path(folder):
+    folder.write_csv("a.csv", ["id"], [["x"]])
+    for schedule, message in [
+        ("{cron: '61 * * * *'}", "connections.a.schedule.cron: '61 * * * *' is not a cron expression"),
+        ("{cron: '0 2 * * *', every: {minutes: 5}}", "connections.a.schedule: give exactly one of cron or every"),
+        ("{every: {fortnights: 1}}", "connections.a.schedule.every"),
+        ("{cron: '0 2 * * *', timezone: Mars/Base}", "connections.a.schedule.timezone: unknown time zone"),
+        ("{cron: '0 2 * * *', retires: 3}", "connections.a.schedule: unknown key(s) retires"),
+    ]:
+        folder.write("hub.yaml", CONFIG.replace("{every: {seconds: 1}}", schedule))
+        r = folder.hub("schedule", "list")
+        assert r.code == 2 and message in r.err and "Traceback" not in r.err, (schedule, r.err)
+
+
+def test_sighup_with_a_bad_config_keeps_the_running_schedules(folder):
+    _setup(folder)
+    proc = folder.popen("serve")
+    try:
+        assert _wait_for(lambda: len(_runs(folder)) >= 1)
+        folder.write("hub.yaml", CONFIG.replace("{every: {seconds: 1}}", "{cron: 'not a cron'}"))
+        proc.send_signal(signal.SIGHUP)
+        before = len(_runs(folder))
+        assert _wait_for(lambda: len(_runs(folder)) >= before + 2), "the old schedule goes on"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert "config not reloaded, the running schedules stay" in proc.stderr.read()
+
+
+def test_schedule_list_shows_the_next_slot(folder):
+    _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{cron: '0 2 * * *', timezone: Asia/Damascus}"))
+    [row] = json.loads(folder.hub("schedule", "list", "--json").out)
+    assert row["when"] == "cron 0 2 * * * (Asia/Damascus)" and row["next"].endswith("T02:00:00+03:00")
