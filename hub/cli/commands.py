@@ -189,21 +189,43 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
 
 
 @click.group(invoke_without_command=True)
+@click.option("--follow", is_flag=True, help="Keep printing runs as they start and finish (Ctrl-C to stop).")
 @click.option("--connection", help="Only this connection's runs.")
 @click.option("--status", type=click.Choice(["running", "succeeded", "partial", "failed", "interrupted"]))
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def runs(ctx: click.Context, connection, status, limit, as_json) -> None:
+def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None:
     """List recent runs, newest first (or `hub runs show ID`)."""
     if ctx.invoked_subcommand:
         return
     hub = open_hub(ctx)
+    if follow:
+        _follow(hub, connection, as_json)
+        return
     rows = run_store.list_runs(hub.store.engine, connection=connection, status=status, limit=limit)
     if as_json:
         emit_json(rows)
     else:
         table(None, RUN_COLUMNS, [_run_line(r) for r in rows])
+
+
+def _follow(hub, connection, as_json) -> None:
+    """Print each run when it appears and when its status or counts change."""
+    import time
+
+    seen: dict[int, tuple] = {}
+    while True:
+        for r in reversed(run_store.list_runs(hub.store.engine, connection=connection, limit=50)):
+            state = (r["status"], r["read"], r["quarantined"])
+            if seen.get(r["id"]) != state:
+                seen[r["id"]] = state
+                if as_json:
+                    sys.stdout.write(__import__("orjson").dumps(r).decode() + "\n")
+                    sys.stdout.flush()
+                else:
+                    console.print(" ".join(str(x) for x in _run_line(r)))
+        time.sleep(1.0)
 
 
 @runs.command("show")
@@ -406,4 +428,79 @@ def schedule_list(ctx, as_json) -> None:
         )
 
 
-COMMANDS += [serve, schedule_group]
+for _cmd in ("pause", "resume", "trigger"):
+
+    def _make(cmd):
+        @schedule_group.command(
+            cmd,
+            help={
+                "pause": "Pause CONNECTION's schedule (kept across restarts) until resumed.",
+                "resume": "Resume CONNECTION's paused schedule.",
+                "trigger": "Have the running scheduler run CONNECTION now.",
+            }[cmd],
+        )
+        @click.argument("connection")
+        @click.pass_context
+        def _command(ctx, connection):
+            from hub.scheduling.commands import issue
+
+            issue(open_hub(ctx), connection, cmd)
+            console.print(f"{connection}: {cmd} sent to the running schedulers")
+
+        return _command
+
+    _make(_cmd)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """What is scheduled next, what is running, what failed last."""
+    from datetime import datetime
+
+    from hub.scheduling.commands import paused_connections
+    from hub.scheduling.server import schedules_of
+
+    hub = open_hub(ctx)
+    paused = paused_connections(hub)
+    now = datetime.now().astimezone()
+    rows = []
+    for name in hub.config.connections:
+        sched = next((s for s in schedules_of(hub) if s.connection == name), None)
+        nxt = sched.trigger.get_next_fire_time(None, now) if sched and not (sched.paused or name in paused) else None
+        recent = run_store.list_runs(hub.store.engine, connection=name, limit=20)
+        running = [r for r in recent if r["status"] == "running"]
+        failed = next((r for r in recent if r["status"] == "failed"), None)
+        rows.append(
+            {
+                "connection": name,
+                "schedule": sched.description if sched else None,
+                "paused": bool(sched and (sched.paused or name in paused)),
+                "next": nxt.isoformat() if nxt else None,
+                "running": [r["id"] for r in running],
+                "last_run": recent[0] if recent else None,
+                "last_failure": failed,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        None,
+        ["connection", "schedule", "next", "running", "last run", "last failure"],
+        [
+            [
+                r["connection"],
+                (r["schedule"] or "") + (" (paused)" if r["paused"] else ""),
+                r["next"],
+                ", ".join(map(str, r["running"])),
+                f"{r['last_run']['status']} {r['last_run']['started_at']}" if r["last_run"] else "",
+                f"{r['last_failure']['started_at']}: {r['last_failure']['error']}" if r["last_failure"] else "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+COMMANDS += [serve, schedule_group, status]

@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from hub.app import Hub
 from hub.errors import HubError
 from hub.pipeline.run import run_connection
+from hub.scheduling.commands import last_id, new_commands, paused_connections
 from hub.scheduling.triggers import Schedule, parse_schedule
 from hub.store import runs as run_store
 from hub.store.runs import SlotTaken
@@ -66,8 +67,10 @@ class HubServer:
         found = schedules_of(self.hub)
         self.hub.store  # noqa: B018 - open and migrate before the first slot fires
         self.scheduler.remove_all_jobs()
+        admin_paused = paused_connections(self.hub)
+        self._seen_command = last_id(self.hub)
         for s in found:
-            paused = {"next_run_time": None} if s.paused else {}
+            paused = {"next_run_time": None} if (s.paused or s.connection in admin_paused) else {}
             self.scheduler.add_job(
                 self._fire,
                 s.trigger,
@@ -77,7 +80,7 @@ class HubServer:
                 replace_existing=True,
                 **paused,
             )
-            missed = None if s.paused else self._missed_slot(s)
+            missed = None if paused else self._missed_slot(s)
             if missed is not None:
                 log.warning("%s: slot %s was missed while the hub was down; running it once now", s.connection, missed.isoformat())
                 self.scheduler.add_job(
@@ -107,7 +110,7 @@ class HubServer:
             missed = t
         return missed
 
-    def _fire(self, connection: str, attempt: int = 0, scheduled_for: datetime | None = None) -> None:
+    def _fire(self, connection: str, attempt: int = 0, scheduled_for: datetime | None = None, trigger: str = "schedule") -> None:
         if self.stopping.is_set():
             return
         if scheduled_for is None:  # set by _SlotExecutor; only a direct call lacks it
@@ -116,7 +119,7 @@ class HubServer:
             run = run_connection(
                 self.hub,
                 connection,
-                trigger="schedule" if attempt == 0 else f"retry {attempt}",
+                trigger=trigger if attempt == 0 else f"retry {attempt}",
                 scheduled_for=scheduled_for,
                 should_stop=self.stopping.is_set,
             )
@@ -139,6 +142,28 @@ class HubServer:
                 )
             else:
                 log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
+
+    def poll_commands(self) -> None:
+        """Act on pause/resume/trigger commands issued since the last look."""
+        for cid, connection, command in new_commands(self.hub, self._seen_command):
+            self._seen_command = cid
+            job = self.scheduler.get_job(connection)
+            if command == "pause" and job:
+                self.scheduler.pause_job(connection)
+                log.warning("%s: paused", connection)
+            elif command == "resume" and job:
+                self.scheduler.resume_job(connection)
+                log.warning("%s: resumed", connection)
+            elif command == "trigger" and connection in self.hub.config.connections:
+                now = datetime.now().astimezone()
+                self.scheduler.add_job(
+                    self._fire,
+                    "date",
+                    run_date=now,
+                    id=f"{connection}#trigger-{cid}",
+                    kwargs={"connection": connection, "attempt": 0, "scheduled_for": now, "trigger": "trigger"},
+                )
+                log.warning("%s: triggered", connection)
 
     def reload(self, *_args) -> None:
         """SIGHUP: read the config again; keep the old schedules if the new config is bad."""
@@ -168,6 +193,9 @@ class HubServer:
         self.scheduler.start()
         log.warning("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
         while not done.wait(1.0):
-            pass
+            try:
+                self.poll_commands()
+            except HubError as exc:  # the store is away for a moment: try again next second
+                log.error("cannot read schedule commands: %s", exc)
         self.scheduler.shutdown(wait=True)  # running runs stop after their current batch commits
         self.hub.close()

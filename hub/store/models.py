@@ -9,6 +9,7 @@ outbox           record versions waiting for (or done with) each destination
 audit_log        append-only, each entry hashing the one before
 matches          reconciliation decisions: a bank transaction, its donations, rule, score, who
 payer_memory     accounts and spellings a reviewer confirmed for a donor
+schedule_state   schedules paused by an admin, and commands waiting for the scheduler
 """
 
 from __future__ import annotations
@@ -21,7 +22,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.store.types import UTCDateTime, utcnow
 
-__all__ = ["AuditEntry", "Base", "Match", "OutboxItem", "PayerMemory", "QuarantineEntry", "Record", "RecordVersion", "Run", "StreamState"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Match",
+    "ScheduleCommand",
+    "OutboxItem",
+    "PayerMemory",
+    "QuarantineEntry",
+    "Record",
+    "RecordVersion",
+    "Run",
+    "StreamState",
+]
 
 intpk = Annotated[int, mapped_column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)]
 name = Annotated[str, mapped_column(String(120))]
@@ -213,5 +226,22 @@ class PayerMemory(Base):
     account: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(400))
     match_id: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[created]
+
+
+class ScheduleCommand(Base):
+    """An admin's command to the running schedulers: pause, resume or trigger a connection.
+
+    ``hub schedule pause|resume|trigger`` write a row; every ``hub serve`` reads new rows and
+    acts on them. The latest pause/resume of a connection is also its state after a restart.
+    """
+
+    __tablename__ = "schedule_commands"
+    __table_args__ = (Index("ix_schedule_commands_connection", "connection", "id"),)
+
+    id: Mapped[intpk]
+    connection: Mapped[name]
+    command: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[created]

@@ -143,3 +143,44 @@ def test_schedule_list_shows_the_next_slot(folder):
     _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{cron: '0 2 * * *', timezone: Asia/Damascus}"))
     [row] = json.loads(folder.hub("schedule", "list", "--json").out)
     assert row["when"] == "cron 0 2 * * * (Asia/Damascus)" and row["next"].endswith("T02:00:00+03:00")
+
+
+def test_pause_resume_and_trigger_reach_the_running_scheduler(folder):
+    _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {hours: 1}}"))
+    assert folder.hub("schedule", "pause", "a").code == 0
+    proc = folder.popen("serve")
+    try:
+        time.sleep(2)
+        [row] = json.loads(folder.hub("status", "--json").out)
+        assert (row["paused"], row["next"]) == (True, None), "paused before the start: stays paused"
+        assert folder.hub("schedule", "trigger", "a").code == 0
+        assert _wait_for(lambda: [r["trigger"] for r in _runs(folder)] == ["trigger"]), "a triggered run, even while paused"
+        assert folder.hub("schedule", "resume", "a").code == 0
+        assert _wait_for(lambda: json.loads(folder.hub("status", "--json").out)[0]["next"] is not None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    logs = proc.stderr.read()
+    assert "a: triggered" in logs and "a: resumed" in logs
+    actions = [a["action"] for a in json.loads(folder.hub("audit", "list", "--json").out)]
+    assert actions == ["schedule.resume", "schedule.trigger", "schedule.pause"]
+    assert folder.hub("schedule", "pause", "nope").code == 2
+
+
+def test_runs_follow_prints_runs_as_they_happen(folder):
+    _setup(folder)
+    serve = folder.popen("serve")
+    follow = folder.popen("runs", "--follow", "--json")
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len([x for x in lines if x.get("status") == "succeeded"]) < 2:
+            line = follow.stdout.readline()
+            if line.strip():
+                lines.append(json.loads(line))
+    finally:
+        for p in (serve, follow):
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+    done = [x for x in lines if x["status"] == "succeeded"]
+    assert len(done) >= 2 and all(x["trigger"] == "schedule" for x in done)

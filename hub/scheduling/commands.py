@@ -1,0 +1,57 @@
+"""Admin commands to running schedulers, through the store (every ``hub serve`` sees them).
+
+The store is the one thing every scheduler of a hub shares (SQLite on one machine, PostgreSQL
+across several), so pause, resume and trigger are rows there: no second channel to secure.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from hub.app import Hub
+from hub.errors import HubError
+from hub.store import audit
+from hub.store.models import ScheduleCommand
+from hub.store.types import utcnow
+
+__all__ = ["COMMANDS", "issue", "new_commands", "paused_connections"]
+
+COMMANDS = ("pause", "resume", "trigger")
+_t = ScheduleCommand.__table__
+
+
+def issue(hub: Hub, connection: str, command: str, *, actor: str = "cli") -> int:
+    """Record ``command`` for ``connection``; the schedulers act on it within a few seconds."""
+    cfg = hub.config.connection(connection)
+    if command not in COMMANDS:
+        raise HubError(f"unknown schedule command {command!r}")
+    if command != "trigger" and not cfg.schedule:
+        raise HubError(f"connection {connection!r} has no schedule to {command}", hint="add schedule: to it in the config")
+    now = utcnow()
+    with hub.store.engine.begin() as conn:
+        cid = conn.execute(insert(_t).values(connection=connection, command=command, actor=actor, created_at=now)).inserted_primary_key[0]
+        audit.append(conn, actor=actor, action=f"schedule.{command}", subject=f"schedule/{connection}", detail={}, now=now)
+    return cid
+
+
+def new_commands(hub: Hub, after_id: int) -> list[tuple[int, str, str]]:
+    """Commands issued after ``after_id``: (id, connection, command), oldest first."""
+    with hub.store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(_t.c.id, _t.c.connection, _t.c.command).where(_t.c.id > after_id).order_by(_t.c.id))]
+
+
+def last_id(hub: Hub) -> int:
+    """The newest command's id (0 when there is none)."""
+    with hub.store.engine.connect() as conn:
+        return conn.execute(select(_t.c.id).order_by(_t.c.id.desc()).limit(1)).scalar() or 0
+
+
+def paused_connections(hub: Hub) -> set[str]:
+    """Connections whose latest pause/resume command is a pause."""
+    latest: dict[str, str] = {}
+    with hub.store.engine.connect() as conn:
+        for connection, command in conn.execute(
+            select(_t.c.connection, _t.c.command).where(_t.c.command.in_(("pause", "resume"))).order_by(_t.c.id)
+        ):
+            latest[connection] = command
+    return {c for c, cmd in latest.items() if cmd == "pause"}
