@@ -6,6 +6,7 @@ functions with it; none of them holds business logic of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
 from pathlib import Path
 
@@ -35,7 +36,10 @@ class Hub:
     @cached_property
     def plugins(self) -> Plugins:
         """Loaded plugins: entry points, then the config's plugin folders."""
-        return Plugins(self.config.plugin_folders, self.config.plugin_block, self.config.plugin_allow).load()
+        plugins = Plugins(self.config.plugin_folders, self.config.plugin_block, self.config.plugin_allow).load()
+        notify = substitute(self.config.notify, plugins.resolve_secret, "notify")
+        plugins.hook.hub_configure(config=dataclasses.replace(self.config, notify=notify))
+        return plugins
 
     @cached_property
     def store(self) -> Store:

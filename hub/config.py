@@ -77,6 +77,7 @@ class Config:
     plugin_allow: tuple[str, ...] | None = None
     connections: dict[str, ConnectionConfig] = field(default_factory=dict)
     reconcile: dict = field(default_factory=dict)
+    notify: dict = field(default_factory=dict)
 
     def connection(self, name: str) -> ConnectionConfig:
         """The connection ``name``; ConfigError lists the configured ones."""
@@ -160,6 +161,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         plugin_allow=tuple(plugins["allow"]) if "allow" in plugins else None,
         connections=connections,
         reconcile=data.get("reconcile") or {},
+        notify=data.get("notify") or {},
     )
 
 

@@ -78,3 +78,17 @@ def hub_register_matchers(registry: MatcherRegistry) -> None:
     score from 0 to 1 and the evidence a reviewer will see. The built-in rules (reference,
     payer account, amount and name) register ``trylast`` so a plugin's rule is asked first.
     """
+
+
+@hookspec
+def hub_configure(config: Any) -> None:
+    """Read your own section of the config: called once, after plugins are loaded.
+
+    ``config`` is the hub's :class:`hub.config.Config`; ``config.notify`` holds the
+    ``notify:`` section with its ``${...}`` secrets already resolved.
+    """
+
+
+@hookspec
+def hub_reconcile_finished(summary: dict[str, Any]) -> None:
+    """A reconciliation over the store ended; ``summary`` counts matched, suggested, unmatched, ignored."""

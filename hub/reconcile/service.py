@@ -248,6 +248,9 @@ def reconcile_store(hub: Hub, *, actor: str = "auto") -> list[Decision]:
             now=now,
         )
     _deliver(hub, touched)
+    hub.plugins.hook.hub_reconcile_finished(
+        summary={s: sum(d.status == s for d in decisions) for s in ("matched", "suggested", "unmatched", "ignored")}
+    )
     return decisions
 
 

@@ -211,3 +211,27 @@ def test_public_api_all_is_sorted_and_complete():
     assert imported | {"__version__"} == set(hub.__all__)
     for name in hub.__all__:
         assert getattr(hub, name) is not None
+
+
+def test_hub_configure_gives_plugins_the_config_with_secrets_resolved(folder):
+    folder.write(
+        "my_plugins/conf.py",
+        """
+import json, os
+from hub import hookimpl
+
+@hookimpl
+def hub_configure(config):
+    open(os.environ["EVENTS_FILE"], "w").write(json.dumps({"tz": config.timezone, "notify": config.notify}))
+""",
+    )
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\ntimezone: Europe/Istanbul\nplugins: {folders: [my_plugins]}\nnotify:\n  webhook: {url: 'http://127.0.0.1:9/x', secret: '${HOOK_KEY}'}\nconnections: {}\n",
+    )
+    events = folder.path / "conf.json"
+    assert folder.hub("connectors", "list", env={"EVENTS_FILE": str(events), "HOOK_KEY": "resolved-key-123"}).code == 0
+    assert json.loads(events.read_text()) == {
+        "tz": "Europe/Istanbul",
+        "notify": {"webhook": {"url": "http://127.0.0.1:9/x", "secret": "resolved-key-123"}},
+    }
