@@ -90,17 +90,8 @@ def write_workbook(path: Path, sheets: dict[str, Iterable[dict]], *, lang: str =
         ws = wb.create_sheet(entity[:31])
         if lang == "ar" and hasattr(ws, "sheet_view"):
             ws.sheet_view.rightToLeft = True
-        cols = columns_for(entity)
         rows = [flatten(r) for r in records]
-        for r in rows:
-            for c in r:
-                if c not in cols:
-                    cols.append(c)
-        used = [c for c in cols if any(c in r for r in rows)] or cols
-        ws.append([header_label(c, lang) for c in used])
-        ws.append(used)  # the field names row lets the file be read back (and by hub validate)
-        for r in rows:
-            ws.append([neutralise(r.get(c)) for c in used])
+        _fill(ws, entity, rows, lang)
         counts[entity] = len(rows)
     wb.save(path)
     return counts
@@ -142,7 +133,7 @@ def _fill(ws, entity: str, rows: list[dict], lang: str) -> None:
                 cols.append(c)
     used = [c for c in cols if any(c in r for r in rows)] or cols
     ws.append([header_label(c, lang) for c in used])
-    ws.append(used)
+    ws.append(used)  # the field names row lets the file be read back (and by hub validate)
     for r in rows:
         ws.append([neutralise(r.get(c)) for c in used])
 

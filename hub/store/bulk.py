@@ -22,19 +22,24 @@ _PLACEHOLDER = {
 }
 
 
+def _insert_sql(conn: Connection, table: Table, cols: list[str]) -> str:
+    prep = conn.dialect.identifier_preparer
+    style = conn.dialect.paramstyle
+    return "INSERT INTO {} ({}) VALUES ({})".format(
+        prep.format_table(table),
+        ", ".join(prep.quote(c) for c in cols),
+        ", ".join(_PLACEHOLDER[style](i, c) for i, c in enumerate(cols)),
+    )
+
+
 def insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
     """INSERT ``rows`` (dicts with the same keys) into ``table`` with one executemany."""
     if not rows:
         return
     dialect = conn.dialect
     cols = list(rows[0])
-    prep = dialect.identifier_preparer
     style = dialect.paramstyle
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        prep.format_table(table),
-        ", ".join(prep.quote(c) for c in cols),
-        ", ".join(_PLACEHOLDER[style](i, c) for i, c in enumerate(cols)),
-    )
+    sql = _insert_sql(conn, table, cols)
     procs = [(i, c, table.c[c].type._cached_bind_processor(dialect)) for i, c in enumerate(cols)]
     procs = [p for p in procs if p[2] is not None]
     by_name = style in ("named", "pyformat")
@@ -65,15 +70,8 @@ def insert_tuples(conn: Connection, table: Table, columns: list[str], rows: list
     """INSERT rows of driver-ready values (see :func:`db_value`) with one executemany."""
     if not rows:
         return
-    dialect = conn.dialect
-    prep = dialect.identifier_preparer
-    style = dialect.paramstyle
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        prep.format_table(table),
-        ", ".join(prep.quote(c) for c in columns),
-        ", ".join(_PLACEHOLDER[style](i, c) for i, c in enumerate(columns)),
-    )
-    if style in ("named", "pyformat"):
+    sql = _insert_sql(conn, table, columns)
+    if conn.dialect.paramstyle in ("named", "pyformat"):
         rows = [dict(zip(columns, r)) for r in rows]
     conn.exec_driver_sql(sql, rows)
 
