@@ -6,7 +6,9 @@ known only once plugins are loaded); ``${NAME}`` secrets are resolved then too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -181,4 +183,9 @@ def load_config(path: Path | str) -> Config:
         at = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}{at}: not valid YAML: {problem}") from None
-    return parse_config(data, path=path.resolve(), base_dir=path.resolve().parent)
+    config = parse_config(data, path=path.resolve(), base_dir=path.resolve().parent)
+    override = os.environ.get("HUB_STORE")
+    if override:
+        # Deployments point every hub process at one database without editing the file.
+        config = dataclasses.replace(config, store_url=_store_url(override, config.base_dir))
+    return config
