@@ -157,6 +157,7 @@ def test_pause_resume_and_trigger_reach_the_running_scheduler(folder):
         assert _wait_for(lambda: [r["trigger"] for r in _runs(folder)] == ["trigger"]), "a triggered run, even while paused"
         assert folder.hub("schedule", "resume", "a").code == 0
         assert _wait_for(lambda: json.loads(folder.hub("status", "--json").out)[0]["next"] is not None)
+        time.sleep(3)  # the scheduler looks for commands every second
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
