@@ -138,7 +138,7 @@ def _write_donations(hub: Hub, conn, donations: list[OpenDonation], paid_on: dic
         data, digest = canonical(rec)
         by_connection[d.connection or "reconcile"].append(Prepared(d.key, data, digest, rec.get("association_id")))
     for connection, items in by_connection.items():
-        up = upsert_batch(conn, "donation", items, connection=connection, run_id=None, now=now)
+        up = upsert_batch(conn, "donation", items, connection=connection, run_id=None, now=now, keep_owned=False)
         if connection in hub.config.connections:
             dests = destinations_for(hub, connection, "donation")
             if dests and up.versions:

@@ -8,10 +8,12 @@ record.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
 from hub.store.bulk import db_value, insert_many, insert_tuples, select_in
@@ -44,8 +46,14 @@ class Upserted:
     versions: list[tuple[str, int, str, str]] = field(default_factory=list)  # key, version, hash, data
 
 
-def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connection: str, run_id: int | None, now: datetime) -> Upserted:
-    """Store ``items`` (in source order; a key seen twice keeps the later content)."""
+def upsert_batch(
+    conn: Connection, entity: str, items: list[Prepared], *, connection: str, run_id: int | None, now: datetime, keep_owned: bool = True
+) -> Upserted:
+    """Store ``items`` (in source order; a key seen twice keeps the later content).
+
+    ``keep_owned``: a source's version keeps the hub-maintained fields of the stored record
+    (see ``KEPT_FIELDS``); the hub's own writers (reconciliation) pass False.
+    """
     out = Upserted()
     if not items:
         return out
@@ -55,6 +63,9 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
         rows = select_in(conn, _records, ["id", "key", "hash", "version"], {"entity": entity}, "key", keys[i : i + _CHUNK])
         for rid, key, h, v in rows:
             existing[key] = [rid, h, v]
+
+    if keep_owned and entity in KEPT_FIELDS:
+        items = _keep_owned_fields(conn, entity, items, existing)
 
     inserts: dict[str, dict] = {}
     updates: dict[str, dict] = {}
@@ -149,6 +160,42 @@ def upsert_batch(conn: Connection, entity: str, items: list[Prepared], *, connec
         insert_many(conn, _history, history)
     for row in (*inserts.values(), *updates.values()):
         out.versions.append((row["key"], row["version"], row["hash"], row["data"]))
+    return out
+
+
+# Fields the hub itself maintains on records a source also sends: a source that knows nothing
+# of them (an association's CSV of pledges) must not erase them on its next sync.
+KEPT_FIELDS: dict[str, tuple[str, ...]] = {"donation": ("received_amount", "transactions", "received_at")}
+
+
+def _keep_owned_fields(conn: Connection, entity: str, items: list[Prepared], existing: dict[str, list]) -> list[Prepared]:
+    """Carry the hub-maintained fields of stored records into incoming versions that lack them."""
+    changed = [it for it in items if it.key in existing and existing[it.key][1] != it.hash]
+    if not changed:
+        return items
+    ids = [existing[it.key][0] for it in changed]
+    old: dict[str, dict] = {}
+    for i in range(0, len(ids), _CHUNK):
+        for key, data in conn.execute(select(_records.c.key, _records.c.data).where(_records.c.id.in_(ids[i : i + _CHUNK]))):
+            old[key] = orjson.loads(data)
+    fields = KEPT_FIELDS[entity]
+    out = []
+    for it in items:
+        prev = old.get(it.key)
+        if prev is None or not any(f in prev for f in fields):
+            out.append(it)
+            continue
+        rec = orjson.loads(it.data)
+        if any(f in rec for f in fields):
+            out.append(it)  # the source speaks of them itself: it wins
+            continue
+        for f in fields:
+            if f in prev:
+                rec[f] = prev[f]
+        if entity == "donation" and rec.get("status") == "pledged" and prev.get("status") == "received":
+            rec["status"] = "received"  # paid, as reconciliation found; the source has not caught up
+        body = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)
+        out.append(Prepared(it.key, body.decode(), hashlib.blake2b(body, digest_size=16).hexdigest(), it.association_id))
     return out
 
 

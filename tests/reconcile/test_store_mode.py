@@ -174,3 +174,18 @@ def test_a_bank_csv_line_with_a_bad_amount_is_quarantined_with_its_row(folder):
     [q] = json.loads(folder.hub("quarantine", "list", "--json").out)
     assert (q["line"], q["raw"]["دائن"], q["errors"][0]["path"], q["errors"][0]["rule"]) == (2, "مئة", "amount", "decimal")
     assert [k for (k,) in folder.sql("select key from records")] == ["SY0012345678|B2"]
+
+
+def test_the_next_sync_of_the_pledges_file_does_not_undo_reconciliation(folder):
+    _setup(folder, [Line("T1", "60", ustrd=["AMAL-1001"])], [donation("D1", "100", "USD", "2026-10-01", ref="AMAL-1001")])
+    folder.hub("reconcile")
+    assert (_donation(folder, "D1")["status"], _donation(folder, "D1")["received_amount"]) == ("pledged", "60")
+    run = json.loads(folder.hub("run", "donations", "--json").out)["runs"][0]
+    assert (run["updated"], run["unchanged"]) == (0, 1), "the source still says pledged with no payments: nothing to change"
+    assert _donation(folder, "D1")["received_amount"] == "60"
+    # the association corrects the pledge: the correction lands, the payments stay
+    folder.write("d.jsonl", json.dumps(donation("D1", "120", "USD", "2026-10-01", ref="AMAL-1001")) + "\n")
+    run = json.loads(folder.hub("run", "donations", "--json").out)["runs"][0]
+    assert run["updated"] == 1
+    d = _donation(folder, "D1")
+    assert (d["amount"], d["received_amount"], d["transactions"]) == ("120", "60", ["SY0012345678|T1"])
