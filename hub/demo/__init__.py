@@ -16,12 +16,13 @@ from typing import Any
 
 from hub.app import Hub
 from hub.pipeline.run import run_connection
+from hub.reconcile.service import reconcile_store
 from hub.services import quarantine as q_svc
 from hub.store import outbox as outbox_store
 
 __all__ = ["DEMO_FILES", "run_demo"]
 
-DEMO_FILES = ("hub.yaml", "amal_donations.csv", "birr_distributions.xlsx", "associations.csv")
+DEMO_FILES = ("hub.yaml", "amal_donations.csv", "birr_distributions.xlsx", "associations.csv", "amal_statement.xml")
 
 
 def _install(folder: Path) -> Path:
@@ -43,7 +44,7 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
     try:
         say(f"Wasl Hub demo — store: {folder / 'demo.db'}")
         results = []
-        for name in ("associations", "amal-donations", "birr-distributions"):
+        for name in ("associations", "amal-donations", "birr-distributions", "amal-bank"):
             run = run_connection(hub, name, trigger="demo")
             results.append(run)
             stored = run["inserted"] + run["updated"] + run["unchanged"]
@@ -52,6 +53,16 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
                 f"(new {run['inserted']}, changed {run['updated']}, unchanged {run['unchanged']})  "
                 f"quarantined {run['quarantined']}  delivered {run['delivered']}"
             )
+        decisions = reconcile_store(hub, actor="demo")
+        counts = {s: sum(d.status == s for d in decisions) for s in ("matched", "suggested", "unmatched", "ignored")}
+        say("")
+        say("Reconciliation of the bank statement against the pledges:")
+        for d in decisions:
+            c = d.candidate
+            what = f"{', '.join(x.id for x in c.donations)} ({c.kind}, {c.rule}, score {c.score})" if c else d.reason
+            say(f"  {d.status:<10} {d.txn.id}  {d.txn.amount} {d.txn.currency}  {what}")
+        if not decisions:
+            say("  nothing new: every line was decided before")
         with hub.store.engine.connect() as conn:
             pending = outbox_store.pending_count(conn)
         open_q = q_svc.list_open(hub, limit=0)
@@ -66,12 +77,14 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
         say(f"  hub {cfg} runs                                 the runs just made")
         say(f"  hub {cfg} quarantine show {open_q[0]['id'] if open_q else 1} --lang ar         one rejected row, errors in Arabic")
         say(f"  hub {cfg} quarantine export fixes.xlsx --lang ar   rows to correct, for the association")
+        say(f"  hub {cfg} matches list                         bank lines waiting for a person")
         say(f"  {folder / 'platform-export'}/*.jsonl          what the platform received")
         say("Run `make demo` again: nothing changes the second time.")
         return {
             "runs": results,
             "quarantine_open": len(open_q),
             "outbox_pending": pending,
+            "reconciliation": counts,
             "store": str(folder / "demo.db"),
         }
     finally:

@@ -11,7 +11,7 @@ def _snapshot(path):
     try:
         return {
             t: db.execute(f"select * from {t} order by 1").fetchall()
-            for t in ("records", "record_history", "quarantine", "outbox", "stream_state")
+            for t in ("records", "record_history", "quarantine", "outbox", "stream_state", "matches")
         }
     finally:
         db.close()
@@ -26,8 +26,11 @@ def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
     assert (runs["birr-distributions"]["inserted"], runs["birr-distributions"]["quarantined"]) == (25, 2)
     assert runs["associations"]["inserted"] == 2
     assert out["quarantine_open"] == 5 and out["outbox_pending"] == 0
+    assert out["reconciliation"] == {"matched": 3, "suggested": 1, "unmatched": 1, "ignored": 1}
+    paid = [json.loads(x) for x in (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(x["id"] for x in paid if x["status"] == "received" and "transactions" in x) == ["AM-1005", "AM-1020", "AM-1035"]
     exported = (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8")
-    assert len(exported.splitlines()) == 40 and "فاطمة علي الشامي" in exported
+    assert len(exported.splitlines()) == 43 and "فاطمة علي الشامي" in exported, "40 pledges and gifts, then 3 of them paid"
     d7 = next(json.loads(x) for x in exported.splitlines() if json.loads(x)["id"] == "AM-1007")
     assert (d7["amount"], d7["donated_at"]) == ("50000", "2026-09-02T00:00:00+03:00"), "Arabic-Indic digits read"
 
@@ -40,7 +43,7 @@ def test_demo_twice_changes_nothing_the_second_time(folder):
     assert r.code == 0, r.err
     assert "new 0, changed 0, unchanged 40" in r.out
     after = _snapshot(folder.path / "demo")
-    for table in ("records", "record_history", "outbox"):
+    for table in ("records", "record_history", "outbox", "matches"):
         assert after[table] == before[table], table
     assert [q[0] for q in after["quarantine"]] == [q[0] for q in before["quarantine"]]
     assert {p.name: p.read_bytes() for p in (folder.path / "demo" / "platform-export").iterdir()} == exports
