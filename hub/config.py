@@ -80,6 +80,7 @@ class Config:
     connections: dict[str, ConnectionConfig] = field(default_factory=dict)
     reconcile: dict = field(default_factory=dict)
     notify: dict = field(default_factory=dict)
+    celery: dict = field(default_factory=dict)
 
     def connection(self, name: str) -> ConnectionConfig:
         """The connection ``name``; ConfigError lists the configured ones."""
@@ -164,6 +165,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         connections=connections,
         reconcile=data.get("reconcile") or {},
         notify=data.get("notify") or {},
+        celery=data.get("celery") or {},
     )
 
 

@@ -84,14 +84,20 @@ class HubFolder:
         )
         return Result(p.returncode, p.stdout, p.stderr)
 
-    def popen(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
+    def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+        """Start ``hub ARGS`` in the background. Its stderr goes to a file (a chatty server must
+        never block on a full pipe); ``proc.stderr.read()`` reads that file."""
+        log = (self.path / f".stderr-{len(list(self.path.glob('.stderr-*')))}.log").open("w+", encoding="utf-8")
+        proc = subprocess.Popen(
             [sys.executable, "-m", "hub", *args],
             cwd=self.path,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log,
             text=True,
+            env={**os.environ, **(env or {})},
         )
+        proc.stderr = _FileReader(log)
+        return proc
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         """Read the store directly with sqlite3 (what is really on disk)."""
@@ -100,6 +106,17 @@ class HubFolder:
             return conn.execute(query, params).fetchall()
         finally:
             conn.close()
+
+
+class _FileReader:
+    """``read()`` the whole of a log file written by a subprocess."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+
+    def read(self) -> str:
+        self._f.flush()
+        return Path(self._f.name).read_text(encoding="utf-8")
 
 
 @pytest.fixture

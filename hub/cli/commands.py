@@ -373,12 +373,41 @@ COMMANDS.append(new_group)
 
 @click.command("serve")
 @click.option("--workers", default=4, show_default=True, help="Runs that may go on at once (different connections).")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "celery"]),
+    default="local",
+    show_default=True,
+    help="local: run here; celery: queue runs for `hub worker` processes (celery.broker in the config).",
+)
 @click.pass_context
-def serve(ctx, workers: int) -> None:
+def serve(ctx, workers: int, executor: str) -> None:
     """Run the schedules of the config until SIGTERM (SIGHUP re-reads the config)."""
     from hub.scheduling.server import HubServer
 
-    HubServer(Path(ctx.find_root().obj["config_path"]), workers=workers).serve()
+    HubServer(Path(ctx.find_root().obj["config_path"]), workers=workers, executor=executor).serve()
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Runs this worker takes at once.")
+@click.pass_context
+def worker(ctx, concurrency: int) -> None:
+    """Execute queued runs from the Celery broker (celery.broker in the config) until stopped."""
+    from hub.scheduling.workers import start_worker
+
+    start_worker(Path(ctx.find_root().obj["config_path"]), concurrency)
+
+
+@click.command("enqueue")
+@click.argument("connections", nargs=-1, required=True)
+@click.pass_context
+def enqueue_command(ctx, connections) -> None:
+    """Queue runs of CONNECTIONS for the workers."""
+    from hub.scheduling.workers import enqueue
+
+    hub = open_hub(ctx)
+    for name in connections:
+        console.print(f"{name}: queued as run {enqueue(hub, name)}")
 
 
 @click.group("schedule")
@@ -503,4 +532,4 @@ def status(ctx, as_json) -> None:
     )
 
 
-COMMANDS += [serve, schedule_group, status]
+COMMANDS += [serve, worker, enqueue_command, schedule_group, status]

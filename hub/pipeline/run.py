@@ -140,11 +140,17 @@ def run_connection(
     scheduled_for: datetime | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    run_id: int | None = None,
 ) -> dict[str, Any]:
-    """Run one connection end to end and return the finished run (as ``hub runs`` shows it)."""
+    """Run one connection end to end and return the finished run (as ``hub runs`` shows it).
+
+    ``run_id``: carry on an existing run a worker has claimed (its counts so far are kept, and
+    its streams resume from their committed cursors) instead of starting a new one.
+    """
     cfg = hub.config.connection(connection)
     store = hub.store
-    run_id = run_store.create_run(store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
+    if run_id is None:
+        run_id = run_store.create_run(store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
     run_info = {"id": run_id, "connection": connection, "trigger": trigger}
     hooks = hub.plugins.hook
     hooks.hub_run_started(run=run_info)

@@ -52,8 +52,9 @@ class _SlotExecutor(ThreadPoolExecutor):
 class HubServer:
     """The scheduler of one hub; ``serve()`` blocks until SIGTERM or SIGINT."""
 
-    def __init__(self, config_path: Path, workers: int = 4) -> None:
+    def __init__(self, config_path: Path, workers: int = 4, executor: str = "local") -> None:
         self.config_path = Path(config_path)
+        self.executor = executor
         self.hub = Hub.from_path(self.config_path)
         self.stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
@@ -115,6 +116,13 @@ class HubServer:
             return
         if scheduled_for is None:  # set by _SlotExecutor; only a direct call lacks it
             scheduled_for = datetime.now().astimezone()
+        if self.executor == "celery":
+            from hub.scheduling.workers import enqueue
+
+            run_id = enqueue(self.hub, connection, trigger=trigger, scheduled_for=scheduled_for)
+            if run_id is None:
+                log.warning("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
+            return
         try:
             run = run_connection(
                 self.hub,
@@ -142,6 +150,15 @@ class HubServer:
                 )
             else:
                 log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
+
+    def _reap(self, scheduled_for: datetime | None = None) -> None:
+        """Queue again the runs whose worker went silent (``scheduled_for`` comes with every job)."""
+        from hub.scheduling.workers import reap
+
+        try:
+            reap(self.hub)
+        except HubError as exc:
+            log.error("reaper: %s", exc)
 
     def poll_commands(self) -> None:
         """Act on pause/resume/trigger commands issued since the last look."""
@@ -190,6 +207,9 @@ class HubServer:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, self.reload)
+        if self.executor == "celery":
+            lease = float((self.hub.config.celery or {}).get("lease_seconds", 60))
+            self.scheduler.add_job(self._reap, "interval", seconds=max(1.0, lease / 3), id="#reaper", replace_existing=True)
         self.scheduler.start()
         log.warning("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
         while not done.wait(1.0):

@@ -122,6 +122,9 @@ class Run(Base):
     delivery_failed: Mapped[counter]
     error: Mapped[str | None] = mapped_column(Text)
     flags: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[counter]
 
 
 class QuarantineEntry(Base):

@@ -6,18 +6,31 @@ gets a refusal from the database instead of a second run.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import NotFoundError
 from hub.store.models import Run
 from hub.store.types import utcnow
 
-__all__ = ["COUNTS", "SlotTaken", "add_counts", "create_run", "finish_run", "get_run", "list_runs", "recent_reads"]
+__all__ = [
+    "COUNTS",
+    "run_status",
+    "SlotTaken",
+    "add_counts",
+    "claim_run",
+    "create_run",
+    "finish_run",
+    "get_run",
+    "heartbeat",
+    "list_runs",
+    "recent_reads",
+    "requeue_lost",
+]
 
 _t = Run.__table__
 COUNTS = ("read", "valid", "inserted", "updated", "unchanged", "quarantined", "delivered", "delivery_failed")
@@ -27,8 +40,8 @@ class SlotTaken(Exception):
     """Another run already holds this connection's scheduled slot."""
 
 
-def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None) -> int:
-    """Insert a running run; SlotTaken when the slot already has one."""
+def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None, status: str = "running") -> int:
+    """Insert a run (running, or queued for a worker); SlotTaken when the slot already has one."""
     now = utcnow()
     try:
         with engine.begin() as conn:
@@ -37,13 +50,64 @@ def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: 
                     connection=connection,
                     trigger=trigger,
                     scheduled_for=scheduled_for or now,
-                    status="running",
-                    started_at=now,
+                    status=status,
+                    started_at=now if status == "running" else None,
                     **{c: 0 for c in COUNTS},
                 )
             ).inserted_primary_key[0]
     except IntegrityError:
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
+
+
+def claim_run(engine: Engine, run_id: int, worker: str) -> str | None:
+    """Take a queued run for ``worker``: its connection, or None.
+
+    None when the run is not queued any more (another worker took it), or when another run of
+    the same connection is running: one connection never runs twice at once.
+    """
+    now = utcnow()
+    other = _t.alias("other")
+    busy = select(other.c.id).where(other.c.connection == _t.c.connection, other.c.status == "running").exists()
+    with engine.begin() as conn:
+        res = conn.execute(
+            update(_t)
+            .where(_t.c.id == run_id, _t.c.status == "queued", ~busy)
+            .values(
+                status="running",
+                worker=worker,
+                heartbeat_at=now,
+                started_at=func.coalesce(_t.c.started_at, now),
+                attempts=_t.c.attempts + 1,
+            )
+        )
+        if res.rowcount != 1:
+            return None
+        return conn.execute(select(_t.c.connection).where(_t.c.id == run_id)).scalar()
+
+
+def heartbeat(engine: Engine, run_id: int, worker: str) -> bool:
+    """Renew a run's lease; False when the run is no longer this worker's."""
+    with engine.begin() as conn:
+        return (
+            conn.execute(
+                update(_t).where(_t.c.id == run_id, _t.c.worker == worker, _t.c.status == "running").values(heartbeat_at=utcnow())
+            ).rowcount
+            == 1
+        )
+
+
+def requeue_lost(engine: Engine, lease_seconds: float) -> list[int]:
+    """Runs whose worker stopped renewing its lease, put back in the queue; returns their ids."""
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    with engine.begin() as conn:
+        ids = list(
+            conn.execute(
+                select(_t.c.id).where(_t.c.status == "running", _t.c.heartbeat_at.is_not(None), _t.c.heartbeat_at < cutoff)
+            ).scalars()
+        )
+        if ids:
+            conn.execute(update(_t).where(_t.c.id.in_(ids), _t.c.status == "running").values(status="queued", worker=None))
+    return ids
 
 
 def add_counts(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
@@ -74,6 +138,8 @@ def _as_dict(r) -> dict[str, Any]:
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         "error": r.error,
         "flags": orjson.loads(r.flags) if r.flags else [],
+        "worker": r.worker,
+        "attempts": r.attempts,
     }
     d.update({c: getattr(r, c) for c in COUNTS})
     if r.started_at and r.finished_at:
@@ -111,3 +177,9 @@ def recent_reads(engine: Engine, connection: str, *, before_id: int, n: int = 10
     )
     with engine.connect() as conn:
         return list(conn.execute(q).scalars())
+
+
+def run_status(engine: Engine, run_id: int) -> str | None:
+    """A run's status, or None when there is no such run."""
+    with engine.connect() as conn:
+        return conn.execute(select(_t.c.status).where(_t.c.id == run_id)).scalar()

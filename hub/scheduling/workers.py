@@ -1,0 +1,146 @@
+"""Runs on Celery workers over Redis, when one machine is not enough.
+
+``hub serve --executor celery`` (or ``hub enqueue``) writes a *queued* run row, whose unique
+(connection, slot) key still lets only one scheduler claim a slot, and sends its id to the
+broker. ``hub worker`` claims the row (queued -> running, atomically, so a run is executed by
+one worker), renews a lease on it while it works, and carries on from the streams' committed
+cursors. A worker killed mid-run stops renewing; the scheduler's reaper puts the run back in
+the queue once the lease has lapsed, and another worker finishes it: the counts are those of
+the committed batches, so they come out exact.
+
+The broker carries only run ids; the store is the truth. Celery's own acknowledgement is
+early (a message is not redelivered), because redelivery is the reaper's job, decided on the
+lease and not on a broker timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from functools import cache
+from pathlib import Path
+
+from celery import Celery
+
+from hub.app import Hub
+from hub.errors import ConfigError, HubError
+from hub.pipeline.run import run_connection
+from hub.store import runs as run_store
+from hub.store.runs import SlotTaken
+
+__all__ = ["TASK", "celery_app", "enqueue", "execute", "reap"]
+
+TASK = "wasl_hub.run"
+log = logging.getLogger("hub.worker")
+
+
+def _settings(hub: Hub) -> dict:
+    section = hub.config.celery or {}
+    if not section.get("broker"):
+        raise ConfigError(f"{hub.config.path}: celery.broker is not set", hint="celery: {broker: redis://127.0.0.1:6379/0}")
+    return section
+
+
+@cache
+def celery_app(broker: str) -> Celery:
+    """The Celery application for a broker URL (one per process)."""
+    app = Celery("wasl_hub", broker=broker)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=False,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_ignore_result=True,
+    )
+
+    @app.task(name=TASK)
+    def run_task(config_path: str, run_id: int) -> None:
+        execute(Path(config_path), run_id)
+
+    return app
+
+
+def enqueue(hub: Hub, connection: str, *, trigger: str = "manual", scheduled_for=None) -> int | None:
+    """Queue a run of ``connection`` for the workers; None when the slot already has a run."""
+    hub.config.connection(connection)
+    try:
+        run_id = run_store.create_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for, status="queued")
+    except SlotTaken:
+        return None
+    _send(hub, run_id)
+    return run_id
+
+
+def _send(hub: Hub, run_id: int) -> None:
+    app = celery_app(_settings(hub)["broker"])
+    app.send_task(TASK, args=[str(hub.config.path), run_id])
+
+
+def reap(hub: Hub) -> list[int]:
+    """Put runs whose lease lapsed back in the queue, and send them again."""
+    lease = float(_settings(hub).get("lease_seconds", 60))
+    ids = run_store.requeue_lost(hub.store.engine, lease)
+    for run_id in ids:
+        log.warning("run %s lost its worker (no heartbeat for %ss): queued again", run_id, lease)
+        _send(hub, run_id)
+    return ids
+
+
+@cache
+def _hub(config_path: str) -> Hub:
+    return Hub.from_path(config_path)
+
+
+def execute(config_path: Path, run_id: int) -> None:
+    """A worker's part: claim the run, keep its lease, run it."""
+    hub = _hub(str(config_path))
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    connection = run_store.claim_run(hub.store.engine, run_id, worker)
+    if connection is None:
+        if run_store.run_status(hub.store.engine, run_id) == "queued":
+            # Its connection is running elsewhere: ask again shortly, never run it twice at once.
+            celery_app(_settings(hub)["broker"]).send_task(TASK, args=[str(config_path), run_id], countdown=1)
+        return
+    lease = float((hub.config.celery or {}).get("lease_seconds", 60))
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(max(0.5, lease / 3)):
+            try:
+                run_store.heartbeat(hub.store.engine, run_id, worker)
+            except Exception as exc:  # noqa: BLE001 - a missed heartbeat is retried; the lease has slack
+                log.warning("heartbeat of run %s failed: %s", run_id, exc)
+
+    beat = threading.Thread(target=renew, daemon=True)
+    beat.start()
+    try:
+        run_connection(hub, connection, run_id=run_id)
+    except HubError as exc:
+        log.error("run %s of %s failed: %s", run_id, connection, exc)
+    finally:
+        stop.set()
+        beat.join()
+
+
+def start_worker(config_path: Path, concurrency: int = 1) -> None:
+    """``hub worker``: take runs from the broker until stopped."""
+    hub = Hub.from_path(config_path)
+    hub.store  # noqa: B018 - migrate before taking work
+    app = celery_app(_settings(hub)["broker"])
+    pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "threads", "--concurrency", str(concurrency)]
+    app.worker_main(
+        [
+            "worker",
+            *pool,
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"wasl-{socket.gethostname()}-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )

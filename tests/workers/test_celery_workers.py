@@ -1,0 +1,99 @@
+"""Runs on Celery workers over a real Redis: spread over workers, once each, and finished after a worker is SIGKILLed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import datetime
+
+from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
+
+
+def _wait_for(pred, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _runs(folder):
+    return json.loads(folder.hub("runs", "--limit", "200", "--json").out)
+
+
+def test_two_workers_twenty_runs_each_once_spread_over_both(folder, redis_url):
+    conns = "".join(
+        f"  c{i}:\n    connector: csv\n    settings: {{path: a{i}.csv}}\n    streams:\n      s: {{entity: association}}\n" for i in range(4)
+    )
+    folder.write("hub.yaml", f"store: sqlite:///hub.db\ncelery: {{broker: '{redis_url}', lease_seconds: 5}}\nconnections:\n{conns}")
+    for i in range(4):
+        folder.write_csv(
+            f"a{i}.csv", ["id", "name_ar", "governorate", "status"], [[f"a{i}-{j}", "جمعية", "SY01", "active"] for j in range(300)]
+        )
+    workers = [folder.popen("worker"), folder.popen("worker")]
+    try:
+        time.sleep(3)
+        for _ in range(5):
+            assert folder.hub("enqueue", "c0", "c1", "c2", "c3").code == 0
+        assert _wait_for(lambda: sum(r["status"] == "succeeded" for r in _runs(folder)) == 20), _runs(folder)
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=30)
+    runs = _runs(folder)
+    assert len(runs) == 20 and all(r["attempts"] == 1 for r in runs), "each run executed once"
+    assert len({r["worker"] for r in runs}) == 2, "spread over both workers"
+    for c in ("c0", "c1", "c2", "c3"):
+        spans = sorted(
+            (datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"])) for r in runs if r["connection"] == c
+        )
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"{c} ran twice at once"
+    assert folder.sql("select count(*) from records") == [(1200,)]
+
+
+def test_a_worker_killed_mid_run_the_run_completes_elsewhere_with_exact_counts(folder, redis_url):
+    n = 60_000
+    # A transform that takes its time, so that the worker is surely killed mid-run.
+    folder.write(
+        "slow/slow.py",
+        "import time\nfrom hub import hookimpl\n\ndef slow(record, context):\n    if record['id'].endswith('00'):\n        time.sleep(0.01)\n    return record\n\n"
+        "@hookimpl\ndef hub_register_transforms(registry):\n    registry.add('slow', slow)\n",
+    )
+    cfg = (
+        DONATIONS_CONFIG.format(batch_size=2000)
+        .replace("    destinations: [export]\n", "")
+        .replace("        entity: donation\n", "        entity: donation\n        transforms: [slow]\n")
+    )
+    folder.write(
+        "hub.yaml",
+        cfg.replace(
+            "store: sqlite:///hub.db\n",
+            f"store: sqlite:///hub.db\nplugins: {{folders: [slow]}}\ncelery: {{broker: '{redis_url}', lease_seconds: 3}}\n",
+        ),
+    )
+    folder.write_csv("donations.csv", DONATION_HEADER, donation_rows(n))
+    first = folder.popen("worker")
+    second = reaper = None
+    try:
+        time.sleep(3)
+        assert folder.hub("enqueue", "amal").code == 0
+        assert _wait_for(lambda: folder.sql("select count(*) from records")[0][0] > n // 5 if (folder.path / "hub.db").exists() else False)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        stored_at_kill = folder.sql("select count(*) from records")[0][0]
+        assert stored_at_kill < n
+        second = folder.popen("worker")
+        reaper = folder.popen("serve", "--executor", "celery")
+        assert _wait_for(lambda: _runs(folder)[0]["status"] == "succeeded", timeout=120), _runs(folder)
+    finally:
+        for p in (second, reaper):
+            if p is not None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+    [run] = _runs(folder)
+    assert (run["read"], run["inserted"], run["attempts"]) == (n, n, 2), "counts of the committed batches of both attempts: exact"
+    assert folder.sql("select count(*), count(distinct key) from records") == [(n, n)]
+    assert "lost its worker" in reaper.stderr.read()
