@@ -7,6 +7,7 @@ the production store. ``Store.open`` brings the schema to Alembic's head before 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
@@ -95,9 +96,19 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), "head")
-        except OperationalError as exc:
-            raise StoreError(f"store: cannot open {self.engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
         except SQLAlchemyError as exc:
+            url = self.engine.url.render_as_string(hide_password=True)
+            text = str(getattr(exc, "orig", exc)).lower()
+            if any(marker in text for marker in ("already exists", "duplicate", "unique constraint", "database is locked")):
+                # Several processes starting on a new store (a scheduler and its workers) race
+                # to create it: the losers wait for the winner's migration instead of failing.
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    if self._at_head():
+                        return
+                    time.sleep(0.2)
+            if isinstance(exc, OperationalError):
+                raise StoreError(f"store: cannot open {url}: {exc.orig}") from None
             raise StoreError(f"store: migration failed: {exc}") from None
 
     def revision(self) -> str | None:

@@ -24,17 +24,27 @@ def _runs(folder):
 
 
 def test_two_workers_twenty_runs_each_once_spread_over_both(folder, redis_url):
-    conns = "".join(
-        f"  c{i}:\n    connector: csv\n    settings: {{path: a{i}.csv}}\n    streams:\n      s: {{entity: association}}\n" for i in range(4)
+    # Each run takes a moment (a slow transform), so that both workers surely get work.
+    folder.write(
+        "slow/slow.py",
+        "import time\nfrom hub import hookimpl\n\ndef slow(record, context):\n    if record['id'].endswith('-0'):\n        time.sleep(0.3)\n    return record\n\n"
+        "@hookimpl\ndef hub_register_transforms(registry):\n    registry.add('slow', slow)\n",
     )
-    folder.write("hub.yaml", f"store: sqlite:///hub.db\ncelery: {{broker: '{redis_url}', lease_seconds: 5}}\nconnections:\n{conns}")
+    conns = "".join(
+        f"  c{i}:\n    connector: csv\n    settings: {{path: a{i}.csv}}\n    streams:\n      s: {{entity: association, transforms: [slow]}}\n"
+        for i in range(4)
+    )
+    folder.write(
+        "hub.yaml",
+        f"store: sqlite:///hub.db\nplugins: {{folders: [slow]}}\ncelery: {{broker: '{redis_url}', lease_seconds: 5}}\nconnections:\n{conns}",
+    )
     for i in range(4):
         folder.write_csv(
             f"a{i}.csv", ["id", "name_ar", "governorate", "status"], [[f"a{i}-{j}", "جمعية", "SY01", "active"] for j in range(300)]
         )
     workers = [folder.popen("worker"), folder.popen("worker")]
     try:
-        time.sleep(3)
+        time.sleep(6)  # both workers connected to the broker
         for _ in range(5):
             assert folder.hub("enqueue", "c0", "c1", "c2", "c3").code == 0
         assert _wait_for(lambda: sum(r["status"] == "succeeded" for r in _runs(folder)) == 20), _runs(folder)
