@@ -11,7 +11,6 @@ batch commit, and exits.
 
 from __future__ import annotations
 
-import copy
 import logging
 import signal
 import threading
@@ -43,9 +42,14 @@ class _SlotExecutor(ThreadPoolExecutor):
     """Hands each job the slot time it was fired for, as ``scheduled_for``."""
 
     def _do_submit_job(self, job, run_times):
-        fired = copy.copy(job)
+        # A shallow copy slot by slot (copy.copy would go through the Job's pickling state,
+        # which refuses callables without a module-level name).
+        fired = object.__new__(type(job))
+        for cls in type(job).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if slot != "__weakref__" and hasattr(job, slot):
+                    object.__setattr__(fired, slot, getattr(job, slot))
         fired.kwargs = {"scheduled_for": run_times[-1], **job.kwargs}
-        fired._jobstore_alias = job._jobstore_alias  # not part of a Job's copied state
         return super()._do_submit_job(fired, run_times)
 
 
