@@ -8,10 +8,11 @@ In a connector's own repository::
         connector = MyConnector
         streams = [StreamConfig("rows", "distribution", mapping={...})]
 
-        def settings(self, tmp_path, server):   # settings that work
-            ...
-        def bad_settings(self, tmp_path, server):  # settings check() must refuse
-            ...
+        def settings(self, tmp_path, server):       # settings that work
+            return {"url": server.url, "token": "test-token"}
+
+        def bad_settings(self, tmp_path, server):   # settings check() must refuse
+            return {"url": server.url, "token": "wrong"}
 
 ``pytest`` then runs the standard checks (settings schema, check, records valid, resume
 from saved state, idempotent writes). The ``wasl_hub_kit`` pytest plugin (a ``pytest11``
