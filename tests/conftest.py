@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg_server import pg_server, pg_url  # noqa: F401 - fixtures for every test module
+
 DONATION_HEADER = ["رقم الإيصال", "اسم المتبرع", "المبلغ", "العملة", "التاريخ", "طريقة الدفع"]
 
 DONATIONS_CONFIG = """\
@@ -50,10 +52,17 @@ class Result:
 
 
 class HubFolder:
-    """A temporary folder holding a hub.yaml, its data files and its SQLite store."""
+    """A temporary folder holding a hub.yaml, its data files and its store.
 
-    def __init__(self, path: Path) -> None:
+    The store is the SQLite file the config names, or, when the suite runs with
+    ``WASL_TEST_STORE=postgresql``, a fresh PostgreSQL database that every ``hub`` command of
+    the test is pointed at (``HUB_STORE``), so that the same tests prove both stores.
+    """
+
+    def __init__(self, path: Path, store_url: str | None = None) -> None:
         self.path = path
+        self.store_url = store_url
+        self.env = {"HUB_STORE": store_url} if store_url else {}
 
     def write(self, name: str, text: str, encoding: str = "utf-8") -> Path:
         p = self.path / name
@@ -72,7 +81,7 @@ class HubFolder:
 
     def hub(self, *args: str, env: dict | None = None, timeout: float = 300) -> Result:
         """Run ``python -m hub ARGS`` in this folder."""
-        full_env = {**os.environ, **(env or {})}
+        full_env = {**os.environ, **self.env, **(env or {})}
         full_env.pop("HUB_DEBUG", None)
         p = subprocess.run(
             [sys.executable, "-m", "hub", *args],
@@ -100,12 +109,30 @@ class HubFolder:
         return proc
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
-        """Read the store directly with sqlite3 (what is really on disk)."""
+        """Read the store directly (what is really on disk), bypassing the hub."""
+        if self.store_url:
+            from sqlalchemy import create_engine
+
+            engine = create_engine(self.store_url)
+            try:
+                with engine.connect() as conn:
+                    return [tuple(r) for r in conn.exec_driver_sql(query.replace("?", "%s"), params)]
+            finally:
+                engine.dispose()
         conn = sqlite3.connect(self.path / "hub.db")
         try:
             return conn.execute(query, params).fetchall()
         finally:
             conn.close()
+
+    def store_exists(self) -> bool:
+        """Whether the hub has created its store yet."""
+        if self.store_url:
+            try:
+                return bool(self.sql("select 1 from alembic_version"))
+            except Exception:  # noqa: BLE001 - not created yet
+                return False
+        return (self.path / "hub.db").exists()
 
 
 class _FileReader:
@@ -119,8 +146,13 @@ class _FileReader:
         return Path(self._f.name).read_text(encoding="utf-8")
 
 
+ON_POSTGRES = os.environ.get("WASL_TEST_STORE") == "postgresql"
+
+
 @pytest.fixture
-def folder(tmp_path: Path) -> HubFolder:
+def folder(tmp_path: Path, request) -> HubFolder:
+    if ON_POSTGRES:
+        return HubFolder(tmp_path, request.getfixturevalue("pg_url"))
     return HubFolder(tmp_path)
 
 

@@ -1,4 +1,4 @@
-"""A real PostgreSQL server for these tests: a throwaway cluster under /tmp, one database a test.
+"""A real PostgreSQL server for the tests: a throwaway cluster under /tmp, one database a test.
 
 The cluster is made with the machine's own PostgreSQL (Debian's ``postgresql`` package, which
 ``.ci/run`` installs) and runs as the ``postgres`` user, since initdb refuses root.
