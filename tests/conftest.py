@@ -103,7 +103,7 @@ class HubFolder:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **self.env, **(env or {})},
         )
         proc.stderr = _FileReader(log)
         return proc
@@ -122,6 +122,25 @@ class HubFolder:
         conn = sqlite3.connect(self.path / "hub.db")
         try:
             return conn.execute(query, params).fetchall()
+        finally:
+            conn.close()
+
+    def execute(self, statement: str, params: tuple = ()) -> None:
+        """Write to the store directly (to set up a past the hub did not make itself)."""
+        if self.store_url:
+            from sqlalchemy import create_engine
+
+            engine = create_engine(self.store_url)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(statement.replace("?", "%s"), params)
+            finally:
+                engine.dispose()
+            return
+        conn = sqlite3.connect(self.path / "hub.db")
+        try:
+            conn.execute(statement, params)
+            conn.commit()
         finally:
             conn.close()
 

@@ -74,14 +74,11 @@ def _was_down_since(folder, hours: int) -> str:
 
     slot = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
     stamp = slot.strftime("%Y-%m-%d %H:%M:%S.000000")
-    db = __import__("sqlite3").connect(folder.path / "hub.db")
-    db.execute(
+    folder.execute(
         "insert into runs (connection, trigger, scheduled_for, status, started_at, finished_at, read, valid, inserted, updated, unchanged, "
         "quarantined, delivered, delivery_failed) values ('a', 'schedule', ?, 'succeeded', ?, ?, 1, 1, 1, 0, 0, 0, 0, 0)",
         (stamp, stamp, stamp),
     )
-    db.commit()
-    db.close()
     return slot.isoformat()
 
 

@@ -90,7 +90,7 @@ def test_a_worker_killed_mid_run_the_run_completes_elsewhere_with_exact_counts(f
     try:
         time.sleep(3)
         assert folder.hub("enqueue", "amal").code == 0
-        assert _wait_for(lambda: folder.sql("select count(*) from records")[0][0] > n // 5 if (folder.path / "hub.db").exists() else False)
+        assert _wait_for(lambda: folder.sql("select count(*) from records")[0][0] > n // 5 if folder.store_exists() else False)
         first.send_signal(signal.SIGKILL)
         first.wait()
         stored_at_kill = folder.sql("select count(*) from records")[0][0]
