@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The whole suite again, every hub command on PostgreSQL (the tests start a throwaway cluster
+# from the machine's postgresql package).
+test-postgres: $(VENV)/.installed
+	WASL_TEST_STORE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/schedule.py
 
 clean:
 	rm -rf $(VENV) .hub .pytest_cache
