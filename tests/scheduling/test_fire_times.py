@@ -47,6 +47,8 @@ def test_a_daily_cron_fires_at_its_time_in_its_zone_once_a_day(folder, monkeypat
     )
     folder.write_csv("a.csv", ["id", "name_ar", "governorate", "status"], [["a1", "جمعية", "SY01", "active"]])
     monkeypatch.setattr(aps_base, "datetime", Clock)
+    for name, value in folder.env.items():  # the store the suite runs on (HUB_STORE on PostgreSQL)
+        monkeypatch.setenv(name, value)
     Clock.current = datetime(2026, 11, 29, 0, 0, tzinfo=DAMASCUS)
     server = HubServer(folder.path / "hub.yaml")
     server.load()
