@@ -165,6 +165,18 @@ class _FileReader:
         return Path(self._f.name).read_text(encoding="utf-8")
 
 
+def wait_for(pred, timeout: float = 30) -> bool:
+    """Poll ``pred`` until it holds or ``timeout`` seconds pass (for servers running in the background)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 ON_POSTGRES = os.environ.get("WASL_TEST_STORE") == "postgresql"
 
 

@@ -6,6 +6,9 @@ import json
 import signal
 import time
 from collections import Counter
+from functools import partial
+
+from tests.conftest import wait_for
 
 CONFIG = """\
 store: sqlite:///hub.db
@@ -19,17 +22,11 @@ connections:
 """
 
 
+_wait_for = partial(wait_for, timeout=30)
+
+
 def _runs(folder):
     return json.loads(folder.hub("runs", "--limit", "200", "--json").out)
-
-
-def _wait_for(pred, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _setup(folder, config=CONFIG):

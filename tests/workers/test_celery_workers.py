@@ -6,17 +6,11 @@ import json
 import signal
 import time
 from datetime import datetime
+from functools import partial
 
-from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
+from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows, wait_for
 
-
-def _wait_for(pred, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
+_wait_for = partial(wait_for, timeout=60)
 
 
 def _runs(folder):
