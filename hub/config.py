@@ -81,6 +81,7 @@ class Config:
     reconcile: dict = field(default_factory=dict)
     notify: dict = field(default_factory=dict)
     celery: dict = field(default_factory=dict)
+    api: dict = field(default_factory=dict)
 
     def connection(self, name: str) -> ConnectionConfig:
         """The connection ``name``; ConfigError lists the configured ones."""
@@ -166,6 +167,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         reconcile=data.get("reconcile") or {},
         notify=data.get("notify") or {},
         celery=data.get("celery") or {},
+        api=data.get("api") or {},
     )
 
 

@@ -78,12 +78,17 @@ def pg_server():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_url(pg_server):
-    """A fresh, empty database for one test."""
+def new_database(server: str) -> str:
+    """Create an empty database on ``server``; returns its URL."""
     name = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    yield f"{pg_server}/{name}"
+    return f"{server}/{name}"
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty database for one test."""
+    yield new_database(pg_server)

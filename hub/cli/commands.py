@@ -380,12 +380,17 @@ COMMANDS.append(new_group)
     show_default=True,
     help="local: run here; celery: queue runs for `hub worker` processes (celery.broker in the config).",
 )
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the API listens.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The API's port (0: any free port).")
+@click.option("--no-api", is_flag=True, help="Run the schedules only, without the HTTP API.")
 @click.pass_context
-def serve(ctx, workers: int, executor: str) -> None:
-    """Run the schedules of the config until SIGTERM (SIGHUP re-reads the config)."""
+def serve(ctx, workers: int, executor: str, host: str, port: int, no_api: bool) -> None:
+    """Run the schedules and the HTTP API until SIGTERM (SIGHUP re-reads the config)."""
     from hub.scheduling.server import HubServer
 
-    HubServer(Path(ctx.find_root().obj["config_path"]), workers=workers, executor=executor).serve()
+    HubServer(
+        Path(ctx.find_root().obj["config_path"]), workers=workers, executor=executor, host=host, port=None if no_api else port
+    ).serve()
 
 
 @click.command("worker")

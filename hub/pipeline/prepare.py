@@ -57,6 +57,8 @@ class Preparer:
         self.transforms = transforms
         self.context = context
         self.validator = validator_for(entity)
+        # The association a record belongs to: an association is its own (API scopes rely on it).
+        self.owner_field = "id" if entity == "association" else "association_id"
 
     def _with_schema_problems(self, exc: RecordError) -> list[RecordProblem]:
         """Mapping problems plus what the schema says of the fields that did map: every error at once."""
@@ -100,4 +102,4 @@ class Preparer:
                 return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is empty")])
             parts.append(v if v.__class__ is str else str(v))
         body = orjson.dumps(record, option=_SORT)
-        return Prepared("|".join(parts), body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get("association_id"))
+        return Prepared("|".join(parts), body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(self.owner_field))

@@ -121,7 +121,7 @@ def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) ->
     for d in destinations:
         connector = hub.open_connector(d)
         try:
-            res = drain(hub.store, d, connector, run_id=run_id)
+            res = drain(hub.store, d, connector, run_id=run_id, batch_size=getattr(connector, "batch_size", 500))
         finally:
             connector.close()
         delivered += res.delivered
@@ -165,8 +165,8 @@ def run_connection(
         for stream in connector.streams():
             _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop)
         targets = list(cfg.destinations)
-        if connector.is_destination() and not connector.is_source():
-            targets.append(connection)
+        if connector.is_destination() and not cfg.streams:
+            targets.append(connection)  # a destination run on its own: deliver what waits for it
         if targets:
             d = drain_destinations(hub, targets, run_id)
             if d["quarantined"]:

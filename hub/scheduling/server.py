@@ -1,4 +1,4 @@
-"""``hub serve``: the scheduler and a local executor in one process (the embedded default).
+"""``hub serve``: the scheduler, a local executor and the HTTP API in one process.
 
 One APScheduler job per scheduled connection: ``max_instances=1`` (a connection never runs
 twice at once), ``coalesce=True`` with no misfire grace limit (after downtime, a missed slot
@@ -6,7 +6,8 @@ runs once on start, not once per slot). Each firing becomes a run whose key is (
 slot time): a second scheduler firing the same slot is refused by the database. A failed run
 is tried again after ``retry_after_seconds`` (doubling) up to ``retries`` times. SIGHUP
 re-reads the config and replaces the schedules; SIGTERM stops taking new work, lets a running
-batch commit, and exits.
+batch commit, and exits. The API (uvicorn) runs in a thread of its own; it stops after the
+requests it is answering are done.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -56,9 +58,13 @@ class _SlotExecutor(ThreadPoolExecutor):
 class HubServer:
     """The scheduler of one hub; ``serve()`` blocks until SIGTERM or SIGINT."""
 
-    def __init__(self, config_path: Path, workers: int = 4, executor: str = "local") -> None:
+    def __init__(
+        self, config_path: Path, workers: int = 4, executor: str = "local", *, host: str = "127.0.0.1", port: int | None = 8000
+    ) -> None:
         self.config_path = Path(config_path)
         self.executor = executor
+        self.host, self.port = host, port  # port None: no API
+        self.api_server = self.api_app = None
         self.hub = Hub.from_path(self.config_path)
         self.stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
@@ -196,12 +202,37 @@ class HubServer:
             return
         old, self.hub = self.hub, fresh
         self.load()
+        if self.api_app is not None:
+            self.api_app.state.hub = fresh  # requests from now on see the new config
         old.close()
         log.info("config reloaded: %s schedule(s)", len(self.scheduler.get_jobs()))
+
+    def _start_api(self) -> None:
+        """Serve the API from a thread; HubError if the address cannot be bound."""
+        import uvicorn
+
+        from hub.api import create_app
+
+        self.api_app = create_app(self.hub)
+        config = uvicorn.Config(
+            self.api_app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=30
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="hub-api", daemon=True)
+        thread.start()
+        while not server.started and thread.is_alive():
+            time.sleep(0.02)
+        if not server.started:
+            raise HubError(f"cannot serve the API on {self.host}:{self.port} (is the port in use?)", hint="choose another with --port")
+        bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else self.port
+        log.warning("hub serve: API on http://%s:%s (OpenAPI at /openapi.json)", self.host, bound)
+        self.api_server, self.api_thread = server, thread
 
     def serve(self) -> None:
         """Run until SIGTERM/SIGINT."""
         found = self.load()
+        if self.port is not None:
+            self._start_api()
         done = threading.Event()
 
         def stop(*_args):
@@ -221,5 +252,8 @@ class HubServer:
                 self.poll_commands()
             except HubError as exc:  # the store is away for a moment: try again next second
                 log.error("cannot read schedule commands: %s", exc)
+        if self.api_server is not None:
+            self.api_server.should_exit = True
+            self.api_thread.join(timeout=35)
         self.scheduler.shutdown(wait=True)  # running runs stop after their current batch commits
         self.hub.close()

@@ -18,6 +18,7 @@ __all__ = ["GENESIS", "append", "entries", "verify"]
 
 _t = AuditEntry.__table__
 GENESIS = "0" * 64
+_LOCK_ID = 0x5A51_A0D1  # the audit chain's advisory lock (any constant the hub uses for nothing else)
 
 
 def _digest(prev: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
@@ -26,7 +27,13 @@ def _digest(prev: str, at: datetime, actor: str, action: str, subject: str, deta
 
 
 def append(conn: Connection, *, actor: str, action: str, subject: str, detail: dict, now: datetime) -> str:
-    """Add an entry in the caller's transaction; returns its hash."""
+    """Add an entry in the caller's transaction; returns its hash.
+
+    On PostgreSQL two transactions could read the same last hash and fork the chain, so the
+    append takes a transaction-scoped advisory lock first (SQLite has one writer anyway).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
     prev = conn.execute(select(_t.c.hash).order_by(_t.c.id.desc()).limit(1)).scalar() or GENESIS
     body = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
     h = _digest(prev, now, actor, action, subject, body)

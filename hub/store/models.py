@@ -10,6 +10,9 @@ audit_log        append-only, each entry hashing the one before
 matches          reconciliation decisions: a bank transaction, its donations, rule, score, who
 payer_memory     accounts and spellings a reviewer confirmed for a donor
 schedule_state   schedules paused by an admin, and commands waiting for the scheduler
+api_tokens       API tokens: scope (one association or the platform), rights, and only a hash
+api_requests     the first answer to each idempotent API request, replayed for a repeat
+change_counter   the last change sequence number given to a record version
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from hub.store.types import UTCDateTime, utcnow
 
 __all__ = [
+    "ApiRequest",
+    "ApiToken",
     "AuditEntry",
+    "ChangeCounter",
     "Base",
     "Match",
     "ScheduleCommand",
@@ -54,7 +60,7 @@ class Record(Base):
     """The current version of one record; ``data`` is canonical JSON and ``hash`` its digest."""
 
     __tablename__ = "records"
-    __table_args__ = (UniqueConstraint("entity", "key", name="uq_records_entity_key"),)
+    __table_args__ = (UniqueConstraint("entity", "key", name="uq_records_entity_key"), Index("ix_records_entity_id", "entity", "id"))
 
     id: Mapped[intpk]
     entity: Mapped[str] = mapped_column(String(40))
@@ -67,6 +73,10 @@ class Record(Base):
     run_id: Mapped[int | None]
     created_at: Mapped[created]
     updated_at: Mapped[created]
+    # Ordered like the commits that wrote it (see ChangeCounter): what ``/changes`` pages on.
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0, server_default="0")
+    # The version the sending hub gave this record, when it came through the API.
+    source_version: Mapped[int | None]
 
 
 class RecordVersion(Base):
@@ -247,4 +257,55 @@ class ScheduleCommand(Base):
     connection: Mapped[name]
     command: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[created]
+
+
+class ChangeCounter(Base):
+    """One row: the last change sequence number handed out.
+
+    A batch takes its numbers with ``UPDATE ... SET value = value + n`` inside its own
+    transaction, so the row stays locked until that batch commits: sequence order is commit
+    order, and a reader paging ``/changes`` by sequence never skips a batch that committed late.
+    """
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ApiToken(Base):
+    """An API token: who it speaks for and what it may do. Only the SHA-256 of the secret is kept.
+
+    ``association_id`` None means a platform token (reads everything); otherwise the token reads
+    and writes only that association's records.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    name: Mapped[name]
+    prefix: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    association_id: Mapped[str | None] = mapped_column(String(120))
+    can_read: Mapped[bool]
+    can_write: Mapped[bool]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[created]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class ApiRequest(Base):
+    """The first answer to an idempotent request, kept so that a repeat gets the same answer."""
+
+    __tablename__ = "api_requests"
+    __table_args__ = (UniqueConstraint("token_id", "idempotency_key", name="uq_api_requests_token_key"),)
+
+    id: Mapped[intpk]
+    token_id: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[json_text]
     created_at: Mapped[created]

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
+from hub.store import changes
 from hub.store.bulk import db_value, insert_many, insert_tuples, select_in
 from hub.store.models import Record, RecordVersion
 
@@ -24,7 +25,19 @@ __all__ = ["Prepared", "Upserted", "upsert_batch"]
 _records = Record.__table__
 _history = RecordVersion.__table__
 _CHUNK = 1000  # keys per lookup: under every driver's parameter limit
-_INSERT_COLUMNS = ["entity", "key", "association_id", "data", "hash", "version", "connection", "run_id", "created_at", "updated_at"]
+_INSERT_COLUMNS = [
+    "entity",
+    "key",
+    "association_id",
+    "data",
+    "hash",
+    "version",
+    "connection",
+    "run_id",
+    "created_at",
+    "updated_at",
+    "change_seq",
+]
 
 
 class Prepared(NamedTuple):
@@ -130,6 +143,10 @@ def upsert_batch(
                         "replaced_at": now,
                     }
                 )
+    seq = changes.take(conn, len(inserts) + len(updates))
+    for row in updates.values():
+        row["change_seq"] = seq
+        seq += 1
     if inserts:
         stamp = db_value(conn, _records, "created_at", now)
         insert_tuples(
@@ -137,8 +154,8 @@ def upsert_batch(
             _records,
             _INSERT_COLUMNS,
             [
-                (entity, r["key"], r["association_id"], r["data"], r["hash"], r["version"], connection, run_id, stamp, stamp)
-                for r in inserts.values()
+                (entity, r["key"], r["association_id"], r["data"], r["hash"], r["version"], connection, run_id, stamp, stamp, seq + i)
+                for i, r in enumerate(inserts.values())
             ],
         )
     if updates:
@@ -153,6 +170,7 @@ def upsert_batch(
                 connection=bindparam("connection"),
                 run_id=bindparam("run_id"),
                 updated_at=bindparam("updated_at"),
+                change_seq=bindparam("change_seq"),
             ),
             [{k: v for k, v in u.items() if k != "key"} for u in updates.values()],
         )

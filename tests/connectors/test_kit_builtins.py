@@ -6,12 +6,16 @@ import csv
 import json
 import sqlite3
 
+import pytest
+
 from connectors.csv_source import CsvSource
 from connectors.folder import DropFolder
 from connectors.jsonl import Jsonl
 from connectors.kobo import KoboConnector
+from connectors.rest import RestConnector
 from connectors.sql_source import SqlSource
 from connectors.statement import StatementSource
+from connectors.wasl import WaslConnector
 from connectors.xlsx_source import XlsxSource
 from hub.sdk import StreamConfig
 from hub.testing import ConnectorSuite, Response
@@ -255,3 +259,122 @@ def test_every_builtin_connector_has_a_kit_suite():
 
     suites = {cls.connector.name for cls in ConnectorSuite.__subclasses__() if cls.__module__ == __name__}
     assert set(Plugins().load().connectors.names()) <= suites
+
+
+class TestWaslKit(ConnectorSuite):
+    """Against a real platform hub's API, served from this process."""
+
+    connector = WaslConnector
+    streams = [StreamConfig("donations", "donation")]
+
+    @pytest.fixture(autouse=True)
+    def platform_api(self, tmp_path):
+        from hub.app import Hub
+        from hub.services import tokens
+        from tests.platform.conftest import ApiThread
+
+        (tmp_path / "platform").mkdir()
+        (tmp_path / "platform" / "hub.yaml").write_text("store: sqlite:///hub.db\n", encoding="utf-8")
+        self.platform = Hub.from_path(tmp_path / "platform" / "hub.yaml")
+        self.api = ApiThread(self.platform)
+        self.writer = tokens.create(self.platform, "kit", association="A1", platform=False, read=True, write=True)["token"]
+        yield
+        self.api.stop()
+        self.platform.close()
+
+    def _push(self, ids):
+        import httpx
+
+        records = [{**DONATION, "id": f"W{i}"} for i in ids]
+        r = httpx.post(
+            f"{self.api.url}/api/v1/donation/batch", json={"records": records}, headers={"Authorization": f"Bearer {self.writer}"}
+        )
+        assert r.json()["accepted"] == len(ids)
+
+    def settings(self, tmp_path, server):
+        self._push(range(1, 5))
+        return {"url": self.api.url, "token": self.writer, "page_size": 3, "retries": 0}
+
+    def bad_settings(self, tmp_path, server):
+        return {"url": self.api.url, "token": "wh_wrong-token-secret", "retries": 0}
+
+    def add_newer_records(self, tmp_path, server, settings):
+        self._push([8, 9])
+        return [8, 9]
+
+    def sample_records(self):
+        return {"donation": [{**DONATION, "id": "S1"}, {**DONATION, "id": "S2"}]}
+
+    def read_back(self, tmp_path, server, settings, entity):
+        with self.platform.store.engine.connect() as conn:
+            rows = conn.exec_driver_sql("select data from records where entity = ? and key like 'A1|S%'", (entity,)).all()
+        return [json.loads(r[0]) for r in rows]
+
+
+def _rest_api(server, records: list[dict], received: dict):
+    def page(req):
+        since = req.arg("since")
+        rows = [r for r in records if since is None or r["updated"] > since]
+        n, size = int(req.arg("page", "1")), int(req.arg("per_page", "2"))
+        return Response(200, {"data": {"items": rows[(n - 1) * size : n * size]}})
+
+    def post(req):
+        if req.headers.get("X-Api-Key") != "kit-key":
+            return Response(401, {"detail": "bad key"})
+        for r in req.json()["gifts"]:
+            received[r["id"]] = r
+        return Response(201, {"ok": True})
+
+    server.route("GET", "/v2/gifts", page)
+    server.route("POST", "/v2/gifts", post)
+
+
+class TestRestKit(ConnectorSuite):
+    connector = RestConnector
+    streams = [
+        StreamConfig(
+            "gifts",
+            "donation",
+            mapping={
+                "id": "ref",
+                "association_id": {"const": "A1"},
+                "amount": {"column": "amount", "type": "decimal"},
+                "currency": {"const": "SYP"},
+                "donated_at": {"column": "updated", "type": "datetime"},
+                "channel": {"const": "platform"},
+                "status": {"const": "received"},
+            },
+            keep_unmapped=False,
+            options={
+                "path": "/gifts",
+                "record_path": "data.items",
+                "pagination": {"type": "page", "size_param": "per_page", "page_size": 2},
+                "incremental": {"field": "updated", "param": "since"},
+            },
+        )
+    ]
+
+    def settings(self, tmp_path, server):
+        self.gifts = [{"ref": f"G{i}", "amount": f"{i}0.00", "updated": f"2026-10-0{i}T10:00:00+03:00"} for i in range(1, 6)]
+        self.received = {}
+        _rest_api(server, self.gifts, self.received)
+        return {
+            "url": f"{server.url}/v2",
+            "auth": {"type": "header", "name": "X-Api-Key", "value": "kit-key"},
+            "check_path": "/gifts",
+            "write": {"path": "/gifts", "body_key": "gifts"},
+            "retries": 0,
+        }
+
+    def bad_settings(self, tmp_path, server):
+        return {"url": f"{server.url}/nowhere", "auth": {"type": "bearer", "token": "secret-token-x"}, "retries": 0}
+
+    def add_newer_records(self, tmp_path, server, settings):
+        self.gifts += [{"ref": "G8", "amount": "8.00", "updated": "2026-10-08T10:00:00+03:00"}]
+        return ["G8"]
+
+    def sample_records(self):
+        return {"donation": [DONATION, {**DONATION, "id": "D2"}]}
+
+    def read_back(self, tmp_path, server, settings, entity):
+        return list(self.received.values())

@@ -1,0 +1,170 @@
+"""``wasl``: another Wasl hub's API, the national platform's above all. Push and pull.
+
+As a destination it sends outbox batches to ``POST /api/v1/{entity}/batch``, each with the
+sender's record versions and an ``Idempotency-Key`` made from the record versions it holds,
+so a batch retried after a timeout, a crash before the answer arrived or a platform restart
+is applied once. Records the platform refuses (invalid, or outside the token's association)
+come back with the platform's errors and go to quarantine here. 429/5xx/timeouts are retried
+with backoff; if the platform stays away, the batch waits in the outbox for the next run.
+A refused token (401/403) fails the run without touching the records: fix the token, and
+everything pending goes out.
+
+As a source it pulls ``GET /api/v1/changes`` for each configured stream's entity,
+incrementally on the change sequence the other hub gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+
+import orjson
+
+from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
+from hub.errors import RecordProblem, TransientDeliveryError
+from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+
+SETTINGS = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url", "token"],
+    "properties": {
+        "url": {"type": "string", "pattern": "^https?://", "description": "The other hub's API, e.g. https://platform.example.org"},
+        "token": {
+            "type": "string",
+            "writeOnly": True,
+            "description": "A token from `hub tokens create` on the other hub; write ${PLATFORM_TOKEN}",
+        },
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 500, "description": "Records per request"},
+        "page_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 500, "description": "Changes per page when pulling"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Seconds to wait for one answer"},
+        "retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 5,
+            "description": "Retries of one request before the batch waits for the next run",
+        },
+        "backoff": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0.5,
+            "description": "First backoff in seconds; doubles each retry, with jitter",
+        },
+        "max_backoff": {"type": "number", "minimum": 0, "default": 30},
+        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "Requests per second at most (spare a small platform)"},
+    },
+}
+
+
+def batch_key(entity: str, deliveries: Sequence[Delivery]) -> str:
+    """The Idempotency-Key of a batch: the same record versions always give the same key."""
+    h = hashlib.sha256(entity.encode())
+    for d in deliveries:
+        h.update(b"\x1f" + d.idempotency_key.encode())
+    return f"wasl-{h.hexdigest()[:40]}"
+
+
+class Changes(Stream):
+    """Changes of one entity on the other hub; the cursor is its change sequence number."""
+
+    name = "changes"
+    entity = "donation"
+    cursor_field = "seq"
+
+    def read(self, cursor: Cursor) -> Iterator[SourceRow]:
+        since = int(cursor.value or 0)
+        size = self.connector.settings.get("page_size", 500)
+        while True:
+            page = self.connector.call("GET", "/api/v1/changes", params={"since": since, "entity": self.entity, "limit": size})
+            for change in page.get("changes", []):
+                since = change["seq"]
+                cursor.advance(since)
+                yield SourceRow(change["record"], since)
+            if not page.get("more"):
+                return
+
+
+class WaslConnector(Connector):
+    """Push to and pull from another Wasl hub."""
+
+    name = "wasl"
+    title = "Wasl hub (the national platform)"
+    settings_schema = SETTINGS
+    stream_class = Changes
+
+    def __init__(self, settings, context):
+        super().__init__(settings, context)
+        self.batch_size = settings.get("batch_size", 500)
+        self.http = HttpClient(
+            settings["url"],
+            policy=HttpPolicy.from_settings(settings),
+            headers={"Authorization": f"Bearer {settings['token']}"},
+            name="wasl",
+        )
+
+    def call(self, method: str, path: str, **kwargs):
+        """One API call; ConnectorError (the run fails, nothing is lost) when it cannot be made."""
+        try:
+            return self.http.json(method, path, **kwargs)
+        except (Unavailable, Refused) as exc:
+            raise ConnectorError(str(exc)) from None
+
+    def check(self) -> str:
+        try:
+            me = self.http.json("GET", "/api/v1/token")
+        except (Unavailable, Refused) as exc:
+            raise CheckFailed(str(exc)) from None
+        scope = f"association {me['association_id']}" if me.get("association_id") else "the platform"
+        rights = "+".join(r for r in ("read", "write") if me.get(r))
+        return f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}"
+
+    def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
+        result = WriteResult()
+        for start in range(0, len(deliveries), self.batch_size):
+            chunk = deliveries[start : start + self.batch_size]
+            body = orjson.dumps({"records": [d.record for d in chunk], "versions": [d.version for d in chunk]})
+            try:
+                answer = self.http.request(
+                    "POST",
+                    f"/api/v1/{entity}/batch",
+                    content=body,
+                    headers={"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, chunk)},
+                ).json()
+            except Unavailable as exc:
+                # Chunks already sent are sent again next time under the same keys: applied once.
+                raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
+            except Refused as exc:
+                if exc.status in (401, 403):
+                    raise ConnectorError(f"{exc}", hint="check the token (hub tokens list on the other hub)") from None
+                problems = _problems(exc.body, str(exc))
+                for d in chunk:
+                    result.rejected[d.idempotency_key] = problems
+                continue
+            for item in answer.get("results", []):
+                if item.get("status") == "rejected":
+                    d = chunk[item["index"]]
+                    result.rejected[d.idempotency_key] = [
+                        RecordProblem(e.get("path", "(record)"), e.get("rule", "platform"), e.get("message", ""))
+                        for e in item.get("errors") or []
+                    ] or [RecordProblem("(record)", "platform", "refused by the platform")]
+        return result
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _problems(body, message: str) -> list[RecordProblem]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    out = [RecordProblem("(batch)", "platform", message)]
+    out += [
+        RecordProblem(e.get("path", "(batch)"), e.get("rule", "platform"), e.get("message", ""))
+        for e in errors or []
+        if isinstance(e, dict)
+    ]
+    return out
+
+
+@hookimpl
+def hub_register_connectors(registry):
+    registry.add(WaslConnector)

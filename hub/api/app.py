@@ -1,0 +1,40 @@
+"""Building the FastAPI application of one hub."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI
+
+from hub import __version__
+from hub.api import problems
+from hub.api.metrics import Metrics
+from hub.api.routes import router
+from hub.app import Hub
+
+__all__ = ["create_app"]
+
+
+def create_app(hub: Hub) -> FastAPI:
+    """The API of ``hub``: routes, problem documents for errors, and request metrics."""
+    app = FastAPI(
+        title="Wasl Hub API",
+        version=__version__,
+        description="Push and pull association, donation and distribution records in the common schema.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.hub = hub
+    app.state.metrics = Metrics(hub)
+    problems.install(app)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def _measure(request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        app.state.metrics.observe(request.method, getattr(route, "path", "(unmatched)"), response.status_code, started)
+        return response
+
+    return app

@@ -1,0 +1,81 @@
+"""Prometheus metrics: request counts and latency measured in-process, store figures read at scrape.
+
+Counters of runs, records and failures come from the store when ``/metrics`` is scraped, so
+every ``hub serve`` instance on a shared store reports the same truth and nothing is lost
+when one restarts. Request latency is per process, labelled by route template (never by raw
+path, which would let a caller create unbounded label values).
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from hub.app import Hub
+from hub.store.models import OutboxItem, QuarantineEntry, Record, Run
+
+__all__ = ["Metrics"]
+
+
+class _StoreCollector:
+    """Figures read from the store at each scrape."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def collect(self):
+        runs = GaugeMetricFamily("wasl_runs", "Runs in the store, by connection and status", labels=["connection", "status"])
+        records = GaugeMetricFamily("wasl_records", "Records in the store (current versions), by entity", labels=["entity"])
+        quarantine = GaugeMetricFamily("wasl_quarantine_open", "Records waiting in quarantine, by connection", labels=["connection"])
+        outbox = GaugeMetricFamily("wasl_outbox_pending", "Record versions waiting for delivery, by destination", labels=["destination"])
+        duration = GaugeMetricFamily("wasl_last_run_seconds", "Duration of each connection's last finished run", labels=["connection"])
+        r, q, o, rec = Run.__table__, QuarantineEntry.__table__, OutboxItem.__table__, Record.__table__
+        with self.hub.store.engine.connect() as conn:
+            for connection, status, n in conn.execute(
+                select(r.c.connection, r.c.status, func.count()).group_by(r.c.connection, r.c.status)
+            ):
+                runs.add_metric([connection, status], n)
+            for entity, n in conn.execute(select(rec.c.entity, func.count()).group_by(rec.c.entity)):
+                records.add_metric([entity], n)
+            for connection, n in conn.execute(select(q.c.connection, func.count()).where(q.c.status == "open").group_by(q.c.connection)):
+                quarantine.add_metric([connection], n)
+            for destination, n in conn.execute(
+                select(o.c.destination, func.count()).where(o.c.status == "pending").group_by(o.c.destination)
+            ):
+                outbox.add_metric([destination], n)
+            last = (
+                select(r.c.connection, func.max(r.c.id).label("id")).where(r.c.finished_at.is_not(None)).group_by(r.c.connection).subquery()
+            )
+            for connection, started, finished in conn.execute(
+                select(r.c.connection, r.c.started_at, r.c.finished_at).join(last, r.c.id == last.c.id)
+            ):
+                if started and finished:
+                    duration.add_metric([connection], (finished - started).total_seconds())
+        yield from (runs, records, quarantine, outbox, duration)
+
+
+class Metrics:
+    """One registry per application (tests build several apps in one process)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("wasl_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "wasl_http_request_seconds",
+            "Time to answer an HTTP request",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.ingested = Counter(
+            "wasl_ingested_records", "Records received over the API, by entity and fate", ["entity", "status"], registry=self.registry
+        )
+        self.registry.register(_StoreCollector(hub))
+
+    def observe(self, method: str, route: str, status: int, started: float) -> None:
+        """Count one answered request and its latency."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(time.perf_counter() - started)

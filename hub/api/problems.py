@@ -1,0 +1,76 @@
+"""Error answers as RFC 9457 problem documents: one shape for every refusal the API makes.
+
+``{"type": "about:blank", "title": "Payload Too Large", "status": 413, "detail": "...",
+"errors": [{"path", "rule", "message"}]}``: the status in words, what was wrong in a sentence
+a person can act on, and the field-level errors a program can act on. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from hub.errors import HubError, NotFoundError, StoreError
+from hub.secrets import redactor
+from hub.services.ingest import ApiProblem
+
+__all__ = ["install", "problem"]
+
+log = logging.getLogger("hub.api")
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, detail: str, errors: list[dict] | None = None, headers: dict | None = None) -> Response:
+    """A problem document response."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": redactor.redact(detail)}
+    if errors:
+        body["errors"] = errors
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Route every error the API can meet to a problem document."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(_request: Request, exc: ApiProblem) -> Response:
+        return problem(exc.status, exc.message, exc.errors, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "path": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "header", "body")),
+                "rule": e.get("type", ""),
+                "message": e.get("msg", ""),
+            }
+            for e in exc.errors()
+        ]
+        return problem(422, "the request's parameters are not valid", errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> Response:
+        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_request: Request, exc: NotFoundError) -> Response:
+        return problem(404, str(exc))
+
+    @app.exception_handler(StoreError)
+    async def _store(_request: Request, exc: StoreError) -> Response:
+        log.error("store unavailable: %s", exc)
+        return problem(503, "the store is not available; try again shortly", headers={"Retry-After": "5"})
+
+    @app.exception_handler(HubError)
+    async def _hub(_request: Request, exc: HubError) -> Response:
+        return problem(400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, exc: Exception) -> Response:
+        log.exception("internal error")
+        return problem(500, f"internal error ({type(exc).__name__}); the hub's log has the details")

@@ -1,0 +1,216 @@
+"""The API's routes: each parses the request, calls one service, and answers JSON.
+
+Ingestion reads the body itself, so that a body over the size limit is refused while it
+arrives (413) rather than after it was held in memory, and so that JSON is parsed by orjson.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from hub.api.auth import principal
+from hub.api.models import Changes, Health, IngestAnswer, Page, Problem, TokenInfo
+from hub.schema import ENTITIES, load_schema
+from hub.services import browse
+from hub.services.ingest import DEFAULT_MAX_BATCH, ApiProblem, ingest
+from hub.services.tokens import Principal
+from hub.store.db import HEAD_REVISION
+
+__all__ = ["router"]
+
+router = APIRouter()
+Caller = Annotated[Principal, Depends(principal)]
+EntityPath = Annotated[str, Path(description="A common-schema entity", json_schema_extra={"enum": list(ENTITIES)})]
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_MAX_PAGE = 1000
+MAX_CURSOR = 2**62  # cursors are 64-bit row and sequence numbers
+
+
+def _problems(*codes: int) -> dict:
+    return {c: {"model": Problem, "content": {"application/problem+json": {}}} for c in codes}
+
+
+def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def _read_json(request: Request, limit: int):
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() not in ("application/json", ""):
+        raise ApiProblem(415, f"the body must be application/json, not {ctype!r}")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiProblem(413, f"the body is {declared} bytes; at most {limit} are accepted")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiProblem(413, f"the body is over {limit} bytes; send smaller batches")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw:
+        raise ApiProblem(400, 'the body is empty; send {"records": [...]}')
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiProblem(400, f"the body is not valid JSON: {exc}") from None
+
+
+_BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["records"],
+                "properties": {
+                    "records": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "object", "description": "A record of the entity's schema (GET /api/v1/schema/{entity})"},
+                    },
+                    "versions": {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 1},
+                        "description": "The sender's version of each record, in order; an older version than the stored one is not applied",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/api/v1/{entity}/batch",
+    response_model=IngestAnswer,
+    responses=_problems(400, 401, 403, 404, 413, 415, 422, 503),
+    openapi_extra={"requestBody": _BATCH_BODY},
+    tags=["ingestion"],
+    summary="Store a batch of records",
+)
+async def post_batch(
+    entity: EntityPath,
+    request: Request,
+    caller: Caller,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)] = None,
+) -> Response:
+    """Validate and store up to ``api.max_batch_records`` records; answer each one's fate.
+
+    With an ``Idempotency-Key``, a repeat of the request changes nothing and gets the first
+    answer again (header ``Idempotent-Replayed: true``). A record outside the token's
+    association is rejected, as is an invalid one; both are kept in the platform's quarantine.
+    """
+    api = request.app.state.hub.config.api
+    body = await _read_json(request, int(api.get("max_body_bytes", DEFAULT_MAX_BODY)))
+    answer = await run_in_threadpool(
+        ingest,
+        request.app.state.hub,
+        caller,
+        entity,
+        body,
+        idempotency_key=idempotency_key,
+        max_batch=int(api.get("max_batch_records", DEFAULT_MAX_BATCH)),
+    )
+    metrics = request.app.state.metrics
+    if not answer.replayed:
+        for status in ("accepted", "unchanged", "rejected"):
+            if answer.body[status]:
+                metrics.ingested.labels(entity, status).inc(answer.body[status])
+    return _json(answer.body, answer.status, {"Idempotent-Replayed": "true"} if answer.replayed else None)
+
+
+def _page_size(request: Request, limit: int) -> int:
+    return min(limit, int(request.app.state.hub.config.api.get("max_page_size", DEFAULT_MAX_PAGE)))
+
+
+@router.get(
+    "/api/v1/changes",
+    response_model=Changes,
+    responses=_problems(401, 403, 404, 422, 503),
+    tags=["reading"],
+    summary="What changed since a cursor",
+)
+def get_changes(
+    request: Request,
+    caller: Caller,
+    since: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next_since of the previous answer; 0 for everything")] = 0,
+    entity: Annotated[str | None, Query(description="Only this entity", json_schema_extra={"enum": list(ENTITIES)})] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 500,
+) -> Response:
+    """Record versions committed after ``since``, oldest first, within the token's scope."""
+    return _json(browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit)))
+
+
+@router.get("/api/v1/token", response_model=TokenInfo, responses=_problems(401, 503), tags=["reading"], summary="What this token may do")
+def get_token(caller: Caller) -> Response:
+    """The presented token's scope and rights (a connector's ``check`` calls this)."""
+    return _json(
+        {
+            "name": caller.name,
+            "association_id": caller.association_id,
+            "platform": caller.is_platform,
+            "read": caller.can_read,
+            "write": caller.can_write,
+        }
+    )
+
+
+@router.get("/api/v1/schema/{entity}", responses=_problems(404), tags=["reading"], summary="An entity's JSON Schema")
+def get_schema(entity: EntityPath) -> Response:
+    """The common schema of ``entity`` (JSON Schema 2020-12), as the ingestion validates it."""
+    return _json(load_schema(entity))
+
+
+@router.get("/api/v1/{entity}", response_model=Page, responses=_problems(401, 403, 404, 422, 503), tags=["reading"], summary="List records")
+def get_records(
+    entity: EntityPath,
+    request: Request,
+    caller: Caller,
+    association: Annotated[str | None, Query(max_length=120)] = None,
+    governorate: Annotated[str | None, Query(pattern=r"^SY\d{2}$", description="Governorate P-code, e.g. SY01")] = None,
+    sector: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+) -> Response:
+    """A page of records, filtered, within the token's scope (an association token sees its own)."""
+    filters = browse.Filters(association, governorate, sector, date_from, date_to)
+    return _json(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
+
+
+@router.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
+def healthz() -> Response:
+    """The process answers."""
+    return _json({"status": "ok"})
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"], summary="Readiness")
+def readyz(request: Request) -> Response:
+    """The store answers and is at the newest migration: ready for traffic."""
+    hub = request.app.state.hub
+    try:
+        with hub.store.engine.connect() as conn:
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready, said in words
+        return _json({"status": "unavailable", "detail": f"store: {type(exc).__name__}"}, 503)
+    if revision != HEAD_REVISION:
+        return _json({"status": "unavailable", "detail": f"store at migration {revision}, expected {HEAD_REVISION}"}, 503)
+    return _json({"status": "ready"})
+
+
+@router.get(
+    "/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
+)
+def metrics(request: Request) -> Response:
+    """Runs, records, quarantine, outbox, request counts and latency, in Prometheus' text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

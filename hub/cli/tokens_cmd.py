@@ -1,0 +1,74 @@
+"""``hub tokens``: API tokens for associations' hubs and for the platform's own readers."""
+
+from __future__ import annotations
+
+import click
+
+from hub.cli.context import open_hub
+from hub.cli.output import console, emit_json, table
+from hub.services import tokens as svc
+
+
+@click.group("tokens")
+def tokens() -> None:
+    """API tokens: create (the secret is shown once), list, revoke."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--association", help="The association this token speaks for: it reads and writes only that association's records.")
+@click.option("--platform", is_flag=True, help="A platform token: reads every association's records.")
+@click.option("--read/--no-read", default=True, show_default=True, help="May read records and changes.")
+@click.option("--write/--no-write", default=False, show_default=True, help="May push records.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tokens_create(ctx, name, association, platform, read, write, as_json) -> None:
+    """Create a token NAME; prints the secret once (only its hash is kept)."""
+    t = svc.create(open_hub(ctx), name, association=association, platform=platform, read=read, write=write)
+    if as_json:
+        emit_json(t)
+        return
+    scope = f"association {association}" if association else "the platform"
+    rights = "+".join(r for r, ok in (("read", read), ("write", write)) if ok)
+    console.print(f"token {t['id']} ({name}) for {scope}, {rights}. Keep it now; it is not shown again:", highlight=False)
+    click.echo(t["token"])
+
+
+@tokens.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tokens_list(ctx, as_json) -> None:
+    """Every token, without secrets."""
+    rows = svc.list_tokens(open_hub(ctx))
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        "tokens",
+        ["id", "name", "starts", "scope", "rights", "created", "last used", "revoked"],
+        [
+            [
+                r["id"],
+                r["name"],
+                r["prefix"],
+                r["scope"],
+                r["rights"],
+                r["created_at"][:19],
+                (r["last_used_at"] or "")[:19],
+                (r["revoked_at"] or "")[:19],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def tokens_revoke(ctx, token_id) -> None:
+    """Revoke token TOKEN_ID: it is refused from the next request on."""
+    r = svc.revoke(open_hub(ctx), token_id)
+    console.print(f"token {r['id']} ({r['name']}) revoked")
+
+
+COMMANDS = [tokens]

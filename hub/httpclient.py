@@ -1,0 +1,172 @@
+"""Talking to other systems' HTTP APIs: one client with the retry, backoff and rate-limit rules.
+
+Timeouts, connection errors, 5xx and 429 are retried with exponential backoff and full jitter
+(tenacity), and a ``Retry-After`` the server sends is honoured instead; other 4xx are not
+retried, because asking again will not change the answer. A connector sends the same request
+(same body, same ``Idempotency-Key``) on every retry, so a retried write is applied once.
+Secrets in URLs or messages never leave here: errors name the host and path, not the query.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from hub.secrets import redactor
+
+__all__ = ["HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after"]
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How patient to be: per-request timeout, retries, backoff base and cap, requests per second."""
+
+    timeout: float = 30.0
+    retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    rate_limit: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> HttpPolicy:
+        """The policy a connector's settings ask for (keys timeout, retries, backoff, max_backoff, rate_limit)."""
+        keys = ("timeout", "retries", "backoff", "max_backoff", "rate_limit")
+        return cls(**{k: settings[k] for k in keys if settings.get(k) is not None})
+
+
+class Unavailable(Exception):
+    """Still failing after every retry (or not worth retrying yet): try again later."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Refused(Exception):
+    """A 4xx other than 429: the server will not take this request as it is."""
+
+    def __init__(self, message: str, status: int, body: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _body(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text[:500]
+
+
+class HttpClient:
+    """An httpx client for one base URL with the retry policy; ``request`` returns a 2xx/3xx response."""
+
+    def __init__(
+        self, base_url: str, *, policy: HttpPolicy, headers: dict | None = None, auth: httpx.Auth | None = None, name: str = "http"
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy
+        self.name = name
+        self._client = httpx.Client(
+            timeout=policy.timeout, headers={"User-Agent": "wasl-hub", "Accept": "application/json", **(headers or {})}, auth=auth
+        )
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def url(self, path: str) -> str:
+        """``path`` against the base URL (an absolute URL, such as a next link, is kept)."""
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def _pace(self) -> None:
+        if not self.policy.rate_limit:
+            return
+        with self._lock:
+            wait = self._last + 1.0 / self.policy.rate_limit - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last = time.monotonic()
+
+    def _once(self, method: str, url: str, where: str, **kwargs) -> httpx.Response:
+        self._pace()
+        try:
+            resp = self._client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise _Retryable(f"{self.name}: {where} timed out after {self.policy.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{self.name}: cannot reach {where}: {type(exc).__name__}") from None
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise _Retryable(f"{self.name}: {where} answered {resp.status_code}", parse_retry_after(resp.headers.get("Retry-After")))
+        if resp.status_code >= 400:
+            body = _body(resp)
+            detail = body.get("detail") if isinstance(body, dict) else body
+            raise Refused(
+                redactor.redact(f"{self.name}: {where} refused the request ({resp.status_code}): {detail}"), resp.status_code, body
+            )
+        return resp
+
+    def _wait(self, state) -> float:
+        exc = state.outcome.exception()
+        if getattr(exc, "retry_after", None) is not None:
+            return min(exc.retry_after, max(self.policy.max_backoff, 1.0) * 10)
+        return wait_random_exponential(multiplier=self.policy.backoff, max=self.policy.max_backoff)(state)
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """Send with retries; Unavailable when retries run out, Refused for a 4xx that is final."""
+        url = self.url(path)
+        parts = httpx.URL(url)
+        where = f"{parts.host}{f':{parts.port}' if parts.port else ''}{parts.path}"  # never the query: it may hold a key
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(self.policy.retries + 1),
+                wait=self._wait,
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    return self._once(method, url, where, **kwargs)
+        except _Retryable as exc:
+            raise Unavailable(redactor.redact(f"{exc} ({self.policy.retries + 1} tries)"), exc.retry_after) from None
+        raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises
+
+    def json(self, method: str, path: str, **kwargs) -> Any:
+        """``request`` and parse the JSON answer (Refused-like Unavailable if it is not JSON)."""
+        resp = self.request(method, path, **kwargs)
+        try:
+            return resp.json()
+        except ValueError:
+            raise Unavailable(f"{self.name}: {httpx.URL(self.url(path)).path} did not answer JSON") from None
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()

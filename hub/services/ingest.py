@@ -1,0 +1,247 @@
+"""Receiving records over the API: validate each, apply the token's scope, store, answer per record.
+
+This is the platform side of a push. One request is one transaction: the records it stores,
+the quarantine entries of the ones it refuses, its audit entry and (with an
+``Idempotency-Key``) the answer it gave, so a repeat of the request finds that answer and
+changes nothing. A record carries the version its sending hub gave it; a version older than
+the one already stored is answered ``unchanged`` and not applied, so a late retry can never
+roll a record back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.app import Hub
+from hub.errors import HubError
+from hub.pipeline.prepare import Preparer, Rejected
+from hub.schema import ENTITIES, entity_key
+from hub.services.tokens import Principal
+from hub.store import audit
+from hub.store import quarantine as quarantine_store
+from hub.store.bulk import select_in
+from hub.store.models import ApiRequest, Record
+from hub.store.records import Prepared, upsert_batch
+from hub.store.types import utcnow
+
+__all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "ingest", "request_digest"]
+
+DEFAULT_MAX_BATCH = 1000
+_requests = ApiRequest.__table__
+_records = Record.__table__
+
+
+class ApiProblem(HubError):
+    """A request the API refuses as a whole, with the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str, *, errors: list[dict] | None = None, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+        self.headers = headers
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the API answers: HTTP status, JSON body, and whether it is a stored first answer."""
+
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def request_digest(body: Any) -> str:
+    """The digest an idempotent request is recognised by (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _stored_answer(conn: Connection, principal: Principal, key: str, digest: str) -> Answer | None:
+    row = conn.execute(
+        select(_requests.c.request_hash, _requests.c.status_code, _requests.c.response).where(
+            _requests.c.token_id == principal.token_id, _requests.c.idempotency_key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise ApiProblem(
+            422,
+            f"Idempotency-Key {key!r} was already used for a different request body",
+            errors=[{"path": "Idempotency-Key", "rule": "idempotency", "message": "use a new key for a new request"}],
+        )
+    return Answer(row.status_code, orjson.loads(row.response), replayed=True)
+
+
+def _shape(entity: str, body: Any, max_batch: int) -> tuple[list, list[int | None]]:
+    if entity not in ENTITIES:
+        raise ApiProblem(404, f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise ApiProblem(
+            422,
+            'the body must be a JSON object {"records": [...]}',
+            errors=[{"path": "records", "rule": "required", "message": "a list of records"}],
+        )
+    records = body["records"]
+    extra = sorted(set(body) - {"records", "versions"})
+    if extra:
+        raise ApiProblem(
+            422,
+            f"unknown key(s) in the body: {', '.join(extra)}",
+            errors=[{"path": k, "rule": "additionalProperties", "message": "not allowed"} for k in extra],
+        )
+    if not records:
+        raise ApiProblem(422, "records is empty", errors=[{"path": "records", "rule": "minItems", "message": "send at least one record"}])
+    if len(records) > max_batch:
+        raise ApiProblem(
+            413,
+            f"{len(records)} records in one request; at most {max_batch} are accepted",
+            errors=[{"path": "records", "rule": "maxItems", "message": f"split into batches of {max_batch}"}],
+        )
+    versions = body.get("versions")
+    if versions is None:
+        return records, [None] * len(records)
+    if (
+        not isinstance(versions, list)
+        or len(versions) != len(records)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in versions)
+    ):
+        raise ApiProblem(
+            422,
+            "versions must be a list of positive integers, one per record",
+            errors=[{"path": "versions", "rule": "type", "message": "one positive integer per record"}],
+        )
+    return records, versions
+
+
+def ingest(
+    hub: Hub, principal: Principal, entity: str, body: Any, *, idempotency_key: str | None = None, max_batch: int = DEFAULT_MAX_BATCH
+) -> Answer:
+    """Store a batch of ``entity`` records sent by ``principal``; the answer lists each record's fate."""
+    if not principal.can_write:
+        raise ApiProblem(403, f"token {principal.name!r} has no write right")
+    records, versions = _shape(entity, body, max_batch)
+    digest = request_digest(body) if idempotency_key else ""
+    if idempotency_key:
+        with hub.store.engine.connect() as conn:
+            stored = _stored_answer(conn, principal, idempotency_key, digest)
+        if stored is not None:
+            return stored
+
+    preparer = Preparer(entity, entity_key(entity), None, [], {"connection": f"api:{principal.name}", "stream": entity})
+    results: list[dict] = [{}] * len(records)
+    good: list[tuple[int, Prepared]] = []
+    refused: list[tuple[int, Rejected]] = []
+    for i, raw in enumerate(records):
+        out = preparer.prepare(raw, i)
+        if isinstance(out, Rejected):
+            refused.append((i, out))
+            results[i] = {"index": i, "status": "rejected", "errors": [p.as_dict() for p in out.problems]}
+        elif not principal.may_touch(out.association_id):
+            problem = {
+                "path": "id" if entity == "association" else "association_id",
+                "rule": "scope",
+                "message": f"this token writes only association {principal.association_id!r} records, not {out.association_id!r}",
+            }
+            refused.append((i, Rejected("scope", i, raw, [])))
+            results[i] = {"index": i, "key": out.key, "status": "rejected", "errors": [problem]}
+        else:
+            good.append((i, out))
+
+    now = utcnow()
+    try:
+        with hub.store.engine.begin() as conn:
+            answer = _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest)
+    except IntegrityError:
+        # The same key raced in on another connection and won: answer what it stored.
+        if not idempotency_key:
+            raise
+        with hub.store.engine.connect() as conn:
+            stored = _stored_answer(conn, principal, idempotency_key, digest)
+        if stored is None:
+            raise
+        return stored
+    return answer
+
+
+def _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest) -> Answer:
+    connection = f"api:{principal.name}"
+    # A version older than the stored one is a late retry: never roll a record back.
+    stored_versions: dict[str, int | None] = {}
+    keys = list({p.key for _, p in good})
+    for i in range(0, len(keys), 1000):
+        for key, sv in select_in(conn, _records, ["key", "source_version"], {"entity": entity}, "key", keys[i : i + 1000]):
+            stored_versions[key] = sv
+    apply: list[tuple[int, Prepared]] = []
+    for i, p in good:
+        sv, v = stored_versions.get(p.key), versions[i]
+        if v is not None and sv is not None and v < sv:
+            results[i] = {"index": i, "key": p.key, "status": "unchanged", "note": f"version {sv} is already stored; version {v} is older"}
+        else:
+            apply.append((i, p))
+    up = upsert_batch(conn, entity, [p for _, p in apply], connection=connection, run_id=None, now=now)
+    new_version = {key: version for key, version, _h, _d in up.versions}
+    sent_version: dict[str, int] = {}
+    for i, p in apply:
+        if p.key in new_version:
+            results[i] = {"index": i, "key": p.key, "status": "accepted", "version": new_version[p.key]}
+        else:
+            results[i] = {"index": i, "key": p.key, "status": "unchanged"}
+        if versions[i] is not None:
+            sent_version[p.key] = max(versions[i], sent_version.get(p.key, 0))
+    if sent_version:
+        conn.execute(
+            update(_records)
+            .where(_records.c.entity == entity, _records.c.key == bindparam("b_key"))
+            .values(source_version=bindparam("b_v")),
+            [{"b_key": k, "b_v": v} for k, v in sent_version.items()],
+        )
+    if refused:
+        quarantine_store.add_entries(
+            conn,
+            [
+                {
+                    "run_id": None,
+                    "connection": connection,
+                    "stream": entity,
+                    "entity": entity,
+                    "stage": "api",
+                    "line": i,
+                    "raw": records[i],
+                    "errors": results[i]["errors"],
+                }
+                for i, _ in refused
+            ],
+            now=now,
+        )
+    counts = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "unchanged", "rejected")}
+    audit.append(
+        conn,
+        actor=principal.actor,
+        action="api.ingest",
+        subject=f"entity:{entity}",
+        detail={
+            "idempotency_key": idempotency_key,
+            **counts,
+            "written": sorted([r["key"], r["version"]] for r in results if r["status"] == "accepted"),
+        },
+        now=now,
+    )
+    body = {"entity": entity, **counts, "results": results}
+    if idempotency_key:
+        conn.execute(
+            insert(_requests).values(
+                token_id=principal.token_id,
+                idempotency_key=idempotency_key,
+                request_hash=digest,
+                status_code=200,
+                response=orjson.dumps(body).decode(),
+                created_at=now,
+            )
+        )
+    return Answer(200, body)

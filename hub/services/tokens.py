@@ -1,0 +1,139 @@
+"""API tokens: created, listed, revoked and checked. The secret is shown once and kept only hashed.
+
+A token is ``wh_`` + 32 random bytes (URL-safe base64). With that much entropy a plain SHA-256
+is the right store: a slow password hash (argon2) would only slow every API call, since
+nobody can guess a 256-bit secret from its digest. Lookup is by digest, so a check is one
+indexed read. Every creation and revocation is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+
+from hub.app import Hub
+from hub.errors import ConfigError, NotFoundError
+from hub.store import audit
+from hub.store.models import ApiToken
+from hub.store.types import utcnow
+
+__all__ = ["Principal", "authenticate", "create", "list_tokens", "revoke"]
+
+_t = ApiToken.__table__
+PREFIX = "wh_"
+_TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per request
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request speaks for: a token's id and name, its association (None: the platform), rights."""
+
+    token_id: int
+    name: str
+    association_id: str | None
+    can_read: bool
+    can_write: bool
+
+    @property
+    def is_platform(self) -> bool:
+        """A platform token reads (and, with write rights, writes) every association's records."""
+        return self.association_id is None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this token."""
+        return f"token:{self.name}"
+
+    def may_touch(self, association_id: str | None) -> bool:
+        """Whether this token may read or write a record of ``association_id``."""
+        return self.is_platform or (association_id is not None and association_id == self.association_id)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(hub: Hub, name: str, *, association: str | None, platform: bool, read: bool, write: bool, actor: str = "cli") -> dict:
+    """A new token; the returned ``token`` is the only time the secret is seen."""
+    if platform == (association is not None):
+        raise ConfigError("a token is for one association (--association ID) or for the platform (--platform), not both or neither")
+    if not (read or write):
+        raise ConfigError("a token needs read or write rights (--read, --write)")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    with hub.store.engine.begin() as conn:
+        token_id = conn.execute(
+            insert(_t)
+            .values(
+                name=name,
+                prefix=secret[:10],
+                secret_hash=_digest(secret),
+                association_id=association,
+                can_read=read,
+                can_write=write,
+                created_by=actor,
+                created_at=now,
+            )
+            .returning(_t.c.id)
+        ).scalar_one()
+        scope = {"association": association} if association else {"platform": True}
+        audit.append(
+            conn,
+            actor=actor,
+            action="token.create",
+            subject=f"token:{token_id}",
+            detail={"name": name, **scope, "read": read, "write": write},
+            now=now,
+        )
+    return {"id": token_id, "name": name, "token": secret, "association_id": association, "read": read, "write": write}
+
+
+def list_tokens(hub: Hub) -> list[dict]:
+    """Every token, newest first, without its secret (only the first characters, to recognise it)."""
+    with hub.store.engine.connect() as conn:
+        rows = conn.execute(select(_t).order_by(_t.c.id.desc())).all()
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "prefix": r.prefix + "…",
+            "scope": r.association_id or "(platform)",
+            "rights": "+".join(x for x, ok in (("read", r.can_read), ("write", r.can_write)) if ok),
+            "created_at": r.created_at.isoformat(),
+            "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+        }
+        for r in rows
+    ]
+
+
+def revoke(hub: Hub, token_id: int, *, actor: str = "cli") -> dict:
+    """Revoke a token: every later request with it is refused (401)."""
+    now = utcnow()
+    with hub.store.engine.begin() as conn:
+        row = conn.execute(select(_t.c.name, _t.c.revoked_at).where(_t.c.id == token_id)).first()
+        if row is None:
+            raise NotFoundError(f"no token with id {token_id}", hint="`hub tokens list` shows them")
+        if row.revoked_at is None:
+            conn.execute(update(_t).where(_t.c.id == token_id).values(revoked_at=now))
+            audit.append(conn, actor=actor, action="token.revoke", subject=f"token:{token_id}", detail={"name": row.name}, now=now)
+    return {"id": token_id, "name": row.name, "revoked": True}
+
+
+def authenticate(hub: Hub, secret: str) -> Principal | None:
+    """The principal a presented secret stands for, or None (unknown or revoked)."""
+    if not secret.startswith(PREFIX):
+        return None
+    with hub.store.engine.connect() as conn:
+        row = conn.execute(select(_t).where(_t.c.secret_hash == _digest(secret))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        with hub.store.engine.begin() as conn:
+            conn.execute(update(_t).where(_t.c.id == row.id).values(last_used_at=now))
+    return Principal(row.id, row.name, row.association_id, row.can_read, row.can_write)

@@ -1,0 +1,224 @@
+"""An association's hub pushes to the platform's hub: two processes, two stores, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import httpx
+
+from tests.conftest import DONATION_HEADER, donation_rows, wait_for
+from tests.platform.conftest import Proxy
+
+
+def _run(association, *args, **kw):
+    return association.hub("run", "amal", *args, **kw)
+
+
+def test_full_push_arrives_once_and_both_sides_agree(platform, association):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=1200, batch_size=200)
+    r = _run(association)
+    assert r.code == 0, r.err
+    assert platform.count() == 1200
+    assert association.outbox() == {"delivered": 1200}
+    # What the platform holds is what the association sent, Arabic as written.
+    stored = platform.folder.sql("select data, version, connection from records where key = ?", ("assoc-amal|D0000007",))
+    data, version, connection = stored[0]
+    assert json.loads(data)["donor"]["name"] == "محمد أحمد" and version == 1 and connection == "api:amal"
+    # Pushing again sends nothing new and changes nothing there.
+    again = _run(association)
+    assert again.code == 0 and platform.count() == 1200
+    assert platform.folder.sql("select max(version) from records")[0][0] == 1
+    # Every write is in the platform's audit log, whose chain is intact.
+    assert platform.folder.sql("select count(*) from audit_log where action = 'api.ingest'")[0][0] == 6
+    v = platform.folder.hub("audit", "verify")
+    assert v.code == 0 and "intact" in v.out
+
+
+def test_a_push_repeated_after_a_crash_before_the_answer_changes_nothing(platform, association):
+    platform.start()
+    proxy = Proxy(platform.url)
+    try:
+        association.configure(proxy.url, platform.token("amal", "assoc-amal"), rows=50, timeout=60)
+        proxy.hold_answers = True
+        pusher = association.popen("run", "amal")
+        assert proxy.forwarded.wait(60), pusher.stderr.read()
+        # The platform committed the batch; the pusher dies before it hears so.
+        assert platform.count() == 50
+        os.kill(pusher.pid, signal.SIGKILL)
+        pusher.wait()
+        assert association.outbox() == {"pending": 50}
+
+        proxy.hold_answers = False
+        r = _run(association)
+        assert r.code == 0, r.err
+        assert association.outbox() == {"delivered": 50}
+        # The same Idempotency-Key: the platform answered with its first answer and applied nothing.
+        assert proxy.answers[-1][1].get("idempotent-replayed") == "true"
+        assert platform.count() == 50
+        assert platform.folder.sql("select max(version), count(*) from record_history")[0][1] == 0
+        assert platform.folder.sql("select count(*) from audit_log where action = 'api.ingest'")[0][0] == 1
+    finally:
+        proxy.close()
+
+
+def test_the_platform_killed_mid_push_gets_everything_once_it_is_back(platform, association):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=3000, batch_size=50, retries=12, extra="")
+    # Slow the pusher down so the platform dies mid-push: 20 requests a second.
+    cfg = (association.path / "hub.yaml").read_text(encoding="utf-8").replace("backoff: 0.05", "backoff: 0.05\n      rate_limit: 20")
+    association.write("hub.yaml", cfg)
+    pusher = association.popen("run", "amal")
+    assert wait_for(lambda: platform.count() >= 200, timeout=60), pusher.stderr.read()
+    platform.kill()
+    killed_at = platform.count()
+    assert killed_at < 3000, "the push finished before the platform was killed"
+    platform.start()
+    code = pusher.wait(timeout=300)
+    if code != 0:  # the retries ran out while it was down: the next run carries on
+        r = _run(association)
+        assert r.code == 0, r.err
+    assert platform.count() == 3000
+    assert association.outbox() == {"delivered": 3000}
+    assert platform.folder.sql("select max(version) from records")[0][0] == 1
+
+
+def test_an_association_token_cannot_write_another_associations_records(platform, association):
+    platform.start()
+    association.configure(platform.url, platform.token("birr", "assoc-birr"), rows=5)
+    r = _run(association)
+    assert r.code == 1, r.err  # delivered nothing, quarantined everything
+    assert platform.count() == 0
+    q = json.loads(association.hub("quarantine", "list", "--json").out)
+    assert len(q) == 5 and all(e["stage"] == "deliver" for e in q)
+    entry = json.loads(association.hub("quarantine", "show", str(q[0]["id"]), "--json").out)
+    assert any(e["rule"] == "scope" and "assoc-birr" in e["message"] for e in entry["errors"])
+    # The platform keeps what it refused, raw, in its own quarantine.
+    assert platform.folder.sql("select count(*) from quarantine where stage = 'api'")[0][0] == 5
+
+
+def test_a_revoked_token_fails_the_run_and_loses_nothing(platform, association):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    association.configure(platform.url, token, rows=5)
+    ids = json.loads(platform.folder.hub("tokens", "list", "--json").out)
+    assert platform.folder.hub("tokens", "revoke", str(ids[0]["id"])).code == 0
+    r = _run(association)
+    assert r.code == 2 and "401" in r.err and token not in r.err + r.out
+    assert association.outbox() == {"pending": 5}
+    association.env["PLATFORM_TOKEN"] = platform.token("amal-2", "assoc-amal")
+    assert _run(association).code == 0
+    assert platform.count() == 5
+
+
+def test_another_hub_pulls_the_changes_incrementally(platform, association, tmp_path, request):
+    from tests.platform.conftest import _sub_folder
+
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=30)
+    assert _run(association).code == 0
+    reader = _sub_folder(tmp_path, "reader", request)
+    reader.write(
+        "hub.yaml",
+        f"""\
+store: sqlite:///hub.db
+connections:
+  from_platform:
+    connector: wasl
+    settings: {{url: "{platform.url}", token: "${{READ_TOKEN}}", page_size: 7}}
+    streams:
+      donations: {{entity: donation}}
+""",
+    )
+    reader.env["READ_TOKEN"] = platform.token("observer", write=False)
+    first = json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]
+    assert first["read"] == 30 and first["inserted"] == 30
+    association.write_csv("donations.csv", DONATION_HEADER, donation_rows(34), encoding="utf-8-sig")
+    assert _run(association).code == 0
+    second = json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]
+    assert second["read"] == 4 and second["inserted"] == 4
+    assert reader.sql("select count(*) from records")[0][0] == 34
+
+
+def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    url = f"{platform.url}/api/v1/donation/batch"
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def post(content, headers=auth):
+        return httpx.post(url, content=content, headers=headers, timeout=10)
+
+    r = post(b'{"records": [')
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json" and "not valid JSON" in r.json()["detail"]
+    r = post(b"x" * 300_000)
+    assert r.status_code == 413 and "262144" in r.json()["detail"]
+    r = post(json.dumps({"records": [{"id": str(i)} for i in range(201)]}).encode())
+    assert r.status_code == 413 and r.json()["errors"][0]["path"] == "records"
+    r = post(b'{"rows": []}')
+    assert r.status_code == 422
+    r = post(b"<xml/>", headers={**auth, "Content-Type": "application/xml"})
+    assert r.status_code == 415
+    r = post(b'{"records": [{}]}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    r = httpx.post(f"{platform.url}/api/v1/parcel/batch", content=b'{"records": [{}]}', headers=auth)
+    assert r.status_code == 404 and "unknown entity" in r.json()["detail"]
+    # A chunked body over the limit is cut off while it arrives.
+    r = httpx.post(url, content=iter([b"[" + b" " * 100_000] * 4), headers=auth, timeout=10)
+    assert r.status_code == 413
+    assert "Traceback" not in platform.proc.stderr.read()
+    assert httpx.get(f"{platform.url}/healthz").json() == {"status": "ok"}
+    good = {
+        "id": "D1",
+        "association_id": "assoc-amal",
+        "amount": "10.00",
+        "currency": "SYP",
+        "donated_at": "2026-10-01T10:00:00+03:00",
+        "channel": "cash",
+        "status": "received",
+    }
+    r = post(json.dumps({"records": [good]}).encode())
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+
+
+def test_an_idempotency_key_reused_for_another_body_is_refused(platform):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    rec = {
+        "id": "D1",
+        "association_id": "assoc-amal",
+        "amount": "10.00",
+        "currency": "SYP",
+        "donated_at": "2026-10-01T10:00:00+03:00",
+        "channel": "cash",
+        "status": "received",
+    }
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-1"}
+    first = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": [rec]}, headers=headers)
+    again = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": [rec]}, headers=headers)
+    assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    other = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": [dict(rec, amount="11.00")]}, headers=headers)
+    assert other.status_code == 422 and "different request body" in other.json()["detail"]
+    assert platform.folder.sql("select data from records")[0][0].find('"10.00"') > 0
+
+
+def test_an_older_version_never_rolls_a_record_back(platform):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    rec = {
+        "id": "D1",
+        "association_id": "assoc-amal",
+        "amount": "10.00",
+        "currency": "SYP",
+        "donated_at": "2026-10-01T10:00:00+03:00",
+        "channel": "cash",
+        "status": "received",
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{platform.url}/api/v1/donation/batch"
+    assert httpx.post(url, json={"records": [dict(rec, amount="12.00")], "versions": [2]}, headers=headers).json()["accepted"] == 1
+    late = httpx.post(url, json={"records": [rec], "versions": [1]}, headers=headers).json()
+    assert late["results"][0]["status"] == "unchanged" and "older" in late["results"][0]["note"]
+    assert '"12.00"' in platform.folder.sql("select data from records")[0][0]

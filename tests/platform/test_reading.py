@@ -1,0 +1,159 @@
+"""Reading the platform: filters, pagination, the change feed, token scope, health and metrics."""
+
+from __future__ import annotations
+
+import httpx
+
+from hub.services import tokens
+
+
+def _donation(i: int, association: str, day: int) -> dict:
+    return {
+        "id": f"D{i}",
+        "association_id": association,
+        "amount": f"{100 + i}.00",
+        "currency": "SYP",
+        "donated_at": f"2026-10-{day:02d}T10:00:00+03:00",
+        "channel": "cash",
+        "status": "received",
+    }
+
+
+def _distribution(i: int, association: str, governorate: str, sector: str) -> dict:
+    return {
+        "id": f"B{i}",
+        "association_id": association,
+        "sector": sector,
+        "governorate": governorate,
+        "distributed_at": "2026-10-05T09:00:00+03:00",
+        "households": 3,
+    }
+
+
+def _token(api, association=None, *, read=True, write=True):
+    t = tokens.create(
+        api.hub, f"t-{association}-{read}-{write}", association=association, platform=association is None, read=read, write=write
+    )
+    return {"Authorization": f"Bearer {t['token']}"}
+
+
+def _push(api, headers, entity, records):
+    r = httpx.post(f"{api.url}/api/v1/{entity}/batch", json={"records": records}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_pages_follow_next_and_an_association_sees_only_its_own(api):
+    amal, birr, platform = _token(api, "amal"), _token(api, "birr"), _token(api, write=False)
+    _push(api, amal, "donation", [_donation(i, "amal", 1 + i % 28) for i in range(25)])
+    _push(api, birr, "donation", [_donation(i, "birr", 3) for i in range(5)])
+    seen, after = [], 0
+    while True:
+        page = httpx.get(f"{api.url}/api/v1/donation", params={"limit": 10, "after": after}, headers=platform).json()
+        seen += [item["key"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert len(seen) == 30 and len(set(seen)) == 30
+    own = httpx.get(f"{api.url}/api/v1/donation", params={"limit": 100}, headers=birr).json()["items"]
+    assert {i["record"]["association_id"] for i in own} == {"birr"} and len(own) == 5
+    # Asking for another association's records by filter still yields only one's own.
+    other = httpx.get(f"{api.url}/api/v1/donation", params={"association": "amal"}, headers=birr).json()["items"]
+    assert other == []
+    changes = httpx.get(f"{api.url}/api/v1/changes", params={"entity": "donation"}, headers=birr).json()
+    assert len(changes["changes"]) == 5
+
+
+def test_filters_by_governorate_sector_and_dates(api):
+    amal, platform = _token(api, "amal"), _token(api, write=False)
+    _push(
+        api,
+        amal,
+        "distribution",
+        [
+            _distribution(1, "amal", "SY01", "food_security"),
+            _distribution(2, "amal", "SY02", "health"),
+            _distribution(3, "amal", "SY01", "health"),
+        ],
+    )
+    _push(api, amal, "donation", [_donation(1, "amal", 2), _donation(2, "amal", 10), _donation(3, "amal", 20)])
+
+    def keys(entity, **params):
+        r = httpx.get(f"{api.url}/api/v1/{entity}", params=params, headers=platform)
+        assert r.status_code == 200, r.text
+        return sorted(i["record"]["id"] for i in r.json()["items"])
+
+    assert keys("distribution", governorate="SY01") == ["B1", "B3"]
+    assert keys("distribution", sector="health") == ["B2", "B3"]
+    assert keys("distribution", governorate="SY01", sector="health") == ["B3"]
+    assert keys("donation", **{"from": "2026-10-05", "to": "2026-10-15"}) == ["D2"]
+    assert keys("donation", **{"from": "2026-10-10"}) == ["D2", "D3"]
+    r = httpx.get(f"{api.url}/api/v1/donation", params={"governorate": "SY01"}, headers=platform)
+    assert r.status_code == 422 and "no governorate" in r.json()["detail"]
+
+
+def test_associations_filter_on_the_governorates_they_serve(api):
+    platform = _token(api)
+    base = {"org_type": "22", "status": "active"}
+    answer = _push(
+        api,
+        platform,
+        "association",
+        [
+            {
+                **base,
+                "id": "amal",
+                "name_ar": "جمعية الأمل",
+                "governorate": "SY01",
+                "governorates_served": ["SY01", "SY07"],
+                "sectors": ["health"],
+            },
+            {**base, "id": "birr", "name_ar": "جمعية البر", "governorate": "SY02", "sectors": ["food_security"]},
+        ],
+    )
+    assert answer["accepted"] == 2, answer
+    got = httpx.get(f"{api.url}/api/v1/association", params={"governorate": "SY07"}, headers=platform).json()["items"]
+    assert [i["record"]["name_ar"] for i in got] == ["جمعية الأمل"]
+    got = httpx.get(f"{api.url}/api/v1/association", params={"sector": "food_security"}, headers=platform).json()["items"]
+    assert [i["key"] for i in got] == ["birr"]
+    # An association's token may write its own register entry, not another's.
+    amal = _token(api, "amal")
+    answer = _push(api, amal, "association", [{**base, "id": "birr", "name_ar": "تعديل", "governorate": "SY02"}])
+    assert answer["rejected"] == 1 and answer["results"][0]["errors"][0]["rule"] == "scope"
+
+
+def test_the_change_feed_returns_each_version_once_in_commit_order(api):
+    amal, reader = _token(api, "amal"), _token(api, write=False)
+    _push(api, amal, "donation", [_donation(i, "amal", 1) for i in range(6)])
+    feed = httpx.get(f"{api.url}/api/v1/changes", params={"limit": 4}, headers=reader).json()
+    assert len(feed["changes"]) == 4 and feed["more"] is True
+    rest = httpx.get(f"{api.url}/api/v1/changes", params={"since": feed["next_since"]}, headers=reader).json()
+    assert len(rest["changes"]) == 2 and rest["more"] is False
+    _push(api, amal, "donation", [dict(_donation(0, "amal", 1), amount="999.00")])
+    later = httpx.get(f"{api.url}/api/v1/changes", params={"since": rest["next_since"]}, headers=reader).json()
+    assert [(c["key"], c["version"], c["record"]["amount"]) for c in later["changes"]] == [("amal|D0", 2, "999.00")]
+
+
+def test_rights_are_enforced(api):
+    read_only = _token(api, "amal", write=False)
+    write_only = _token(api, "amal", read=False)
+    r = httpx.post(f"{api.url}/api/v1/donation/batch", json={"records": [_donation(1, "amal", 1)]}, headers=read_only)
+    assert r.status_code == 403 and "no write right" in r.json()["detail"]
+    r = httpx.get(f"{api.url}/api/v1/donation", headers=write_only)
+    assert r.status_code == 403
+    assert httpx.get(f"{api.url}/api/v1/token", headers=write_only).json()["write"] is True
+
+
+def test_health_readiness_and_metrics(api):
+    amal = _token(api, "amal")
+    _push(api, amal, "donation", [_donation(1, "amal", 1), {"id": "broken"}])
+    assert httpx.get(f"{api.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{api.url}/readyz").json() == {"status": "ready"}
+    text = httpx.get(f"{api.url}/metrics").text
+    assert 'wasl_records{entity="donation"} 1.0' in text
+    assert 'wasl_ingested_records_total{entity="donation",status="accepted"} 1.0' in text
+    assert 'wasl_ingested_records_total{entity="donation",status="rejected"} 1.0' in text
+    assert 'wasl_quarantine_open{connection="api:t-amal-True-True"} 1.0' in text
+    assert 'wasl_http_request_seconds_count{route="/api/v1/{entity}/batch"}' in text
+    doc = httpx.get(f"{api.url}/openapi.json").json()
+    assert "/api/v1/{entity}/batch" in doc["paths"] and "/api/v1/changes" in doc["paths"]
