@@ -232,7 +232,7 @@ class RestConnector(Connector):
 
     def get(self, url: str, params: dict) -> httpx.Response:
         try:
-            return self.http.request("GET", url, params=params)
+            return self.http.request("GET", url, params=params or None)  # a next link keeps its own query
         except (Unavailable, Refused) as exc:
             raise ConnectorError(str(exc)) from None
 

@@ -16,7 +16,7 @@ from hub.config import Config, load_config, problems_of
 from hub.errors import ConfigError
 from hub.plugins import Plugins
 from hub.sdk import Connector, ConnectorContext
-from hub.secrets import substitute
+from hub.secrets import redactor, substitute
 from hub.store import Store
 
 __all__ = ["Hub"]
@@ -58,11 +58,14 @@ class Hub:
         """A connection's settings, checked against its connector's schema, secrets resolved."""
         cfg = self.config.connection(connection)
         cls = self.connector_class(connection)
+        settings = substitute(cfg.settings, self.plugins.resolve_secret, f"connections.{connection}.settings")
+        # Checked once ${...} are resolved (a URL may come from the environment); the messages
+        # quote values, so resolved secrets are masked in them.
         validator = jsonschema.Draft202012Validator(cls.settings_schema)
-        problems = problems_of(validator, cfg.settings, prefix=f"connections.{connection}.settings")
+        problems = [redactor.redact(p) for p in problems_of(validator, settings, prefix=f"connections.{connection}.settings")]
         if problems:
             raise ConfigError(f"{self.config.path}: connection {connection!r} has invalid settings", problems=problems)
-        return substitute(cfg.settings, self.plugins.resolve_secret, f"connections.{connection}.settings")
+        return settings
 
     def open_connector(self, connection: str) -> Connector:
         """A ready connector instance for ``connection``."""

@@ -2,7 +2,9 @@
 
 The demo copies its shipped files (a donations CSV with Arabic headers and Arabic-Indic
 digits, a distributions workbook, the association register, and a config) into a folder,
-runs every connection into an SQLite store there, and prints what happened and where to look.
+starts a second hub there as the national platform, runs every connection into an SQLite
+store (pushing to the platform over HTTP), and prints what happened, whether both sides'
+counts agree, and where to look.
 Running it again changes nothing: unchanged records are no-ops and open quarantine entries
 are not added twice.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.app import Hub
+from hub.demo.platform import DemoPlatform
 from hub.pipeline.run import run_connection
 from hub.reconcile.service import reconcile_store
 from hub.services import quarantine as q_svc
@@ -40,9 +43,30 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
     """Run every demo connection; returns per-connection counts and the store's totals."""
     say = echo or (lambda *_: None)
     config_path = _install(folder)
+    with DemoPlatform(folder / "platform") as platform:
+        say(f"Wasl Hub demo — store: {folder / 'demo.db'}; the platform: a second hub at {platform.url}")
+        return _run(folder, config_path, platform, say)
+
+
+def _agreement(hub: Hub, platform: DemoPlatform) -> dict[str, dict[str, int]]:
+    """Per pushed entity: records this hub holds, and records the platform holds."""
+    from sqlalchemy import func, select
+
+    from hub.store.models import Record
+
+    r = Record.__table__
+    with hub.store.engine.connect() as conn:
+        here = dict(
+            conn.execute(
+                select(r.c.entity, func.count()).where(r.c.entity.in_(("association", "donation", "distribution"))).group_by(r.c.entity)
+            ).all()
+        )
+    return {e: {"hub": n, "platform": platform.count(e)} for e, n in sorted(here.items())}
+
+
+def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[str, Any]:
     hub = Hub.from_path(config_path)
     try:
-        say(f"Wasl Hub demo — store: {folder / 'demo.db'}")
         results = []
         for name in ("associations", "amal-donations", "birr-distributions", "amal-bank"):
             run = run_connection(hub, name, trigger="demo")
@@ -66,6 +90,13 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
         with hub.store.engine.connect() as conn:
             pending = outbox_store.pending_count(conn)
         open_q = q_svc.list_open(hub, limit=0)
+        agreement = _agreement(hub, platform)
+        agree = all(c["hub"] == c["platform"] for c in agreement.values())
+        say("")
+        say(f"The platform ({platform.url}) and this hub, record for record:")
+        for entity, c in agreement.items():
+            mark = "agree" if c["hub"] == c["platform"] else "DIFFER"
+            say(f"  {entity:<13} here {c['hub']:>3}   on the platform {c['platform']:>3}   {mark}")
         say("")
         say(f"Quarantine: {len(open_q)} record(s) need a person; each kept with its raw row and every error:")
         for e in open_q:
@@ -78,7 +109,8 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
         say(f"  hub {cfg} quarantine show {open_q[0]['id'] if open_q else 1} --lang ar         one rejected row, errors in Arabic")
         say(f"  hub {cfg} quarantine export fixes.xlsx --lang ar   rows to correct, for the association")
         say(f"  hub {cfg} matches list                         bank lines waiting for a person")
-        say(f"  {folder / 'platform-export'}/*.jsonl          what the platform received")
+        say(f"  {folder / 'platform-export'}/*.jsonl          the open-data export")
+        say(f"  hub -c {folder / 'platform' / 'hub.yaml'} audit list   what the platform received, hash-chained")
         say("Run `make demo` again: nothing changes the second time.")
         return {
             "runs": results,
@@ -86,6 +118,7 @@ def run_demo(folder: Path, echo: Callable[[str], Any] | None = print) -> dict[st
             "outbox_pending": pending,
             "reconciliation": counts,
             "store": str(folder / "demo.db"),
+            "platform": {"url": platform.url, "counts": agreement, "agree": agree},
         }
     finally:
         hub.close()

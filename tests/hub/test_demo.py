@@ -19,6 +19,14 @@ def _snapshot(folder):
         db.close()
 
 
+def _platform(folder):
+    db = sqlite3.connect(folder.path / "demo" / "platform" / "platform.db")
+    try:
+        return {t: db.execute(f"select * from {t} order by 1").fetchall() for t in ("records", "record_history", "audit_log")}
+    finally:
+        db.close()
+
+
 def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
     r = folder.hub("demo", "--dir", "demo", "--json")
     assert r.code == 0, r.err
@@ -29,6 +37,16 @@ def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
     assert runs["associations"]["inserted"] == 2
     assert out["quarantine_open"] == 5 and out["outbox_pending"] == 0
     assert out["reconciliation"] == {"matched": 3, "suggested": 1, "unmatched": 1, "ignored": 1}
+    # The platform, a second hub on a local port, holds what this hub holds.
+    assert out["platform"]["agree"] is True
+    assert out["platform"]["counts"] == {
+        "association": {"hub": 2, "platform": 2},
+        "distribution": {"hub": 25, "platform": 25},
+        "donation": {"hub": 40, "platform": 40},
+    }
+    platform = sqlite3.connect(folder.path / "demo" / "platform" / "platform.db")
+    paid_there = platform.execute("select count(*) from records where entity = 'donation' and version = 2").fetchone()[0]
+    assert paid_there == 3, "the three payments reconciliation found reached the platform as new versions"
     paid = [json.loads(x) for x in (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(x["id"] for x in paid if x["status"] == "received" and "transactions" in x) == ["AM-1005", "AM-1020", "AM-1035"]
     exported = (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8")
@@ -41,6 +59,7 @@ def test_demo_twice_changes_nothing_the_second_time(folder):
     assert folder.hub("demo", "--dir", "demo").code == 0
     before = _snapshot(folder)
     exports = {p.name: p.read_bytes() for p in (folder.path / "demo" / "platform-export").iterdir()}
+    platform_before = _platform(folder)
     r = folder.hub("demo", "--dir", "demo")
     assert r.code == 0, r.err
     assert "new 0, changed 0, unchanged 40" in r.out
@@ -50,6 +69,7 @@ def test_demo_twice_changes_nothing_the_second_time(folder):
     assert [q[0] for q in after["quarantine"]] == [q[0] for q in before["quarantine"]]
     assert {p.name: p.read_bytes() for p in (folder.path / "demo" / "platform-export").iterdir()} == exports
     assert "Where to look next" in r.out
+    assert _platform(folder) == platform_before
 
 
 def test_init_writes_a_starter_config_that_loads(folder):

@@ -1,0 +1,127 @@
+"""The ``rest`` connector's auth, pagination, rate limit and write modes against a local API."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from connectors.rest import RestConnector
+from hub.errors import ConfigError
+from hub.sdk import ConnectorContext, Cursor, Delivery, StreamConfig
+from hub.testing import Response, TestServer
+
+ROWS = [{"n": i} for i in range(1, 8)]
+
+
+def _open(tmp_path, settings, options=None):
+    streams = (StreamConfig("s", "donation", options=options or {}),) if options is not None else ()
+    return RestConnector(settings, ConnectorContext(connection="c", base_dir=tmp_path, streams=streams))
+
+
+def _read(conn):
+    out = []
+    for stream in conn.streams():
+        out += [row.data["n"] for row in stream.read(Cursor(None))]
+    return out
+
+
+@pytest.fixture
+def server():
+    with TestServer() as s:
+        yield s
+
+
+def test_offset_pagination_and_bearer_auth(server, tmp_path):
+    def page(req):
+        assert req.headers["Authorization"] == "Bearer t0k"
+        off, lim = int(req.arg("skip")), int(req.arg("take"))
+        return Response(200, ROWS[off : off + lim])
+
+    server.route("GET", "/rows", page)
+    conn = _open(
+        tmp_path,
+        {
+            "url": server.url,
+            "path": "/rows",
+            "auth": {"type": "bearer", "token": "t0k"},
+            "pagination": {"type": "offset", "offset_param": "skip", "size_param": "take", "page_size": 3},
+        },
+    )
+    assert _read(conn) == list(range(1, 8))
+    assert [r.arg("skip") for r in server.requests] == ["0", "3", "6"]
+
+
+def test_cursor_pagination_and_basic_auth(server, tmp_path):
+    def page(req):
+        assert req.headers["Authorization"] == "Basic " + base64.b64encode(b"amal:p@ss").decode()
+        start = int(req.arg("after", "0"))
+        chunk = ROWS[start : start + 3]
+        return Response(200, {"results": chunk, "meta": {"next": str(start + 3) if start + 3 < len(ROWS) else None}})
+
+    server.route("GET", "/rows", page)
+    conn = _open(
+        tmp_path,
+        {"url": server.url, "auth": {"type": "basic", "username": "amal", "password": "p@ss"}},
+        {"path": "/rows", "record_path": "results", "pagination": {"type": "cursor", "cursor_param": "after", "cursor_path": "meta.next"}},
+    )
+    assert _read(conn) == list(range(1, 8))
+    assert len(server.requests) == 3
+
+
+def test_next_link_from_the_body_and_from_the_link_header(server, tmp_path):
+    def body_link(req):
+        n = int(req.arg("p", "0"))
+        nxt = f"{server.url}/a?p={n + 1}" if n < 2 else None
+        return Response(200, {"items": ROWS[n * 3 : n * 3 + 3], "links": {"next": nxt}})
+
+    def header_link(req):
+        n = int(req.arg("p", "0"))
+        headers = {"Link": f'<{server.url}/b?p={n + 1}>; rel="next"'} if n < 2 else {}
+        return Response(200, ROWS[n * 3 : n * 3 + 3], headers)
+
+    server.route("GET", "/a", body_link)
+    server.route("GET", "/b", header_link)
+    a = _open(
+        tmp_path,
+        {"url": server.url},
+        {"path": "/a", "record_path": "items", "pagination": {"type": "next_link", "next_path": "links.next"}},
+    )
+    b = _open(tmp_path, {"url": server.url}, {"path": "/b", "pagination": {"type": "next_link"}})
+    assert _read(a) == list(range(1, 8)) and _read(b) == list(range(1, 8))
+
+
+def test_the_rate_limit_spaces_requests(server, tmp_path):
+    server.route("GET", "/rows", lambda req: Response(200, ROWS[int(req.arg("page")) - 1 : int(req.arg("page"))]))
+    conn = _open(tmp_path, {"url": server.url, "path": "/rows", "rate_limit": 5, "pagination": {"type": "page", "page_size": 1}})
+    stamps = []
+    server.route(
+        "GET",
+        "/rows",
+        lambda req: (stamps.append(time.monotonic()), Response(200, ROWS[int(req.arg("page")) - 1 : int(req.arg("page"))]))[1],
+    )
+    assert _read(conn) == list(range(1, 8))
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert min(gaps) >= 0.18  # 5 requests a second at most
+
+
+def test_write_each_sends_one_request_per_record_with_its_key(server, tmp_path):
+    got = []
+    server.route("PUT", "/gift", lambda req: (got.append((req.headers["Idempotency-Key"], req.json())), Response(200, {}))[1])
+    conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gift", "method": "PUT", "mode": "each"}})
+    result = conn.write("donation", [Delivery(f"k{i}", "donation", str(i), 1, {"id": i}) for i in range(3)])
+    assert not result.rejected and got == [("k0", {"id": 0}), ("k1", {"id": 1}), ("k2", {"id": 2})]
+
+
+def test_a_refused_record_is_reported_not_retried(server, tmp_path):
+    server.route("POST", "/gifts", lambda req: Response(400, {"detail": "amount missing"}))
+    conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gifts", "mode": "each"}, "retries": 3})
+    result = conn.write("donation", [Delivery("k1", "donation", "1", 1, {"id": 1})])
+    assert "amount missing" in result.rejected["k1"][0].message and len(server.requests) == 1
+
+
+def test_bad_stream_options_name_their_key(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        _open(tmp_path, {"url": "http://127.0.0.1:9"}, {"path": "/x", "pagination": {"type": "pages"}})
+    assert "connections.c.streams.s.options.pagination.type" in str(exc.value)
