@@ -142,13 +142,18 @@ class Stream(abc.ABC):
 
 @dataclass(frozen=True)
 class Delivery:
-    """One record version to deliver; ``idempotency_key`` is stable across retries."""
+    """One record version to deliver; ``idempotency_key`` is stable across retries.
+
+    ``raw`` is the record's canonical JSON text as stored, when the hub has it: a destination
+    that sends JSON can send it as it is instead of serialising ``record`` again.
+    """
 
     idempotency_key: str
     entity: str
     key: str
     version: int
     record: dict
+    raw: str | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ backoff, and the drain stops for this destination until the next run.
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -41,19 +42,35 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 def drain(store: Store, destination: str, connector: Connector, *, run_id: int | None, batch_size: int = 500) -> DrainResult:
-    """Deliver every due pending row of ``destination``."""
+    """Deliver every due pending row of ``destination``.
+
+    The next batch is read from the store while the destination takes the current one (a
+    thread: the write waits on the network), so a remote destination is never kept waiting
+    for the outbox. Batches are still delivered and marked strictly in outbox order.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="outbox-read") as reader:
+        return _drain(store, destination, connector, run_id, batch_size, reader)
+
+
+def _drain(store: Store, destination: str, connector: Connector, run_id: int | None, batch_size: int, reader) -> DrainResult:
     result = DrainResult()
+
+    def fetch(after_id: int) -> list[dict]:
+        with store.engine.connect() as conn:
+            return outbox_store.pending(conn, destination, now=utcnow(), limit=batch_size, after_id=after_id)
+
+    upcoming = reader.submit(fetch, 0)
     while True:
         now = utcnow()
-        with store.engine.connect() as conn:
-            rows = outbox_store.pending(conn, destination, now=now, limit=batch_size)
+        rows = upcoming.result()
         if not rows:
             return result
+        upcoming = reader.submit(fetch, rows[-1]["id"])
         by_entity: dict[str, list[dict]] = {}
         for r in rows:
             by_entity.setdefault(r["entity"], []).append(r)
         for entity, items in by_entity.items():
-            deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], r["record"]) for r in items]
+            deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], r["record"], r["raw"]) for r in items]
             ids = [r["id"] for r in items]
             try:
                 outcome = connector.write(entity, deliveries)

@@ -184,22 +184,30 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
             results[i] = {"index": i, "key": p.key, "status": "unchanged", "note": f"version {sv} is already stored; version {v} is older"}
         else:
             apply.append((i, p))
-    up = upsert_batch(conn, entity, [p for _, p in apply], connection=connection, run_id=None, now=now)
-    new_version = {key: version for key, version, _h, _d in up.versions}
     sent_version: dict[str, int] = {}
+    for i, p in apply:
+        if versions[i] is not None:
+            sent_version[p.key] = max(versions[i], sent_version.get(p.key, 0))
+    up = upsert_batch(conn, entity, [p for _, p in apply], connection=connection, run_id=None, now=now, source_versions=sent_version)
+    new_version = {key: version for key, version, _h, _d in up.versions}
     for i, p in apply:
         if p.key in new_version:
             results[i] = {"index": i, "key": p.key, "status": "accepted", "version": new_version[p.key]}
         else:
             results[i] = {"index": i, "key": p.key, "status": "unchanged"}
-        if versions[i] is not None:
-            sent_version[p.key] = max(versions[i], sent_version.get(p.key, 0))
-    if sent_version:
+    # A newer version whose content is unchanged still moves the stored version on, so that
+    # an older version arriving after it is recognised as older.
+    bumped = [
+        {"b_key": k, "b_v": v}
+        for k, v in sent_version.items()
+        if k not in new_version and (stored_versions.get(k) is None or v > stored_versions[k])
+    ]
+    if bumped:
         conn.execute(
             update(_records)
             .where(_records.c.entity == entity, _records.c.key == bindparam("b_key"))
             .values(source_version=bindparam("b_v")),
-            [{"b_key": k, "b_v": v} for k, v in sent_version.items()],
+            bumped,
         )
     if refused:
         quarantine_store.add_entries(

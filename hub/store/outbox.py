@@ -52,26 +52,28 @@ def enqueue(
     return len(rows)
 
 
-def pending(conn: Connection, destination: str, *, now: datetime, limit: int) -> list[dict[str, Any]]:
-    """The oldest deliverable rows for a destination (pending, and due if they were retried)."""
+def pending(conn: Connection, destination: str, *, now: datetime, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
+    """The oldest deliverable rows for a destination (pending, and due if they were retried) after row ``after_id``."""
     q = (
         select(_t.c.id, _t.c.entity, _t.c.key, _t.c.version, _t.c.idempotency_key, _t.c.payload, _t.c.attempts)
-        .where(_t.c.destination == destination, _t.c.status == "pending")
+        .where(_t.c.destination == destination, _t.c.status == "pending", _t.c.id > after_id)
         .where(or_(_t.c.next_attempt_at.is_(None), _t.c.next_attempt_at <= now))
         .order_by(_t.c.id)
         .limit(limit)
     )
+    loads = orjson.loads
     return [
         {
-            "id": r.id,
-            "entity": r.entity,
-            "key": r.key,
-            "version": r.version,
-            "idempotency_key": r.idempotency_key,
-            "record": orjson.loads(r.payload),
-            "attempts": r.attempts,
+            "id": r[0],
+            "entity": r[1],
+            "key": r[2],
+            "version": r[3],
+            "idempotency_key": r[4],
+            "record": loads(r[5]),
+            "raw": r[5],
+            "attempts": r[6],
         }
-        for r in conn.execute(q)
+        for r in conn.execute(q).all()
     ]
 
 

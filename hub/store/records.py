@@ -37,6 +37,7 @@ _INSERT_COLUMNS = [
     "created_at",
     "updated_at",
     "change_seq",
+    "source_version",
 ]
 
 
@@ -60,13 +61,24 @@ class Upserted:
 
 
 def upsert_batch(
-    conn: Connection, entity: str, items: list[Prepared], *, connection: str, run_id: int | None, now: datetime, keep_owned: bool = True
+    conn: Connection,
+    entity: str,
+    items: list[Prepared],
+    *,
+    connection: str,
+    run_id: int | None,
+    now: datetime,
+    keep_owned: bool = True,
+    source_versions: dict[str, int] | None = None,
 ) -> Upserted:
     """Store ``items`` (in source order; a key seen twice keeps the later content).
 
     ``keep_owned``: a source's version keeps the hub-maintained fields of the stored record
     (see ``KEPT_FIELDS``); the hub's own writers (reconciliation) pass False.
+    ``source_versions``: the version the sending hub gave each key (API ingestion), stored
+    with the record so that an older version arriving late is recognised.
     """
+    sv = source_versions or {}
     out = Upserted()
     if not items:
         return out
@@ -113,6 +125,7 @@ def upsert_batch(
                 "connection": connection,
                 "run_id": run_id,
                 "updated_at": now,
+                "source_version": sv.get(it.key),
             }
             out.updated += 1
 
@@ -154,7 +167,20 @@ def upsert_batch(
             _records,
             _INSERT_COLUMNS,
             [
-                (entity, r["key"], r["association_id"], r["data"], r["hash"], r["version"], connection, run_id, stamp, stamp, seq + i)
+                (
+                    entity,
+                    r["key"],
+                    r["association_id"],
+                    r["data"],
+                    r["hash"],
+                    r["version"],
+                    connection,
+                    run_id,
+                    stamp,
+                    stamp,
+                    seq + i,
+                    sv.get(r["key"]),
+                )
                 for i, r in enumerate(inserts.values())
             ],
         )
@@ -171,6 +197,7 @@ def upsert_batch(
                 run_id=bindparam("run_id"),
                 updated_at=bindparam("updated_at"),
                 change_seq=bindparam("change_seq"),
+                source_version=bindparam("source_version"),
             ),
             [{k: v for k, v in u.items() if k != "key"} for u in updates.values()],
         )

@@ -109,7 +109,7 @@ def test_two_schedulers_one_slot_one_run_on_postgres(folder, pg_url):
 
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "hub", "serve"],
+            [sys.executable, "-m", "hub", "serve", "--port", "0"],
             cwd=folder.path,
             env={**os.environ, **env},
             stdout=subprocess.PIPE,

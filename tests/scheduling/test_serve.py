@@ -37,7 +37,7 @@ def _setup(folder, config=CONFIG):
 
 def test_serve_runs_each_slot_and_stops_cleanly_on_sigterm(folder):
     _setup(folder)
-    proc = folder.popen("serve")
+    proc = folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: len(_runs(folder)) >= 3), "three one-second slots ran"
     finally:
@@ -50,9 +50,31 @@ def test_serve_runs_each_slot_and_stops_cleanly_on_sigterm(folder):
     assert folder.sql("select count(*) from records") == [(1,)], "a slot rerun stores nothing twice"
 
 
+def test_serve_answers_the_api_while_the_schedules_run(folder):
+    import httpx
+
+    from tests.platform.conftest import free_port
+
+    _setup(folder)
+    port = free_port()
+    proc = folder.popen("serve", "--port", str(port))
+    try:
+        assert _wait_for(lambda: len(_runs(folder)) >= 2), "the schedules run beside the API"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'wasl_runs{connection="a",status="succeeded"}' in metrics
+        assert 'wasl_records{entity="association"} 1.0' in metrics
+        # A second server cannot take the same port: it says so and stops, exit 2.
+        other = folder.hub("serve", "--port", str(port), timeout=60)
+        assert other.code == 2 and f"cannot serve the API on 127.0.0.1:{port}" in other.err
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
 def test_two_schedulers_one_slot_one_run(folder):
     _setup(folder)
-    first, second = folder.popen("serve"), folder.popen("serve")
+    first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: len(_runs(folder)) >= 4)
     finally:
@@ -87,7 +109,7 @@ def test_slots_missed_while_down_run_once_and_a_failure_is_retried_then_reported
         ),
     )
     _was_down_since(folder, hours=3)
-    proc = folder.popen("serve")
+    proc = folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: len(_runs(folder)) >= 3), "the missed slot ran on start, then its retry"
         time.sleep(1.5)
@@ -119,7 +141,7 @@ def test_bad_schedules_are_refused_with_the_key_path(folder):
 
 def test_sighup_with_a_bad_config_keeps_the_running_schedules(folder):
     _setup(folder)
-    proc = folder.popen("serve")
+    proc = folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: len(_runs(folder)) >= 1)
         folder.write("hub.yaml", CONFIG.replace("{every: {seconds: 1}}", "{cron: 'not a cron'}"))
@@ -142,7 +164,7 @@ def test_schedule_list_shows_the_next_slot(folder):
 def test_pause_resume_and_trigger_reach_the_running_scheduler(folder):
     _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {hours: 1}}"))
     assert folder.hub("schedule", "pause", "a").code == 0
-    proc = folder.popen("serve")
+    proc = folder.popen("serve", "--port", "0")
     try:
         time.sleep(2)
         [row] = json.loads(folder.hub("status", "--json").out)
@@ -164,7 +186,7 @@ def test_pause_resume_and_trigger_reach_the_running_scheduler(folder):
 
 def test_runs_follow_prints_runs_as_they_happen(folder):
     _setup(folder)
-    serve = folder.popen("serve")
+    serve = folder.popen("serve", "--port", "0")
     follow = folder.popen("runs", "--follow", "--json")
     try:
         lines = []

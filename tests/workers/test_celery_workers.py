@@ -90,7 +90,7 @@ def test_a_worker_killed_mid_run_the_run_completes_elsewhere_with_exact_counts(f
         stored_at_kill = folder.sql("select count(*) from records")[0][0]
         assert stored_at_kill < n
         second = folder.popen("worker")
-        reaper = folder.popen("serve", "--executor", "celery")
+        reaper = folder.popen("serve", "--executor", "celery", "--port", "0")
         assert _wait_for(lambda: _runs(folder)[0]["status"] == "succeeded", timeout=120), _runs(folder)
     finally:
         for p in (second, reaper):

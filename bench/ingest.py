@@ -1,0 +1,198 @@
+"""Benchmark: 100,000 donations pushed from one hub to a platform hub, beside a bare floor.
+
+    python bench/ingest.py [--records 100000] [--batch 500]
+
+End to end: a pushing hub drains its outbox of ``--records`` donation versions into the
+``wasl`` destination, which posts them in batches to a platform hub (``hub serve``, its own
+process and SQLite store) that authenticates the token, validates every record against the
+common schema, checks its association, stores it, writes the audit entry and the idempotency
+answer, and answers per record; the pusher marks each batch delivered. The floor, measured in
+the same run: the very same request bodies posted, one after another, to a bare endpoint in
+its own process (the same uvicorn server) that only parses the JSON and answers.
+The last line reads ``ratio=R`` (end-to-end time / floor time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+CHANNELS = ["bank_transfer", "cash", "platform"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {url}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"server not ready: {url}")
+
+
+def floor_app():
+    """The bare endpoint: parse the JSON body, answer a small JSON. Nothing else."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def batch(request):
+        body = orjson.loads(await request.body())
+        return Response(orjson.dumps({"accepted": len(body["records"])}), media_type="application/json")
+
+    async def ready(request):
+        return Response(b"{}", media_type="application/json")
+
+    return Starlette(routes=[Route("/api/v1/{entity}/batch", batch, methods=["POST"]), Route("/readyz", ready)])
+
+
+def donation(i: int) -> dict:
+    return {
+        "id": f"D{i:08d}",
+        "association_id": "assoc-bench",
+        "donor": {"name": "فاطمة علي"},
+        "amount": f"{1000 + i % 50000}.50",
+        "currency": "SYP",
+        "donated_at": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00+03:00",
+        "channel": CHANNELS[i % 3],
+        "status": "pledged",
+        "reference": f"REF-{i:08d}",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.floor_server:
+        import uvicorn
+
+        uvicorn.run(floor_app(), host="127.0.0.1", port=args.floor_server, log_level="warning")
+        return
+
+    import connectors.wasl as wasl
+    from hub.app import Hub
+    from hub.pipeline.prepare import canonical
+    from hub.pipeline.run import drain_destinations
+    from hub.services import tokens
+    from hub.store import outbox
+    from hub.store.types import utcnow
+
+    work = Path(tempfile.mkdtemp(prefix="wasl-bench-ingest-"))
+    (work / "platform").mkdir()
+    (work / "platform" / "hub.yaml").write_text("store: sqlite:///hub.db\n", encoding="utf-8")
+    platform = Hub.from_path(work / "platform" / "hub.yaml")
+    secret = tokens.create(platform, "bench", association="assoc-bench", platform=False, read=True, write=True)["token"]
+    platform.close()
+    port, floor_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "HUB_STORE"}
+    servers = [
+        subprocess.Popen([sys.executable, "-m", "hub", "-c", str(work / "platform" / "hub.yaml"), "serve", "--port", str(port)], env=env),
+        subprocess.Popen([sys.executable, __file__, "--floor-server", str(floor_port)], env=env),
+    ]
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", servers[0])
+        _wait_ready(f"http://127.0.0.1:{floor_port}/readyz", servers[1])
+
+        (work / "pusher").mkdir()
+        (work / "pusher" / "hub.yaml").write_text(
+            f"store: sqlite:///hub.db\nconnections:\n  platform:\n    connector: wasl\n"
+            f"    settings: {{url: 'http://127.0.0.1:{port}', token: '${{BENCH_TOKEN}}', batch_size: {args.batch}}}\n",
+            encoding="utf-8",
+        )
+        os.environ["BENCH_TOKEN"] = secret
+        pusher = Hub.from_path(work / "pusher" / "hub.yaml")
+        now = utcnow()
+        versions = []
+        for i in range(args.records):
+            data, digest = canonical(donation(i))
+            versions.append((f"assoc-bench|D{i:08d}", 1, digest, data))
+        with pusher.store.engine.begin() as conn:
+            outbox.enqueue(conn, ["platform"], "donation", versions, run_id=None, now=now)
+
+        # Time each batch the connector sends (its write call), for the latency figures.
+        latencies: list[float] = []
+        original = wasl.WaslConnector.write
+
+        def timed(self, entity, deliveries):
+            t = time.perf_counter()
+            try:
+                return original(self, entity, deliveries)
+            finally:
+                latencies.append(time.perf_counter() - t)
+
+        wasl.WaslConnector.write = timed
+        t0 = time.perf_counter()
+        result = drain_destinations(pusher, ["platform"], None)
+        e2e = time.perf_counter() - t0
+        wasl.WaslConnector.write = original
+        assert result["delivered"] == args.records and not result["errors"], result
+        got = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert f'wasl_records{{entity="donation"}} {float(args.records)}' in got, "the platform does not hold every record"
+
+        # The floor: the same request bodies, posted in turn to the bare endpoint.
+        bodies = []
+        for start in range(0, args.records, args.batch):
+            chunk = versions[start : start + args.batch]
+            bodies.append(
+                b'{"records":[' + b",".join(v[3].encode() for v in chunk) + b'],"versions":[' + b",".join(b"1" for _ in chunk) + b"]}"
+            )
+        floor_latencies = []
+        with httpx.Client(timeout=60) as client:
+            t0 = time.perf_counter()
+            for body in bodies:
+                t = time.perf_counter()
+                r = client.post(
+                    f"http://127.0.0.1:{floor_port}/api/v1/donation/batch",
+                    content=body,
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {secret}", "Idempotency-Key": "x"},
+                )
+                r.raise_for_status()
+                floor_latencies.append(time.perf_counter() - t)
+            floor = time.perf_counter() - t0
+        pusher.close()
+    finally:
+        for p in servers:
+            p.send_signal(signal.SIGTERM)
+        for p in servers:
+            p.wait(timeout=60)
+
+    def pct(xs, q):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+    print(f"records={args.records} batch={args.batch} batches={len(bodies)}")
+    print(
+        f"end_to_end: {e2e:.2f} s  {args.records / e2e:,.0f} records/s  batch p50={statistics.median(latencies) * 1000:.1f} ms p99={pct(latencies, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"floor:      {floor:.2f} s  {args.records / floor:,.0f} records/s  batch p50={statistics.median(floor_latencies) * 1000:.1f} ms p99={pct(floor_latencies, 0.99) * 1000:.1f} ms"
+    )
+    print(f"ratio={e2e / floor:.2f}")
+
+
+if __name__ == "__main__":
+    main()
