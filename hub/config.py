@@ -82,6 +82,7 @@ class Config:
     notify: dict = field(default_factory=dict)
     celery: dict = field(default_factory=dict)
     api: dict = field(default_factory=dict)
+    jobs: dict = field(default_factory=dict)
 
     def connection(self, name: str) -> ConnectionConfig:
         """The connection ``name``; ConfigError lists the configured ones."""
@@ -150,6 +151,13 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
                 problems.append(f"connections.{name}.destinations: no connection named {d!r}")
             elif d == name:
                 problems.append(f"connections.{name}.destinations: a connection cannot deliver to itself")
+    for job, spec in (data.get("jobs") or {}).items():
+        from hub.scheduling.triggers import parse_schedule
+
+        try:
+            parse_schedule(f"job:{job}", spec["schedule"], tz, where=f"jobs.{job}.schedule")
+        except ConfigError as exc:
+            problems.append(exc.message)
     if problems:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
     plugins = data.get("plugins") or {}
@@ -168,6 +176,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         notify=data.get("notify") or {},
         celery=data.get("celery") or {},
         api=data.get("api") or {},
+        jobs=data.get("jobs") or {},
     )
 
 

@@ -486,6 +486,19 @@ for _cmd in ("pause", "resume", "trigger"):
     _make(_cmd)
 
 
+@schedule_group.command("reload")
+@click.pass_context
+def schedule_reload(ctx) -> None:
+    """Have the running schedulers read the config again (as SIGHUP does, from any machine)."""
+    from hub.scheduling.commands import issue
+    from hub.scheduling.server import schedules_of
+
+    hub = open_hub(ctx)  # a config with a bad key is refused here, exit 2, and nothing is sent
+    found = schedules_of(hub)
+    issue(hub, "*", "reload")
+    console.print(f"reload sent to the running schedulers: {len(found)} schedule(s) in {hub.config.path}")
+
+
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -500,7 +513,7 @@ def status(ctx, as_json) -> None:
     paused = paused_connections(hub)
     now = datetime.now().astimezone()
     rows = []
-    for name in hub.config.connections:
+    for name in [*hub.config.connections, *(f"job:{j}" for j in hub.config.jobs)]:
         sched = next((s for s in schedules_of(hub) if s.connection == name), None)
         nxt = sched.trigger.get_next_fire_time(None, now) if sched and not (sched.paused or name in paused) else None
         recent = run_store.list_runs(hub.store.engine, connection=name, limit=20)

@@ -9,23 +9,35 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from hub.app import Hub
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.store import audit
 from hub.store.models import ScheduleCommand
 from hub.store.types import utcnow
 
 __all__ = ["COMMANDS", "issue", "new_commands", "paused_connections"]
 
-COMMANDS = ("pause", "resume", "trigger")
+COMMANDS = ("pause", "resume", "trigger", "reload")
+ALL = "*"  # what a reload names: every schedule
 _t = ScheduleCommand.__table__
 
 
+def _scheduled(hub: Hub, name: str) -> bool:
+    """Whether ``name`` (a connection, or ``job:NAME``) exists and has a schedule; ConfigError if it does not exist."""
+    if name.startswith("job:"):
+        if name.removeprefix("job:") not in hub.config.jobs:
+            known = ", ".join(f"job:{j}" for j in hub.config.jobs) or "none"
+            raise ConfigError(f"no job named {name!r} in {hub.config.path}", hint=f"configured jobs: {known}")
+        return True
+    return bool(hub.config.connection(name).schedule)
+
+
 def issue(hub: Hub, connection: str, command: str, *, actor: str = "cli") -> int:
-    """Record ``command`` for ``connection``; the schedulers act on it within a few seconds."""
-    cfg = hub.config.connection(connection)
+    """Record ``command`` for ``connection`` (``*`` for reload); the schedulers act on it within a few seconds."""
     if command not in COMMANDS:
         raise HubError(f"unknown schedule command {command!r}")
-    if command != "trigger" and not cfg.schedule:
+    if command == "reload":
+        connection = ALL
+    elif not _scheduled(hub, connection) and command != "trigger":
         raise HubError(f"connection {connection!r} has no schedule to {command}", hint="add schedule: to it in the config")
     now = utcnow()
     with hub.store.engine.begin() as conn:

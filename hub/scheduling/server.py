@@ -36,8 +36,13 @@ log = logging.getLogger("hub.serve")
 
 
 def schedules_of(hub: Hub) -> list[Schedule]:
-    """Every connection's schedule, checked (ConfigError names the first bad key)."""
-    return [parse_schedule(name, c.schedule, hub.config.timezone) for name, c in hub.config.connections.items() if c.schedule]
+    """Every connection's and job's schedule, checked (ConfigError names the first bad key); jobs are ``job:NAME``."""
+    found = [parse_schedule(name, c.schedule, hub.config.timezone) for name, c in hub.config.connections.items() if c.schedule]
+    found += [
+        parse_schedule(f"job:{name}", spec["schedule"], hub.config.timezone, where=f"jobs.{name}.schedule")
+        for name, spec in hub.config.jobs.items()
+    ]
+    return found
 
 
 class _SlotExecutor(ThreadPoolExecutor):
@@ -126,6 +131,9 @@ class HubServer:
             return
         if scheduled_for is None:  # set by _SlotExecutor; only a direct call lacks it
             scheduled_for = datetime.now().astimezone()
+        if connection.startswith("job:"):
+            self._job(connection, attempt, scheduled_for, trigger)
+            return
         if self.executor == "celery":
             from hub.scheduling.workers import enqueue
 
@@ -145,21 +153,39 @@ class HubServer:
         except SlotTaken:
             log.warning("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
         except HubError as exc:
-            schedule = next((s for s in schedules_of(self.hub) if s.connection == connection), None)
-            if schedule and attempt < schedule.retries and not self.stopping.is_set():
-                wait = schedule.retry_after_seconds * (2**attempt)
-                when = datetime.now(scheduled_for.tzinfo) + timedelta(seconds=wait)
-                log.warning("%s failed (%s); retry %s of %s at %s", connection, exc, attempt + 1, schedule.retries, when.isoformat())
-                self.scheduler.add_job(
-                    self._fire,
-                    "date",
-                    run_date=when,
-                    kwargs={"connection": connection, "attempt": attempt + 1},
-                    id=f"{connection}#retry",
-                    replace_existing=True,
-                )
-            else:
-                log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
+            self._retry_later(connection, attempt, scheduled_for, exc)
+
+    def _job(self, name: str, attempt: int, scheduled_for: datetime, trigger: str) -> None:
+        """A hub job runs here, whatever the executor: it is store work, not a sync."""
+        from hub.scheduling.jobs import run_job
+
+        try:
+            run = run_job(
+                self.hub, name.removeprefix("job:"), trigger=trigger if attempt == 0 else f"retry {attempt}", scheduled_for=scheduled_for
+            )
+            log.info("%s: run %s %s", name, run["id"], run["status"])
+        except SlotTaken:
+            log.warning("%s: slot %s already run by another scheduler", name, scheduled_for.isoformat())
+        except HubError as exc:
+            self._retry_later(name, attempt, scheduled_for, exc)
+
+    def _retry_later(self, connection: str, attempt: int, scheduled_for: datetime, exc: HubError) -> None:
+        """Try a failed run again after the schedule's backoff, up to its retries; then report it."""
+        schedule = next((s for s in schedules_of(self.hub) if s.connection == connection), None)
+        if schedule and attempt < schedule.retries and not self.stopping.is_set():
+            wait = schedule.retry_after_seconds * (2**attempt)
+            when = datetime.now(scheduled_for.tzinfo) + timedelta(seconds=wait)
+            log.warning("%s failed (%s); retry %s of %s at %s", connection, exc, attempt + 1, schedule.retries, when.isoformat())
+            self.scheduler.add_job(
+                self._fire,
+                "date",
+                run_date=when,
+                kwargs={"connection": connection, "attempt": attempt + 1},
+                id=f"{connection}#retry",
+                replace_existing=True,
+            )
+        else:
+            log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
 
     def _reap(self, scheduled_for: datetime | None = None) -> None:
         """Queue again the runs whose worker went silent (``scheduled_for`` comes with every job)."""
@@ -181,7 +207,11 @@ class HubServer:
             elif command == "resume" and job:
                 self.scheduler.resume_job(connection)
                 log.warning("%s: resumed", connection)
-            elif command == "trigger" and connection in self.hub.config.connections:
+            elif command == "reload":
+                self.reload()
+            elif command == "trigger" and (
+                connection in self.hub.config.connections or connection.removeprefix("job:") in self.hub.config.jobs
+            ):
                 now = datetime.now().astimezone()
                 self.scheduler.add_job(
                     self._fire,

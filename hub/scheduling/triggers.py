@@ -46,9 +46,9 @@ def _moment(value, zone: ZoneInfo, where: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
 
-def parse_schedule(connection: str, spec: dict, default_timezone: str) -> Schedule:
-    """The schedule of ``connection``; ConfigError names the key that is wrong and why."""
-    where = f"connections.{connection}.schedule"
+def parse_schedule(connection: str, spec: dict, default_timezone: str, *, where: str | None = None) -> Schedule:
+    """The schedule of ``connection`` (or of a job, ``job:NAME``); ConfigError names the key that is wrong and why."""
+    where = where or f"connections.{connection}.schedule"
     unknown = set(spec) - _KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}", hint=f"known: {', '.join(sorted(_KEYS))}")

@@ -1,0 +1,87 @@
+"""The hub's own jobs, scheduled like connections: reconcile, drain the outbox, retention.
+
+``jobs:`` in the config gives each a schedule. A job's firing is a run like a sync's (its
+name ``job:reconcile`` in the runs table, unique per slot), so ``hub runs``, ``hub status``,
+the notifiers and the slot-once rule across several schedulers all apply unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hub.app import Hub
+from hub.errors import ConfigError, HubError
+from hub.secrets import redactor
+from hub.store import runs as run_store
+
+__all__ = ["JOBS", "destinations", "run_job"]
+
+JOBS = ("reconcile", "drain", "retention")
+
+
+def destinations(hub: Hub) -> list[str]:
+    """Connections that receive records: named in some ``destinations``, or destinations without streams."""
+    named = {d for c in hub.config.connections.values() for d in c.destinations}
+    for name, c in hub.config.connections.items():
+        if not c.streams and name not in named:
+            try:
+                if hub.connector_class(name).is_destination():
+                    named.add(name)
+            except ConfigError:
+                continue
+    return sorted(named)
+
+
+def _reconcile(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
+    from hub.reconcile.service import reconcile_store
+
+    decisions = reconcile_store(hub, actor="schedule")
+    counts = {s: sum(d.status == s for d in decisions) for s in ("matched", "suggested", "unmatched", "ignored")}
+    return {"read": len(decisions), "valid": counts["matched"]}, [", ".join(f"{n} {s}" for s, n in counts.items())]
+
+
+def _drain(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
+    from hub.pipeline.run import drain_destinations
+
+    d = drain_destinations(hub, destinations(hub), run_id)
+    if d["quarantined"]:
+        hub.plugins.hook.hub_records_quarantined(run={"id": run_id, "connection": "job:drain"}, entries=d["quarantined"])
+    return {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]}, [f"delivery deferred: {e}" for e in d["errors"]]
+
+
+def _retention(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
+    from hub.services.retention import purge
+
+    deleted = purge(hub, (hub.config.jobs.get("retention") or {}).get("keep_days"), actor="schedule")
+    return {}, ["deleted " + ", ".join(f"{n} {what}" for what, n in deleted.items())]
+
+
+_RUNNERS = {"reconcile": _reconcile, "drain": _drain, "retention": _retention}
+
+
+def run_job(hub: Hub, name: str, *, trigger: str = "manual", scheduled_for: datetime | None = None) -> dict[str, Any]:
+    """Run job ``name`` as a recorded run; returns the finished run (HubError after recording a failure)."""
+    if name not in _RUNNERS:
+        raise ConfigError(f"unknown job {name!r}", hint=f"jobs: {', '.join(JOBS)}")
+    connection = f"job:{name}"
+    run_id = run_store.create_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
+    info = {"id": run_id, "connection": connection, "trigger": trigger}
+    hub.plugins.hook.hub_run_started(run=info)
+    try:
+        counts, flags = _RUNNERS[name](hub, run_id)
+    except Exception as exc:
+        message = redactor.redact(str(exc) if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}")
+        run_store.finish_run(hub.store.engine, run_id, status="failed", error=message)
+        hub.plugins.hook.hub_run_failed(run=info, error=message)
+        raise
+    if counts:
+        with hub.store.engine.begin() as conn:
+            run_store.add_counts(conn, run_id, counts)
+    deferred = any(f.startswith("delivery deferred") for f in flags)
+    run_store.finish_run(
+        hub.store.engine, run_id, status="partial" if deferred or counts.get("delivery_failed") else "succeeded", flags=flags or None
+    )
+    run = run_store.get_run(hub.store.engine, run_id)
+    hub.plugins.hook.hub_run_finished(run=run)
+    return run

@@ -1,0 +1,54 @@
+"""Retention: purge the bookkeeping that only grows, keep everything that is evidence.
+
+Finished runs, delivered or rejected outbox rows, stored answers to idempotent API requests
+(their replay window) and decided quarantine entries are deleted once older than the days
+configured under ``jobs.retention.keep_days``. Superseded record versions are kept unless a
+number of days is given for them. Records, open quarantine entries, pending deliveries,
+reconciliation decisions and the audit log are never purged; every purge is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from hub.app import Hub
+from hub.store import audit
+from hub.store.models import ApiRequest, OutboxItem, QuarantineEntry, RecordVersion, Run
+from hub.store.types import utcnow
+
+__all__ = ["DEFAULT_KEEP_DAYS", "purge"]
+
+DEFAULT_KEEP_DAYS = {"runs": 365, "outbox": 30, "api_requests": 30, "quarantine": 365}
+
+
+def purge(hub: Hub, keep_days: dict[str, int] | None = None, *, actor: str = "retention") -> dict[str, int]:
+    """Delete what is older than its keep period; returns rows deleted per table."""
+    keep = {**DEFAULT_KEEP_DAYS, **(keep_days or {})}
+    now = utcnow()
+
+    def before(what: str):
+        return now - timedelta(days=keep[what])
+
+    runs, outbox, requests, quarantine, history = (
+        Run.__table__,
+        OutboxItem.__table__,
+        ApiRequest.__table__,
+        QuarantineEntry.__table__,
+        RecordVersion.__table__,
+    )
+    statements = {
+        "runs": delete(runs).where(runs.c.finished_at.is_not(None), runs.c.finished_at < before("runs"), runs.c.status != "running"),
+        "outbox": delete(outbox).where(outbox.c.status.in_(("delivered", "rejected")), outbox.c.created_at < before("outbox")),
+        "api_requests": delete(requests).where(requests.c.created_at < before("api_requests")),
+        "quarantine": delete(quarantine).where(quarantine.c.status != "open", quarantine.c.resolved_at < before("quarantine")),
+    }
+    if "record_history" in keep:
+        statements["record_history"] = delete(history).where(history.c.replaced_at < before("record_history"))
+    deleted = {}
+    with hub.store.engine.begin() as conn:
+        for what, stmt in statements.items():
+            deleted[what] = conn.execute(stmt).rowcount or 0
+        audit.append(conn, actor=actor, action="retention.purge", subject="store", detail={"keep_days": keep, "deleted": deleted}, now=now)
+    return deleted
