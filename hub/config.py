@@ -62,6 +62,7 @@ class ConnectionConfig:
     entities: tuple[str, ...] | None = None
     schedule: dict | None = None
     description: str = ""
+    association: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
             entities=tuple(c["entities"]) if "entities" in c else None,
             schedule=c.get("schedule"),
             description=c.get("description", ""),
+            association=c.get("association"),
         )
     for name, c in connections.items():
         if c.schedule:

@@ -28,6 +28,9 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.metrics = Metrics(hub)
     problems.install(app)
     app.include_router(router)
+    from hub.web import install as install_web
+
+    install_web(app)
 
     @app.middleware("http")
     async def _measure(request, call_next):

@@ -13,7 +13,7 @@ import warnings
 
 import click
 
-from hub.cli import commands, quarantine_cmd, reconcile_cmd, schema_cmd, state_cmd, tokens_cmd
+from hub.cli import commands, quarantine_cmd, reconcile_cmd, schema_cmd, state_cmd, tokens_cmd, users_cmd
 from hub.cli.output import err_console, fail
 from hub.errors import HubError
 from hub.secrets import RedactingFilter
@@ -44,7 +44,7 @@ def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
 
 
-for module in (commands, quarantine_cmd, reconcile_cmd, schema_cmd, state_cmd, tokens_cmd):
+for module in (commands, quarantine_cmd, reconcile_cmd, schema_cmd, state_cmd, tokens_cmd, users_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -86,3 +86,29 @@ def write_report(path: Path, decisions: list[Decision]) -> int:
     for status, n, money in totals(decisions):
         rows.append([status, n, None, "; ".join(f"{format(v, 'f')} {k}" for k, v in sorted(money.items()))])
     return write_table(path, header, rows, sheet="reconciliation")
+
+
+def write_matches(path: Path, matches: list[dict[str, Any]]) -> int:
+    """The decisions recorded in the store as an XLSX sheet (what the web admin downloads)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("decisions")
+    ws.append(["id", "status", "transaction", "donations", "kind", "rule", "score", "allocations", "decided_by", "decided_at"])
+    for m in matches:
+        ws.append(
+            [
+                m["id"],
+                m["status"],
+                m["transaction"],
+                ", ".join(m["donations"]),
+                m["kind"],
+                m["rule"],
+                m["score"],
+                ", ".join(m["allocations"]),
+                m["decided_by"],
+                m["decided_at"],
+            ]
+        )
+    wb.save(path)
+    return len(matches)

@@ -28,7 +28,9 @@ def _scheduled(hub: Hub, name: str) -> bool:
             known = ", ".join(f"job:{j}" for j in hub.config.jobs) or "none"
             raise ConfigError(f"no job named {name!r} in {hub.config.path}", hint=f"configured jobs: {known}")
         return True
-    return bool(hub.config.connection(name).schedule)
+    from hub.scheduling.overrides import overrides
+
+    return bool(hub.config.connection(name).schedule) or name in overrides(hub)
 
 
 def issue(hub: Hub, connection: str, command: str, *, actor: str = "cli") -> int:

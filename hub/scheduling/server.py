@@ -37,7 +37,14 @@ log = logging.getLogger("hub.serve")
 
 def schedules_of(hub: Hub) -> list[Schedule]:
     """Every connection's and job's schedule, checked (ConfigError names the first bad key); jobs are ``job:NAME``."""
-    found = [parse_schedule(name, c.schedule, hub.config.timezone) for name, c in hub.config.connections.items() if c.schedule]
+    from hub.scheduling.overrides import overrides
+
+    set_by_admin = overrides(hub)
+    found = [
+        parse_schedule(name, set_by_admin.get(name, c.schedule), hub.config.timezone)
+        for name, c in hub.config.connections.items()
+        if c.schedule or name in set_by_admin
+    ]
     found += [
         parse_schedule(f"job:{name}", spec["schedule"], hub.config.timezone, where=f"jobs.{name}.schedule")
         for name, spec in hub.config.jobs.items()

@@ -20,7 +20,7 @@ __all__ = ["HEAD_REVISION", "Store"]
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -13,6 +13,9 @@ schedule_state   schedules paused by an admin, and commands waiting for the sche
 api_tokens       API tokens: scope (one association or the platform), rights, and only a hash
 api_requests     the first answer to each idempotent API request, replayed for a repeat
 change_counter   the last change sequence number given to a record version
+web_users        people who sign in to the web admin: one association's, or the platform's
+web_sessions     signed-in browsers: a hashed session token, its CSRF token, when it expires
+schedule_overrides  schedules an admin set in the web admin, over the config's
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ __all__ = [
     "Record",
     "RecordVersion",
     "Run",
+    "ScheduleOverride",
     "StreamState",
+    "WebSession",
+    "WebUser",
 ]
 
 intpk = Annotated[int, mapped_column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)]
@@ -309,3 +315,42 @@ class ApiRequest(Base):
     status_code: Mapped[int]
     response: Mapped[json_text]
     created_at: Mapped[created]
+
+
+class WebUser(Base):
+    """A person who signs in to the web admin; the password is kept as an argon2 hash only."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    association_id: Mapped[str | None] = mapped_column(String(120))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[created]
+    last_login_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the store only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[intpk]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created]
+    expires_at: Mapped[datetime]
+
+
+class ScheduleOverride(Base):
+    """A connection's schedule as an admin set it in the web admin; it wins over the config's."""
+
+    __tablename__ = "schedule_overrides"
+
+    connection: Mapped[name] = mapped_column(primary_key=True)
+    spec: Mapped[json_text]
+    actor: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[created]

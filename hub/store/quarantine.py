@@ -96,12 +96,19 @@ def get_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
 
 
 def list_entries(
-    conn: Connection, *, connection: str | None = None, status: str | None = "open", limit: int | None = 100
+    conn: Connection,
+    *,
+    connection: str | None = None,
+    status: str | None = "open",
+    limit: int | None = 100,
+    connections: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries, oldest first, filtered by connection and status (None: any status)."""
+    """Entries, oldest first, filtered by connection(s) and status (None: any status)."""
     q = select(_t).order_by(_t.c.id)
     if connection:
         q = q.where(_t.c.connection == connection)
+    if connections is not None:
+        q = q.where(_t.c.connection.in_(connections))
     if status:
         q = q.where(_t.c.status == status)
     if limit:

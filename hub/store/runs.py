@@ -156,11 +156,15 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any]:
     return _as_dict(r)
 
 
-def list_runs(engine: Engine, *, connection: str | None = None, status: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """Newest runs first, optionally filtered."""
+def list_runs(
+    engine: Engine, *, connection: str | None = None, status: str | None = None, limit: int = 20, connections: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Newest runs first, optionally filtered (``connections``: only runs of these)."""
     q = select(_t).order_by(_t.c.id.desc()).limit(limit)
     if connection:
         q = q.where(_t.c.connection == connection)
+    if connections is not None:
+        q = q.where(_t.c.connection.in_(connections))
     if status:
         q = q.where(_t.c.status == status)
     with engine.connect() as conn:

@@ -1,0 +1,239 @@
+"""What the web admin shows, within what a user may see: the same store reads as the CLI's.
+
+A user of an association sees the connections configured with ``association:`` equal to
+theirs, the runs and quarantine entries of those connections, the reconciliation decisions
+touching their donations, and records whose ``association_id`` is theirs. Platform staff see
+everything, hub jobs included. Every lookup by id goes through the same scope, so an id typed
+by hand into a URL finds nothing that is not the user's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+
+from hub.app import Hub
+from hub.errors import HubError, NotFoundError
+from hub.services.users import User
+from hub.store import quarantine as q_store
+from hub.store import runs as run_store
+from hub.store.models import Match, QuarantineEntry, Record, Run
+from hub.store.types import utcnow
+
+__all__ = [
+    "connection_rows",
+    "daily_activity",
+    "governorate_summary",
+    "match_for",
+    "quarantine_entry",
+    "quarantine_list",
+    "run_for",
+    "runs_list",
+    "suggestions",
+    "visible_connections",
+]
+
+_runs, _records, _q, _m = Run.__table__, Record.__table__, QuarantineEntry.__table__, Match.__table__
+
+
+def visible_connections(hub: Hub, user: User) -> list[str]:
+    """Connections (and, for platform staff, hub jobs) this user may see."""
+    names = [n for n, c in hub.config.connections.items() if user.is_platform or (c.association and c.association == user.association_id)]
+    if user.is_platform:
+        names += [f"job:{j}" for j in hub.config.jobs]
+    return names
+
+
+def check_connection(hub: Hub, user: User, name: str) -> None:
+    """NotFoundError unless ``name`` is a connection this user may see."""
+    if name not in hub.config.connections or name not in visible_connections(hub, user):
+        raise NotFoundError(f"no connection {name!r}")
+
+
+def _next_runs(hub: Hub) -> dict[str, tuple[str, datetime | None, bool]]:
+    from hub.scheduling.commands import paused_connections
+    from hub.scheduling.server import schedules_of
+
+    paused = paused_connections(hub)
+    now = datetime.now().astimezone()
+    out = {}
+    for s in schedules_of(hub):
+        off = s.paused or s.connection in paused
+        out[s.connection] = (s.description, None if off else s.trigger.get_next_fire_time(None, now), off)
+    return out
+
+
+def connection_rows(hub: Hub, user: User) -> list[dict[str, Any]]:
+    """Per visible connection: last run, next run, records, open quarantine, open suggestions."""
+    names = [n for n in visible_connections(hub, user) if not n.startswith("job:")]
+    schedules = _next_runs(hub)
+    with hub.store.engine.connect() as conn:
+        records = dict(
+            conn.execute(
+                select(_records.c.connection, func.count()).where(_records.c.connection.in_(names)).group_by(_records.c.connection)
+            ).all()
+        )
+        open_q = dict(
+            conn.execute(
+                select(_q.c.connection, func.count()).where(_q.c.status == "open", _q.c.connection.in_(names)).group_by(_q.c.connection)
+            ).all()
+        )
+        txn_conn = dict(
+            conn.execute(
+                select(_records.c.key, _records.c.connection).where(
+                    _records.c.entity == "bank_transaction", _records.c.connection.in_(names)
+                )
+            ).all()
+        )
+        open_s: dict[str, int] = defaultdict(int)
+        for (key,) in conn.execute(select(_m.c.transaction_key).where(_m.c.status == "suggested")):
+            if key in txn_conn:
+                open_s[txn_conn[key]] += 1
+    rows = []
+    for n in names:
+        last = run_store.list_runs(hub.store.engine, connection=n, limit=1)
+        when, nxt, paused = schedules.get(n, (None, None, False))
+        cfg = hub.config.connections[n]
+        rows.append(
+            {
+                "name": n,
+                "connector": cfg.connector,
+                "description": cfg.description,
+                "association": cfg.association,
+                "last_run": last[0] if last else None,
+                "schedule": when,
+                "cron": (cfg.schedule or {}).get("cron"),
+                "next_run": nxt.isoformat() if nxt else None,
+                "paused": paused,
+                "records": records.get(n, 0),
+                "open_quarantine": open_q.get(n, 0),
+                "open_suggestions": open_s.get(n, 0),
+            }
+        )
+    return rows
+
+
+def daily_activity(hub: Hub, user: User, days: int = 30) -> list[dict[str, Any]]:
+    """Per day of the last ``days``: records stored and failures (quarantined records and failed runs)."""
+    names = visible_connections(hub, user)
+    since = utcnow() - timedelta(days=days)
+    by_day: dict[str, dict[str, int]] = {}
+    for i in range(days, -1, -1):
+        by_day[(utcnow() - timedelta(days=i)).date().isoformat()] = {"stored": 0, "failures": 0}
+    with hub.store.engine.connect() as conn:
+        rows = conn.execute(
+            select(_runs.c.started_at, _runs.c.inserted, _runs.c.updated, _runs.c.quarantined, _runs.c.status).where(
+                _runs.c.started_at >= since, _runs.c.connection.in_(names)
+            )
+        ).all()
+    for started, inserted, updated, quarantined, status in rows:
+        day = started.date().isoformat()
+        if day in by_day:
+            by_day[day]["stored"] += (inserted or 0) + (updated or 0)
+            by_day[day]["failures"] += (quarantined or 0) + (1 if status == "failed" else 0)
+    return [{"day": d, **v} for d, v in by_day.items()]
+
+
+def runs_list(hub: Hub, user: User, *, connection: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
+    """Newest runs of what the user may see."""
+    names = visible_connections(hub, user)
+    if connection and connection not in names:
+        return []
+    return run_store.list_runs(hub.store.engine, connection=connection or None, status=status or None, limit=limit, connections=names)
+
+
+def run_for(hub: Hub, user: User, run_id: int) -> dict[str, Any]:
+    """One run with its quarantined records; NotFoundError if it is not the user's."""
+    run = run_store.get_run(hub.store.engine, run_id)
+    if run["connection"] not in visible_connections(hub, user):
+        raise NotFoundError(f"no run {run_id}")
+    with hub.store.engine.connect() as conn:
+        run["quarantine"] = [
+            {"id": r.id, "line": r.line, "stage": r.stage, "errors": orjson.loads(r.errors)}
+            for r in conn.execute(
+                select(_q.c.id, _q.c.line, _q.c.stage, _q.c.errors).where(_q.c.run_id == run_id).order_by(_q.c.id).limit(200)
+            )
+        ]
+    return run
+
+
+def quarantine_list(hub: Hub, user: User, *, connection: str | None = None, status: str = "open") -> list[dict]:
+    """Entries of what the user may see."""
+    names = visible_connections(hub, user)
+    if connection and connection not in names:
+        return []
+    with hub.store.engine.connect() as conn:
+        return q_store.list_entries(conn, connection=connection or None, status=status, limit=500, connections=names)
+
+
+def quarantine_entry(hub: Hub, user: User, entry_id: int) -> dict[str, Any]:
+    """One entry; NotFoundError if it is not the user's."""
+    with hub.store.engine.connect() as conn:
+        entry = q_store.get_entry(conn, entry_id)
+    if entry["connection"] not in visible_connections(hub, user):
+        raise NotFoundError(f"no quarantine entry {entry_id}")
+    return entry
+
+
+def _owner(key: str) -> str:
+    return key.split("|", 1)[0]
+
+
+def suggestions(hub: Hub, user: User) -> tuple[list[dict], dict[str, int]]:
+    """Open suggestions touching the user's donations, oldest first, and the count of decisions per status."""
+    from hub.reconcile.service import list_matches
+
+    mine = [
+        m
+        for m in list_matches(hub, status=None, limit=100_000)
+        if user.is_platform or any(_owner(k) == user.association_id for k in m["donation_keys"])
+    ]
+    totals: dict[str, int] = defaultdict(int)
+    for m in mine:
+        totals[m["status"]] += 1
+    return [m for m in mine if m["status"] == "suggested"], dict(totals)
+
+
+def match_for(hub: Hub, user: User, match_id: int) -> dict[str, Any]:
+    """One decision with its bank line and donations; NotFoundError if it touches none of the user's donations."""
+    from hub.reconcile.service import show_match
+
+    m = show_match(hub, match_id)
+    if not user.is_platform and not any(_owner(k) == user.association_id for k in m["donation_keys"]):
+        raise NotFoundError(f"no match {match_id}")
+    return m
+
+
+def governorate_summary(hub: Hub, user: User, entity: str) -> list[dict[str, Any]]:
+    """Records per governorate (and households reached, for distributions), within the user's scope."""
+    q = select(_records.c.data).where(_records.c.entity == entity)
+    if not user.is_platform:
+        q = q.where(_records.c.association_id == user.association_id)
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "households": 0, "amounts": defaultdict(Decimal)})
+    with hub.store.engine.connect() as conn:
+        for (data,) in conn.execute(q):
+            rec = orjson.loads(data)
+            places = [rec["governorate"]] if rec.get("governorate") else list(rec.get("governorates") or []) or ["(none)"]
+            for g in places:
+                row = out[g]
+                row["count"] += 1
+                row["households"] += int(rec.get("households") or 0)
+                amount, currency = rec.get("amount") or rec.get("value"), rec.get("currency")
+                if amount and currency:
+                    try:
+                        row["amounts"][currency] += Decimal(str(amount))
+                    except InvalidOperation:
+                        pass
+    return [
+        {"governorate": g, "count": v["count"], "households": v["households"], "amounts": dict(v["amounts"])}
+        for g, v in sorted(out.items())
+    ]
+
+
+class Forbidden(HubError):
+    """A form posted without its CSRF token, or by someone who may not do this."""

@@ -1,0 +1,211 @@
+"""The web admin's two languages: labels in English and Arabic, numbers and dates per language.
+
+English is the key; the Arabic text is what an accountant in Syria reads. Numbers and dates are
+formatted with Babel for ``en`` and ``ar_SY``; Arabic pages show Arabic-Indic digits, as the
+associations' own documents do. Cron expressions are described in words (cron-descriptor for
+English; the common shapes by hand for Arabic, which it does not ship).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
+__all__ = ["LANGS", "describe_cron", "fmt_datetime", "fmt_number", "translate"]
+
+LANGS = ("en", "ar")
+_ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+AR = {
+    "Wasl Hub": "وصل",
+    "Sign in": "تسجيل الدخول",
+    "Sign out": "تسجيل الخروج",
+    "E-mail": "البريد الإلكتروني",
+    "Password": "كلمة المرور",
+    "The e-mail or password is wrong.": "البريد الإلكتروني أو كلمة المرور غير صحيحة.",
+    "Overview": "نظرة عامة",
+    "Connections": "الاتصالات",
+    "Connection": "الاتصال",
+    "Runs": "عمليات التشغيل",
+    "Run": "التشغيل",
+    "Quarantine": "الحجر",
+    "Reconciliation": "المطابقة",
+    "Records": "السجلات",
+    "Language": "اللغة",
+    "Last run": "آخر تشغيل",
+    "Next run": "التشغيل التالي",
+    "Records in the store": "السجلات المخزنة",
+    "Open quarantine": "الحجر المفتوح",
+    "Open suggestions": "اقتراحات مفتوحة",
+    "Records and failures, last 30 days": "السجلات والإخفاقات خلال آخر ٣٠ يوماً",
+    "records stored": "سجلات مخزنة",
+    "failures": "إخفاقات",
+    "Settings": "الإعدادات",
+    "Schedule": "الجدولة",
+    "not scheduled": "غير مجدول",
+    "paused": "متوقف مؤقتاً",
+    "Check": "فحص",
+    "Run now": "تشغيل الآن",
+    "Pause": "إيقاف مؤقت",
+    "Resume": "استئناف",
+    "Save schedule": "حفظ الجدولة",
+    "Cron expression": "تعبير كرون",
+    "Status": "الحالة",
+    "Trigger": "المُطلِق",
+    "Started": "بدأ",
+    "Finished": "انتهى",
+    "Duration": "المدة",
+    "Read": "مقروءة",
+    "Inserted": "جديدة",
+    "Updated": "معدلة",
+    "Unchanged": "دون تغيير",
+    "Quarantined": "محجوزة",
+    "Delivered": "مسلّمة",
+    "Log": "السجل",
+    "Error": "الخطأ",
+    "Notes": "ملاحظات",
+    "All": "الكل",
+    "Filter": "تصفية",
+    "Line": "السطر",
+    "Stage": "المرحلة",
+    "Errors": "الأخطاء",
+    "Raw record": "السجل الخام",
+    "Field": "الحقل",
+    "Value": "القيمة",
+    "Replay": "إعادة المعالجة",
+    "Dismiss": "استبعاد",
+    "Reason": "السبب",
+    "Fix the values, then replay.": "صحّح القيم ثم أعد المعالجة.",
+    "Stored: the record passed after the fix.": "تم التخزين: نجح السجل بعد التصحيح.",
+    "Still invalid:": "ما زال غير صالح:",
+    "Dismissed.": "تم الاستبعاد.",
+    "Nothing waits in quarantine.": "لا شيء في الحجر.",
+    "Bank line": "حركة البنك",
+    "Candidate donations": "التبرعات المرشحة",
+    "Confirm": "تأكيد",
+    "Reject": "رفض",
+    "Score": "الدرجة",
+    "Rule": "القاعدة",
+    "No suggestion waits for a person.": "لا توجد اقتراحات بانتظار المراجعة.",
+    "Download the report": "تنزيل التقرير",
+    "Totals": "الإجماليات",
+    "Amount": "المبلغ",
+    "Date": "التاريخ",
+    "Payer": "الدافع",
+    "Reference": "المرجع",
+    "Donor": "المتبرع",
+    "Account": "الحساب",
+    "Keys: c confirms, r rejects.": "المفاتيح: c للتأكيد، r للرفض.",
+    "Confirmed.": "تم التأكيد.",
+    "Rejected.": "تم الرفض.",
+    "Entity": "الكيان",
+    "Governorate": "المحافظة",
+    "Sector": "القطاع",
+    "From": "من",
+    "To": "إلى",
+    "Summary by governorate": "ملخص حسب المحافظة",
+    "Next page": "الصفحة التالية",
+    "Key": "المفتاح",
+    "Version": "الإصدار",
+    "Updated at": "آخر تحديث",
+    "Not found": "غير موجود",
+    "This page does not exist, or it is not yours to see.": "هذه الصفحة غير موجودة أو ليست من صلاحياتك.",
+    "The form expired; please try again.": "انتهت صلاحية النموذج؛ حاول مرة أخرى.",
+    "Run requested; it starts within seconds.": "طُلب التشغيل؛ سيبدأ خلال ثوانٍ.",
+    "Schedule saved.": "تم حفظ الجدولة.",
+    "Schedule paused.": "تم إيقاف الجدولة مؤقتاً.",
+    "Schedule resumed.": "تم استئناف الجدولة.",
+    "running": "قيد التشغيل",
+    "succeeded": "نجح",
+    "partial": "جزئي",
+    "failed": "فشل",
+    "interrupted": "مقاطع",
+    "queued": "في الانتظار",
+    "suggested": "مقترح",
+    "confirmed": "مؤكد",
+    "rejected": "مرفوض",
+    "undone": "ملغى",
+    "open": "مفتوح",
+    "replayed": "أعيدت معالجته",
+    "dismissed": "مستبعد",
+    "households": "الأسر",
+    "count": "العدد",
+    "Platform": "المنصة",
+    "Signed in as": "مسجل الدخول باسم",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    """``text`` in ``lang`` (English is the key; untranslated text stays English)."""
+    return AR.get(text, text) if lang == "ar" else text
+
+
+def fmt_number(value, lang: str) -> str:
+    """A count or an amount, grouped; Arabic-Indic digits in Arabic. Decimal stays exact."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = value if isinstance(value, (int, Decimal)) else Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if lang == "ar":
+        return format_decimal(number, locale="ar_SY", numbering_system="arab", decimal_quantization=False).translate(_ARABIC_DIGITS)
+    return format_decimal(number, locale="en", decimal_quantization=False)
+
+
+def fmt_datetime(value, lang: str, tz: str = "Asia/Damascus") -> str:
+    """A moment in the hub's zone, medium length, in the page's language."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is not None:
+        value = value.astimezone(ZoneInfo(tz))
+    text = format_datetime(value, "medium", locale="ar_SY" if lang == "ar" else "en_GB", tzinfo=None)
+    return text.translate(_ARABIC_DIGITS) if lang == "ar" else text
+
+
+_AR_DAYS = {"0": "الأحد", "1": "الاثنين", "2": "الثلاثاء", "3": "الأربعاء", "4": "الخميس", "5": "الجمعة", "6": "السبت", "7": "الأحد"}
+
+
+def describe_cron(expression: str, lang: str) -> str:
+    """A cron expression in words ("every day at 02:00"); the expression itself if it cannot be read."""
+    parts = expression.split()
+    if len(parts) != 5:
+        return expression
+    if lang == "ar":
+        minute, hour, dom, month, dow = parts
+        if minute.isdigit() and hour.isdigit() and month == "*":
+            at = f"{int(hour):02d}:{int(minute):02d}".translate(_ARABIC_DIGITS)
+            if dom == "*" and dow == "*":
+                return f"كل يوم في الساعة {at}"
+            if dom == "*" and dow in _AR_DAYS:
+                return f"كل {_AR_DAYS[dow]} في الساعة {at}"
+            if dow == "*" and dom.isdigit():
+                return f"في اليوم {dom.translate(_ARABIC_DIGITS)} من كل شهر في الساعة {at}"
+        if minute.startswith("*/") and minute[2:].isdigit() and hour == dom == month == dow == "*":
+            return f"كل {minute[2:].translate(_ARABIC_DIGITS)} دقيقة"
+        if minute.isdigit() and hour == dom == month == dow == "*":
+            return f"كل ساعة عند الدقيقة {minute.translate(_ARABIC_DIGITS)}"
+        return expression
+    from cron_descriptor import ExpressionDescriptor, Options
+
+    options = Options()
+    options.use_24hour_time_format = True
+    options.locale_code = "en_US"
+    try:
+        text = ExpressionDescriptor(expression, options).get_description()
+    except Exception:  # noqa: BLE001 - an unreadable expression is shown as it is
+        return expression
+    if parts[2:] == ["*", "*", "*"] and parts[0].isdigit() and parts[1].isdigit():
+        return f"every day at {int(parts[1]):02d}:{int(parts[0]):02d}"
+    return text[0].lower() + text[1:]

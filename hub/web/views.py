@@ -1,0 +1,480 @@
+"""The web admin's pages and forms. Thin: each reads or acts through a service, then renders.
+
+Every POST carries the session's CSRF token; every page that names an id looks it up through
+the user's scope (:mod:`hub.services.admin`), so another association's run, entry or match is
+"not found" whatever the URL says.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from hub.errors import CheckFailed, ConfigError, HubError, NotFoundError
+from hub.schema import ENTITIES
+from hub.services import admin, browse, users
+from hub.services import quarantine as q_svc
+from hub.services.tokens import Principal
+from hub.web import i18n
+from hub.web.charts import activity_chart
+from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLogin, check_csrf, current_user, new_login_token, set_cookie
+
+__all__ = ["install"]
+
+HERE = Path(__file__).parent
+router = APIRouter(include_in_schema=False)
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
+)
+Csrf = Annotated[str | None, Form()]
+
+MESSAGES = {
+    "ran": "Run requested; it starts within seconds.",
+    "saved": "Schedule saved.",
+    "paused": "Schedule paused.",
+    "resumed": "Schedule resumed.",
+    "replayed": "Stored: the record passed after the fix.",
+    "dismissed": "Dismissed.",
+    "confirmed": "Confirmed.",
+    "rejected": "Rejected.",
+}
+
+
+def _lang(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE)
+    if lang in i18n.LANGS:
+        return lang
+    return "ar" if request.headers.get("accept-language", "").lower().startswith("ar") else "en"
+
+
+def render(request: Request, template: str, user: users.User | None = None, http_status: int = 200, **context) -> HTMLResponse:
+    """A page in the request's language, with the helpers every template uses."""
+    lang = _lang(request)
+    hub = request.app.state.hub
+    page = _env.get_template(template).render(
+        request=request,
+        user=user,
+        lang=lang,
+        dir="rtl" if lang == "ar" else "ltr",
+        t=lambda s: i18n.translate(s, lang),
+        num=lambda v: i18n.fmt_number(v, lang),
+        when=lambda v: i18n.fmt_datetime(v, lang, hub.config.timezone),
+        cron=lambda e: i18n.describe_cron(e, lang) if e else "",
+        message=i18n.translate(MESSAGES[m], lang) if (m := request.query_params.get("msg")) in MESSAGES else None,
+        **context,
+    )
+    return HTMLResponse(page, status_code=http_status)
+
+
+def _back(path: str, **params) -> RedirectResponse:
+    return RedirectResponse(path + (("?" + urlencode(params)) if params else ""), status_code=303)
+
+
+def _principal(user: users.User) -> Principal:
+    return Principal(0, user.email, user.association_id, can_read=True, can_write=False)
+
+
+# ---- signing in and out, language ------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    token = new_login_token()
+    page = render(request, "login.html", login_token=token, next=next if next.startswith("/") else "/", failed=False)
+    set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
+    return page
+
+
+@router.post("/login")
+async def login(
+    request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()], csrf: Csrf = None, next: Annotated[str, Form()] = "/"
+):
+    check_csrf(request.cookies.get(LOGIN_COOKIE, ""), csrf)
+    hub = request.app.state.hub
+    user = await run_in_threadpool(users.authenticate, hub, email, password)
+    if user is None:
+        token = new_login_token()
+        page = render(request, "login.html", login_token=token, next=next, failed=True, email=email, http_status=401)
+        set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
+        return page
+    response = _back(next if next.startswith("/") and not next.startswith("//") else "/")
+    set_cookie(request, response, COOKIE, users.open_session(hub, user), max_age=users.SESSION_HOURS * 3600)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Csrf = None):
+    user = current_user(request)
+    check_csrf(user.csrf, csrf)
+    users.close_session(request.app.state.hub, request.cookies.get(COOKIE))
+    response = _back("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{lang}")
+def switch_language(request: Request, lang: str, next: str = "/"):
+    response = _back(next if next.startswith("/") and not next.startswith("//") else "/")
+    if lang in i18n.LANGS:
+        set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
+    return response
+
+
+# ---- overview and connections ----------------------------------------------------------
+
+
+@router.get("/")
+def overview(request: Request):
+    user = current_user(request)
+    hub = request.app.state.hub
+    rows = admin.connection_rows(hub, user)
+    activity = admin.daily_activity(hub, user)
+    lang = _lang(request)
+    chart = activity_chart(
+        activity, lang, stored_label=i18n.translate("records stored", lang), failed_label=i18n.translate("failures", lang)
+    )
+    return render(request, "overview.html", user, rows=rows, chart=chart)
+
+
+@router.get("/connections/{name}")
+def connection_page(request: Request, name: str, checked: str | None = None, problem: str | None = None):
+    user = current_user(request)
+    hub = request.app.state.hub
+    admin.check_connection(hub, user, name)
+    row = next(r for r in admin.connection_rows(hub, user) if r["name"] == name)
+    cfg = hub.config.connections[name]
+    from hub.scheduling.overrides import overrides
+
+    schedule = overrides(hub).get(name, cfg.schedule) or {}
+    return render(
+        request,
+        "connection.html",
+        user,
+        row=row,
+        settings=_masked(cfg.settings),
+        streams=cfg.streams,
+        destinations=cfg.destinations,
+        schedule_cron=schedule.get("cron", ""),
+        runs=admin.runs_list(hub, user, connection=name, limit=10),
+        checked=checked,
+        problem=problem,
+    )
+
+
+_SECRET_WORDS = ("token", "password", "secret", "key", "value", "dsn", "url")
+
+
+def _masked(settings, key: str = ""):
+    """Settings as configured: ``${NAME}`` references stay as written; secret-looking literals are masked."""
+    if isinstance(settings, dict):
+        return {k: _masked(v, k) for k, v in settings.items()}
+    if isinstance(settings, list):
+        return [_masked(v, key) for v in settings]
+    if isinstance(settings, str) and "${" not in settings and any(w in key.lower() for w in _SECRET_WORDS if w not in ("url", "value")):
+        return "••••••"
+    if isinstance(settings, str) and key.lower() in ("url", "dsn") and "@" in settings:
+        return settings.split("://", 1)[0] + "://••••••@" + settings.rsplit("@", 1)[1]
+    return settings
+
+
+@router.post("/connections/{name}/check")
+async def connection_check(request: Request, name: str, csrf: Csrf = None):
+    user = current_user(request)
+    check_csrf(user.csrf, csrf)
+    hub = request.app.state.hub
+    admin.check_connection(hub, user, name)
+
+    def check() -> tuple[str | None, str | None]:
+        try:
+            connector = hub.open_connector(name)
+            try:
+                return connector.check(), None
+            finally:
+                connector.close()
+        except (CheckFailed, ConfigError, HubError) as exc:
+            return None, str(exc)
+
+    ok, problem = await run_in_threadpool(check)
+    return connection_page(request, name, checked=ok, problem=problem)
+
+
+@router.post("/connections/{name}/{action}")
+def connection_action(request: Request, name: str, action: str, csrf: Csrf = None, cron: Annotated[str | None, Form()] = None):
+    user = current_user(request)
+    check_csrf(user.csrf, csrf)
+    hub = request.app.state.hub
+    admin.check_connection(hub, user, name)
+    from hub.scheduling.commands import issue
+
+    if action == "run":
+        issue(hub, name, "trigger", actor=f"web:{user.email}")
+        return _back(f"/connections/{name}", msg="ran")
+    if action in ("pause", "resume"):
+        issue(hub, name, action, actor=f"web:{user.email}")
+        return _back(f"/connections/{name}", msg="paused" if action == "pause" else "resumed")
+    if action == "schedule":
+        from hub.scheduling.overrides import set_schedule
+
+        try:
+            set_schedule(hub, name, {"cron": cron.strip()} if cron and cron.strip() else None, actor=f"web:{user.email}")
+        except ConfigError as exc:
+            return connection_page(request, name, problem=str(exc))
+        return _back(f"/connections/{name}", msg="saved")
+    raise NotFoundError(f"no action {action!r}")
+
+
+@router.get("/describe")
+def describe(request: Request, cron: str = ""):
+    current_user(request)
+    from hub.scheduling.triggers import parse_schedule
+
+    try:
+        parse_schedule("web", {"cron": cron}, request.app.state.hub.config.timezone)
+    except ConfigError as exc:
+        return JSONResponse({"ok": False, "text": exc.message.split(": ", 1)[-1]})
+    return JSONResponse({"ok": True, "text": i18n.describe_cron(cron, _lang(request))})
+
+
+# ---- runs --------------------------------------------------------------------------------
+
+
+@router.get("/runs")
+def runs_page(request: Request, connection: str = "", status: str = ""):
+    user = current_user(request)
+    hub = request.app.state.hub
+    return render(
+        request,
+        "runs.html",
+        user,
+        runs=admin.runs_list(hub, user, connection=connection or None, status=status or None),
+        connections=admin.visible_connections(hub, user),
+        connection=connection,
+        status=status,
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: int):
+    user = current_user(request)
+    return render(request, "run.html", user, run=admin.run_for(request.app.state.hub, user, run_id))
+
+
+@router.get("/runs/{run_id}/live")
+def run_live(request: Request, run_id: int):
+    user = current_user(request)
+    return render(request, "run_body.html", user, run=admin.run_for(request.app.state.hub, user, run_id))
+
+
+# ---- quarantine --------------------------------------------------------------------------
+
+
+@router.get("/quarantine")
+def quarantine_page(request: Request, connection: str = ""):
+    user = current_user(request)
+    hub = request.app.state.hub
+    return render(
+        request,
+        "quarantine.html",
+        user,
+        entries=admin.quarantine_list(hub, user, connection=connection or None),
+        connections=[c for c in admin.visible_connections(hub, user) if not c.startswith("job:")],
+        connection=connection,
+    )
+
+
+@router.get("/quarantine/{entry_id}")
+def entry_page(request: Request, entry_id: int, still: str | None = None):
+    user = current_user(request)
+    entry = admin.quarantine_entry(request.app.state.hub, user, entry_id)
+    bad = {e["path"].split(".")[0] for e in entry["errors"]}
+    return render(request, "entry.html", user, entry=entry, bad=bad, still=still)
+
+
+@router.post("/quarantine/{entry_id}/replay")
+async def entry_replay(request: Request, entry_id: int):
+    user = current_user(request)
+    form = await request.form()
+    check_csrf(user.csrf, form.get("csrf"))
+    hub = request.app.state.hub
+    entry = admin.quarantine_entry(hub, user, entry_id)
+    raw = entry["raw"] if isinstance(entry["raw"], dict) else {}
+    changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and str(raw.get(k[len("f:") :], "")) != v}
+    result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=f"web:{user.email}"))
+    if result["replayed"]:
+        return _back("/quarantine", msg="replayed")
+    still = "; ".join(f"{e['path']}: {e['message']}" for s in result["still_invalid"] for e in s["errors"]) or "; ".join(
+        s["reason"] for s in result["skipped"]
+    )
+    return entry_page(request, entry_id, still=still)
+
+
+@router.post("/quarantine/{entry_id}/dismiss")
+def entry_dismiss(request: Request, entry_id: int, csrf: Csrf = None, reason: Annotated[str, Form()] = ""):
+    user = current_user(request)
+    check_csrf(user.csrf, csrf)
+    hub = request.app.state.hub
+    admin.quarantine_entry(hub, user, entry_id)
+    q_svc.dismiss(hub, [entry_id], reason=reason, actor=f"web:{user.email}")
+    return _back("/quarantine", msg="dismissed")
+
+
+# ---- reconciliation ----------------------------------------------------------------------
+
+
+@router.get("/reconcile")
+def reconcile_page(request: Request, id: int | None = None):
+    user = current_user(request)
+    hub = request.app.state.hub
+    open_ones, totals = admin.suggestions(hub, user)
+    current = admin.match_for(hub, user, id) if id else (admin.match_for(hub, user, open_ones[0]["id"]) if open_ones else None)
+    return render(request, "reconcile.html", user, match=current, waiting=len(open_ones), totals=totals)
+
+
+@router.post("/reconcile/{match_id}/{decision}")
+async def reconcile_decide(request: Request, match_id: int, decision: str, csrf: Csrf = None):
+    user = current_user(request)
+    check_csrf(user.csrf, csrf)
+    hub = request.app.state.hub
+    admin.match_for(hub, user, match_id)
+    from hub.reconcile.service import confirm_match, reject_match
+
+    if decision == "confirm":
+        await run_in_threadpool(confirm_match, hub, match_id, actor=f"web:{user.email}")
+        return _back("/reconcile", msg="confirmed")
+    if decision == "reject":
+        await run_in_threadpool(lambda: reject_match(hub, match_id, actor=f"web:{user.email}", reason="rejected in the web admin"))
+        return _back("/reconcile", msg="rejected")
+    raise NotFoundError(f"no decision {decision!r}")
+
+
+@router.get("/reconcile/report.xlsx")
+def reconcile_report(request: Request):
+    user = current_user(request)
+    hub = request.app.state.hub
+    from hub.reconcile.output import write_matches
+    from hub.reconcile.service import list_matches
+
+    rows = [
+        m
+        for m in list_matches(hub, status=None, limit=100_000)
+        if user.is_platform or any(k.startswith(f"{user.association_id}|") for k in m["donation_keys"])
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reconciliation.xlsx"
+        write_matches(path, rows)
+        body = path.read_bytes()
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=reconciliation.xlsx"},
+    )
+
+
+# ---- records -----------------------------------------------------------------------------
+
+
+@router.get("/records")
+def records_page(
+    request: Request,
+    entity: str = "donation",
+    governorate: str = "",
+    sector: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    after: int = 0,
+):
+    user = current_user(request)
+    hub = request.app.state.hub
+    if entity not in ENTITIES:
+        raise NotFoundError(f"no entity {entity!r}")
+    from datetime import date
+
+    def day(v: str):
+        try:
+            return date.fromisoformat(v) if v else None
+        except ValueError:
+            return None
+
+    problem = None
+    try:
+        page = browse.list_records(
+            hub,
+            _principal(user),
+            entity,
+            browse.Filters(None, governorate or None, sector or None, day(date_from), day(date_to)),
+            after=after,
+            limit=50,
+        )
+    except HubError as exc:
+        page, problem = {"items": [], "next": None}, str(exc)
+    summary = admin.governorate_summary(hub, user, entity) if entity in ("distribution", "program", "association") else []
+    query = {"entity": entity, "governorate": governorate, "sector": sector, "date_from": date_from, "date_to": date_to}
+    return render(
+        request,
+        "records.html",
+        user,
+        entities=ENTITIES,
+        entity=entity,
+        page=page,
+        summary=summary,
+        problem=problem,
+        query=query,
+        next_url="/records?" + urlencode({**query, "after": page["next"]}) if page["next"] else None,
+    )
+
+
+# ---- wiring ------------------------------------------------------------------------------
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, the static files and the error pages to ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(NeedsLogin)
+    async def _login(request: Request, _exc):
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(BadForm)
+    async def _bad_form(request: Request, _exc):
+        lang = _lang(request)
+        return render(
+            request, "error.html", None, http_status=403, title="403", text=i18n.translate("The form expired; please try again.", lang)
+        )
+
+    previous = app.exception_handlers.get(NotFoundError)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(request: Request, exc):
+        if request.url.path.startswith("/api/") and previous is not None:
+            return await previous(request, exc)
+        lang = _lang(request)
+        return render(
+            request,
+            "error.html",
+            None,
+            http_status=404,
+            title=i18n.translate("Not found", lang),
+            text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
+        )
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault(
+                "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+            )
+        return response

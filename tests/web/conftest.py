@@ -1,0 +1,211 @@
+"""A hub with two associations' data served by ``hub serve``, and Chromium driven by Playwright.
+
+The browser is the machine's own Chromium (Debian's package, which ``.ci/run`` installs);
+Playwright only drives it, nothing is downloaded. Screenshots of every page the tests visit
+go to ``test-artifacts/screenshots`` (or ``$WASL_SCREENSHOTS``) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import HubFolder, wait_for
+from tests.platform.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = Path(os.environ.get("WASL_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+
+CONFIG = """\
+store: sqlite:///hub.db
+connections:
+  associations:
+    connector: csv
+    settings: {path: associations.csv}
+    streams:
+      associations: {entity: association}
+  amal-donations:
+    description: جمعية الأمل الخيرية — donations
+    association: assoc-amal
+    connector: csv
+    settings: {path: amal_donations.csv}
+    streams:
+      donations:
+        entity: donation
+        transforms: [anonymous_donor]
+        mapping:
+          id: رقم الإيصال
+          association_id: {const: assoc-amal}
+          donor.name: اسم المتبرع
+          amount: {column: المبلغ, type: decimal}
+          currency: العملة
+          donated_at: {column: التاريخ, type: datetime, format: "%d/%m/%Y"}
+          channel:
+            column: طريقة الدفع
+            map: {تحويل بنكي: bank_transfer, نقدي: cash, المنصة: platform, مباشر: direct, محفظة: mobile}
+          status: {column: طريقة الدفع, map: {تحويل بنكي: pledged}, default: received}
+          reference: رقم المرجع
+          description: ملاحظات
+    schedule: {cron: "0 2 * * *"}
+  amal-bank:
+    association: assoc-amal
+    connector: statement
+    settings: {path: amal_statement.xml}
+  birr-distributions:
+    description: جمعية البر والإحسان — distributions
+    association: assoc-birr
+    connector: xlsx
+    settings: {path: birr_distributions.xlsx}
+    streams:
+      distributions:
+        entity: distribution
+        mapping:
+          id: رقم التوزيع
+          association_id: {const: assoc-birr}
+          program_id: البرنامج
+          sector: {column: القطاع, map: {غذاء: food_security, تدفئة: winterization, صحة: health, تعليم: education}}
+          item: المادة
+          quantity: {column: الكمية, type: decimal}
+          unit: الوحدة
+          households: {column: عدد الأسر, type: integer}
+          individuals: {column: عدد الأفراد, type: integer}
+          governorate: {column: المحافظة, type: governorate}
+          location_name: المنطقة
+          distributed_at: {column: تاريخ التوزيع, type: datetime}
+          value: {column: القيمة, type: decimal}
+          currency: {const: SYP}
+          modality: {const: in_kind}
+"""
+PASSWORDS = {"admin@wasl.example": "platform-pass-1", "amal@wasl.example": "amal-pass-123"}
+
+
+class Site:
+    """The hub's folder, its ``hub serve`` and its URL."""
+
+    def __init__(self, folder: HubFolder) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self) -> Site:
+        self.proc = self.folder.popen("serve", "--port", str(self.port))
+        ok = wait_for(lambda: _answers(f"{self.url}/healthz"), timeout=60)
+        assert ok, self.proc.stderr.read()
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def site(folder):
+    data = resources.files("hub.demo").joinpath("data")
+    for name in ("amal_donations.csv", "birr_distributions.xlsx", "associations.csv", "amal_statement.xml"):
+        (folder.path / name).write_bytes(data.joinpath(name).read_bytes())
+    folder.write("hub.yaml", CONFIG)
+    assert folder.hub("run", "--all").code == 1  # five rows are broken on purpose
+    assert folder.hub("reconcile").code == 1  # one suggestion waits for a person
+    for email, scope in (("admin@wasl.example", ["--platform"]), ("amal@wasl.example", ["--association", "assoc-amal"])):
+        r = subprocess_input(
+            folder, ["users", "create", email, "--name", email.split("@")[0], *scope, "--password-stdin"], PASSWORDS[email]
+        )
+        assert r.returncode == 0, r.stderr
+    s = Site(folder).start()
+    yield s
+    s.stop()
+
+
+def subprocess_input(folder: HubFolder, args: list[str], stdin: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        cwd=folder.path,
+        input=stdin + "\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **folder.env},
+    )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is not installed: .ci/run installs Debian's chromium package"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+class Browse:
+    """A browser page on the site, signed in or not, that can screenshot what it shows."""
+
+    def __init__(self, browser, site: Site, name: str) -> None:
+        self.context = browser.new_context(base_url=site.url, locale="en-US")
+        self.page = self.context.new_page()
+        self.site = site
+        self.name = name
+
+    def sign_in(self, email: str) -> Browse:
+        self.page.goto("/login")
+        self.page.get_by_label("E-mail").fill(email)
+        self.page.get_by_label("Password").fill(PASSWORDS[email])
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(f"{self.site.url}/")
+        return self
+
+    def shot(self, what: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{self.name}-{what}.png"), full_page=True)
+
+    def unlabelled_inputs(self) -> list[str]:
+        return self.page.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                 .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                 .map(el => el.name || el.id)"""
+        )
+
+
+@pytest.fixture
+def browse(browser, site, request):
+    opened = []
+
+    def open_page(label: str = "") -> Browse:
+        b = Browse(browser, site, f"{request.node.name}{'-' + label if label else ''}")
+        opened.append(b)
+        return b
+
+    yield open_page
+    for b in opened:
+        b.context.close()

@@ -1,0 +1,157 @@
+"""The web admin in a real browser (Chromium through Playwright) against a real ``hub serve``."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.conftest import wait_for
+
+
+def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
+    b = browse().sign_in("admin@wasl.example")
+    page = b.page
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="amal-donations")
+    expect(row).to_contain_text("40")  # records in the store
+    expect(row).to_contain_text("3")  # open quarantine
+    expect(page.locator("svg.chart rect.stored").first).to_be_attached()
+    assert b.unlabelled_inputs() == []
+    b.shot("overview")
+
+    page.get_by_role("link", name="amal-donations").click()
+    expect(page.get_by_text("every day at 02:00").first).to_be_visible()
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("status")).to_contain_text("✓")
+    b.shot("connection")
+    runs_before = site.folder.sql("select count(*) from runs where connection = 'amal-donations'")[0][0]
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("Run requested")
+    assert wait_for(
+        lambda: site.folder.sql("select count(*) from runs where connection = 'amal-donations' and status != 'running'")[0][0] > runs_before
+    )
+    page.goto("/runs?connection=amal-donations")
+    expect(page.get_by_role("cell", name="trigger", exact=True).first).to_be_visible()
+    b.shot("runs")
+    page.get_by_role("row").filter(has_text="trigger").get_by_role("link").first.click()
+    expect(page.locator("dl.counts")).to_contain_text("43")  # read
+    b.shot("run")
+
+
+def test_edit_a_schedule_with_the_cron_in_words(browse, site):
+    page = browse().sign_in("admin@wasl.example").page
+    page.goto("/connections/amal-donations")
+    page.get_by_label("Cron expression").fill("30 6 * * 1")
+    expect(page.locator("#cron-words")).to_have_text("at 06:30, only on Monday")
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("status")).to_contain_text("Schedule saved")
+    expect(page.get_by_text("at 06:30, only on Monday").first).to_be_visible()
+    listed = json.loads(site.folder.hub("schedule", "list", "--json").out)
+    assert [s["when"] for s in listed if s["connection"] == "amal-donations"] == ["cron 30 6 * * 1 (Asia/Damascus)"]
+    page.get_by_label("Cron expression").fill("61 * * * *")
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("alert")).to_contain_text("is not a cron expression")
+
+
+def test_fix_and_replay_a_quarantined_record(browse, site):
+    b = browse().sign_in("admin@wasl.example")
+    page = b.page
+    page.goto("/quarantine")
+    b.shot("quarantine")
+    page.get_by_role("row").filter(has_text="is not a number").get_by_role("link").first.click()
+    amount = page.get_by_label("المبلغ")
+    expect(amount).to_have_value("ألف ليرة")
+    b.shot("entry")
+    amount.fill("1000")
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("status")).to_contain_text("Stored")
+    stored = site.folder.sql("select data from records where key = 'assoc-amal|AM-1041'")
+    assert stored and json.loads(stored[0][0])["amount"] == "1000"
+    assert site.folder.sql("select action from audit_log where action = 'quarantine.replay'") == [("quarantine.replay",)]
+
+
+def test_confirm_a_suggestion_with_one_key(browse, site):
+    b = browse().sign_in("admin@wasl.example")
+    page = b.page
+    page.goto("/reconcile")
+    expect(page.locator("dd.hit").first).to_be_visible()  # what matched is highlighted
+    expect(page.get_by_text("NOUR ALHUDA")).to_be_visible()
+    b.shot("review")
+    page.keyboard.press("c")
+    expect(page.get_by_role("status")).to_contain_text("Confirmed")
+    assert site.folder.sql("select status, decided_by from matches where rule = 'amount_name'") == [("confirmed", "web:admin@wasl.example")]
+    expect(page.get_by_text("No suggestion waits for a person.")).to_be_visible()
+    report = page.request.get("/reconcile/report.xlsx")
+    assert report.status == 200 and report.body()[:2] == b"PK"
+
+
+def test_reject_a_suggestion_from_the_keyboard_only(browse, site):
+    page = browse().sign_in("admin@wasl.example").page
+    page.goto("/reconcile")
+    page.get_by_role("button", name="Reject").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Rejected")
+    assert site.folder.sql("select status from matches where rule = 'amount_name'") == [("rejected",)]
+
+
+def test_arabic_pages_are_right_to_left_and_translated(browse, site):
+    b = browse("ar").sign_in("admin@wasl.example")
+    page = b.page
+    page.get_by_role("link", name="العربية").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.get_by_role("heading", name="نظرة عامة")).to_be_visible()
+    expect(page.get_by_role("link", name="الحجر")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="amal-donations")).to_contain_text("٤٠")  # Arabic-Indic digits
+    b.shot("overview")
+    page.goto("/connections/amal-donations")
+    expect(page.get_by_text("كل يوم في الساعة ٠٢:٠٠").first).to_be_visible()
+    b.shot("connection")
+    page.goto("/reconcile")
+    expect(page.get_by_role("button", name=re.compile("تأكيد"))).to_be_visible()
+    b.shot("review")
+    page.goto("/records?entity=distribution")
+    expect(page.get_by_role("heading", name="ملخص حسب المحافظة")).to_be_visible()
+    b.shot("records")
+
+
+def test_an_association_user_sees_only_its_own_association(browse, site):
+    b = browse().sign_in("amal@wasl.example")
+    page = b.page
+    expect(page.get_by_role("link", name="amal-donations")).to_be_visible()
+    expect(page.get_by_role("link", name="birr-distributions")).to_have_count(0)
+    b.shot("overview")
+    birr_run = site.folder.sql("select id from runs where connection = 'birr-distributions'")[0][0]
+    birr_entry = site.folder.sql("select id from quarantine where connection = 'birr-distributions'")[0][0]
+    for path in ("/connections/birr-distributions", f"/runs/{birr_run}", f"/quarantine/{birr_entry}", "/connections/associations"):
+        response = page.goto(path)
+        assert response.status == 404, path
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    b.shot("refused")
+    page.goto("/records?entity=distribution")
+    expect(page.get_by_role("cell", name=re.compile("assoc-birr"))).to_have_count(0)
+    page.goto("/quarantine")
+    expect(page.get_by_role("cell", name="birr-distributions")).to_have_count(0)
+    # Forms refused without the session's CSRF token, even for one's own connection.
+    cookies = {c["name"]: c["value"] for c in b.context.cookies()}
+    r = httpx.post(f"{site.url}/connections/amal-donations/run", cookies=cookies, data={"csrf": "forged"}, follow_redirects=False)
+    assert r.status_code == 403
+    session = next(c for c in b.context.cookies() if c["name"] == "wasl_session")
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+
+
+def test_signing_out_ends_the_session(browse, site):
+    b = browse().sign_in("amal@wasl.example")
+    cookies = {c["name"]: c["value"] for c in b.context.cookies()}
+    b.page.get_by_role("button", name="Sign out").click()
+    b.page.wait_for_url(re.compile("/login"))
+    r = httpx.get(f"{site.url}/", cookies=cookies, follow_redirects=False)
+    assert r.status_code == 303 and "/login" in r.headers["location"]
+    b.page.goto("/login")
+    b.page.get_by_label("E-mail").fill("amal@wasl.example")
+    b.page.get_by_label("Password").fill("wrong password")
+    b.page.get_by_role("button", name="Sign in").click()
+    expect(b.page.get_by_role("alert")).to_contain_text("wrong")
