@@ -16,13 +16,9 @@ from tests.pg_server import pg_server, pg_url  # noqa: F401 - fixtures for every
 
 DONATION_HEADER = ["رقم الإيصال", "اسم المتبرع", "المبلغ", "العملة", "التاريخ", "طريقة الدفع"]
 
-DONATIONS_CONFIG = """\
-store: sqlite:///hub.db
-batch_size: {batch_size}
-connections:
-  amal:
-    connector: csv
-    settings: {{path: donations.csv}}
+# The amal association's donations CSV (Arabic headers) mapped to the common schema; the
+# configs of several test modules put it under their own connection.
+DONATION_STREAMS = """\
     streams:
       donations:
         entity: donation
@@ -35,11 +31,25 @@ connections:
           donated_at: {{column: التاريخ, type: datetime, format: "%d/%m/%Y"}}
           channel: {{column: طريقة الدفع, map: {{تحويل بنكي: bank_transfer, نقدي: cash}}}}
           status: {{const: received}}
+"""
+
+DONATIONS_CONFIG = (
+    """\
+store: sqlite:///hub.db
+batch_size: {batch_size}
+connections:
+  amal:
+    connector: csv
+    settings: {{path: donations.csv}}
+"""
+    + DONATION_STREAMS
+    + """\
     destinations: [export]
   export:
     connector: jsonl
     settings: {{folder: export}}
 """
+)
 
 
 @dataclass

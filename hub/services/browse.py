@@ -66,7 +66,7 @@ def _scalar(dialect: str, name: str):
 
 def _has_element(dialect: str, name: str, value: str):
     if dialect == "postgresql":
-        return cast(_r.c.data, JSONB)[name].contains(cast(orjson.dumps([value]).decode(), JSONB))
+        return cast(_r.c.data, JSONB)[name].contains([value])
     # Codes are plain tokens, so '"SY01"' inside the array's JSON text is an exact element match.
     return cast(func.json_extract(_r.c.data, f"$.{name}"), String).like(f'%"{value}"%')
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DONATION_HEADER, ON_POSTGRES, HubFolder, donation_rows, wait_for
+from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, donation_rows, wait_for
 
 PLATFORM_CONFIG = """\
 store: sqlite:///hub.db
@@ -25,24 +25,16 @@ api:
   max_batch_records: 200
 """
 
-ASSOCIATION_CONFIG = """\
+ASSOCIATION_CONFIG = (
+    """\
 store: sqlite:///hub.db
 connections:
   amal:
     connector: csv
     settings: {{path: donations.csv}}
-    streams:
-      donations:
-        entity: donation
-        mapping:
-          id: رقم الإيصال
-          association_id: {{const: assoc-amal}}
-          donor.name: اسم المتبرع
-          amount: {{column: المبلغ, type: decimal}}
-          currency: العملة
-          donated_at: {{column: التاريخ, type: datetime, format: "%d/%m/%Y"}}
-          channel: {{column: طريقة الدفع, map: {{تحويل بنكي: bank_transfer, نقدي: cash}}}}
-          status: {{const: received}}
+"""
+    + DONATION_STREAMS
+    + """\
     destinations: [platform]
   platform:
     connector: wasl
@@ -55,6 +47,7 @@ connections:
       backoff: 0.05
       max_backoff: 0.5
 {extra}"""
+)
 
 
 def free_port() -> int:

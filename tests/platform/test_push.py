@@ -11,6 +11,16 @@ import httpx
 from tests.conftest import DONATION_HEADER, donation_rows, wait_for
 from tests.platform.conftest import Proxy
 
+GOOD = {
+    "id": "D1",
+    "association_id": "assoc-amal",
+    "amount": "10.00",
+    "currency": "SYP",
+    "donated_at": "2026-10-01T10:00:00+03:00",
+    "channel": "cash",
+    "status": "received",
+}
+
 
 def _run(association, *args, **kw):
     return association.hub("run", "amal", *args, **kw)
@@ -170,15 +180,7 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
     assert r.status_code == 413
     assert "Traceback" not in platform.proc.stderr.read()
     assert httpx.get(f"{platform.url}/healthz").json() == {"status": "ok"}
-    good = {
-        "id": "D1",
-        "association_id": "assoc-amal",
-        "amount": "10.00",
-        "currency": "SYP",
-        "donated_at": "2026-10-01T10:00:00+03:00",
-        "channel": "cash",
-        "status": "received",
-    }
+    good = dict(GOOD)
     r = post(json.dumps({"records": [good]}).encode())
     assert r.status_code == 200 and r.json()["accepted"] == 1
 
@@ -186,15 +188,7 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
 def test_an_idempotency_key_reused_for_another_body_is_refused(platform):
     platform.start()
     token = platform.token("amal", "assoc-amal")
-    rec = {
-        "id": "D1",
-        "association_id": "assoc-amal",
-        "amount": "10.00",
-        "currency": "SYP",
-        "donated_at": "2026-10-01T10:00:00+03:00",
-        "channel": "cash",
-        "status": "received",
-    }
+    rec = dict(GOOD)
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-1"}
     first = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": [rec]}, headers=headers)
     again = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": [rec]}, headers=headers)
@@ -207,15 +201,7 @@ def test_an_idempotency_key_reused_for_another_body_is_refused(platform):
 def test_an_older_version_never_rolls_a_record_back(platform):
     platform.start()
     token = platform.token("amal", "assoc-amal")
-    rec = {
-        "id": "D1",
-        "association_id": "assoc-amal",
-        "amount": "10.00",
-        "currency": "SYP",
-        "donated_at": "2026-10-01T10:00:00+03:00",
-        "channel": "cash",
-        "status": "received",
-    }
+    rec = dict(GOOD)
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{platform.url}/api/v1/donation/batch"
     assert httpx.post(url, json={"records": [dict(rec, amount="12.00")], "versions": [2]}, headers=headers).json()["accepted"] == 1
