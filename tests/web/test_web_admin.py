@@ -26,6 +26,7 @@ def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
     expect(page.get_by_text("every day at 02:00").first).to_be_visible()
     page.get_by_role("button", name="Check").click()
     expect(page.get_by_role("status")).to_contain_text("✓")
+    assert b.unlabelled_inputs() == []
     b.shot("connection")
     runs_before = site.folder.sql("select count(*) from runs where connection = 'amal-donations'")[0][0]
     page.get_by_role("button", name="Run now").click()
@@ -35,6 +36,7 @@ def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
     )
     page.goto("/runs?connection=amal-donations")
     expect(page.get_by_role("cell", name="trigger", exact=True).first).to_be_visible()
+    assert b.unlabelled_inputs() == []
     b.shot("runs")
     page.get_by_role("row").filter(has_text="trigger").get_by_role("link").first.click()
     expect(page.locator("dl.counts")).to_contain_text("43")  # read
@@ -60,10 +62,12 @@ def test_fix_and_replay_a_quarantined_record(browse, site):
     b = browse().sign_in("admin@wasl.example")
     page = b.page
     page.goto("/quarantine")
+    assert b.unlabelled_inputs() == []
     b.shot("quarantine")
     page.get_by_role("row").filter(has_text="is not a number").get_by_role("link").first.click()
     amount = page.get_by_label("المبلغ")
     expect(amount).to_have_value("ألف ليرة")
+    assert b.unlabelled_inputs() == []
     b.shot("entry")
     amount.fill("1000")
     page.get_by_role("button", name="Replay").click()
@@ -71,6 +75,15 @@ def test_fix_and_replay_a_quarantined_record(browse, site):
     stored = site.folder.sql("select data from records where key = 'assoc-amal|AM-1041'")
     assert stored and json.loads(stored[0][0])["amount"] == "1000"
     assert site.folder.sql("select action from audit_log where action = 'quarantine.replay'") == [("quarantine.replay",)]
+    # Another one is not worth fixing: dismissed, with the reason kept.
+    page.get_by_role("row").filter(has_text="بيروت").get_by_role("link").first.click()
+    page.get_by_label("Reason").fill("not in Syria: recorded by mistake")
+    page.get_by_role("button", name="Dismiss").click()
+    expect(page.get_by_role("status")).to_contain_text("Dismissed")
+    expect(page.get_by_role("row").filter(has_text="بيروت")).to_have_count(0)
+    assert site.folder.sql("select status, reason from quarantine where raw like '%بيروت%'") == [
+        ("dismissed", "not in Syria: recorded by mistake")
+    ]
 
 
 def test_confirm_a_suggestion_with_one_key(browse, site):
@@ -115,6 +128,7 @@ def test_arabic_pages_are_right_to_left_and_translated(browse, site):
     b.shot("review")
     page.goto("/records?entity=distribution")
     expect(page.get_by_role("heading", name="ملخص حسب المحافظة")).to_be_visible()
+    assert b.unlabelled_inputs() == []
     b.shot("records")
 
 
@@ -155,3 +169,33 @@ def test_signing_out_ends_the_session(browse, site):
     b.page.get_by_label("Password").fill("wrong password")
     b.page.get_by_role("button", name="Sign in").click()
     expect(b.page.get_by_role("alert")).to_contain_text("wrong")
+
+
+def test_a_running_run_updates_itself_on_the_page(browse, site):
+    page = browse().sign_in("admin@wasl.example").page
+    site.folder.execute(
+        "insert into runs (connection, trigger, scheduled_for, status, started_at, read, valid, inserted, updated, unchanged, quarantined, delivered, delivery_failed, attempts)"
+        " values ('amal-donations', 'manual', '2026-11-29 10:00:00', 'running', '2026-11-29 10:00:00', 100, 0, 0, 0, 0, 0, 0, 0, 0)"
+    )
+    run_id = site.folder.sql("select max(id) from runs")[0][0]
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("dl.counts")).to_contain_text("running")
+    site.folder.execute("update runs set status = 'succeeded', read = 5000, finished_at = '2026-11-29 10:01:00' where id = ?", (run_id,))
+    expect(page.locator("dl.counts")).to_contain_text("5,000", timeout=10_000)  # no reload: the page asked for itself
+    expect(page.locator("dl.counts")).to_contain_text("succeeded")
+
+
+def test_records_filter_and_the_summary_by_governorate(browse, site):
+    b = browse()
+    page = b.sign_in("admin@wasl.example").page
+    page.goto("/records?entity=distribution")
+    summary = page.locator("section.card table")
+    expect(summary).to_contain_text("SY07")
+    page.get_by_label("Governorate").fill("SY07")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("main > table tbody tr")
+    expect(rows.first).to_contain_text("SY07")
+    texts = rows.all_inner_texts()
+    assert len(texts) == 4 and all("SY07" in t for t in texts)
+    assert b.unlabelled_inputs() == []
+    b.shot("records")
