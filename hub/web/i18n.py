@@ -27,6 +27,7 @@ AR = {
     "E-mail": "البريد الإلكتروني",
     "Password": "كلمة المرور",
     "The e-mail or password is wrong.": "البريد الإلكتروني أو كلمة المرور غير صحيحة.",
+    "Too many failed attempts; wait ten minutes, then try again.": "محاولات فاشلة كثيرة؛ انتظر عشر دقائق ثم حاول مجدداً.",
     "Overview": "نظرة عامة",
     "Connections": "الاتصالات",
     "Connection": "الاتصال",

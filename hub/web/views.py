@@ -7,7 +7,9 @@ the user's scope (:mod:`hub.services.admin`), so another association's run, entr
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -29,6 +31,7 @@ from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLog
 
 __all__ = ["install"]
 
+log = logging.getLogger("hub.web")
 HERE = Path(__file__).parent
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -85,6 +88,34 @@ def _principal(user: users.User) -> Principal:
 # ---- signing in and out, language ------------------------------------------------------
 
 
+class _Failures:
+    """Failed sign-ins per (e-mail, address): after five in ten minutes, wait ten minutes.
+
+    Kept in the process: enough to stop guessing through one server; a fleet behind a load
+    balancer would also rate-limit at its proxy.
+    """
+
+    LIMIT, WINDOW = 5, 600.0
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], list[float]] = {}
+
+    def _recent(self, who) -> list[float]:
+        now = time.monotonic()
+        recent = [t for t in self.seen.get(who, []) if now - t < self.WINDOW]
+        self.seen[who] = recent
+        return recent
+
+    def blocked(self, who) -> bool:
+        return len(self._recent(who)) >= self.LIMIT
+
+    def add(self, who) -> None:
+        self._recent(who).append(time.monotonic())
+
+
+_failures = _Failures()
+
+
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
     token = new_login_token()
@@ -99,8 +130,15 @@ async def login(
 ):
     check_csrf(request.cookies.get(LOGIN_COOKIE, ""), csrf)
     hub = request.app.state.hub
+    who = (email.strip().lower(), request.client.host if request.client else "")
+    if _failures.blocked(who):
+        token = new_login_token()
+        page = render(request, "login.html", login_token=token, next=next, throttled=True, email=email, http_status=429)
+        set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
+        return page
     user = await run_in_threadpool(users.authenticate, hub, email, password)
     if user is None:
+        _failures.add(who)
         token = new_login_token()
         page = render(request, "login.html", login_token=token, next=next, failed=True, email=email, http_status=401)
         set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
@@ -170,19 +208,25 @@ def connection_page(request: Request, name: str, checked: str | None = None, pro
     )
 
 
-_SECRET_WORDS = ("token", "password", "secret", "key", "value", "dsn", "url")
+_SECRET_WORDS = ("token", "password", "secret", "key", "value", "credential")
 
 
 def _masked(settings, key: str = ""):
-    """Settings as configured: ``${NAME}`` references stay as written; secret-looking literals are masked."""
+    """Settings as configured: ``${NAME}`` references stay as written; secret-looking literals are masked.
+
+    A literal under a key that names a secret (token, password, secret, key, an auth header's
+    value) is never shown, nor the user and password inside a database URL.
+    """
     if isinstance(settings, dict):
         return {k: _masked(v, k) for k, v in settings.items()}
     if isinstance(settings, list):
         return [_masked(v, key) for v in settings]
-    if isinstance(settings, str) and "${" not in settings and any(w in key.lower() for w in _SECRET_WORDS if w not in ("url", "value")):
+    if not isinstance(settings, str) or "${" in settings:
+        return settings
+    if any(w in key.lower() for w in _SECRET_WORDS):
         return "••••••"
-    if isinstance(settings, str) and key.lower() in ("url", "dsn") and "@" in settings:
-        return settings.split("://", 1)[0] + "://••••••@" + settings.rsplit("@", 1)[1]
+    if "://" in settings and "@" in settings.split("://", 1)[1].split("/", 1)[0]:
+        return settings.split("://", 1)[0] + "://••••••@" + settings.split("://", 1)[1].split("@", 1)[1]
     return settings
 
 
@@ -465,6 +509,31 @@ def install(app: FastAPI) -> None:
             http_status=404,
             title=i18n.translate("Not found", lang),
             text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
+        )
+
+    def _api(request: Request) -> bool:
+        return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/readyz", "/metrics", "/openapi.json")
+
+    api_hub_error, api_bug = app.exception_handlers.get(HubError), app.exception_handlers.get(Exception)
+
+    @app.exception_handler(HubError)
+    async def _hub_error(request: Request, exc: HubError):
+        if _api(request) and api_hub_error is not None:
+            return await api_hub_error(request, exc)
+        return render(request, "error.html", None, http_status=400, title="400", text=str(exc))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception):
+        if _api(request) and api_bug is not None:
+            return await api_bug(request, exc)
+        log.exception("internal error on %s", request.url.path)
+        return render(
+            request,
+            "error.html",
+            None,
+            http_status=500,
+            title="500",
+            text=f"internal error ({type(exc).__name__}); the hub's log has the details",
         )
 
     @app.middleware("http")

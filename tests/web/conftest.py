@@ -58,6 +58,13 @@ connections:
     association: assoc-amal
     connector: statement
     settings: {path: amal_statement.xml}
+  crm:
+    description: A CRM that receives the donations (a destination with a literal key, for the masking test)
+    connector: rest
+    settings:
+      url: https://crm-user:crm-password@crm.example.org/api
+      auth: {type: header, name: X-Api-Key, value: literal-api-key-123}
+      write: {path: /donations}
   birr-distributions:
     description: جمعية البر والإحسان — distributions
     association: assoc-birr

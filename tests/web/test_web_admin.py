@@ -199,3 +199,29 @@ def test_records_filter_and_the_summary_by_governorate(browse, site):
     assert len(texts) == 4 and all("SY07" in t for t in texts)
     assert b.unlabelled_inputs() == []
     b.shot("records")
+
+
+def test_settings_never_show_a_secret(browse, site):
+    page = browse().sign_in("admin@wasl.example").page
+    page.goto("/connections/crm")
+    settings = page.locator("dl.settings")
+    expect(settings).to_contain_text("X-Api-Key")
+    expect(settings).to_contain_text("crm.example.org")
+    html = page.content()
+    for secret in ("literal-api-key-123", "crm-password", "crm-user"):
+        assert secret not in html
+
+
+def test_guessing_passwords_is_stopped_after_five_tries(browse, site):
+    page = browse().page
+    for attempt in range(6):
+        page.goto("/login")
+        page.get_by_label("E-mail").fill("admin@wasl.example")
+        page.get_by_label("Password").fill(f"guess number {attempt}")
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("admin@wasl.example")
+    page.get_by_label("Password").fill("platform-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")  # even the right password, for now
