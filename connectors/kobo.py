@@ -11,13 +11,10 @@ backoff (``Retry-After`` honoured); other 4xx stop the run with the server's mes
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
-import httpx
-
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
-from hub.secrets import redactor
+from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
 
 SETTINGS = {
     "type": "object",
@@ -80,7 +77,12 @@ class KoboConnector(Connector):
 
     def __init__(self, settings, context):
         super().__init__(settings, context)
-        self._client: httpx.Client | None = None
+        self.http = HttpClient(
+            settings["url"],
+            policy=HttpPolicy(timeout=settings.get("timeout", 30), retries=settings.get("retries", 4)),
+            headers={"Authorization": f"Token {settings['token']}"},
+            name="kobo",
+        )
 
     def streams(self):
         configured = list(self.context.streams)
@@ -88,41 +90,15 @@ class KoboConnector(Connector):
             return [Submissions(None, self)]
         return [Submissions(cfg, self) for cfg in configured]
 
-    def client(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(
-                timeout=self.settings.get("timeout", 30),
-                headers={"Authorization": f"Token {self.settings['token']}", "Accept": "application/json", "User-Agent": "wasl-hub"},
-            )
-        return self._client
-
     def data_url(self) -> str:
         return f"{self.settings['url'].rstrip('/')}/api/v2/assets/{self.settings['form']}/data/"
 
     def get(self, url: str, params: dict | None) -> dict:
-        retries = self.settings.get("retries", 4)
-        for attempt in range(retries + 1):
-            try:
-                resp = self.client().get(url, params=params)
-            except httpx.TransportError as exc:
-                if attempt == retries:
-                    raise ConnectorError(redactor.redact(f"kobo: cannot reach {url}: {type(exc).__name__}")) from None
-                time.sleep(min(30, 0.5 * 2**attempt))
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                if attempt == retries:
-                    raise ConnectorError(f"kobo: {url} answered {resp.status_code} after {retries + 1} tries")
-                wait = resp.headers.get("Retry-After")
-                time.sleep(float(wait) if wait and wait.replace(".", "", 1).isdigit() else min(30, 0.5 * 2**attempt))
-                continue
-            if resp.status_code >= 400:
-                detail = resp.text[:300]
-                raise ConnectorError(redactor.redact(f"kobo: {url} answered {resp.status_code}: {detail}"))
-            try:
-                return resp.json()
-            except ValueError:
-                raise ConnectorError(f"kobo: {url} did not answer JSON") from None
-        raise ConnectorError(f"kobo: {url} could not be read")
+        """One page; retries follow hub.httpclient; ConnectorError with the server's word when it refuses."""
+        try:
+            return self.http.json("GET", url, params=params)
+        except (Unavailable, Refused) as exc:
+            raise ConnectorError(str(exc)) from None
 
     def check(self) -> str:
         try:
@@ -132,8 +108,7 @@ class KoboConnector(Connector):
         return f"form {self.settings['form']}: {page.get('count', '?')} submission(s)"
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self.http.close()
 
 
 @hookimpl

@@ -53,6 +53,14 @@ def test_edit_a_schedule_with_the_cron_in_words(browse, site):
     expect(page.get_by_text("at 06:30, only on Monday").first).to_be_visible()
     listed = json.loads(site.folder.hub("schedule", "list", "--json").out)
     assert [s["when"] for s in listed if s["connection"] == "amal-donations"] == ["cron 30 6 * * 1 (Asia/Damascus)"]
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("status")).to_contain_text("Schedule paused")
+    status = json.loads(site.folder.hub("status", "--json").out)
+    assert next(s for s in status if s["connection"] == "amal-donations")["paused"] is True
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_role("status")).to_contain_text("Schedule resumed")
+    status = json.loads(site.folder.hub("status", "--json").out)
+    assert next(s for s in status if s["connection"] == "amal-donations")["paused"] is False
     page.get_by_label("Cron expression").fill("61 * * * *")
     page.get_by_role("button", name="Save schedule").click()
     expect(page.get_by_role("alert")).to_contain_text("is not a cron expression")
