@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import HubFolder, wait_for
 from tests.platform.conftest import free_port
@@ -23,73 +24,27 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("WASL_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 
-CONFIG = """\
-store: sqlite:///hub.db
-connections:
-  associations:
-    connector: csv
-    settings: {path: associations.csv}
-    streams:
-      associations: {entity: association}
-  amal-donations:
-    description: جمعية الأمل الخيرية — donations
-    association: assoc-amal
-    connector: csv
-    settings: {path: amal_donations.csv}
-    streams:
-      donations:
-        entity: donation
-        transforms: [anonymous_donor]
-        mapping:
-          id: رقم الإيصال
-          association_id: {const: assoc-amal}
-          donor.name: اسم المتبرع
-          amount: {column: المبلغ, type: decimal}
-          currency: العملة
-          donated_at: {column: التاريخ, type: datetime, format: "%d/%m/%Y"}
-          channel:
-            column: طريقة الدفع
-            map: {تحويل بنكي: bank_transfer, نقدي: cash, المنصة: platform, مباشر: direct, محفظة: mobile}
-          status: {column: طريقة الدفع, map: {تحويل بنكي: pledged}, default: received}
-          reference: رقم المرجع
-          description: ملاحظات
-    schedule: {cron: "0 2 * * *"}
-  amal-bank:
-    association: assoc-amal
-    connector: statement
-    settings: {path: amal_statement.xml}
-  crm:
-    description: A CRM that receives the donations (a destination with a literal key, for the masking test)
-    connector: rest
-    settings:
-      url: https://crm-user:crm-password@crm.example.org/api
-      auth: {type: header, name: X-Api-Key, value: literal-api-key-123}
-      write: {path: /donations}
-  birr-distributions:
-    description: جمعية البر والإحسان — distributions
-    association: assoc-birr
-    connector: xlsx
-    settings: {path: birr_distributions.xlsx}
-    streams:
-      distributions:
-        entity: distribution
-        mapping:
-          id: رقم التوزيع
-          association_id: {const: assoc-birr}
-          program_id: البرنامج
-          sector: {column: القطاع, map: {غذاء: food_security, تدفئة: winterization, صحة: health, تعليم: education}}
-          item: المادة
-          quantity: {column: الكمية, type: decimal}
-          unit: الوحدة
-          households: {column: عدد الأسر, type: integer}
-          individuals: {column: عدد الأفراد, type: integer}
-          governorate: {column: المحافظة, type: governorate}
-          location_name: المنطقة
-          distributed_at: {column: تاريخ التوزيع, type: datetime}
-          value: {column: القيمة, type: decimal}
-          currency: {const: SYP}
-          modality: {const: in_kind}
-"""
+
+def _config() -> str:
+    """The demo's connections, without the platform (no second hub here), plus a CRM destination."""
+    demo = yaml.safe_load(resources.files("hub.demo").joinpath("data", "hub.yaml").read_text(encoding="utf-8"))
+    connections = {n: c for n, c in demo["connections"].items() if not n.startswith("platform")}
+    for c in connections.values():
+        c.pop("destinations", None)
+    connections["amal-donations"]["schedule"] = {"cron": "0 2 * * *"}
+    # A destination with literal secrets, for the masking test.
+    connections["crm"] = {
+        "description": "A CRM that receives the donations",
+        "connector": "rest",
+        "settings": {
+            "url": "https://crm-user:crm-password@crm.example.org/api",
+            "auth": {"type": "header", "name": "X-Api-Key", "value": "literal-api-key-123"},
+            "write": {"path": "/donations"},
+        },
+    }
+    return yaml.safe_dump({"store": "sqlite:///hub.db", "connections": connections}, allow_unicode=True, sort_keys=False)
+
+
 PASSWORDS = {"admin@wasl.example": "platform-pass-1", "amal@wasl.example": "amal-pass-123"}
 
 
@@ -126,7 +81,7 @@ def site(folder):
     data = resources.files("hub.demo").joinpath("data")
     for name in ("amal_donations.csv", "birr_distributions.xlsx", "associations.csv", "amal_statement.xml"):
         (folder.path / name).write_bytes(data.joinpath(name).read_bytes())
-    folder.write("hub.yaml", CONFIG)
+    folder.write("hub.yaml", _config())
     assert folder.hub("run", "--all").code == 1  # five rows are broken on purpose
     assert folder.hub("reconcile").code == 1  # one suggestion waits for a person
     for email, scope in (("admin@wasl.example", ["--platform"]), ("amal@wasl.example", ["--association", "assoc-amal"])):
