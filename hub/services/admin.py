@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import func, select
 
 from hub.app import Hub
-from hub.errors import HubError, NotFoundError
+from hub.errors import NotFoundError
 from hub.services.users import User
 from hub.store import quarantine as q_store
 from hub.store import runs as run_store
@@ -28,6 +28,7 @@ from hub.store.types import utcnow
 __all__ = [
     "connection_rows",
     "daily_activity",
+    "decisions",
     "governorate_summary",
     "match_for",
     "quarantine_entry",
@@ -184,15 +185,20 @@ def _owner(key: str) -> str:
     return key.split("|", 1)[0]
 
 
-def suggestions(hub: Hub, user: User) -> tuple[list[dict], dict[str, int]]:
-    """Open suggestions touching the user's donations, oldest first, and the count of decisions per status."""
+def decisions(hub: Hub, user: User) -> list[dict]:
+    """Every reconciliation decision touching the user's donations, oldest first."""
     from hub.reconcile.service import list_matches
 
-    mine = [
+    return [
         m
         for m in list_matches(hub, status=None, limit=100_000)
         if user.is_platform or any(_owner(k) == user.association_id for k in m["donation_keys"])
     ]
+
+
+def suggestions(hub: Hub, user: User) -> tuple[list[dict], dict[str, int]]:
+    """Open suggestions touching the user's donations, oldest first, and the count of decisions per status."""
+    mine = decisions(hub, user)
     totals: dict[str, int] = defaultdict(int)
     for m in mine:
         totals[m["status"]] += 1
@@ -233,7 +239,3 @@ def governorate_summary(hub: Hub, user: User, entity: str) -> list[dict[str, Any
         {"governorate": g, "count": v["count"], "households": v["households"], "amounts": dict(v["amounts"])}
         for g, v in sorted(out.items())
     ]
-
-
-class Forbidden(HubError):
-    """A form posted without its CSRF token, or by someone who may not do this."""

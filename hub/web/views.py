@@ -405,16 +405,10 @@ def reconcile_report(request: Request):
     user = current_user(request)
     hub = request.app.state.hub
     from hub.reconcile.output import write_matches
-    from hub.reconcile.service import list_matches
 
-    rows = [
-        m
-        for m in list_matches(hub, status=None, limit=100_000)
-        if user.is_platform or any(k.startswith(f"{user.association_id}|") for k in m["donation_keys"])
-    ]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "reconciliation.xlsx"
-        write_matches(path, rows)
+        write_matches(path, admin.decisions(hub, user))
         body = path.read_bytes()
     return Response(
         body,
