@@ -327,12 +327,19 @@ def _set(out: dict, path: tuple[str, ...], value: Any) -> None:
 
 
 class Mapping:
-    """A compiled mapping: ``apply(raw_row) -> record`` or RecordError with every problem."""
+    """A compiled mapping: ``apply(raw_row) -> record`` or RecordError with every problem.
+
+    ``apply`` is generated Python source, one straight run of statements per field with the
+    column names and converters bound as closure cells: no loop over field descriptions and no
+    tuple unpacking per row. It is the hot path of every file sync (bench/pipeline.py) and
+    about twice as fast as the same logic written as a loop over the fields, which
+    ``apply_reference`` still is (a test holds the two to the same answers).
+    """
 
     def __init__(self, fields: list[tuple[tuple[str, ...], Callable]], columns: set[str], keep_unmapped: bool):
-        # Three kinds of field, cheapest first: constants set at once, single columns read
-        # inline (only their converter is called), and the rest (joined columns) through
-        # their compiled function.
+        # Three kinds of field: constants set at once, single columns read inline (only their
+        # converter is called), and the rest (joined columns, first_of, which) through their
+        # compiled function.
         self._consts = {path[0]: fn.const for path, fn in fields if len(path) == 1 and hasattr(fn, "const")}
         self._column_fields = [
             (".".join(path), path if len(path) > 1 else None, fn.column, fn.convert, fn.default)
@@ -343,6 +350,7 @@ class Mapping:
         self.columns = columns
         self.keep_unmapped = keep_unmapped
         self._unmapped_for: tuple[int, list[str]] | None = None
+        self.apply: Callable[[dict], dict] = self._generate()
 
     def _unmapped(self, row: dict) -> list[str]:
         # Rows of one file share their keys: work the unmapped columns out once per shape.
@@ -353,18 +361,96 @@ class Mapping:
         self._unmapped_for = (len(row), cols)
         return cols
 
-    def _problem(self, problems, path, bad) -> list:
+    def _extra(self, out: dict, row: dict) -> None:
+        """Unmapped non-empty columns into ``extra``, as the source wrote them."""
+        extra = None
+        for k in self._unmapped(row):
+            t = _text(row.get(k))
+            if t is not None:
+                if extra is None:
+                    extra = out.setdefault("extra", {})
+                extra[k] = t
+
+    @staticmethod
+    def _problem(problems, path, bad) -> list:
         problems = problems or []
         problems.append(RecordProblem(path, bad.rule, bad.message))
         return problems
 
-    def apply(self, row: dict) -> dict:
-        """Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."""
+    def _generate(self) -> Callable[[dict], dict]:
+        """Write ``apply`` for exactly these fields and compile it once."""
+        cells: dict[str, Any] = {
+            "CONSTS": self._consts,
+            "MARKS": _EDGE_MARKS,
+            "Bad": _Bad,
+            "problem": self._problem,
+            "RecordError": RecordError,
+            "set_path": _set,
+            "extra": self._extra,
+        }
+        body = ["out = dict(CONSTS)", "problems = None"]
+
+        def store(i: int, name: str, nested: tuple[str, ...] | None, indent: str) -> None:
+            if nested is None:
+                body.append(f"{indent}out[name{i}] = v")
+            else:
+                body.append(f"{indent}set_path(out, path{i}, v)")
+
+        for i, (name, nested, col, convert, default) in enumerate(self._column_fields):
+            cells.update({f"name{i}": name, f"path{i}": nested, f"col{i}": col, f"conv{i}": convert, f"default{i}": default})
+            body += [
+                f"v = row.get(col{i})",
+                "if v is not None and v != '':",
+                "    if v.__class__ is not str:",
+                "        v = str(v)",
+                "    v = v.strip(MARKS)",
+                "if not v:",
+                f"    v = default{i}",
+            ]
+            if convert is not None:
+                body += [
+                    "else:",
+                    "    try:",
+                    f"        v = conv{i}(v)",
+                    "    except Bad as bad:",
+                    f"        problems = problem(problems, name{i}, bad)",
+                    "        v = None",
+                ]
+            body.append("if v is not None:")
+            store(i, name, nested, "    ")
+        for j, (path, fn) in enumerate(self._other):
+            i = len(self._column_fields) + j
+            cells.update({f"name{i}": ".".join(path), f"path{i}": path, f"fn{i}": fn})
+            body += [
+                "try:",
+                f"    v = fn{i}(row)",
+                "except Bad as bad:",
+                f"    problems = problem(problems, name{i}, bad)",
+                "    v = None",
+                "if v is not None:",
+                f"    set_path(out, path{i}, v)",
+            ]
+        body += ["if problems:", "    raise RecordError(problems, partial=out)"]
+        if self.keep_unmapped:
+            body.append("extra(out, row)")
+        body.append("return out")
+        names = sorted(cells)
+        source = (
+            f"def make({', '.join(names)}):\n    def apply(row):\n" + "".join(f"        {line}\n" for line in body) + "    return apply\n"
+        )
+        namespace: dict[str, Any] = {}
+        exec(compile(source, "<mapping>", "exec"), namespace)  # noqa: S102 - our own source, values bound as cells
+        fn = namespace["make"](**cells)
+        fn.__doc__ = "Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."
+        return fn
+
+    def apply_reference(self, row: dict) -> dict:
+        """What ``apply`` does, written as a plain loop over the fields (the readable reference)."""
         out: dict = dict(self._consts)
         problems = None
         for name, nested, col, convert, default in self._column_fields:
             v = row.get(col)
-            if v:
+            if v is not None and v != "":
                 if v.__class__ is not str:
                     v = str(v)
                 v = v.strip(_EDGE_MARKS)
@@ -393,13 +479,7 @@ class Mapping:
         if problems:
             raise RecordError(problems, partial=out)
         if self.keep_unmapped:
-            extra = None
-            for k in self._unmapped(row):
-                t = _text(row.get(k))
-                if t is not None:
-                    if extra is None:
-                        extra = out.setdefault("extra", {})
-                    extra[k] = t
+            self._extra(out, row)
         return out
 
 

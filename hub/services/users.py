@@ -8,6 +8,7 @@ ends it. Account changes are audited.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -39,8 +40,15 @@ __all__ = [
 SESSION_HOURS = 12
 _users, _sessions = WebUser.__table__, WebSession.__table__
 _hasher = PasswordHasher()
-# Verifying against this when the e-mail is unknown costs the same time as a real check.
-_DUMMY = _hasher.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the e-mail is unknown costs the same time as a real check.
+
+    Made on first use, not at import: hashing costs 0.1 s, which every CLI command would pay.
+    """
+    return _hasher.hash("not a password anyone has")
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ def authenticate(hub: Hub, email: str, password: str) -> User | None:
     with hub.store.engine.connect() as conn:
         row = conn.execute(select(_users).where(_users.c.email == email.strip().lower())).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled:

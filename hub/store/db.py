@@ -25,6 +25,10 @@ HEAD_REVISION = "0006"
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
+    # Records are a few hundred bytes of JSON each: 16 KiB pages write a batch in fewer, fuller
+    # pages (bench/pipeline.py: about 15% less time in SQLite). It takes effect only when the
+    # file is created, so it must come before WAL mode; on an existing store it changes nothing.
+    cur.execute("PRAGMA page_size=16384")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")

@@ -92,42 +92,56 @@ def upsert_batch(
     if keep_owned and entity in KEPT_FIELDS:
         items = _keep_owned_fields(conn, entity, items, existing)
 
-    inserts: dict[str, dict] = {}
+    # New keys, in first-seen order: [key, association_id, data, hash, version] (lists, not
+    # dicts: this loop runs once per record of every batch).
+    inserts: dict[str, list] = {}
     updates: dict[str, dict] = {}
     history: list[dict] = []
     replaced_ids: list[int] = []
+    unchanged = 0
     for it in items:
-        pending = inserts.get(it.key) or updates.get(it.key)
+        key, data, digest, owner = it
+        pending = inserts.get(key)
         if pending is not None:
-            if pending["hash"] == it.hash:
-                out.unchanged += 1
+            if pending[3] == digest:
+                unchanged += 1
                 continue
             # A second, different version of one key inside one batch: keep the first in history.
-            history.append(_history_row(entity, it.key, pending, connection, run_id, now))
-            pending.update(data=it.data, hash=it.hash, version=pending["version"] + 1, association_id=it.association_id)
+            history.append(_history_row(entity, key, _as_row(pending), connection, run_id, now))
+            pending[1:] = [owner, data, digest, pending[4] + 1]
             out.updated += 1
             continue
-        found = existing.get(it.key)
+        pending = updates.get(key)
+        if pending is not None:
+            if pending["hash"] == digest:
+                unchanged += 1
+                continue
+            history.append(_history_row(entity, key, pending, connection, run_id, now))
+            pending.update(data=data, hash=digest, version=pending["version"] + 1, association_id=owner)
+            out.updated += 1
+            continue
+        found = existing.get(key)
         if found is None:
-            inserts[it.key] = {"key": it.key, "association_id": it.association_id, "data": it.data, "hash": it.hash, "version": 1}
-            out.inserted += 1
-        elif found[1] == it.hash:
-            out.unchanged += 1
+            inserts[key] = [key, owner, data, digest, 1]
+        elif found[1] == digest:
+            unchanged += 1
         else:
             replaced_ids.append(found[0])
-            updates[it.key] = {
+            updates[key] = {
                 "b_id": found[0],
-                "key": it.key,
-                "association_id": it.association_id,
-                "data": it.data,
-                "hash": it.hash,
+                "key": key,
+                "association_id": owner,
+                "data": data,
+                "hash": digest,
                 "version": found[2] + 1,
                 "connection": connection,
                 "run_id": run_id,
                 "updated_at": now,
-                "source_version": sv.get(it.key),
+                "source_version": sv.get(key),
             }
             out.updated += 1
+    out.inserted = len(inserts)
+    out.unchanged = unchanged
 
     if replaced_ids:
         # Copy the versions being replaced into history before overwriting them.
@@ -162,26 +176,14 @@ def upsert_batch(
         seq += 1
     if inserts:
         stamp = db_value(conn, _records, "created_at", now)
+        get_sv = sv.get
         insert_tuples(
             conn,
             _records,
             _INSERT_COLUMNS,
             [
-                (
-                    entity,
-                    r["key"],
-                    r["association_id"],
-                    r["data"],
-                    r["hash"],
-                    r["version"],
-                    connection,
-                    run_id,
-                    stamp,
-                    stamp,
-                    seq + i,
-                    sv.get(r["key"]),
-                )
-                for i, r in enumerate(inserts.values())
+                (entity, key, owner, data, digest, version, connection, run_id, stamp, stamp, n, get_sv(key))
+                for n, (key, owner, data, digest, version) in enumerate(inserts.values(), seq)
             ],
         )
     if updates:
@@ -203,9 +205,15 @@ def upsert_batch(
         )
     if history:
         insert_many(conn, _history, history)
-    for row in (*inserts.values(), *updates.values()):
-        out.versions.append((row["key"], row["version"], row["hash"], row["data"]))
+    out.versions = [(key, version, digest, data) for key, _owner, data, digest, version in inserts.values()]
+    out.versions += [(row["key"], row["version"], row["hash"], row["data"]) for row in updates.values()]
     return out
+
+
+def _as_row(pending: list) -> dict:
+    """An insert still pending in this batch, in the shape ``_history_row`` takes."""
+    key, owner, data, digest, version = pending
+    return {"key": key, "association_id": owner, "data": data, "hash": digest, "version": version}
 
 
 # Fields the hub itself maintains on records a source also sends: a source that knows nothing
