@@ -361,10 +361,10 @@ class Mapping:
         self._unmapped_for = (len(row), cols)
         return cols
 
-    def _extra(self, out: dict, row: dict) -> None:
+    def _extra(self, out: dict, row: dict, unmapped: list[str]) -> None:
         """Unmapped non-empty columns into ``extra``, as the source wrote them."""
         extra = None
-        for k in self._unmapped(row):
+        for k in unmapped:
             t = _text(row.get(k))
             if t is not None:
                 if extra is None:
@@ -387,12 +387,23 @@ class Mapping:
             "RecordError": RecordError,
             "set_path": _set,
             "extra": self._extra,
+            "unmapped_of": self._unmapped,
         }
         body = ["out = dict(CONSTS)", "problems = None"]
 
         def store(i: int, name: str, nested: tuple[str, ...] | None, indent: str) -> None:
             if nested is None:
                 body.append(f"{indent}out[name{i}] = v")
+            elif len(nested) == 2:  # donor.name: the common case, written out
+                cells[f"outer{i}"], cells[f"inner{i}"] = nested
+                body.extend(
+                    [
+                        f"{indent}node = out.get(outer{i})",
+                        f"{indent}if node is None:",
+                        f"{indent}    node = out[outer{i}] = {{}}",
+                        f"{indent}node[inner{i}] = v",
+                    ]
+                )
             else:
                 body.append(f"{indent}set_path(out, path{i}, v)")
 
@@ -432,7 +443,7 @@ class Mapping:
             ]
         body += ["if problems:", "    raise RecordError(problems, partial=out)"]
         if self.keep_unmapped:
-            body.append("extra(out, row)")
+            body += ["unmapped = unmapped_of(row)", "if unmapped:", "    extra(out, row, unmapped)"]
         body.append("return out")
         names = sorted(cells)
         source = (
@@ -479,7 +490,7 @@ class Mapping:
         if problems:
             raise RecordError(problems, partial=out)
         if self.keep_unmapped:
-            self._extra(out, row)
+            self._extra(out, row, self._unmapped(row))
         return out
 
 

@@ -16,7 +16,7 @@ import orjson
 
 from hub.errors import RecordError, RecordProblem
 from hub.mapping import Mapping
-from hub.store.records import Prepared
+from hub.store.records import Prepared, prepared_from
 from hub.validation import validator_for
 
 __all__ = ["Preparer", "Rejected", "canonical"]
@@ -59,6 +59,7 @@ class Preparer:
         self.validator = validator_for(entity)
         # The association a record belongs to: an association is its own (API scopes rely on it).
         self.owner_field = "id" if entity == "association" else "association_id"
+        self._bound: tuple[Mapping | None, Callable] | None = None
 
     def _with_schema_problems(self, exc: RecordError) -> list[RecordProblem]:
         """Mapping problems plus what the schema says of the fields that did map: every error at once."""
@@ -70,36 +71,57 @@ class Preparer:
 
     def prepare(self, raw: object, line: int | None) -> Prepared | Rejected:
         """One row through mapping, transforms and validation."""
-        if not isinstance(raw, dict):
-            return Rejected("read", line, raw, [RecordProblem("(record)", "type", "not an object")])
-        if self.mapping is not None:
+        return self.bound()(raw, line)
+
+    def bound(self) -> Callable[[object, int | None], Prepared | Rejected]:
+        """``prepare`` as a closure over this stream's mapping, transforms and validator.
+
+        Loops that prepare every row of a file call this once and then the function it returns:
+        everything a row needs is a local of the closure, not an attribute looked up per row.
+        Built again if ``mapping`` was replaced (a source without one gets the identity mapping
+        once its columns are known).
+        """
+        if self._bound is not None and self._bound[0] is self.mapping:
+            return self._bound[1]
+        mapping = self.mapping
+        apply = mapping.apply if mapping is not None else dict
+        transforms = tuple(self.transforms)
+        is_valid, problems_of = self.validator.is_valid, self.validator.problems
+        key_fields, owner_field = self.key, self.owner_field
+        with_schema_problems = self._with_schema_problems
+        make = prepared_from
+
+        def prepare(raw: object, line: int | None) -> Prepared | Rejected:
+            if raw.__class__ is not dict and not isinstance(raw, dict):
+                return Rejected("read", line, raw, [RecordProblem("(record)", "type", "not an object")])
             try:
-                record = self.mapping.apply(raw)
+                record = apply(raw)
             except RecordError as exc:
-                return Rejected("map", line, raw, self._with_schema_problems(exc))
-        else:
-            record = dict(raw)
-        for name, fn in self.transforms:
-            try:
-                record = fn(record, self.context)
-            except RecordError as exc:
-                return Rejected("transform", line, raw, exc.problems)
-            except Exception as exc:  # noqa: BLE001 - a plugin's bug quarantines the record, not the run
-                return Rejected(
-                    "transform",
-                    line,
-                    raw,
-                    [RecordProblem("(record)", name, f"transform {name} failed: {type(exc).__name__}: {exc}")],
-                )
-            if not isinstance(record, dict):
-                return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} returned no record")])
-        if not self.validator.is_valid(record):
-            return Rejected("validate", line, raw, self.validator.problems(record))
-        parts = []
-        for field in self.key:
-            v = record.get(field)
-            if v is None or v == "":
-                return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is empty")])
-            parts.append(v if v.__class__ is str else str(v))
-        body = orjson.dumps(record, option=_SORT)
-        return Prepared("|".join(parts), body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(self.owner_field))
+                return Rejected("map", line, raw, with_schema_problems(exc))
+            for name, fn in transforms:
+                try:
+                    record = fn(record, self.context)
+                except RecordError as exc:
+                    return Rejected("transform", line, raw, exc.problems)
+                except Exception as exc:  # noqa: BLE001 - a plugin's bug quarantines the record, not the run
+                    return Rejected(
+                        "transform",
+                        line,
+                        raw,
+                        [RecordProblem("(record)", name, f"transform {name} failed: {type(exc).__name__}: {exc}")],
+                    )
+                if not isinstance(record, dict):
+                    return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} returned no record")])
+            if not is_valid(record):
+                return Rejected("validate", line, raw, problems_of(record))
+            parts = []
+            for field in key_fields:
+                v = record.get(field)
+                if v is None or v == "":
+                    return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is empty")])
+                parts.append(v if v.__class__ is str else str(v))
+            body = orjson.dumps(record, option=_SORT)
+            return make(("|".join(parts), body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(owner_field)))
+
+        self._bound = (mapping, prepare)
+        return prepare

@@ -11,7 +11,6 @@ it is done, when the parent goes away (broken pipe), or on its own error, which 
 
 from __future__ import annotations
 
-import functools
 import gc
 import os
 import pickle
@@ -31,7 +30,7 @@ except ImportError:  # not on Windows, where the reader is not forked either
 from hub.errors import HubError
 from hub.pipeline.prepare import Preparer, Rejected
 from hub.sdk import Cursor, SourceRow, Stream
-from hub.store.records import Prepared
+from hub.store.records import Prepared, prepared_from
 
 __all__ = ["Batch", "batches", "forked_batches", "can_fork"]
 
@@ -51,15 +50,16 @@ def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> It
     prepared: list = []
     rejected: list = []
     read = 0
-    prepare = preparer.prepare
+    prepare = preparer.bound()
     for row in stream.read(cursor):
         read += 1
         if row.__class__ is SourceRow:
-            if row.problems:
-                rejected.append(Rejected("read", row.line, row.data, list(row.problems)))
+            data, line, problems = row
+            if problems:
+                rejected.append(Rejected("read", line, data, list(problems)))
                 out = None
             else:
-                out = prepare(row.data, row.line)
+                out = prepare(data, line)
         else:
             out = prepare(row, None)
         if out is not None:
@@ -68,10 +68,6 @@ def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> It
             yield Batch(read, prepared, rejected, cursor.value)
             prepared, rejected, read = [], [], 0
     yield Batch(read, prepared, rejected, cursor.value)
-
-
-# Prepared from a plain tuple without a Python-level call per record (what ``_make`` costs).
-_as_prepared = functools.partial(tuple.__new__, Prepared)
 
 
 def can_fork() -> bool:
@@ -208,7 +204,7 @@ def forked_batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int
                     raise cls(item.message, hint=item.hint)
                 raise HubError(item.message, hint=item.hint)
             read, columns, rejected, cursor_value = item
-            yield Batch(read, list(map(_as_prepared, zip(*columns))), rejected, cursor_value)
+            yield Batch(read, list(map(prepared_from, zip(*columns))), rejected, cursor_value)
     finally:
         if not finished:
             try:
