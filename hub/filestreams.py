@@ -7,6 +7,7 @@ read again from the start, and unchanged records cost nothing (same content hash
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,10 @@ from pathlib import Path
 from hub.sdk import Cursor, SourceRow, Stream
 
 __all__ = ["FileStream", "file_digest"]
+
+
+# A SourceRow from a plain tuple, without the Python-level ``__new__`` of a named tuple (once per row).
+_source_row = functools.partial(tuple.__new__, SourceRow)
 
 
 def file_digest(path: Path) -> str:
@@ -51,9 +56,10 @@ class FileStream(Stream):
         # commits a batch, right after the batch's last row was yielded.
         position = {"file": digest, "rows": start, "complete": False}
         cursor.advance(position)
+        row = _source_row
         for item in reader.rows(start_after=start):
             position["rows"] = item[0]
-            yield SourceRow(item[2], item[1], item[3] if len(item) > 3 else None)
+            yield row((item[2], item[1], item[3] if len(item) > 3 else None))
         position["complete"] = True
         close = getattr(reader, "close", None)
         if close:

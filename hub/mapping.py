@@ -57,13 +57,14 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
-
-
 def _decimal(sep: str) -> Callable[[str], str]:
+    plain = sep == "."
+
     def convert(s: str) -> str:
-        if sep == "." and _PLAIN_DECIMAL.fullmatch(s):
-            # The common case, without Decimal: "0125.50" -> "125.5".
+        if plain and s.isascii() and s.replace(".", "", 1).isdigit() and s[0] != "." and s[-1] != ".":
+            # The common case, without Decimal or a regex: "13113.94" as is, "0125.50" -> "125.5".
+            if s[0] != "0" and (s[-1] != "0" or "." not in s):
+                return s
             whole, _, frac = s.partition(".")
             whole = whole.lstrip("0") or "0"
             frac = frac.rstrip("0")

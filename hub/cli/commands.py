@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hub.cli.context import open_hub
 from hub.cli.output import console, emit_json, err_console, table
@@ -151,6 +150,9 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
     for name in names:
         try:
             if show_progress:
+                # Loaded only for a terminal: scheduled and scripted runs do not pay for it.
+                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
                 with Progress(
                     SpinnerColumn(),
                     TextColumn("{task.description}"),
