@@ -10,6 +10,11 @@ answer, and answers per record; the pusher marks each batch delivered. The floor
 the same run: the very same request bodies posted, one after another, to a bare endpoint in
 its own process (the same uvicorn server) that only parses the JSON and answers.
 The last line reads ``ratio=R`` (end-to-end time / floor time).
+
+For scale it also prints a storage floor: the same records written by the stdlib sqlite3
+driver alone into a plain table, one commit per batch. A platform that answers each record's
+fate (accepted, unchanged, rejected) must have stored it before it answers, so end to end can
+never be faster than the HTTP floor and the storage floor together.
 """
 
 from __future__ import annotations
@@ -65,6 +70,23 @@ def floor_app():
         return Response(b"{}", media_type="application/json")
 
     return Starlette(routes=[Route("/api/v1/{entity}/batch", batch, methods=["POST"]), Route("/readyz", ready)])
+
+
+def _store_floor(db: Path, versions: list[tuple], batch: int) -> float:
+    """Seconds to insert the records' keys and JSON with sqlite3 alone, one commit per batch."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE records (key TEXT PRIMARY KEY, version INTEGER, hash TEXT, data TEXT)")
+    t0 = time.perf_counter()
+    for start in range(0, len(versions), batch):
+        conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", versions[start : start + batch])
+        conn.commit()
+    seconds = time.perf_counter() - t0
+    conn.close()
+    return seconds
 
 
 def donation(i: int) -> dict:
@@ -173,6 +195,9 @@ def main() -> None:
                 r.raise_for_status()
                 floor_latencies.append(time.perf_counter() - t)
             floor = time.perf_counter() - t0
+        # What storing alone costs, for scale: the same records (key and canonical JSON) written
+        # with the stdlib sqlite3 driver into one plain table, one transaction per batch.
+        store_floor = _store_floor(work / "store-floor.db", versions, args.batch)
         pusher.close()
     finally:
         for p in servers:
@@ -191,6 +216,8 @@ def main() -> None:
     print(
         f"floor:      {floor:.2f} s  {args.records / floor:,.0f} records/s  batch p50={statistics.median(floor_latencies) * 1000:.1f} ms p99={pct(floor_latencies, 0.99) * 1000:.1f} ms"
     )
+    print(f"storage floor (sqlite3 executemany, one commit per batch): {store_floor:.2f} s  {args.records / store_floor:,.0f} records/s")
+    print(f"end to end / (HTTP floor + storage floor) = {e2e / (floor + store_floor):.2f}")
     print(f"ratio={e2e / floor:.2f}")
 
 

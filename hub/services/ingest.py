@@ -137,8 +137,9 @@ def ingest(
     results: list[dict] = [{}] * len(records)
     good: list[tuple[int, Prepared]] = []
     refused: list[tuple[int, Rejected]] = []
+    prepare = preparer.bound()
     for i, raw in enumerate(records):
-        out = preparer.prepare(raw, i)
+        out = prepare(raw, i)
         if isinstance(out, Rejected):
             refused.append((i, out))
             results[i] = {"index": i, "status": "rejected", "errors": [p.as_dict() for p in out.problems]}
