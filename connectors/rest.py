@@ -20,15 +20,17 @@ requests per second; retries follow :mod:`hub.httpclient`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jsonschema
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.config import problems_of
 from hub.errors import ConfigError, RecordProblem, TransientDeliveryError
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 _PAGINATION = {
     "type": "object",
@@ -218,6 +220,8 @@ class RestConnector(Connector):
         if auth.get("type") == "bearer":
             headers["Authorization"] = f"Bearer {auth['token']}"
         elif auth.get("type") == "basic":
+            import httpx  # only when a client is built: see hub/httpclient.py
+
             basic = httpx.BasicAuth(auth["username"], auth["password"])
         elif auth.get("type") == "header":
             headers[auth["name"]] = auth["value"]

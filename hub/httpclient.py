@@ -14,12 +14,16 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from typing import TYPE_CHECKING, Any
 
 from hub.secrets import redactor
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and tenacity are imported where a client is built or a request sent, not here: every
+# hub command loads the connectors that use this module, and most of them never talk HTTP
+# (httpx with its asyncio and ssl costs about 25 ms of every start-up).
 
 __all__ = ["HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after"]
 
@@ -95,6 +99,8 @@ class HttpClient:
     def __init__(
         self, base_url: str, *, policy: HttpPolicy, headers: dict | None = None, auth: httpx.Auth | None = None, name: str = "http"
     ):
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self.name = name
@@ -118,6 +124,8 @@ class HttpClient:
             self._last = time.monotonic()
 
     def _once(self, method: str, url: str, where: str, **kwargs) -> httpx.Response:
+        import httpx
+
         self._pace()
         try:
             resp = self._client.request(method, url, **kwargs)
@@ -136,6 +144,8 @@ class HttpClient:
         return resp
 
     def _wait(self, state) -> float:
+        from tenacity import wait_random_exponential
+
         exc = state.outcome.exception()
         if getattr(exc, "retry_after", None) is not None:
             return min(exc.retry_after, max(self.policy.max_backoff, 1.0) * 10)
@@ -143,6 +153,9 @@ class HttpClient:
 
     def request(self, method: str, path: str, **kwargs) -> httpx.Response:
         """Send with retries; Unavailable when retries run out, Refused for a 4xx that is final."""
+        import httpx
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
         url = self.url(path)
         parts = httpx.URL(url)
         where = f"{parts.host}{f':{parts.port}' if parts.port else ''}{parts.path}"  # never the query: it may hold a key
@@ -161,6 +174,8 @@ class HttpClient:
 
     def json(self, method: str, path: str, **kwargs) -> Any:
         """``request`` and parse the JSON answer (Refused-like Unavailable if it is not JSON)."""
+        import httpx
+
         resp = self.request(method, path, **kwargs)
         try:
             return resp.json()

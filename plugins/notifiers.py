@@ -16,8 +16,6 @@ import smtplib
 import time
 from email.message import EmailMessage
 
-import httpx
-
 from hub import hookimpl
 from hub.secrets import redactor
 
@@ -37,6 +35,8 @@ def _wanted(channel: dict, event: str) -> bool:
 
 def _webhook(channel: dict, payload: dict) -> None:
     body = json.dumps(payload, ensure_ascii=False, default=str).encode()
+    import httpx  # only when a webhook is sent: see hub/httpclient.py
+
     headers = {"Content-Type": "application/json", "User-Agent": "wasl-hub"}
     if channel.get("secret"):
         headers["X-Wasl-Signature"] = "sha256=" + hmac.new(channel["secret"].encode(), body, hashlib.sha256).hexdigest()
