@@ -187,17 +187,8 @@ def upsert_batch(
         row["change_seq"] = seq
         seq += 1
     if inserts:
-        stamp = db_value(conn, _records, "created_at", now)
-        get_sv = sv.get
-        insert_tuples(
-            conn,
-            _records,
-            _INSERT_COLUMNS,
-            [
-                (entity, key, owner, data, digest, version, connection, run_id, stamp, stamp, n, get_sv(key))
-                for n, (key, owner, data, digest, version) in enumerate(inserts.values(), seq)
-            ],
-        )
+        keys, owners, data, hashes, versions = zip(*inserts.values())
+        _insert(conn, entity, keys, owners, data, hashes, versions, seq, connection=connection, run_id=run_id, now=now, sv=sv)
     if updates:
         conn.execute(
             update(_records)
@@ -227,6 +218,13 @@ def _insert_new(conn: Connection, entity: str, columns: list[tuple], *, connecti
     keys, data, hashes, owners = columns
     n = len(keys)
     seq = changes.take(conn, n)
+    _insert(conn, entity, keys, owners, data, hashes, repeat(1, n), seq, connection=connection, run_id=run_id, now=now, sv=sv)
+    return Upserted(inserted=n, versions=list(zip(keys, repeat(1, n), hashes, data)))
+
+
+def _insert(conn: Connection, entity: str, keys, owners, data, hashes, versions, first_seq: int, *, connection, run_id, now, sv) -> None:
+    """INSERT new records given column by column; rows are zipped in C, not built per record."""
+    n = len(keys)
     stamp = db_value(conn, _records, "created_at", now)
     source_versions = map(sv.get, keys) if sv else repeat(None, n)
     rows = list(
@@ -236,17 +234,16 @@ def _insert_new(conn: Connection, entity: str, columns: list[tuple], *, connecti
             owners,
             data,
             hashes,
-            repeat(1, n),
+            versions,
             repeat(connection, n),
             repeat(run_id, n),
             repeat(stamp, n),
             repeat(stamp, n),
-            range(seq, seq + n),
+            range(first_seq, first_seq + n),
             source_versions,
         )
     )
     insert_tuples(conn, _records, _INSERT_COLUMNS, rows)
-    return Upserted(inserted=n, versions=list(zip(keys, repeat(1, n), hashes, data)))
 
 
 def _as_row(pending: list) -> dict:
