@@ -92,7 +92,7 @@ class Preparer:
         make = prepared_from
 
         def prepare(raw: object, line: int | None) -> Prepared | Rejected:
-            if raw.__class__ is not dict and not isinstance(raw, dict):
+            if not isinstance(raw, dict):
                 return Rejected("read", line, raw, [RecordProblem("(record)", "type", "not an object")])
             try:
                 record = apply(raw)
