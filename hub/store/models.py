@@ -140,7 +140,8 @@ class Run(Base):
     flags: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None]
-    attempts: Mapped[counter]
+    # Added to existing stores by migration 0004, which needs a server default for their rows.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class QuarantineEntry(Base):

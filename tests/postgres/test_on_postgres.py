@@ -131,19 +131,30 @@ def test_two_schedulers_one_slot_one_run_on_postgres(folder, pg_url):
     assert slots and all(c == 1 for _, c in slots)
 
 
-def test_migrations_match_the_models_on_postgres(pg_url):
+def test_migrations_match_the_models_on_postgres(pg_server):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     from hub.store import Store
     from hub.store.db import HEAD_REVISION
     from hub.store.models import Base
+    from tests.pg_server import new_database
+    from tests.schema_shape import schema_shape, table_rows
 
-    store = Store.open(pg_url)
+    made = Store.open(new_database(pg_server))  # a new store: created from the models, stamped
+    chained = Store.open(new_database(pg_server), migrate=False)
     try:
-        assert store.revision() == HEAD_REVISION
-        with store.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
+        chained.migrate(chain=True)  # an old store's path: every migration in turn
+        assert made.revision() == chained.revision() == HEAD_REVISION
+        for store in (made, chained):
+            with store.engine.connect() as conn:
+                assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        made_shape, chained_shape = schema_shape(made.engine), schema_shape(chained.engine)
+        assert "records" in made_shape
+        for table in chained_shape:
+            assert made_shape.get(table) == chained_shape[table], table
+        assert set(made_shape) == set(chained_shape)
+        assert table_rows(made.engine) == table_rows(chained.engine)  # seeded rows too
     finally:
-        store.close()
+        made.close()
+        chained.close()
