@@ -22,12 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
-from hub.config import problems_of
 from hub.errors import ConfigError, RecordProblem, TransientDeliveryError
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
     import httpx
@@ -210,9 +208,8 @@ class RestConnector(Connector):
 
     def __init__(self, settings, context):
         super().__init__(settings, context)
-        validator = jsonschema.Draft202012Validator(OPTIONS)
         for s in context.streams:
-            problems = problems_of(validator, s.options, prefix=f"connections.{context.connection}.streams.{s.name}.options")
+            problems = problems_of(OPTIONS, s.options, prefix=f"connections.{context.connection}.streams.{s.name}.options")
             if problems:
                 raise ConfigError(f"connection {context.connection!r}: stream {s.name!r} has invalid options", problems=problems)
         auth, headers = settings.get("auth") or {}, {}

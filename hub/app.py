@@ -10,11 +10,10 @@ import dataclasses
 from functools import cached_property
 from pathlib import Path
 
-import jsonschema
-
-from hub.config import Config, load_config, problems_of
+from hub.config import Config, load_config
 from hub.errors import ConfigError
 from hub.plugins import Plugins
+from hub.schemacheck import problems_of
 from hub.sdk import Connector, ConnectorContext
 from hub.secrets import redactor, substitute
 from hub.store import Store
@@ -61,8 +60,7 @@ class Hub:
         settings = substitute(cfg.settings, self.plugins.resolve_secret, f"connections.{connection}.settings")
         # Checked once ${...} are resolved (a URL may come from the environment); the messages
         # quote values, so resolved secrets are masked in them.
-        validator = jsonschema.Draft202012Validator(cls.settings_schema)
-        problems = [redactor.redact(p) for p in problems_of(validator, settings, prefix=f"connections.{connection}.settings")]
+        problems = [redactor.redact(p) for p in problems_of(cls.settings_schema, settings, prefix=f"connections.{connection}.settings")]
         if problems:
             raise ConfigError(f"{self.config.path}: connection {connection!r} has invalid settings", problems=problems)
         return settings

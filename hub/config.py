@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jsonschema
 import yaml
 
 from hub.errors import ConfigError
+from hub.schemacheck import problems_of
 from hub.sdk import StreamConfig
 
-__all__ = ["Config", "ConnectionConfig", "DEFAULT_CONFIG", "load_config", "problems_of"]
+__all__ = ["Config", "ConnectionConfig", "DEFAULT_CONFIG", "load_config"]
 
 DEFAULT_CONFIG = "hub.yaml"
 
@@ -30,24 +30,6 @@ DEFAULT_CONFIG = "hub.yaml"
 @cache
 def _schema() -> dict:
     return json.loads(resources.files("hub").joinpath("config_schema.json").read_text(encoding="utf-8"))
-
-
-def _path_of(error: jsonschema.ValidationError) -> str:
-    parts = [str(p) for p in error.absolute_path]
-    return ".".join(parts) if parts else "(top level)"
-
-
-def problems_of(validator: jsonschema.Validator, instance: Any, prefix: str = "") -> list[str]:
-    """Every schema error of ``instance`` as ``key.path: message``, in document order."""
-    out = []
-    for e in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
-        path = _path_of(e)
-        where = f"{prefix}.{path}" if prefix and path != "(top level)" else (prefix or path)
-        msg = e.message
-        if e.validator == "additionalProperties":
-            msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
-        out.append(f"{where}: {msg}")
-    return out
 
 
 @dataclass(frozen=True)
@@ -106,8 +88,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
     if data is None:
         data = {}
     where = str(path) if path else "config"
-    validator = jsonschema.Draft202012Validator(_schema())
-    problems = problems_of(validator, data)
+    problems = problems_of(_schema(), data)
     if problems:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
     tz = data.get("timezone", "Asia/Damascus")

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import jsonschema
-
 from hub.errors import PluginError, UnknownConnectorError
+from hub.schemacheck import schema_problem
 from hub.sdk import Connector
 
 __all__ = ["ConnectorRegistry", "MatcherRegistry", "TransformRegistry"]
@@ -39,10 +38,9 @@ class ConnectorRegistry:
             )
         if cls.name in self._classes:
             raise PluginError(f"plugin {owner!r} registers connector {cls.name!r}, already registered by {self._owners[cls.name]!r}")
-        try:
-            jsonschema.Draft202012Validator.check_schema(cls.settings_schema)
-        except jsonschema.SchemaError as exc:
-            raise PluginError(f"plugin {owner!r}: connector {cls.name!r} has an invalid settings schema: {exc.message}") from None
+        problem = schema_problem(cls.settings_schema)
+        if problem:
+            raise PluginError(f"plugin {owner!r}: connector {cls.name!r} has an invalid settings schema: {problem}")
         if not (cls.is_source() or cls.is_destination()):
             raise PluginError(f"plugin {owner!r}: connector {cls.name!r} neither reads nor writes")
         self._classes[cls.name] = cls

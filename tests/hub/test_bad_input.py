@@ -33,6 +33,16 @@ def test_config_schema_errors_are_all_reported_with_key_paths(donations):
     assert "connections.other.streams.s.entity" in r.err
 
 
+def test_a_yaml_date_where_text_belongs_is_named_like_any_other_error(donations):
+    # YAML reads an unquoted 2026-01-01 as a date, a type the fast checker does not take.
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", "timezone: 2026-01-01\n" + cfg)
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "timezone: datetime.date(2026, 1, 1) is not of type 'string'" in r.err
+
+
 def test_unknown_connector_names_the_key_and_the_known_ones(donations):
     donations.write("hub.yaml", "connections:\n  amal:\n    connector: cvs\n")
     r = donations.hub("run", "amal")
