@@ -175,9 +175,8 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
     # A version older than the stored one is a late retry: never roll a record back.
     stored_versions: dict[str, int | None] = {}
     keys = list({p.key for _, p in good})
-    for i in range(0, len(keys), 1000):
-        for key, sv in select_in(conn, _records, ["key", "source_version"], {"entity": entity}, "key", keys[i : i + 1000]):
-            stored_versions[key] = sv
+    for key, sv in select_in(conn, _records, ["key", "source_version"], {"entity": entity}, "key", keys):
+        stored_versions[key] = sv
     apply: list[tuple[int, Prepared]] = []
     for i, p in good:
         sv, v = stored_versions.get(p.key), versions[i]

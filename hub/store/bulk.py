@@ -9,9 +9,10 @@ code serves SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import orjson
 from sqlalchemy import Connection, Table
 
-__all__ = ["insert_many"]
+__all__ = ["db_value", "insert_many", "insert_tuples", "select_in"]
 
 _PLACEHOLDER = {
     "qmark": lambda i, c: "?",
@@ -76,28 +77,48 @@ def insert_tuples(conn: Connection, table: Table, columns: list[str], rows: list
     conn.exec_driver_sql(sql, rows)
 
 
-def select_in(conn: Connection, table: Table, columns: list[str], where: dict, in_column: str, values: list) -> list[tuple]:
+_CHUNK = 1000  # values per IN list where a whole list cannot be one parameter
+
+
+def select_in(conn: Connection, table: Table, columns: list[str], where: dict, in_column: str, values: list[str]) -> list[tuple]:
     """``SELECT columns FROM table WHERE where... AND in_column IN (values)`` through the driver.
 
-    SQLAlchemy's expanding IN re-renders the statement for every batch, which costs more than
-    the lookup itself; this builds it in the dialect's own parameter style.
+    SQLAlchemy's expanding IN renders one bound parameter per value, and the statement anew
+    for every batch: that costs more than the lookup itself. SQLite takes the whole list as
+    one JSON parameter (``IN (SELECT value FROM json_each(?))``), PostgreSQL as one array
+    (``= ANY(%s)``); both still search the index by each value. Other dialects get plain IN
+    lists of up to 1000 values, under every driver's parameter limit. ``values`` are strings.
     """
     if not values:
         return []
     dialect = conn.dialect
     prep = dialect.identifier_preparer
     style = dialect.paramstyle
-    names = [*where, *(f"v{i}" for i in range(len(values)))]
-    ph = [_PLACEHOLDER[style](i, n) for i, n in enumerate(names)]
-    conds = [f"{prep.quote(c)} = {ph[i]}" for i, c in enumerate(where)]
-    conds.append(f"{prep.quote(in_column)} IN ({', '.join(ph[len(where) :])})")
-    sql = "SELECT {} FROM {} WHERE {}".format(", ".join(prep.quote(c) for c in columns), prep.format_table(table), " AND ".join(conds))
-    args = [*where.values(), *values]
-    params = dict(zip(names, args)) if style in ("named", "pyformat") else tuple(args)
+    target = prep.quote(in_column)
+    if dialect.name == "sqlite":
+        lists = [(f"{target} IN (SELECT value FROM json_each({{}}))", [orjson.dumps(values).decode()])]
+    elif dialect.name == "postgresql":
+        lists = [(f"{target} = ANY({{}})", [list(values)])]
+    else:
+        lists = []
+        for i in range(0, len(values), _CHUNK):
+            chunk = values[i : i + _CHUNK]
+            lists.append((f"{target} IN ({', '.join(['{}'] * len(chunk))})", chunk))
     # The DBAPI cursor of this same connection (same transaction): plain tuples, no Row objects.
     cursor = conn.connection.dbapi_connection.cursor()
+    out: list[tuple] = []
     try:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        for condition, args in lists:
+            names = [*where, *(f"v{i}" for i in range(len(args)))]
+            ph = [_PLACEHOLDER[style](i, n) for i, n in enumerate(names)]
+            conds = [f"{prep.quote(c)} = {ph[i]}" for i, c in enumerate(where)]
+            conds.append(condition.format(*ph[len(where) :]))
+            sql = "SELECT {} FROM {} WHERE {}".format(
+                ", ".join(prep.quote(c) for c in columns), prep.format_table(table), " AND ".join(conds)
+            )
+            params = [*where.values(), *args]
+            cursor.execute(sql, dict(zip(names, params)) if style in ("named", "pyformat") else tuple(params))
+            out += cursor.fetchall()
     finally:
         cursor.close()
+    return out

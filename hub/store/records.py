@@ -26,7 +26,7 @@ __all__ = ["Prepared", "Upserted", "prepared_from", "upsert_batch"]
 
 _records = Record.__table__
 _history = RecordVersion.__table__
-_CHUNK = 1000  # keys per lookup: under every driver's parameter limit
+_CHUNK = 1000  # row ids per IN list: under every driver's parameter limit
 _INSERT_COLUMNS = [
     "entity",
     "key",
@@ -92,10 +92,8 @@ def upsert_batch(
     columns = list(zip(*items))  # keys, data, hashes, owners
     keys = list(set(columns[0]))
     existing: dict[str, list] = {}  # key -> [id, hash, version]
-    for i in range(0, len(keys), _CHUNK):
-        rows = select_in(conn, _records, ["id", "key", "hash", "version"], {"entity": entity}, "key", keys[i : i + _CHUNK])
-        for rid, key, h, v in rows:
-            existing[key] = [rid, h, v]
+    for rid, key, h, v in select_in(conn, _records, ["id", "key", "hash", "version"], {"entity": entity}, "key", keys):
+        existing[key] = [rid, h, v]
     if not existing and len(keys) == len(items):
         # Every record is new and no key repeats (a first load, new rows of an export): the
         # rows are zipped together column by column, without a Python step per record.

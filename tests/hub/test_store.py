@@ -114,3 +114,24 @@ def test_audit_chain_names_the_first_altered_or_removed_entry(store, tmp_path):
     db.close()
     with store.engine.connect() as conn:
         assert audit.verify(conn)[1] == 3, "the entry after the removed one no longer links"
+
+
+def test_key_lookup_finds_exactly_the_stored_keys_in_any_dialect_form(store, monkeypatch):
+    from hub.store.bulk import select_in
+    from hub.store.models import Record
+    from hub.store.records import Prepared, upsert_batch
+
+    stored = [f"k{i:05d}" for i in range(0, 5000, 2)]
+    items = [Prepared(k, '{"id":"%s"}' % k, f"h{k}", "assoc-a") for k in stored]
+    with store.engine.begin() as conn:
+        upsert_batch(conn, "donation", items, connection="c", run_id=None, now=utcnow())
+    asked = [f"k{i:05d}" for i in range(5000)] + ["k'; drop table records; --", "مفتاح"]
+    table = Record.__table__
+    with store.engine.connect() as conn:
+        as_json = select_in(conn, table, ["key", "hash"], {"entity": "donation"}, "key", asked)
+        # Another dialect's form: plain IN lists of at most 1000 values each.
+        monkeypatch.setattr(conn.dialect, "name", "other")
+        as_lists = select_in(conn, table, ["key", "hash"], {"entity": "donation"}, "key", asked)
+        none_of_another_entity = select_in(conn, table, ["key"], {"entity": "distribution"}, "key", asked)
+    assert sorted(as_json) == sorted(as_lists) == [(k, f"h{k}") for k in stored]
+    assert none_of_another_entity == []
