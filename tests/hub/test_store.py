@@ -122,7 +122,7 @@ def test_key_lookup_finds_exactly_the_stored_keys_in_any_dialect_form(store, mon
     from hub.store.records import Prepared, upsert_batch
 
     stored = [f"k{i:05d}" for i in range(0, 5000, 2)]
-    items = [Prepared(k, '{"id":"%s"}' % k, f"h{k}", "assoc-a") for k in stored]
+    items = [Prepared(k, f'{{"id":"{k}"}}', f"h{k}", "assoc-a") for k in stored]
     with store.engine.begin() as conn:
         upsert_batch(conn, "donation", items, connection="c", run_id=None, now=utcnow())
     asked = [f"k{i:05d}" for i in range(5000)] + ["k'; drop table records; --", "مفتاح"]
