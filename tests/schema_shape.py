@@ -8,7 +8,34 @@ and the rows the migrations seed.
 
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect, select
+
+from hub.store import Store
+from hub.store.db import HEAD_REVISION
+from hub.store.models import Base
+
+
+def assert_new_store_matches_migrated(new_url: str, migrated_url: str) -> None:
+    """A store created from the models equals one taken through every migration, both empty."""
+    made = Store.open(new_url)  # a new store: created from the models, stamped at the head
+    chained = Store.open(migrated_url, migrate=False)
+    try:
+        chained.migrate(chain=True)  # an old store's path: every migration in turn
+        assert made.revision() == chained.revision() == HEAD_REVISION
+        for store in (made, chained):
+            with store.engine.connect() as conn:
+                assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        made_shape, chained_shape = schema_shape(made.engine), schema_shape(chained.engine)
+        assert {"records", "outbox", "audit_log", "alembic_version"} <= set(made_shape)
+        for table in chained_shape:
+            assert made_shape.get(table) == chained_shape[table], table
+        assert set(made_shape) == set(chained_shape)
+        assert table_rows(made.engine) == table_rows(chained.engine)  # seeded rows too
+    finally:
+        made.close()
+        chained.close()
 
 
 def schema_shape(engine: Engine) -> dict:

@@ -13,7 +13,7 @@ from hub.store import Store, audit
 from hub.store.db import HEAD_REVISION
 from hub.store.models import Base
 from hub.store.types import utcnow
-from tests.schema_shape import schema_shape, table_rows
+from tests.schema_shape import assert_new_store_matches_migrated
 
 
 @pytest.fixture
@@ -41,20 +41,7 @@ def test_migration_creates_what_the_models_describe(store):
 
 
 def test_a_new_store_made_from_the_models_equals_one_taken_through_every_migration(tmp_path):
-    made = Store.open(f"sqlite:///{tmp_path / 'made.db'}")
-    chained = Store.open(f"sqlite:///{tmp_path / 'chained.db'}", migrate=False)
-    try:
-        chained.migrate(chain=True)
-        assert made.revision() == chained.revision() == HEAD_REVISION
-        made_shape, chained_shape = schema_shape(made.engine), schema_shape(chained.engine)
-        assert set(made_shape) >= {"records", "outbox", "audit_log", "alembic_version"}
-        for table in chained_shape:
-            assert made_shape.get(table) == chained_shape[table], table
-        assert set(made_shape) == set(chained_shape)
-        assert table_rows(made.engine) == table_rows(chained.engine)  # seeded rows too
-    finally:
-        made.close()
-        chained.close()
+    assert_new_store_matches_migrated(f"sqlite:///{tmp_path / 'made.db'}", f"sqlite:///{tmp_path / 'chained.db'}")
 
 
 def test_head_revision_constant_is_alembics_head():

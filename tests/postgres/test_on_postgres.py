@@ -132,29 +132,7 @@ def test_two_schedulers_one_slot_one_run_on_postgres(folder, pg_url):
 
 
 def test_migrations_match_the_models_on_postgres(pg_server):
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from hub.store import Store
-    from hub.store.db import HEAD_REVISION
-    from hub.store.models import Base
     from tests.pg_server import new_database
-    from tests.schema_shape import schema_shape, table_rows
+    from tests.schema_shape import assert_new_store_matches_migrated
 
-    made = Store.open(new_database(pg_server))  # a new store: created from the models, stamped
-    chained = Store.open(new_database(pg_server), migrate=False)
-    try:
-        chained.migrate(chain=True)  # an old store's path: every migration in turn
-        assert made.revision() == chained.revision() == HEAD_REVISION
-        for store in (made, chained):
-            with store.engine.connect() as conn:
-                assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        made_shape, chained_shape = schema_shape(made.engine), schema_shape(chained.engine)
-        assert "records" in made_shape
-        for table in chained_shape:
-            assert made_shape.get(table) == chained_shape[table], table
-        assert set(made_shape) == set(chained_shape)
-        assert table_rows(made.engine) == table_rows(chained.engine)  # seeded rows too
-    finally:
-        made.close()
-        chained.close()
+    assert_new_store_matches_migrated(new_database(pg_server), new_database(pg_server))
