@@ -122,25 +122,22 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
             association=c.get("association"),
         )
     for name, c in connections.items():
-        if c.schedule:
-            from hub.scheduling.triggers import parse_schedule
-
-            try:
-                parse_schedule(name, c.schedule, tz)
-            except ConfigError as exc:
-                problems.append(exc.message)
         for d in c.destinations:
             if d not in connections:
                 problems.append(f"connections.{name}.destinations: no connection named {d!r}")
             elif d == name:
                 problems.append(f"connections.{name}.destinations: a connection cannot deliver to itself")
-    for job, spec in (data.get("jobs") or {}).items():
-        from hub.scheduling.triggers import parse_schedule
+    jobs = data.get("jobs") or {}
+    schedules = [(name, c.schedule, None) for name, c in connections.items() if c.schedule]
+    schedules += [(f"job:{job}", spec["schedule"], f"jobs.{job}.schedule") for job, spec in jobs.items()]
+    if schedules:
+        from hub.scheduling.triggers import parse_schedule  # loads APScheduler: only when something is scheduled
 
-        try:
-            parse_schedule(f"job:{job}", spec["schedule"], tz, where=f"jobs.{job}.schedule")
-        except ConfigError as exc:
-            problems.append(exc.message)
+        for name, spec, at in schedules:
+            try:
+                parse_schedule(name, spec, tz, where=at)
+            except ConfigError as exc:
+                problems.append(exc.message)
     if problems:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
     plugins = data.get("plugins") or {}
@@ -159,7 +156,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         notify=data.get("notify") or {},
         celery=data.get("celery") or {},
         api=data.get("api") or {},
-        jobs=data.get("jobs") or {},
+        jobs=jobs,
     )
 
 

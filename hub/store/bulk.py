@@ -94,30 +94,31 @@ def select_in(conn: Connection, table: Table, columns: list[str], where: dict, i
     dialect = conn.dialect
     prep = dialect.identifier_preparer
     style = dialect.paramstyle
-    target = prep.quote(in_column)
     if dialect.name == "sqlite":
-        lists = [(f"{target} IN (SELECT value FROM json_each({{}}))", [orjson.dumps(values).decode()])]
+        groups = [[orjson.dumps(values).decode()]]  # one JSON array
     elif dialect.name == "postgresql":
-        lists = [(f"{target} = ANY({{}})", [list(values)])]
+        groups = [[list(values)]]  # one array
     else:
-        lists = []
-        for i in range(0, len(values), _CHUNK):
-            chunk = values[i : i + _CHUNK]
-            lists.append((f"{target} IN ({', '.join(['{}'] * len(chunk))})", chunk))
+        groups = [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+    head = "SELECT {} FROM {} WHERE ".format(", ".join(prep.quote(c) for c in columns), prep.format_table(table))
+    target = prep.quote(in_column)
     # The DBAPI cursor of this same connection (same transaction): plain tuples, no Row objects.
     cursor = conn.connection.dbapi_connection.cursor()
     out: list[tuple] = []
     try:
-        for condition, args in lists:
+        for args in groups:
             names = [*where, *(f"v{i}" for i in range(len(args)))]
             ph = [_PLACEHOLDER[style](i, n) for i, n in enumerate(names)]
             conds = [f"{prep.quote(c)} = {ph[i]}" for i, c in enumerate(where)]
-            conds.append(condition.format(*ph[len(where) :]))
-            sql = "SELECT {} FROM {} WHERE {}".format(
-                ", ".join(prep.quote(c) for c in columns), prep.format_table(table), " AND ".join(conds)
-            )
+            listed = ph[len(where) :]
+            if dialect.name == "sqlite":
+                conds.append(f"{target} IN (SELECT value FROM json_each({listed[0]}))")
+            elif dialect.name == "postgresql":
+                conds.append(f"{target} = ANY({listed[0]})")
+            else:
+                conds.append(f"{target} IN ({', '.join(listed)})")
             params = [*where.values(), *args]
-            cursor.execute(sql, dict(zip(names, params)) if style in ("named", "pyformat") else tuple(params))
+            cursor.execute(head + " AND ".join(conds), dict(zip(names, params)) if style in ("named", "pyformat") else tuple(params))
             out += cursor.fetchall()
     finally:
         cursor.close()
