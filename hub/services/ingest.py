@@ -25,9 +25,8 @@ from hub.schema import ENTITIES, entity_key
 from hub.services.tokens import Principal
 from hub.store import audit
 from hub.store import quarantine as quarantine_store
-from hub.store.bulk import select_in
 from hub.store.models import ApiRequest, Record
-from hub.store.records import Prepared, upsert_batch
+from hub.store.records import Prepared, stored_rows, upsert_batch
 from hub.store.types import utcnow
 
 __all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "ingest", "request_digest"]
@@ -173,10 +172,8 @@ def ingest(
 def _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest) -> Answer:
     connection = f"api:{principal.name}"
     # A version older than the stored one is a late retry: never roll a record back.
-    stored_versions: dict[str, int | None] = {}
-    keys = list({p.key for _, p in good})
-    for key, sv in select_in(conn, _records, ["key", "source_version"], {"entity": entity}, "key", keys):
-        stored_versions[key] = sv
+    stored = stored_rows(conn, entity, list({p.key for _, p in good}))  # looked up once, for both uses
+    stored_versions = {key: row.source_version for key, row in stored.items()}
     apply: list[tuple[int, Prepared]] = []
     for i, p in good:
         sv, v = stored_versions.get(p.key), versions[i]
@@ -188,7 +185,9 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
     for i, p in apply:
         if versions[i] is not None:
             sent_version[p.key] = max(versions[i], sent_version.get(p.key, 0))
-    up = upsert_batch(conn, entity, [p for _, p in apply], connection=connection, run_id=None, now=now, source_versions=sent_version)
+    up = upsert_batch(
+        conn, entity, [p for _, p in apply], connection=connection, run_id=None, now=now, source_versions=sent_version, stored=stored
+    )
     new_version = {key: version for key, version, _h, _d in up.versions}
     for i, p in apply:
         if p.key in new_version:

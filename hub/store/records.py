@@ -22,7 +22,7 @@ from hub.store import changes
 from hub.store.bulk import db_value, insert_many, insert_tuples, select_in
 from hub.store.models import Record, RecordVersion
 
-__all__ = ["Prepared", "Upserted", "prepared_from", "upsert_batch"]
+__all__ = ["Prepared", "Stored", "Upserted", "prepared_from", "stored_rows", "upsert_batch"]
 
 _records = Record.__table__
 _history = RecordVersion.__table__
@@ -57,6 +57,21 @@ class Prepared(NamedTuple):
 prepared_from = functools.partial(tuple.__new__, Prepared)
 
 
+class Stored(NamedTuple):
+    """What the store holds of a key: its row, content digest, version, and the sender's version."""
+
+    id: int
+    hash: str
+    version: int
+    source_version: int | None
+
+
+def stored_rows(conn: Connection, entity: str, keys: list[str]) -> dict[str, Stored]:
+    """The stored row of each of ``keys`` that ``entity`` has (one lookup, in the caller's transaction)."""
+    rows = select_in(conn, _records, ["key", "id", "hash", "version", "source_version"], {"entity": entity}, "key", keys)
+    return {key: Stored(*rest) for key, *rest in rows}
+
+
 @dataclass
 class Upserted:
     """What a batch did: counts, and each new record version (for the outbox)."""
@@ -77,6 +92,7 @@ def upsert_batch(
     now: datetime,
     keep_owned: bool = True,
     source_versions: dict[str, int] | None = None,
+    stored: dict[str, Stored] | None = None,
 ) -> Upserted:
     """Store ``items`` (in source order; a key seen twice keeps the later content).
 
@@ -84,6 +100,8 @@ def upsert_batch(
     (see ``KEPT_FIELDS``); the hub's own writers (reconciliation) pass False.
     ``source_versions``: the version the sending hub gave each key (API ingestion), stored
     with the record so that an older version arriving late is recognised.
+    ``stored``: what :func:`stored_rows` returned for these keys in this transaction, when the
+    caller already looked (API ingestion does, to recognise late versions); else looked up here.
     """
     sv = source_versions or {}
     out = Upserted()
@@ -91,9 +109,7 @@ def upsert_batch(
         return out
     columns = list(zip(*items))  # keys, data, hashes, owners
     keys = list(set(columns[0]))
-    existing: dict[str, list] = {}  # key -> [id, hash, version]
-    for rid, key, h, v in select_in(conn, _records, ["id", "key", "hash", "version"], {"entity": entity}, "key", keys):
-        existing[key] = [rid, h, v]
+    existing = stored if stored is not None else stored_rows(conn, entity, keys)
     if not existing and len(keys) == len(items):
         # Every record is new and no key repeats (a first load, new rows of an export): the
         # rows are zipped together column by column, without a Python step per record.
@@ -133,17 +149,17 @@ def upsert_batch(
         found = existing.get(key)
         if found is None:
             inserts[key] = [key, owner, data, digest, 1]
-        elif found[1] == digest:
+        elif found.hash == digest:
             unchanged += 1
         else:
-            replaced_ids.append(found[0])
+            replaced_ids.append(found.id)
             updates[key] = {
-                "b_id": found[0],
+                "b_id": found.id,
                 "key": key,
                 "association_id": owner,
                 "data": data,
                 "hash": digest,
-                "version": found[2] + 1,
+                "version": found.version + 1,
                 "connection": connection,
                 "run_id": run_id,
                 "updated_at": now,
@@ -255,12 +271,12 @@ def _as_row(pending: list) -> dict:
 KEPT_FIELDS: dict[str, tuple[str, ...]] = {"donation": ("received_amount", "transactions", "received_at")}
 
 
-def _keep_owned_fields(conn: Connection, entity: str, items: list[Prepared], existing: dict[str, list]) -> list[Prepared]:
+def _keep_owned_fields(conn: Connection, entity: str, items: list[Prepared], existing: dict[str, Stored]) -> list[Prepared]:
     """Carry the hub-maintained fields of stored records into incoming versions that lack them."""
-    changed = [it for it in items if it.key in existing and existing[it.key][1] != it.hash]
+    changed = [it for it in items if it.key in existing and existing[it.key].hash != it.hash]
     if not changed:
         return items
-    ids = [existing[it.key][0] for it in changed]
+    ids = [existing[it.key].id for it in changed]
     old: dict[str, dict] = {}
     for i in range(0, len(ids), _CHUNK):
         for key, data in conn.execute(select(_records.c.key, _records.c.data).where(_records.c.id.in_(ids[i : i + _CHUNK]))):
