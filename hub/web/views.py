@@ -116,12 +116,22 @@ class _Failures:
 _failures = _Failures()
 
 
-@router.get("/login")
-def login_form(request: Request, next: str = "/") -> HTMLResponse:
+def _local(path: str) -> str:
+    """``path`` if it stays on this site, else ``/``: a sign-in link must not lead elsewhere."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def _login_page(request: Request, http_status: int = 200, **context) -> HTMLResponse:
+    """The sign-in form, with a fresh token for its CSRF check (in the page and in a cookie)."""
     token = new_login_token()
-    page = render(request, "login.html", login_token=token, next=next if next.startswith("/") else "/", failed=False)
+    page = render(request, "login.html", login_token=token, http_status=http_status, **context)
     set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
     return page
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return _login_page(request, next=_local(next), failed=False)
 
 
 @router.post("/login")
@@ -132,18 +142,12 @@ async def login(
     hub = request.app.state.hub
     who = (email.strip().lower(), request.client.host if request.client else "")
     if _failures.blocked(who):
-        token = new_login_token()
-        page = render(request, "login.html", login_token=token, next=next, throttled=True, email=email, http_status=429)
-        set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
-        return page
+        return _login_page(request, 429, next=next, throttled=True, email=email)
     user = await run_in_threadpool(users.authenticate, hub, email, password)
     if user is None:
         _failures.add(who)
-        token = new_login_token()
-        page = render(request, "login.html", login_token=token, next=next, failed=True, email=email, http_status=401)
-        set_cookie(request, page, LOGIN_COOKIE, token, max_age=3600)
-        return page
-    response = _back(next if next.startswith("/") and not next.startswith("//") else "/")
+        return _login_page(request, 401, next=next, failed=True, email=email)
+    response = _back(_local(next))
     set_cookie(request, response, COOKIE, users.open_session(hub, user), max_age=users.SESSION_HOURS * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
@@ -161,7 +165,7 @@ def logout(request: Request, csrf: Csrf = None):
 
 @router.get("/lang/{lang}")
 def switch_language(request: Request, lang: str, next: str = "/"):
-    response = _back(next if next.startswith("/") and not next.startswith("//") else "/")
+    response = _back(_local(next))
     if lang in i18n.LANGS:
         set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
     return response
