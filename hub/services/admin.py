@@ -181,19 +181,19 @@ def quarantine_entry(hub: Hub, user: User, entry_id: int) -> dict[str, Any]:
     return entry
 
 
-def _owner(key: str) -> str:
-    return key.split("|", 1)[0]
+def _touches_own(user: User, match: dict) -> bool:
+    """Whether a reconciliation decision concerns one of the user's donations (platform staff: all).
+
+    A donation's natural key starts with its association (``association_id|id``).
+    """
+    return user.is_platform or any(k.split("|", 1)[0] == user.association_id for k in match["donation_keys"])
 
 
 def decisions(hub: Hub, user: User) -> list[dict]:
     """Every reconciliation decision touching the user's donations, oldest first."""
     from hub.reconcile.service import list_matches
 
-    return [
-        m
-        for m in list_matches(hub, status=None, limit=100_000)
-        if user.is_platform or any(_owner(k) == user.association_id for k in m["donation_keys"])
-    ]
+    return [m for m in list_matches(hub, status=None, limit=100_000) if _touches_own(user, m)]
 
 
 def suggestions(hub: Hub, user: User) -> tuple[list[dict], dict[str, int]]:
@@ -210,7 +210,7 @@ def match_for(hub: Hub, user: User, match_id: int) -> dict[str, Any]:
     from hub.reconcile.service import show_match
 
     m = show_match(hub, match_id)
-    if not user.is_platform and not any(_owner(k) == user.association_id for k in m["donation_keys"]):
+    if not _touches_own(user, m):
         raise NotFoundError(f"no match {match_id}")
     return m
 
