@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,13 +32,9 @@ from pathlib import Path
 import httpx
 import orjson
 
+from hub.localport import free_port
+
 CHANNELS = ["bank_transfer", "cash", "platform"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_ready(url: str, proc: subprocess.Popen) -> None:
@@ -129,7 +124,7 @@ def main() -> None:
     platform = Hub.from_path(work / "platform" / "hub.yaml")
     secret = tokens.create(platform, "bench", association="assoc-bench", platform=False, read=True, write=True)["token"]
     platform.close()
-    port, floor_port = _free_port(), _free_port()
+    port, floor_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "HUB_STORE"}
     servers = [
         subprocess.Popen([sys.executable, "-m", "hub", "-c", str(work / "platform" / "hub.yaml"), "serve", "--port", str(port)], env=env),

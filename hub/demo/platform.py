@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import httpx
 from hub.app import Hub
 from hub.config import load_config
 from hub.errors import HubError
+from hub.localport import free_port
 from hub.services import tokens
 
 __all__ = ["DemoPlatform", "TOKENS"]
@@ -36,18 +36,12 @@ TOKENS = {
 CONFIG = "# The demo's platform: a hub whose API receives what the associations push.\nstore: sqlite:///platform.db\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class DemoPlatform:
     """``with DemoPlatform(folder) as p:`` the platform runs; ``p.url``; the env holds the tokens."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 

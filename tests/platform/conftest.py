@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
+from hub.localport import free_port
 from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, donation_rows, wait_for
 
 PLATFORM_CONFIG = """\
@@ -48,12 +48,6 @@ connections:
       max_backoff: 0.5
 {extra}"""
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Platform:

@@ -53,7 +53,7 @@ def test_serve_runs_each_slot_and_stops_cleanly_on_sigterm(folder):
 def test_serve_answers_the_api_while_the_schedules_run(folder):
     import httpx
 
-    from tests.platform.conftest import free_port
+    from hub.localport import free_port
 
     _setup(folder)
     port = free_port()

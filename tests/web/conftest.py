@@ -17,8 +17,8 @@ import httpx
 import pytest
 import yaml
 
+from hub.localport import free_port
 from tests.conftest import HubFolder, wait_for
-from tests.platform.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("WASL_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))

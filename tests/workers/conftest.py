@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
 import redis
 
+from hub.localport import free_port
+
 
 @pytest.fixture
 def redis_url(tmp_path):
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed: .ci/run installs Debian's redis-server package"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL,
