@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from hub.app import Hub
 from hub.errors import NotFoundError
+from hub.services.browse import GOVERNORATE_FIELDS
 from hub.services.users import User
 from hub.store import quarantine as q_store
 from hub.store import runs as run_store
@@ -216,7 +217,12 @@ def match_for(hub: Hub, user: User, match_id: int) -> dict[str, Any]:
 
 
 def governorate_summary(hub: Hub, user: User, entity: str) -> list[dict[str, Any]]:
-    """Records per governorate (and households reached, for distributions), within the user's scope."""
+    """Records per governorate (and households reached, for distributions), within the user's scope.
+
+    Where each entity keeps its governorates is the API filters' table: a record counts under
+    its own governorate, else under each one it lists.
+    """
+    single, lists = GOVERNORATE_FIELDS[entity]
     q = select(_records.c.data).where(_records.c.entity == entity)
     if not user.is_platform:
         q = q.where(_records.c.association_id == user.association_id)
@@ -224,7 +230,7 @@ def governorate_summary(hub: Hub, user: User, entity: str) -> list[dict[str, Any
     with hub.store.engine.connect() as conn:
         for (data,) in conn.execute(q):
             rec = orjson.loads(data)
-            places = [rec["governorate"]] if rec.get("governorate") else list(rec.get("governorates") or []) or ["(none)"]
+            places = [rec[f] for f in single if rec.get(f)][:1] or [g for f in lists for g in rec.get(f) or []] or ["(none)"]
             for g in places:
                 row = out[g]
                 row["count"] += 1

@@ -458,7 +458,7 @@ def records_page(
         )
     except HubError as exc:
         page, problem = {"items": [], "next": None}, str(exc)
-    summary = admin.governorate_summary(hub, user, entity) if entity in ("distribution", "program", "association") else []
+    summary = admin.governorate_summary(hub, user, entity) if entity in browse.GOVERNORATE_FIELDS else []
     query = {"entity": entity, "governorate": governorate, "sector": sector, "date_from": date_from, "date_to": date_to}
     return render(
         request,
