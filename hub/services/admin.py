@@ -45,7 +45,7 @@ _runs, _records, _q, _m = Run.__table__, Record.__table__, QuarantineEntry.__tab
 
 def visible_connections(hub: Hub, user: User) -> list[str]:
     """Connections (and, for platform staff, hub jobs) this user may see."""
-    names = [n for n, c in hub.config.connections.items() if user.is_platform or (c.association and c.association == user.association_id)]
+    names = [n for n, c in hub.config.connections.items() if user.may_see(c.association)]
     if user.is_platform:
         names += [f"job:{j}" for j in hub.config.jobs]
     return names
@@ -187,7 +187,7 @@ def _touches_own(user: User, match: dict) -> bool:
 
     A donation's natural key starts with its association (``association_id|id``).
     """
-    return user.is_platform or any(k.split("|", 1)[0] == user.association_id for k in match["donation_keys"])
+    return user.is_platform or any(user.may_see(k.split("|", 1)[0]) for k in match["donation_keys"])
 
 
 def decisions(hub: Hub, user: User) -> list[dict]:
