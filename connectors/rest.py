@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import ConfigError, RecordProblem, TransientDeliveryError
-from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable
 from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
@@ -108,11 +108,7 @@ SETTINGS = {
             },
         },
         "check_path": {"type": "string", "description": "A cheap GET that proves the API and credentials work (default: path)"},
-        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "Requests per second at most"},
-        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30},
-        "retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 5},
-        "backoff": {"type": "number", "minimum": 0, "default": 0.5},
-        "max_backoff": {"type": "number", "minimum": 0, "default": 30},
+        **POLICY_SETTINGS,
     },
 }
 OPTIONS = {"type": "object", "additionalProperties": False, "properties": _READ}

@@ -22,7 +22,7 @@ import orjson
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import RecordProblem, TransientDeliveryError
-from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable
 
 SETTINGS = {
     "type": "object",
@@ -37,22 +37,7 @@ SETTINGS = {
         },
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 500, "description": "Records per request"},
         "page_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 500, "description": "Changes per page when pulling"},
-        "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Seconds to wait for one answer"},
-        "retries": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 20,
-            "default": 5,
-            "description": "Retries of one request before the batch waits for the next run",
-        },
-        "backoff": {
-            "type": "number",
-            "minimum": 0,
-            "default": 0.5,
-            "description": "First backoff in seconds; doubles each retry, with jitter",
-        },
-        "max_backoff": {"type": "number", "minimum": 0, "default": 30},
-        "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "Requests per second at most (spare a small platform)"},
+        **POLICY_SETTINGS,
     },
 }
 

@@ -25,7 +25,23 @@ if TYPE_CHECKING:
 # hub command loads the connectors that use this module, and most of them never talk HTTP
 # (httpx with its asyncio and ssl costs about 25 ms of every start-up).
 
-__all__ = ["HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after"]
+__all__ = ["POLICY_SETTINGS", "HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after"]
+
+# The settings a connector offers for its HttpPolicy (spread into its settings schema's
+# properties): one declaration, so that every HTTP connector names and bounds them alike.
+POLICY_SETTINGS = {
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Seconds to wait for one answer"},
+    "retries": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 20,
+        "default": 5,
+        "description": "Retries of one request before the batch waits for the next run",
+    },
+    "backoff": {"type": "number", "minimum": 0, "default": 0.5, "description": "First backoff in seconds; doubles each retry, with jitter"},
+    "max_backoff": {"type": "number", "minimum": 0, "default": 30, "description": "Longest backoff in seconds"},
+    "rate_limit": {"type": "number", "exclusiveMinimum": 0, "description": "Requests per second at most (spare a small server)"},
+}
 
 
 @dataclass(frozen=True)
@@ -41,8 +57,7 @@ class HttpPolicy:
     @classmethod
     def from_settings(cls, settings: dict) -> HttpPolicy:
         """The policy a connector's settings ask for (keys timeout, retries, backoff, max_backoff, rate_limit)."""
-        keys = ("timeout", "retries", "backoff", "max_backoff", "rate_limit")
-        return cls(**{k: settings[k] for k in keys if settings.get(k) is not None})
+        return cls(**{k: settings[k] for k in POLICY_SETTINGS if settings.get(k) is not None})
 
 
 class Unavailable(Exception):
