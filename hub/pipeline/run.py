@@ -25,7 +25,16 @@ from hub.secrets import redactor
 from hub.store import runs as run_store
 from hub.store import state as state_store
 
-__all__ = ["build_preparer", "check_columns", "destinations_for", "drain_destinations", "run_connection"]
+__all__ = [
+    "begin_run",
+    "build_preparer",
+    "check_columns",
+    "destinations_for",
+    "drain_destinations",
+    "end_run",
+    "fail_run",
+    "run_connection",
+]
 
 log = logging.getLogger("hub.run")
 Progress = Callable[[str, int], None]
@@ -132,6 +141,34 @@ def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) ->
     return {"delivered": delivered, "delivery_failed": failed, "errors": errors, "quarantined": quarantined}
 
 
+def begin_run(hub: Hub, connection: str, *, trigger: str, scheduled_for: datetime | None = None, run_id: int | None = None) -> dict:
+    """Record a run's start (or carry on ``run_id``) and tell the plugins; returns the run as hooks see it.
+
+    Syncs and the hub's own jobs (``job:NAME``) are recorded alike, so runs, notifiers and
+    the slot-once rule treat them the same.
+    """
+    if run_id is None:
+        run_id = run_store.create_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
+    run_info = {"id": run_id, "connection": connection, "trigger": trigger}
+    hub.plugins.hook.hub_run_started(run=run_info)
+    return run_info
+
+
+def fail_run(hub: Hub, run_info: dict, exc: BaseException) -> None:
+    """Record why a run failed (secrets masked) and tell the plugins; the caller re-raises."""
+    message = redactor.redact(str(exc) if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}")
+    run_store.finish_run(hub.store.engine, run_info["id"], status="failed", error=message)
+    hub.plugins.hook.hub_run_failed(run=run_info, error=message)
+
+
+def end_run(hub: Hub, run_info: dict, *, status: str, flags: list[str] | None) -> dict[str, Any]:
+    """Record a run's end and tell the plugins; returns the finished run (as ``hub runs`` shows it)."""
+    run_store.finish_run(hub.store.engine, run_info["id"], status=status, flags=flags or None)
+    run = run_store.get_run(hub.store.engine, run_info["id"])
+    hub.plugins.hook.hub_run_finished(run=run)
+    return run
+
+
 def run_connection(
     hub: Hub,
     connection: str,
@@ -149,14 +186,11 @@ def run_connection(
     """
     cfg = hub.config.connection(connection)
     store = hub.store
-    if run_id is None:
-        run_id = run_store.create_run(store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
-    run_info = {"id": run_id, "connection": connection, "trigger": trigger}
-    hooks = hub.plugins.hook
-    hooks.hub_run_started(run=run_info)
+    run_info = begin_run(hub, connection, trigger=trigger, scheduled_for=scheduled_for, run_id=run_id)
+    run_id = run_info["id"]
 
     def quarantined(entries):
-        hooks.hub_records_quarantined(run=run_info, entries=entries)
+        hub.plugins.hook.hub_records_quarantined(run=run_info, entries=entries)
 
     connector = None
     deferred: list[str] = []
@@ -181,15 +215,8 @@ def run_connection(
             store.engine, run_id, status="interrupted", error="the hub stopped; the next run resumes after the last committed batch"
         )
         return run_store.get_run(store.engine, run_id)
-    except HubError as exc:
-        message = redactor.redact(str(exc))
-        run_store.finish_run(store.engine, run_id, status="failed", error=message)
-        hooks.hub_run_failed(run=run_info, error=message)
-        raise
     except Exception as exc:  # noqa: BLE001 - recorded on the run, then re-raised for the caller
-        message = redactor.redact(f"{type(exc).__name__}: {exc}")
-        run_store.finish_run(store.engine, run_id, status="failed", error=message)
-        hooks.hub_run_failed(run=run_info, error=message)
+        fail_run(hub, run_info, exc)
         raise
     finally:
         if connector is not None:
@@ -202,7 +229,4 @@ def run_connection(
             flags.append(f"read nothing, where the last {len(before)} run(s) read {min(before)} or more")
     flags += [f"delivery deferred: {e}" for e in deferred]
     status = "partial" if run["quarantined"] or run["delivery_failed"] or deferred else "succeeded"
-    run_store.finish_run(store.engine, run_id, status=status, flags=flags or None)
-    run = run_store.get_run(store.engine, run_id)
-    hooks.hub_run_finished(run=run)
-    return run
+    return end_run(hub, run_info, status=status, flags=flags)

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from hub.app import Hub
-from hub.errors import ConfigError, HubError
-from hub.secrets import redactor
+from hub.errors import ConfigError
+from hub.pipeline.run import begin_run, drain_destinations, end_run, fail_run
 from hub.store import runs as run_store
 
 __all__ = ["JOBS", "destinations", "run_job"]
@@ -42,8 +42,6 @@ def _reconcile(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
 
 
 def _drain(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
-    from hub.pipeline.run import drain_destinations
-
     d = drain_destinations(hub, destinations(hub), run_id)
     if d["quarantined"]:
         hub.plugins.hook.hub_records_quarantined(run={"id": run_id, "connection": "job:drain"}, entries=d["quarantined"])
@@ -64,24 +62,14 @@ def run_job(hub: Hub, name: str, *, trigger: str = "manual", scheduled_for: date
     """Run job ``name`` as a recorded run; returns the finished run (HubError after recording a failure)."""
     if name not in _RUNNERS:
         raise ConfigError(f"unknown job {name!r}", hint=f"jobs: {', '.join(JOBS)}")
-    connection = f"job:{name}"
-    run_id = run_store.create_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
-    info = {"id": run_id, "connection": connection, "trigger": trigger}
-    hub.plugins.hook.hub_run_started(run=info)
+    info = begin_run(hub, f"job:{name}", trigger=trigger, scheduled_for=scheduled_for)
     try:
-        counts, flags = _RUNNERS[name](hub, run_id)
+        counts, flags = _RUNNERS[name](hub, info["id"])
     except Exception as exc:
-        message = redactor.redact(str(exc) if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}")
-        run_store.finish_run(hub.store.engine, run_id, status="failed", error=message)
-        hub.plugins.hook.hub_run_failed(run=info, error=message)
+        fail_run(hub, info, exc)
         raise
     if counts:
         with hub.store.engine.begin() as conn:
-            run_store.add_counts(conn, run_id, counts)
+            run_store.add_counts(conn, info["id"], counts)
     deferred = any(f.startswith("delivery deferred") for f in flags)
-    run_store.finish_run(
-        hub.store.engine, run_id, status="partial" if deferred or counts.get("delivery_failed") else "succeeded", flags=flags or None
-    )
-    run = run_store.get_run(hub.store.engine, run_id)
-    hub.plugins.hook.hub_run_finished(run=run)
-    return run
+    return end_run(hub, info, status="partial" if deferred or counts.get("delivery_failed") else "succeeded", flags=flags)
