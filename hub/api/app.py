@@ -25,7 +25,7 @@ def create_app(hub: Hub) -> FastAPI:
         redoc_url=None,
     )
     app.state.hub = hub
-    app.state.metrics = Metrics(hub)
+    app.state.metrics = Metrics(lambda: app.state.hub)  # the hub of now: a reload replaces it
     problems.install(app)
     app.include_router(router)
     from hub.web import install as install_web

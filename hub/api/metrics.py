@@ -9,6 +9,7 @@ path, which would let a caller create unbounded label values).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -21,10 +22,14 @@ __all__ = ["Metrics"]
 
 
 class _StoreCollector:
-    """Figures read from the store at each scrape."""
+    """Figures read from the store at each scrape, through the hub the server holds then.
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    ``hub serve`` replaces its hub when the config is reloaded (SIGHUP), and the new config
+    may name another store: the collector asks for the current hub each time.
+    """
+
+    def __init__(self, current_hub: Callable[[], Hub]) -> None:
+        self.current_hub = current_hub
 
     def collect(self):
         runs = GaugeMetricFamily("wasl_runs", "Runs in the store, by connection and status", labels=["connection", "status"])
@@ -33,7 +38,7 @@ class _StoreCollector:
         outbox = GaugeMetricFamily("wasl_outbox_pending", "Record versions waiting for delivery, by destination", labels=["destination"])
         duration = GaugeMetricFamily("wasl_last_run_seconds", "Duration of each connection's last finished run", labels=["connection"])
         r, q, o, rec = Run.__table__, QuarantineEntry.__table__, OutboxItem.__table__, Record.__table__
-        with self.hub.store.engine.connect() as conn:
+        with self.current_hub().store.engine.connect() as conn:
             for connection, status, n in conn.execute(
                 select(r.c.connection, r.c.status, func.count()).group_by(r.c.connection, r.c.status)
             ):
@@ -60,7 +65,7 @@ class _StoreCollector:
 class Metrics:
     """One registry per application (tests build several apps in one process)."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, current_hub: Callable[[], Hub]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("wasl_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram(
@@ -73,7 +78,7 @@ class Metrics:
         self.ingested = Counter(
             "wasl_ingested_records", "Records received over the API, by entity and fate", ["entity", "status"], registry=self.registry
         )
-        self.registry.register(_StoreCollector(hub))
+        self.registry.register(_StoreCollector(current_hub))
 
     def observe(self, method: str, route: str, status: int, started: float) -> None:
         """Count one answered request and its latency."""

@@ -72,6 +72,35 @@ def test_serve_answers_the_api_while_the_schedules_run(folder):
         assert proc.wait(timeout=30) == 0
 
 
+def test_metrics_after_a_reload_read_the_store_the_new_config_names(folder):
+    import httpx
+
+    from hub.localport import free_port
+
+    _setup(folder)
+    port = free_port()
+    proc = folder.popen("serve", "--port", str(port))
+
+    def metrics() -> str:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        except httpx.TransportError:
+            return ""  # not listening yet
+
+    try:
+        assert _wait_for(lambda: 'wasl_records{entity="association"} 1.0' in metrics())
+        # The new config reads three associations into another store (on the PostgreSQL leg
+        # HUB_STORE keeps one store, where the three arrive too).
+        rows = [[f"a{i}", "جمعية", "SY01", "active"] for i in range(1, 4)]
+        folder.write_csv("b.csv", ["id", "name_ar", "governorate", "status"], rows)
+        folder.write("hub.yaml", CONFIG.replace("hub.db", "other.db").replace("a.csv", "b.csv"))
+        proc.send_signal(signal.SIGHUP)
+        assert _wait_for(lambda: 'wasl_records{entity="association"} 3.0' in metrics())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
 def test_two_schedulers_one_slot_one_run(folder):
     _setup(folder)
     first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
