@@ -155,7 +155,7 @@ def ingest(
 
     now = utcnow()
     try:
-        with hub.store.engine.begin() as conn:
+        with hub.store.writing(f"records:{entity}") as conn:
             answer = _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest)
     except IntegrityError:
         # The same key raced in on another connection and won: answer what it stored.

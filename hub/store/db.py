@@ -13,11 +13,14 @@ and without importing Alembic: a first ``hub run`` or a test's new store starts 
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Column, MetaData, String, Table, create_engine, event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Column, MetaData, String, Table, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hub.errors import StoreError
@@ -68,6 +71,11 @@ def _create_at_head(conn) -> None:
     conn.execute(_version_table.insert().values(version_num=HEAD_REVISION))
 
 
+def _lock_id(subject: str) -> int:
+    """A stable signed 64-bit number for an advisory lock's name (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(f"wasl:{subject}".encode(), digest_size=8).digest(), "big", signed=True)
+
+
 class Store:
     """A migrated database and its engine; services take a Store, not a URL."""
 
@@ -78,6 +86,23 @@ class Store:
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql`` (or another SQLAlchemy dialect name)."""
         return self.engine.dialect.name
+
+    @contextmanager
+    def writing(self, subject: str) -> Iterator[Connection]:
+        """A transaction that reads, decides and writes, one at a time per ``subject`` across processes.
+
+        Two API requests carrying the same record must not both read "not stored yet" and both
+        insert it. SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before the first
+        read, waiting its turn (busy timeout), where a plain transaction would read outside it.
+        PostgreSQL: a transaction-scoped advisory lock named after ``subject`` (e.g. the entity),
+        so writers of other subjects go on in parallel. Readers are never blocked either way.
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(subject)})
+            yield conn
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:

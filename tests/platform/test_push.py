@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -208,3 +209,30 @@ def test_an_older_version_never_rolls_a_record_back(platform):
     late = httpx.post(url, json={"records": [rec], "versions": [1]}, headers=headers).json()
     assert late["results"][0]["status"] == "unchanged" and "older" in late["results"][0]["note"]
     assert '"12.00"' in platform.folder.sql("select data from records")[0][0]
+
+
+def test_concurrent_pushes_of_the_same_records_each_land_once_and_the_newest_version_wins(platform):
+    """Eight senders at once, every one carrying all twenty records at its own version."""
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    url = f"{platform.url}/api/v1/donation/batch"
+
+    def send(version: int) -> list[int]:
+        statuses = []
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            for start in range(0, 20, 5):
+                records = [dict(GOOD, id=f"D{i}", amount=f"{version}.00") for i in range(start, start + 5)]
+                r = client.post(
+                    url, json={"records": records, "versions": [version] * 5}, headers={"Idempotency-Key": f"v{version}-{start}"}
+                )
+                statuses.append(r.status_code)
+        return statuses
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [s for batch in pool.map(send, range(1, 9)) for s in batch]
+    assert statuses == [200] * 32
+    rows = platform.folder.sql("select key, source_version, data from records")
+    assert len(rows) == 20
+    assert {(version, json.loads(data)["amount"]) for _key, version, data in rows} == {(8, "8.00")}
+    verify = platform.folder.hub("audit", "verify")
+    assert verify.code == 0, verify.out + verify.err
