@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import FastAPI
 
 from hub import __version__
 from hub.api import problems
-from hub.api.metrics import Metrics
+from hub.api.metrics import MeasureRequests, Metrics
 from hub.api.routes import router
 from hub.app import Hub
 
@@ -32,12 +30,5 @@ def create_app(hub: Hub) -> FastAPI:
 
     install_web(app)
 
-    @app.middleware("http")
-    async def _measure(request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        app.state.metrics.observe(request.method, getattr(route, "path", "(unmatched)"), response.status_code, started)
-        return response
-
+    app.add_middleware(MeasureRequests, metrics=app.state.metrics)
     return app

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from hub.app import Hub
 from hub.store.models import OutboxItem, QuarantineEntry, Record, Run
 
-__all__ = ["Metrics"]
+__all__ = ["MeasureRequests", "Metrics"]
 
 
 class _StoreCollector:
@@ -84,3 +84,35 @@ class Metrics:
         """Count one answered request and its latency."""
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(time.perf_counter() - started)
+
+
+class MeasureRequests:
+    """ASGI middleware: count every HTTP request and time it, labelled by its route template.
+
+    A plain ASGI wrapper rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
+    runs each request in an extra task and pipes the response through a memory stream, which
+    cost about as much as parsing a 500-record batch (bench/ingest.py).
+    """
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers when the app raises before it starts a response
+
+        async def send_and_note(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            self.metrics.observe(scope["method"], getattr(route, "path", "(unmatched)"), status, started)

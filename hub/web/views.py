@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from hub.errors import CheckFailed, ConfigError, HubError, NotFoundError
@@ -477,6 +478,39 @@ def records_page(
 # ---- wiring ------------------------------------------------------------------------------
 
 
+_PAGE_HEADERS = (
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"),
+)
+
+
+class PageHeaders:
+    """ASGI middleware: every answer outside ``/api/`` gets the browser security headers.
+
+    Plain ASGI (it only adds headers to the response's start) rather than Starlette's
+    BaseHTTPMiddleware, which would also pipe every API answer through an extra task.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _PAGE_HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install(app: FastAPI) -> None:
     """Add the pages, the static files and the error pages to ``app``."""
     app.include_router(router)
@@ -534,14 +568,4 @@ def install(app: FastAPI) -> None:
             text=f"internal error ({type(exc).__name__}); the hub's log has the details",
         )
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        if not request.url.path.startswith("/api/"):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault(
-                "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
-            )
-        return response
+    app.add_middleware(PageHeaders)

@@ -155,5 +155,12 @@ def test_health_readiness_and_metrics(api):
     assert 'wasl_ingested_records_total{entity="donation",status="rejected"} 1.0' in text
     assert 'wasl_quarantine_open{connection="api:t-amal-True-True"} 1.0' in text
     assert 'wasl_http_request_seconds_count{route="/api/v1/{entity}/batch"}' in text
+    # Requests are counted by route template and status, refused ones and unknown paths too.
+    assert httpx.get(f"{api.url}/api/v1/donation").status_code == 401
+    assert httpx.get(f"{api.url}/no/such/path/42").status_code == 404
+    text = httpx.get(f"{api.url}/metrics").text
+    assert 'wasl_http_requests_total{method="POST",route="/api/v1/{entity}/batch",status="200"} 1.0' in text
+    assert 'wasl_http_requests_total{method="GET",route="/api/v1/{entity}",status="401"} 1.0' in text
+    assert 'wasl_http_requests_total{method="GET",route="(unmatched)",status="404"} 1.0' in text
     doc = httpx.get(f"{api.url}/openapi.json").json()
     assert "/api/v1/{entity}/batch" in doc["paths"] and "/api/v1/changes" in doc["paths"]

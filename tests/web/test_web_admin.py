@@ -233,3 +233,15 @@ def test_guessing_passwords_is_stopped_after_five_tries(browse, site):
     page.get_by_label("Password").fill("platform-pass-1")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")  # even the right password, for now
+
+
+def test_pages_forbid_framing_and_foreign_scripts_and_the_api_does_not_carry_page_headers(site):
+    for path in ("/login", "/static/app.css", "/no-such-page"):
+        r = httpx.get(f"{site.url}{path}")
+        assert r.headers["X-Frame-Options"] == "DENY", path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        assert r.headers["Referrer-Policy"] == "same-origin", path
+        assert "script-src 'self'" in r.headers["Content-Security-Policy"], path
+    api = httpx.get(f"{site.url}/api/v1/schema/donation")
+    assert api.status_code == 200
+    assert "X-Frame-Options" not in api.headers and "Content-Security-Policy" not in api.headers
