@@ -36,6 +36,13 @@ SETTINGS = {
             "description": "A token from `hub tokens create` on the other hub; write ${PLATFORM_TOKEN}",
         },
         "batch_size": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 500, "description": "Records per request"},
+        "in_flight": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 8,
+            "default": 2,
+            "description": "Batches sent at once: the next is on the wire while the other hub stores the one before",
+        },
         "page_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 500, "description": "Changes per page when pulling"},
         **POLICY_SETTINGS,
     },
@@ -88,6 +95,7 @@ class WaslConnector(Connector):
     def __init__(self, settings, context):
         super().__init__(settings, context)
         self.batch_size = settings.get("batch_size", 500)
+        self.max_in_flight = settings.get("in_flight", 2)  # the other hub applies versions, not arrival order
         self.http = HttpClient(
             settings["url"],
             policy=HttpPolicy.from_settings(settings),

@@ -173,6 +173,10 @@ class Connector:
     title: ClassVar[str] = ""
     settings_schema: ClassVar[dict] = {"type": "object"}
     stream_class: ClassVar[type[Stream] | None] = None
+    # How many batches ``write`` may be given at once, each from its own thread. Raise it only
+    # for a destination that is thread-safe and applies record versions rather than arrival
+    # order: a batch retried later can land after the one sent behind it.
+    max_in_flight: int = 1
 
     def __init__(self, settings: dict, context: ConnectorContext) -> None:
         self.settings = settings

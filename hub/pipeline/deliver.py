@@ -3,17 +3,25 @@
 A batch the destination takes is marked delivered; records it rejects go to quarantine with
 its reasons (never a silent drop); a transient failure leaves the rows pending with a
 backoff, and the drain stops for this destination until the next run.
+
+A destination that declares ``max_in_flight`` above 1 (one that applies record versions, not
+arrival order, such as another Wasl hub) gets that many batches at once, each from its own
+thread: the next batch is on the wire while the receiver stores the one before and this hub
+marks the one before that. Outcomes are still taken and marked in outbox order.
 """
 
 from __future__ import annotations
 
 import random
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hub.errors import DeliveryError, TransientDeliveryError
-from hub.sdk import Connector, Delivery
+from hub.sdk import Connector, Delivery, WriteResult
 from hub.secrets import redactor
 from hub.store import Store
 from hub.store import outbox as outbox_store
@@ -34,6 +42,16 @@ class DrainResult:
     quarantined: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class _Sent:
+    """One batch handed to the destination: its outbox rows and the answer to come."""
+
+    entity: str
+    items: list[dict]
+    at: datetime
+    answer: Future
+
+
 def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     if retry_after is not None:
         return timedelta(seconds=max(0.0, retry_after))
@@ -41,71 +59,140 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=base * (0.5 + random.random() / 2))  # full jitter, half floor
 
 
-def drain(store: Store, destination: str, connector: Connector, *, run_id: int | None, batch_size: int = 500) -> DrainResult:
-    """Deliver every due pending row of ``destination``.
+def _done(fn: Callable, *args) -> Future:
+    """``fn(*args)`` run here and now, as a finished future (one batch in flight needs no thread)."""
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # handed to whoever reads the answer, as a thread's would be
+        future.set_exception(exc)
+    return future
 
-    The next batch is read from the store while the destination takes the current one (a
+
+def _answer(sent: _Sent) -> WriteResult | DeliveryError:
+    """The destination's answer to a batch; a DeliveryError is an answer (every record refused)."""
+    try:
+        return sent.answer.result()
+    except TransientDeliveryError:
+        raise
+    except DeliveryError as exc:
+        return exc
+
+
+def drain(
+    store: Store, destination: str, connector: Connector, *, run_id: int | None, batch_size: int = 500, in_flight: int = 1
+) -> DrainResult:
+    """Deliver every due pending row of ``destination``, up to ``in_flight`` batches at once.
+
+    The next rows are read from the store while the destination takes the current batch (a
     thread: the write waits on the network), so a remote destination is never kept waiting
-    for the outbox. Batches are still delivered and marked strictly in outbox order.
+    for the outbox.
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="outbox-read") as reader:
-        return _drain(store, destination, connector, run_id, batch_size, reader)
+    with ExitStack() as stack:
+        reader = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="outbox-read"))
+        if in_flight > 1:
+            submit = stack.enter_context(ThreadPoolExecutor(in_flight, thread_name_prefix="outbox-send")).submit
+        else:
+            submit = _done
+        return _Drain(store, destination, connector, run_id).run(reader, submit, batch_size, in_flight)
 
 
-def _drain(store: Store, destination: str, connector: Connector, run_id: int | None, batch_size: int, reader) -> DrainResult:
-    result = DrainResult()
+class _Drain:
+    """One destination's drain: sends batches, then settles each answer in outbox order."""
 
-    def fetch(after_id: int) -> list[dict]:
-        with store.engine.connect() as conn:
-            return outbox_store.pending(conn, destination, now=utcnow(), limit=batch_size, after_id=after_id)
+    def __init__(self, store: Store, destination: str, connector: Connector, run_id: int | None) -> None:
+        self.store = store
+        self.destination = destination
+        self.connector = connector
+        self.run_id = run_id
+        self.result = DrainResult()
 
-    upcoming = reader.submit(fetch, 0)
-    while True:
-        now = utcnow()
-        rows = upcoming.result()
-        if not rows:
-            return result
-        upcoming = reader.submit(fetch, rows[-1]["id"])
-        by_entity: dict[str, list[dict]] = {}
-        for r in rows:
-            by_entity.setdefault(r["entity"], []).append(r)
-        for entity, items in by_entity.items():
-            deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], r["record"], r["raw"]) for r in items]
-            ids = [r["id"] for r in items]
-            try:
-                outcome = connector.write(entity, deliveries)
-            except TransientDeliveryError as exc:
-                msg = redactor.redact(str(exc))
-                with store.engine.begin() as conn:
-                    outbox_store.mark_retry(conn, ids, error=msg, next_attempt_at=now + _backoff(items[0]["attempts"], exc.retry_after))
-                result.deferred += len(ids)
-                result.error = msg
-                return result
-            except DeliveryError as exc:
-                msg = redactor.redact(str(exc))
-                rejected = {r["idempotency_key"]: [{"path": "(record)", "rule": "delivery", "message": msg}] for r in items}
-            else:
-                rejected = {k: [p.as_dict() for p in v] for k, v in outcome.rejected.items()}
-            bad = [r for r in items if r["idempotency_key"] in rejected]
-            good = [r["id"] for r in items if r["idempotency_key"] not in rejected]
-            with store.engine.begin() as conn:
-                outbox_store.mark_delivered(conn, good, now=now)
-                if bad:
-                    outbox_store.mark_failed(conn, [r["id"] for r in bad], error="rejected by destination")
-                    q = [
-                        {
-                            "run_id": run_id,
-                            "connection": destination,
-                            "stream": "(delivery)",
-                            "entity": entity,
-                            "stage": "deliver",
-                            "line": None,
-                            "raw": r["record"],
-                            "errors": rejected[r["idempotency_key"]],
-                        }
-                        for r in bad
-                    ]
-                    ids_q = quarantine_store.add_entries(conn, q, now=now)
-                    result.quarantined += [{"id": i, "line": None, "stage": "deliver", "errors": e["errors"]} for i, e in zip(ids_q, q)]
-            result.delivered += len(good)
-            result.rejected += len(bad)
+    def fetch(self, after_id: int, limit: int) -> list[dict]:
+        with self.store.engine.connect() as conn:
+            return outbox_store.pending(conn, self.destination, now=utcnow(), limit=limit, after_id=after_id)
+
+    def run(self, reader: ThreadPoolExecutor, submit: Callable, batch_size: int, in_flight: int) -> DrainResult:
+        window: deque[_Sent] = deque()  # sent, answer not yet marked; oldest first
+        queued: deque[tuple[str, list[dict]]] = deque()  # read, not yet sent: one batch per entity
+        upcoming: Future | None = reader.submit(self.fetch, 0, batch_size)
+        try:
+            while True:
+                while len(window) < in_flight:
+                    if queued:
+                        entity, items = queued.popleft()
+                        deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], r["record"], r["raw"]) for r in items]
+                        window.append(_Sent(entity, items, utcnow(), submit(self.connector.write, entity, deliveries)))
+                    elif upcoming is not None:
+                        rows = upcoming.result()
+                        upcoming = reader.submit(self.fetch, rows[-1]["id"], batch_size) if rows else None
+                        by_entity: dict[str, list[dict]] = {}
+                        for r in rows:
+                            by_entity.setdefault(r["entity"], []).append(r)
+                        queued.extend(by_entity.items())
+                    else:
+                        break
+                if not window:
+                    return self.result
+                sent = window.popleft()
+                try:
+                    self.settle(sent, _answer(sent))
+                except TransientDeliveryError as exc:
+                    self.defer(sent, exc)
+                    # Batches already on the wire are answered before the drain stops; the rest waits.
+                    while window:
+                        self.settle_late(window.popleft())
+                    return self.result
+        finally:
+            for sent in window:  # an unexpected error: let the other sends finish before it is raised
+                sent.answer.exception()
+
+    def settle(self, sent: _Sent, outcome: WriteResult | DeliveryError) -> None:
+        """Mark a batch's answer: delivered rows, and rejected rows (to quarantine with the reasons)."""
+        if isinstance(outcome, DeliveryError):
+            msg = redactor.redact(str(outcome))
+            rejected = {r["idempotency_key"]: [{"path": "(record)", "rule": "delivery", "message": msg}] for r in sent.items}
+        else:
+            rejected = {k: [p.as_dict() for p in v] for k, v in outcome.rejected.items()}
+        bad = [r for r in sent.items if r["idempotency_key"] in rejected]
+        good = [r["id"] for r in sent.items if r["idempotency_key"] not in rejected]
+        with self.store.engine.begin() as conn:
+            outbox_store.mark_delivered(conn, good, now=sent.at)
+            if bad:
+                outbox_store.mark_failed(conn, [r["id"] for r in bad], error="rejected by destination")
+                q = [
+                    {
+                        "run_id": self.run_id,
+                        "connection": self.destination,
+                        "stream": "(delivery)",
+                        "entity": sent.entity,
+                        "stage": "deliver",
+                        "line": None,
+                        "raw": r["record"],
+                        "errors": rejected[r["idempotency_key"]],
+                    }
+                    for r in bad
+                ]
+                ids_q = quarantine_store.add_entries(conn, q, now=sent.at)
+                self.result.quarantined += [{"id": i, "line": None, "stage": "deliver", "errors": e["errors"]} for i, e in zip(ids_q, q)]
+        self.result.delivered += len(good)
+        self.result.rejected += len(bad)
+
+    def defer(self, sent: _Sent, exc: TransientDeliveryError) -> None:
+        """The destination could not take the batch now: retry it after a backoff."""
+        msg = redactor.redact(str(exc))
+        with self.store.engine.begin() as conn:
+            outbox_store.mark_retry(
+                conn,
+                [r["id"] for r in sent.items],
+                error=msg,
+                next_attempt_at=sent.at + _backoff(sent.items[0]["attempts"], exc.retry_after),
+            )
+        self.result.deferred += len(sent.items)
+        self.result.error = msg
+
+    def settle_late(self, sent: _Sent) -> None:
+        """A batch that was in flight when an earlier one failed: mark what it got, whatever that was."""
+        try:
+            self.settle(sent, _answer(sent))
+        except TransientDeliveryError as exc:
+            self.defer(sent, exc)

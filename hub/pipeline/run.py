@@ -130,7 +130,14 @@ def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) ->
     for d in destinations:
         connector = hub.open_connector(d)
         try:
-            res = drain(hub.store, d, connector, run_id=run_id, batch_size=getattr(connector, "batch_size", 500))
+            res = drain(
+                hub.store,
+                d,
+                connector,
+                run_id=run_id,
+                batch_size=getattr(connector, "batch_size", 500),
+                in_flight=getattr(connector, "max_in_flight", 1),
+            )
         finally:
             connector.close()
         delivered += res.delivered

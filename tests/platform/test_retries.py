@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 from hub.testing.server import Response, TestServer
@@ -119,3 +120,79 @@ def test_per_record_rejections_quarantine_only_those_records(association):
         assert association.outbox() == {"delivered": 4, "rejected": 1}
         q = json.loads(association.hub("quarantine", "list", "--json").out)
         assert len(q) == 1
+
+
+B = {n: [f"D{2 * n - 2:07d}", f"D{2 * n - 1:07d}"] for n in (1, 2, 3, 4)}  # the ids of batch n, two rows each
+
+
+def _ids(req) -> list[str]:
+    return [r["id"] for r in req.json()["records"]]
+
+
+def test_two_batches_are_on_the_wire_at_once_and_never_more(association):
+    """The platform only answers a batch once a second one has arrived beside it."""
+    both_here = threading.Barrier(2, timeout=20)
+    lock, active, most = threading.Lock(), [0], [0]
+
+    def paired(req):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            both_here.wait()
+            return _accept_all(req)
+        except threading.BrokenBarrierError:
+            return Response(503, {"detail": "alone on the wire"})
+        finally:
+            with lock:
+                active[0] -= 1
+
+    with TestServer() as server:
+        server.route("POST", "/api/v1/donation/batch", paired)
+        association.configure(server.url, "wh_t", rows=8, batch_size=2, retries=0)
+        r = association.hub("run", "amal")
+        assert r.code == 0, r.err
+        assert association.outbox() == {"delivered": 8}
+        assert most[0] == 2
+        sent = [i for q in server.requests for i in _ids(q)]
+        assert sorted(sent) == sorted(set(sent)) and len(sent) == 8  # each record sent once
+
+
+def test_a_batch_that_fails_while_the_next_is_in_flight_is_retried_and_the_next_is_kept(association):
+    def second_fails(req):
+        return Response(503, {"detail": "restarting"}) if "D0000002" in _ids(req) else _accept_all(req)
+
+    with TestServer() as server:
+        server.route("POST", "/api/v1/donation/batch", second_fails)
+        association.configure(server.url, "wh_t", rows=8, batch_size=2, retries=1)
+        association.hub("run", "amal")
+        batches = [_ids(q) for q in server.requests]
+        # Batches 1 and 2 go out together; 3 follows once 1 is marked; 2 fails (tried twice), so the
+        # drain stops: 3 is still marked delivered, 4 is never sent.
+        assert sorted(batches) == [B[1], B[2], B[2], B[3]]
+        delivered = {k for (k,) in association.sql("select key from outbox where status = 'delivered'")}
+        assert {k.split("|")[-1] for k in delivered} == {*B[1], *B[3]}
+        assert association.outbox() == {"delivered": 4, "pending": 4}
+        server.route("POST", "/api/v1/donation/batch", _accept_all)
+        association.execute("update outbox set next_attempt_at = null")  # skip the wait for the backoff
+        assert association.hub("run", "amal").code == 0
+        assert association.outbox() == {"delivered": 8}
+        assert sorted(_ids(q) for q in server.requests[4:]) == [B[2], B[4]]
+
+
+def test_one_batch_at_a_time_when_the_connection_says_so(association):
+    def alone(req):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return _accept_all(req)
+
+    lock, active, most = threading.Lock(), [0], [0]
+    with TestServer() as server:
+        server.route("POST", "/api/v1/donation/batch", alone)
+        association.configure(server.url, "wh_t", rows=8, batch_size=2, extra="      in_flight: 1\n")
+        assert association.hub("run", "amal").code == 0
+        assert association.outbox() == {"delivered": 8} and most[0] == 1
