@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+import orjson
+
 from hub.errors import ConnectorError, RecordProblem
 from hub.schema import entity_key
 
@@ -140,20 +142,49 @@ class Stream(abc.ABC):
         return None  # most sources have nothing to acknowledge
 
 
-@dataclass(frozen=True)
 class Delivery:
     """One record version to deliver; ``idempotency_key`` is stable across retries.
 
     ``raw`` is the record's canonical JSON text as stored, when the hub has it: a destination
-    that sends JSON can send it as it is instead of serialising ``record`` again.
+    that sends JSON can send it as it is instead of serialising ``record`` again. ``record``
+    (the parsed dict) is then parsed from ``raw`` only when a destination first asks for it:
+    a destination that forwards the JSON never pays for parsing it (bench/ingest.py).
     """
 
-    idempotency_key: str
-    entity: str
-    key: str
-    version: int
-    record: dict
-    raw: str | None = None
+    __slots__ = ("idempotency_key", "entity", "key", "version", "raw", "_record")
+
+    def __init__(self, idempotency_key: str, entity: str, key: str, version: int, record: dict | None = None, raw: str | None = None):
+        if record is None and raw is None:
+            raise TypeError("a Delivery needs its record or its raw JSON")
+        self.idempotency_key = idempotency_key
+        self.entity = entity
+        self.key = key
+        self.version = version
+        self.raw = raw
+        self._record = record
+
+    @property
+    def record(self) -> dict:
+        """The record as a dict (parsed from ``raw`` on first use)."""
+        if self._record is None:
+            self._record = orjson.loads(self.raw)
+        return self._record
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Delivery):
+            return NotImplemented
+        return (self.idempotency_key, self.entity, self.key, self.version, self.record) == (
+            other.idempotency_key,
+            other.entity,
+            other.key,
+            other.version,
+            other.record,
+        )
+
+    __hash__ = None  # mutable cache inside; compared by value
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.idempotency_key!r}, {self.entity!r}, {self.key!r}, {self.version!r})"
 
 
 @dataclass

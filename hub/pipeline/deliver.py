@@ -48,6 +48,7 @@ class _Sent:
 
     entity: str
     items: list[dict]
+    deliveries: list[Delivery]
     at: datetime
     answer: Future
 
@@ -120,8 +121,8 @@ class _Drain:
                 while len(window) < in_flight:
                     if queued:
                         entity, items = queued.popleft()
-                        deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], r["record"], r["raw"]) for r in items]
-                        window.append(_Sent(entity, items, utcnow(), submit(self.connector.write, entity, deliveries)))
+                        deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]) for r in items]
+                        window.append(_Sent(entity, items, deliveries, utcnow(), submit(self.connector.write, entity, deliveries)))
                     elif upcoming is not None:
                         rows = upcoming.result()
                         upcoming = reader.submit(self.fetch, rows[-1]["id"], batch_size) if rows else None
@@ -153,12 +154,12 @@ class _Drain:
             rejected = {r["idempotency_key"]: [{"path": "(record)", "rule": "delivery", "message": msg}] for r in sent.items}
         else:
             rejected = {k: [p.as_dict() for p in v] for k, v in outcome.rejected.items()}
-        bad = [r for r in sent.items if r["idempotency_key"] in rejected]
+        bad = [(r, d) for r, d in zip(sent.items, sent.deliveries) if r["idempotency_key"] in rejected]
         good = [r["id"] for r in sent.items if r["idempotency_key"] not in rejected]
         with self.store.engine.begin() as conn:
             outbox_store.mark_delivered(conn, good, now=sent.at)
             if bad:
-                outbox_store.mark_failed(conn, [r["id"] for r in bad], error="rejected by destination")
+                outbox_store.mark_failed(conn, [r["id"] for r, _d in bad], error="rejected by destination")
                 q = [
                     {
                         "run_id": self.run_id,
@@ -167,10 +168,10 @@ class _Drain:
                         "entity": sent.entity,
                         "stage": "deliver",
                         "line": None,
-                        "raw": r["record"],
+                        "raw": d.record,
                         "errors": rejected[r["idempotency_key"]],
                     }
-                    for r in bad
+                    for r, d in bad
                 ]
                 ids_q = quarantine_store.add_entries(conn, q, now=sent.at)
                 self.result.quarantined += [{"id": i, "line": None, "stage": "deliver", "errors": e["errors"]} for i, e in zip(ids_q, q)]

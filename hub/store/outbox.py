@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, func, or_, select, update
 
-from hub.store.bulk import insert_many
+from hub.store.bulk import in_one_param, insert_many
 from hub.store.models import OutboxItem
 
 __all__ = ["enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count"]
@@ -53,7 +52,11 @@ def enqueue(
 
 
 def pending(conn: Connection, destination: str, *, now: datetime, limit: int, after_id: int = 0) -> list[dict[str, Any]]:
-    """The oldest deliverable rows for a destination (pending, and due if they were retried) after row ``after_id``."""
+    """The oldest deliverable rows for a destination (pending, and due if they were retried) after row ``after_id``.
+
+    Each row's record is its stored JSON text (``raw``), not parsed here: most destinations
+    forward it as it is, and :class:`hub.sdk.Delivery` parses it for those that ask.
+    """
     q = (
         select(_t.c.id, _t.c.entity, _t.c.key, _t.c.version, _t.c.idempotency_key, _t.c.payload, _t.c.attempts)
         .where(_t.c.destination == destination, _t.c.status == "pending", _t.c.id > after_id)
@@ -61,18 +64,8 @@ def pending(conn: Connection, destination: str, *, now: datetime, limit: int, af
         .order_by(_t.c.id)
         .limit(limit)
     )
-    loads = orjson.loads
     return [
-        {
-            "id": r[0],
-            "entity": r[1],
-            "key": r[2],
-            "version": r[3],
-            "idempotency_key": r[4],
-            "record": loads(r[5]),
-            "raw": r[5],
-            "attempts": r[6],
-        }
+        {"id": r[0], "entity": r[1], "key": r[2], "version": r[3], "idempotency_key": r[4], "raw": r[5], "attempts": r[6]}
         for r in conn.execute(q).all()
     ]
 
@@ -87,19 +80,20 @@ def pending_count(conn: Connection, destination: str | None = None) -> int:
 
 def mark_delivered(conn: Connection, ids: list[int], *, now: datetime) -> None:
     """Delivered: the destination took these (or already had them)."""
-    if ids:
-        conn.execute(update(_t).where(_t.c.id.in_(ids)).values(status="delivered", delivered_at=now, attempts=_t.c.attempts + 1))
+    _mark(conn, ids, status="delivered", delivered_at=now, attempts=_t.c.attempts + 1)
 
 
 def mark_failed(conn: Connection, ids: list[int], *, error: str) -> None:
     """Rejected for good: the records went to quarantine; the rows stay for the record."""
-    if ids:
-        conn.execute(update(_t).where(_t.c.id.in_(ids)).values(status="rejected", last_error=error, attempts=_t.c.attempts + 1))
+    _mark(conn, ids, status="rejected", last_error=error, attempts=_t.c.attempts + 1)
 
 
 def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at: datetime) -> None:
     """A transient failure: try again from ``next_attempt_at``."""
+    _mark(conn, ids, last_error=error, next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1)
+
+
+def _mark(conn: Connection, ids: list[int], **values) -> None:
     if ids:
-        conn.execute(
-            update(_t).where(_t.c.id.in_(ids)).values(last_error=error, next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1)
-        )
+        where, params = in_one_param(conn, _t.c.id, ids)
+        conn.execute(update(_t).where(where).values(**values), params)

@@ -104,6 +104,15 @@ def test_audit_chain_names_the_first_altered_or_removed_entry(store, tmp_path):
 
 
 def test_key_lookup_finds_exactly_the_stored_keys_in_any_dialect_form(store, monkeypatch):
+    check_key_lookup(store, monkeypatch)
+
+
+def test_marking_outbox_rows_touches_exactly_the_ids_given_in_any_dialect_form(store, monkeypatch):
+    check_outbox_marks(store, monkeypatch)
+
+
+def check_key_lookup(store, monkeypatch):
+    """The batch key lookup, in this store's dialect form and the generic one (PostgreSQL calls it too)."""
     from hub.store.bulk import select_in
     from hub.store.models import Record
     from hub.store.records import Prepared, upsert_batch
@@ -122,3 +131,21 @@ def test_key_lookup_finds_exactly_the_stored_keys_in_any_dialect_form(store, mon
         none_of_another_entity = select_in(conn, table, ["key"], {"entity": "distribution"}, "key", asked)
     assert sorted(as_json) == sorted(as_lists) == [(k, f"h{k}") for k in stored]
     assert none_of_another_entity == []
+
+
+def check_outbox_marks(store, monkeypatch):
+    """Marking a batch's outbox rows, in this store's dialect form and the generic one."""
+    from hub.store import outbox
+
+    versions = [(f"assoc-a|D{i}", 1, f"{i:016x}", f'{{"id":"D{i}"}}') for i in range(1500)]
+    with store.engine.begin() as conn:
+        outbox.enqueue(conn, ["platform"], "donation", versions, run_id=None, now=utcnow())
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM outbox ORDER BY id")]
+        outbox.mark_delivered(conn, ids[:1000:2], now=utcnow())  # the list as one parameter
+        monkeypatch.setattr(conn.dialect, "name", "other")  # another dialect's form: an expanding IN
+        outbox.mark_failed(conn, ids[1:1000:2], error="refused")
+        monkeypatch.undo()
+        outbox.mark_retry(conn, ids[1000:], error="later", next_attempt_at=utcnow())
+        rows = dict(conn.exec_driver_sql("SELECT id, status FROM outbox").all())
+        assert outbox.pending_count(conn, "platform") == 500
+    assert [rows[i] for i in ids] == ["delivered", "rejected"] * 500 + ["pending"] * 500

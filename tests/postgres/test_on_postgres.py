@@ -136,3 +136,18 @@ def test_migrations_match_the_models_on_postgres(pg_server):
     from tests.schema_shape import assert_new_store_matches_migrated
 
     assert_new_store_matches_migrated(new_database(pg_server), new_database(pg_server))
+
+
+def test_batch_lookups_and_outbox_marks_bind_one_array_on_postgres(pg_server, monkeypatch):
+    from hub.store import Store
+    from tests.hub.test_store import check_key_lookup, check_outbox_marks
+    from tests.pg_server import new_database
+
+    store = Store.open(new_database(pg_server))
+    try:
+        assert store.dialect == "postgresql"
+        check_key_lookup(store, monkeypatch)
+        monkeypatch.undo()
+        check_outbox_marks(store, monkeypatch)
+    finally:
+        store.close()
