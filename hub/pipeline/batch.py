@@ -60,7 +60,7 @@ def commit_batch(
         }
         for r in rejected
     ]
-    with store.engine.begin() as conn:
+    with store.writing(f"records:{entity}") as conn:  # another run or API request may carry the same keys
         up = upsert_batch(conn, entity, list(prepared), connection=connection, run_id=run_id, now=now)
         if destinations and up.versions:
             outbox_store.enqueue(conn, list(destinations), entity, up.versions, run_id=run_id, now=now)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import DONATION_HEADER, donation_rows
+from tests.conftest import DONATION_HEADER, DONATION_STREAMS, donation_rows
 
 
 @pytest.mark.parametrize("parallel", [True, False], ids=["reader-process", "one-process"])
@@ -172,3 +172,18 @@ def test_runs_are_listed_with_counts(donations):
     assert [(r["connection"], r["status"], r["read"], r["inserted"]) for r in runs] == [("amal", "succeeded", 10, 10)]
     one = json.loads(donations.hub("runs", "show", str(runs[0]["id"]), "--json").out)
     assert one["trigger"] == "manual" and one["finished_at"] is not None
+
+
+def test_two_runs_storing_the_same_records_at_once_both_finish_and_store_each_once(folder):
+    """Two connections read one export (an association's file shared by two syncs) in two processes."""
+    streams = DONATION_STREAMS.replace("{{", "{").replace("}}", "}")
+    config = "store: sqlite:///hub.db\nbatch_size: 100\nconnections:\n"
+    for name in ("amal", "amal-copy"):
+        config += f"  {name}:\n    connector: csv\n    settings: {{path: donations.csv}}\n{streams}"
+    folder.write("hub.yaml", config)
+    folder.write_csv("donations.csv", DONATION_HEADER, donation_rows(20000), encoding="utf-8-sig")
+    runs = [folder.popen("run", name, "--json") for name in ("amal", "amal-copy")]
+    for proc in runs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert folder.sql("select count(*), count(distinct key) from records") == [(20000, 20000)]
+    assert folder.sql("select count(*) from record_history") == [(0,)]

@@ -149,3 +149,36 @@ def check_outbox_marks(store, monkeypatch):
         rows = dict(conn.exec_driver_sql("SELECT id, status FROM outbox").all())
         assert outbox.pending_count(conn, "platform") == 500
     assert [rows[i] for i in ids] == ["delivered", "rejected"] * 500 + ["pending"] * 500
+
+
+def test_writers_of_one_subject_take_turns_and_each_reads_what_the_other_wrote(store):
+    check_writers_take_turns(store)
+
+
+def check_writers_take_turns(store):
+    """Store.writing: a second writer waits until the first commits, then reads its rows (PostgreSQL calls it too)."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE turns (n INTEGER PRIMARY KEY)"))
+    seen = []
+
+    def second():
+        with store.writing("records:donation") as conn:
+            n = conn.execute(text("SELECT count(*) FROM turns")).scalar()
+            seen.append(n)
+            conn.execute(text("INSERT INTO turns VALUES (:n)"), {"n": n})
+
+    with store.writing("records:donation") as conn:
+        conn.execute(text("INSERT INTO turns VALUES (0)"))
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.3)  # room for the second writer to (wrongly) read before this one commits
+        assert seen == []
+    other.join(30)
+    assert seen == [1]
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM turns ORDER BY n")).scalars().all() == [0, 1]

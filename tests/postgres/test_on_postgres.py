@@ -138,9 +138,9 @@ def test_migrations_match_the_models_on_postgres(pg_server):
     assert_new_store_matches_migrated(new_database(pg_server), new_database(pg_server))
 
 
-def test_batch_lookups_and_outbox_marks_bind_one_array_on_postgres(pg_server, monkeypatch):
+def test_batch_lookups_outbox_marks_and_writer_turns_on_postgres(pg_server, monkeypatch):
     from hub.store import Store
-    from tests.hub.test_store import check_key_lookup, check_outbox_marks
+    from tests.hub.test_store import check_key_lookup, check_outbox_marks, check_writers_take_turns
     from tests.pg_server import new_database
 
     store = Store.open(new_database(pg_server))
@@ -149,5 +149,6 @@ def test_batch_lookups_and_outbox_marks_bind_one_array_on_postgres(pg_server, mo
         check_key_lookup(store, monkeypatch)
         monkeypatch.undo()
         check_outbox_marks(store, monkeypatch)
+        check_writers_take_turns(store)
     finally:
         store.close()
