@@ -11,8 +11,10 @@ the same run: the very same request bodies posted, one after another, to a bare 
 its own process (the same uvicorn server) that only parses the JSON and answers.
 The last line reads ``ratio=R`` (end-to-end time / floor time).
 
-For scale it also prints a storage floor: the same records written by the stdlib sqlite3
-driver alone into a plain table, one commit per batch. A platform that answers each record's
+For scale it also prints the platform alone (the same bodies posted in turn by a bare client
+to a second, empty platform hub: the platform's share of end to end, without the pusher) and
+a storage floor: the same records written by the stdlib sqlite3 driver alone into a plain
+table, one commit per batch. A platform that answers each record's
 fate (accepted, unchanged, rejected) must have stored it before it answers, so end to end can
 never be faster than the HTTP floor and the storage floor together.
 """
@@ -119,20 +121,30 @@ def main() -> None:
     from hub.store.types import utcnow
 
     work = Path(tempfile.mkdtemp(prefix="wasl-bench-ingest-"))
-    (work / "platform").mkdir()
-    (work / "platform" / "hub.yaml").write_text("store: sqlite:///hub.db\n", encoding="utf-8")
-    platform = Hub.from_path(work / "platform" / "hub.yaml")
-    secret = tokens.create(platform, "bench", association="assoc-bench", platform=False, read=True, write=True)["token"]
-    platform.close()
-    port, floor_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "HUB_STORE"}
-    servers = [
-        subprocess.Popen([sys.executable, "-m", "hub", "-c", str(work / "platform" / "hub.yaml"), "serve", "--port", str(port)], env=env),
-        subprocess.Popen([sys.executable, __file__, "--floor-server", str(floor_port)], env=env),
-    ]
+
+    def platform_hub(name: str) -> tuple[int, str, subprocess.Popen]:
+        """A platform hub of its own (folder, store, token) served on a free port."""
+        (work / name).mkdir()
+        (work / name / "hub.yaml").write_text("store: sqlite:///hub.db\n", encoding="utf-8")
+        hub = Hub.from_path(work / name / "hub.yaml")
+        token = tokens.create(hub, "bench", association="assoc-bench", platform=False, read=True, write=True)["token"]
+        hub.close()
+        at = free_port()
+        return (
+            at,
+            token,
+            subprocess.Popen([sys.executable, "-m", "hub", "-c", str(work / name / "hub.yaml"), "serve", "--port", str(at)], env=env),
+        )
+
+    port, secret, platform_proc = platform_hub("platform")
+    alone_port, alone_secret, alone_proc = platform_hub("platform-alone")
+    floor_port = free_port()
+    servers = [platform_proc, alone_proc, subprocess.Popen([sys.executable, __file__, "--floor-server", str(floor_port)], env=env)]
     try:
         _wait_ready(f"http://127.0.0.1:{port}/readyz", servers[0])
-        _wait_ready(f"http://127.0.0.1:{floor_port}/readyz", servers[1])
+        _wait_ready(f"http://127.0.0.1:{alone_port}/readyz", servers[1])
+        _wait_ready(f"http://127.0.0.1:{floor_port}/readyz", servers[2])
 
         (work / "pusher").mkdir()
         (work / "pusher" / "hub.yaml").write_text(
@@ -190,6 +202,18 @@ def main() -> None:
                 r.raise_for_status()
                 floor_latencies.append(time.perf_counter() - t)
             floor = time.perf_counter() - t0
+        # The platform alone: the same bodies posted in turn to a second, empty platform hub by a
+        # bare client, so the platform's own share of end to end shows (no pusher, no outbox).
+        with httpx.Client(timeout=60) as client:
+            t0 = time.perf_counter()
+            for n, body in enumerate(bodies):
+                r = client.post(
+                    f"http://127.0.0.1:{alone_port}/api/v1/donation/batch",
+                    content=body,
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {alone_secret}", "Idempotency-Key": f"b{n}"},
+                )
+                assert r.status_code == 200 and r.json()["accepted"] == min(args.batch, args.records - n * args.batch), r.text
+            platform_alone = time.perf_counter() - t0
         # What storing alone costs, for scale: the same records (key and canonical JSON) written
         # with the stdlib sqlite3 driver into one plain table, one transaction per batch.
         store_floor = _store_floor(work / "store-floor.db", versions, args.batch)
@@ -210,6 +234,9 @@ def main() -> None:
     )
     print(
         f"floor:      {floor:.2f} s  {args.records / floor:,.0f} records/s  batch p50={statistics.median(floor_latencies) * 1000:.1f} ms p99={pct(floor_latencies, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"platform alone (the same bodies posted in turn, no pusher): {platform_alone:.2f} s  {args.records / platform_alone:,.0f} records/s"
     )
     print(f"storage floor (sqlite3 executemany, one commit per batch): {store_floor:.2f} s  {args.records / store_floor:,.0f} records/s")
     print(f"end to end / (HTTP floor + storage floor) = {e2e / (floor + store_floor):.2f}")
