@@ -60,7 +60,8 @@ def request_digest(body: Any) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _stored_answer(conn: Connection, principal: Principal, key: str, digest: str) -> Answer | None:
+def _stored_answer(conn: Connection, principal: Principal, entity: str, key: str, digest: str) -> Answer | None:
+    """The first answer given under ``key``, if any; 422 if the key was used for another request."""
     row = conn.execute(
         select(_requests.c.request_hash, _requests.c.status_code, _requests.c.response).where(
             _requests.c.token_id == principal.token_id, _requests.c.idempotency_key == key
@@ -68,13 +69,15 @@ def _stored_answer(conn: Connection, principal: Principal, key: str, digest: str
     ).first()
     if row is None:
         return None
-    if row.request_hash != digest:
+    body = orjson.loads(row.response)
+    if row.request_hash != digest or body.get("entity") != entity:
         raise ApiProblem(
             422,
-            f"Idempotency-Key {key!r} was already used for a different request body",
+            f"Idempotency-Key {key!r} was already used for a different request"
+            + (" body" if body.get("entity") == entity else f" (to {body.get('entity')}/batch)"),
             errors=[{"path": "Idempotency-Key", "rule": "idempotency", "message": "use a new key for a new request"}],
         )
-    return Answer(row.status_code, orjson.loads(row.response), replayed=True)
+    return Answer(row.status_code, body, replayed=True)
 
 
 def _shape(entity: str, body: Any, max_batch: int) -> tuple[list, list[int | None]]:
@@ -128,7 +131,7 @@ def ingest(
     digest = request_digest(body) if idempotency_key else ""
     if idempotency_key:
         with hub.store.engine.connect() as conn:
-            stored = _stored_answer(conn, principal, idempotency_key, digest)
+            stored = _stored_answer(conn, principal, entity, idempotency_key, digest)
         if stored is not None:
             return stored
 
@@ -156,13 +159,17 @@ def ingest(
     now = utcnow()
     try:
         with hub.store.writing(f"records:{entity}") as conn:
+            # A twin of this request may have committed while this one waited for the lock.
+            stored = _stored_answer(conn, principal, entity, idempotency_key, digest) if idempotency_key else None
+            if stored is not None:
+                return stored
             answer = _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest)
     except IntegrityError:
-        # The same key raced in on another connection and won: answer what it stored.
+        # The same key raced in for another entity (another lock) and won: answer what it stored.
         if not idempotency_key:
             raise
         with hub.store.engine.connect() as conn:
-            stored = _stored_answer(conn, principal, idempotency_key, digest)
+            stored = _stored_answer(conn, principal, entity, idempotency_key, digest)
         if stored is None:
             raise
         return stored

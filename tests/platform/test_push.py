@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -186,7 +187,7 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
     assert r.status_code == 200 and r.json()["accepted"] == 1
 
 
-def test_an_idempotency_key_reused_for_another_body_is_refused(platform):
+def test_an_idempotency_key_reused_for_another_body_or_entity_is_refused(platform):
     platform.start()
     token = platform.token("amal", "assoc-amal")
     rec = dict(GOOD)
@@ -196,7 +197,11 @@ def test_an_idempotency_key_reused_for_another_body_is_refused(platform):
     assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
     other = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": [dict(rec, amount="11.00")]}, headers=headers)
     assert other.status_code == 422 and "different request body" in other.json()["detail"]
+    # The same body to another entity is another request too: never answered with the donation's answer.
+    elsewhere = httpx.post(f"{platform.url}/api/v1/distribution/batch", json={"records": [rec]}, headers=headers)
+    assert elsewhere.status_code == 422 and "(to donation/batch)" in elsewhere.json()["detail"]
     assert platform.folder.sql("select data from records")[0][0].find('"10.00"') > 0
+    assert platform.folder.sql("select count(*) from records") == [(1,)]
 
 
 def test_an_older_version_never_rolls_a_record_back(platform):
@@ -236,3 +241,22 @@ def test_concurrent_pushes_of_the_same_records_each_land_once_and_the_newest_ver
     assert {(version, json.loads(data)["amount"]) for _key, version, data in rows} == {(8, "8.00")}
     verify = platform.folder.hub("audit", "verify")
     assert verify.code == 0, verify.out + verify.err
+
+
+def test_the_same_request_sent_twice_at_once_is_applied_once_and_both_get_the_first_answer(platform):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    body = {"records": [dict(GOOD, id=f"D{i}") for i in range(50)], "versions": [1] * 50}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "twice-at-once"}
+    start = threading.Barrier(6)
+
+    def send(_):
+        start.wait(timeout=30)
+        return httpx.post(f"{platform.url}/api/v1/donation/batch", json=body, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert all(a.json() == answers[0].json() for a in answers) and answers[0].json()["accepted"] == 50
+    assert sorted(a.headers.get("Idempotent-Replayed", "false") for a in answers) == ["false"] + ["true"] * 5
+    assert platform.folder.sql("select count(*) from audit_log where action = 'api.ingest'") == [(1,)]
