@@ -18,7 +18,7 @@ from hub.api.auth import principal
 from hub.api.models import Changes, Health, IngestAnswer, Page, Problem, TokenInfo
 from hub.schema import ENTITIES, load_schema
 from hub.services import browse
-from hub.services.ingest import DEFAULT_MAX_BATCH, ApiProblem, ingest
+from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, ingest
 from hub.services.tokens import Principal
 from hub.store.db import HEAD_REVISION
 
@@ -77,7 +77,7 @@ _BATCH_BODY = {
                     },
                     "versions": {
                         "type": "array",
-                        "items": {"type": "integer", "minimum": 1},
+                        "items": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
                         "description": "The sender's version of each record, in order; an older version than the stored one is not applied",
                     },
                 },

@@ -29,9 +29,10 @@ from hub.store.models import ApiRequest, Record
 from hub.store.records import Prepared, stored_rows, upsert_batch
 from hub.store.types import utcnow
 
-__all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "ingest", "request_digest"]
+__all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "MAX_VERSION", "ingest", "request_digest"]
 
 DEFAULT_MAX_BATCH = 1000
+MAX_VERSION = 2**31 - 1  # the records' version columns are 32-bit integers on every store
 _requests = ApiRequest.__table__
 _records = Record.__table__
 
@@ -111,12 +112,12 @@ def _shape(entity: str, body: Any, max_batch: int) -> tuple[list, list[int | Non
     if (
         not isinstance(versions, list)
         or len(versions) != len(records)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in versions)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_VERSION for v in versions)
     ):
         raise ApiProblem(
             422,
-            "versions must be a list of positive integers, one per record",
-            errors=[{"path": "versions", "rule": "type", "message": "one positive integer per record"}],
+            f"versions must be a list of whole numbers from 1 to {MAX_VERSION}, one per record",
+            errors=[{"path": "versions", "rule": "type", "message": f"one whole number from 1 to {MAX_VERSION} per record"}],
         )
     return records, versions
 
