@@ -8,6 +8,7 @@ of them. Only a record that fails is walked again for every error, each reported
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 import jsonschema_rs
@@ -30,6 +31,23 @@ def _rule(schema_path) -> str:
     return "schema"
 
 
+_SHOWN = 60  # characters of an offending value a message repeats
+
+
+def _shortened(message: str, instance: object) -> str:
+    """``message`` with a long offending text value cut to its start and its length.
+
+    The validator quotes the whole value; a 100,000-character field would be repeated in the
+    API's answer, the quarantine and the web admin. The start identifies it well enough.
+    """
+    if not isinstance(instance, str) or len(instance) <= _SHOWN:
+        return message
+    quoted = json.dumps(instance, ensure_ascii=False)
+    if quoted in message:
+        return message.replace(quoted, f'{json.dumps(instance[:_SHOWN], ensure_ascii=False)[:-1]}…" ({len(instance)} characters)', 1)
+    return message
+
+
 class RecordValidator:
     """Validates records of one entity; compiled once, shared by every batch."""
 
@@ -50,7 +68,7 @@ class RecordValidator:
                 missing = err.message.split('"')[1] if '"' in err.message else ""
                 if missing:
                     path = [*path, missing]
-            found.append(RecordProblem(path=_dotted(path), rule=rule, message=err.message))
+            found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(err.message, err.instance)))
         return sorted(found, key=lambda p: (p.path, p.rule))
 
 

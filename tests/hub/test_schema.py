@@ -184,3 +184,14 @@ def test_validate_unknown_format_is_a_usage_error(folder):
     folder.write("d.txt.gz", "x")
     r = folder.hub("validate", "donation", "d.txt.gz")
     assert r.code == 2 and "cannot read files of type .gz" in r.err
+
+
+def test_an_error_names_a_long_value_by_its_start_and_length_not_all_of_it(folder):
+    long_name = "فاطمة " * 2000  # 12,000 characters, over the schema's limit
+    folder.write("d.jsonl", json.dumps({**GOOD, "donor": {"name": long_name}}, ensure_ascii=False) + "\n")
+    r = folder.hub("validate", "donation", "d.jsonl", "--json")
+    assert r.code == 1
+    (error,) = json.loads(r.out)["invalid"][0]["errors"]
+    assert (error["path"], error["rule"]) == ("donor.name", "maxLength")
+    assert error["message"].startswith('"فاطمة فاطمة') and "(12000 characters)" in error["message"]
+    assert len(error["message"]) < 200
