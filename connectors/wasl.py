@@ -91,11 +91,12 @@ class WaslConnector(Connector):
     title = "Wasl hub (the national platform)"
     settings_schema = SETTINGS
     stream_class = Changes
+    max_in_flight = 2  # the other hub applies versions, not arrival order; the ``in_flight`` setting overrides
 
     def __init__(self, settings, context):
         super().__init__(settings, context)
         self.batch_size = settings.get("batch_size", 500)
-        self.max_in_flight = settings.get("in_flight", 2)  # the other hub applies versions, not arrival order
+        self.max_in_flight = settings.get("in_flight", type(self).max_in_flight)
         self.http = HttpClient(
             settings["url"],
             policy=HttpPolicy.from_settings(settings),

@@ -91,6 +91,8 @@ class ConnectorSuite:
             cls.test_kit_resume_from_saved_state_yields_only_the_rest = None
         if not conn.is_destination():
             cls.test_kit_write_is_idempotent = None
+        if not conn.is_destination() or conn.max_in_flight <= 1:
+            cls.test_kit_concurrent_writes_land_once = None
 
     @pytest.fixture
     def kit_server(self):
@@ -184,3 +186,23 @@ class ConnectorSuite:
                 assert not result.rejected, result.rejected
             stored = self.read_back(tmp_path, kit_server, settings, entity)
             assert len(stored) == len(records), f"{entity}: wrote {len(records)} twice, the destination holds {len(stored)}"
+
+    def test_kit_concurrent_writes_land_once(self, tmp_path, kit_server):
+        """A destination that declares ``max_in_flight`` is given that many batches at once, from as many threads."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        settings = self.settings(tmp_path, kit_server)
+        samples = self.sample_records()
+        assert samples, "define sample_records() to test writes"
+        conn = self.open(settings, tmp_path)
+        try:
+            for entity, records in samples.items():
+                # One record per batch, every batch twice, as many at once as the connector allows.
+                batches = [[Delivery(f"{entity}:{i}:v1", entity, str(i), 1, r)] for i, r in enumerate(records)] * 2
+                with ThreadPoolExecutor(conn.max_in_flight) as pool:
+                    results = list(pool.map(conn.write, [entity] * len(batches), batches))
+                assert all(not r.rejected for r in results), [r.rejected for r in results]
+                stored = self.read_back(tmp_path, kit_server, settings, entity)
+                assert len(stored) == len(records), f"{entity}: {len(records)} records sent at once, the destination holds {len(stored)}"
+        finally:
+            conn.close()
