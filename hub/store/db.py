@@ -82,7 +82,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sqlite_writer = threading.Lock()  # see writing()
+        self._sqlite_writer = threading.RLock()  # see writing(); re-entrant, so a nested writer errs (busy) instead of hanging
 
     @property
     def dialect(self) -> str:
