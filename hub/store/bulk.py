@@ -4,16 +4,19 @@ SQLAlchemy Core runs every bound value through its type's processor on every row
 batch of thousands of records whose timestamps are all the same moment, that is most of the
 cost of the insert. Here each column's processor runs once per distinct value (consecutive
 repeats are reused), and the statement uses the dialect's own parameter style, so the same
-code serves SQLite and PostgreSQL.
+code serves SQLite and PostgreSQL. A batch's lookups and updates by a list of keys or ids
+bind the whole list as one parameter (:func:`in_clauses`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
 
 import orjson
 from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["db_value", "in_one_param", "insert_many", "insert_tuples", "select_in"]
+__all__ = ["db_value", "in_clauses", "insert_many", "insert_tuples", "select_in"]
 
 _PLACEHOLDER = {
     "qmark": lambda i, c: "?",
@@ -81,33 +84,54 @@ def insert_tuples(conn: Connection, table: Table, columns: list[str], rows: list
 _CHUNK = 1000  # values per IN list where a whole list cannot be one parameter
 
 
+def _bound_lists(dialect_name: str, values: list) -> list:
+    """How a list of values is bound, one entry per statement to run.
+
+    One JSON array text on SQLite, one array on PostgreSQL, plain lists of up to 1000 values
+    elsewhere (under every driver's parameter limit). SQLAlchemy's expanding IN renders one bound parameter per value, and the statement anew for
+    every batch: for 500 keys that costs more than the lookup itself. As one parameter, the
+    statement is the same for every batch, and both databases still search the index by value.
+    """
+    if dialect_name == "sqlite":
+        return [orjson.dumps(values).decode()]  # IN (SELECT value FROM json_each(?))
+    if dialect_name == "postgresql":
+        return [values]  # = ANY(%s)
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def in_clauses(conn: Connection, column: ColumnElement, values: Sequence) -> Iterator[tuple[ColumnElement, dict]]:
+    """``column IN values`` as WHERE clauses with their parameters, one statement each (see :func:`_bound_lists`)."""
+    name = conn.dialect.name
+    for bound in _bound_lists(name, list(values)) if values else []:
+        if name == "sqlite":
+            clause = column.in_(select(literal_column("value")).select_from(func.json_each(bindparam("in_values"))))
+        elif name == "postgresql":
+            clause = column == any_(bindparam("in_values", type_=ARRAY(column.type)))
+        else:
+            clause = column.in_(bindparam("in_values", expanding=True))
+        yield clause, {"in_values": bound}
+
+
 def select_in(conn: Connection, table: Table, columns: list[str], where: dict, in_column: str, values: list[str]) -> list[tuple]:
     """``SELECT columns FROM table WHERE where... AND in_column IN (values)`` through the driver.
 
-    SQLAlchemy's expanding IN renders one bound parameter per value, and the statement anew
-    for every batch: that costs more than the lookup itself. SQLite takes the whole list as
-    one JSON parameter (``IN (SELECT value FROM json_each(?))``), PostgreSQL as one array
-    (``= ANY(%s)``); both still search the index by each value. Other dialects get plain IN
-    lists of up to 1000 values, under every driver's parameter limit. ``values`` are strings.
+    The per-batch key lookup: the list bound as :func:`_bound_lists` says, the statement in the
+    dialect's own parameter style and run on the DBAPI cursor, so rows come back as plain
+    tuples without SQLAlchemy's per-row work (bench/pipeline.py's re-run reads every key back).
     """
     if not values:
         return []
     dialect = conn.dialect
     prep = dialect.identifier_preparer
     style = dialect.paramstyle
-    if dialect.name == "sqlite":
-        groups = [[orjson.dumps(values).decode()]]  # one JSON array
-    elif dialect.name == "postgresql":
-        groups = [[list(values)]]  # one array
-    else:
-        groups = [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
     head = "SELECT {} FROM {} WHERE ".format(", ".join(prep.quote(c) for c in columns), prep.format_table(table))
     target = prep.quote(in_column)
     # The DBAPI cursor of this same connection (same transaction): plain tuples, no Row objects.
     cursor = conn.connection.dbapi_connection.cursor()
     out: list[tuple] = []
     try:
-        for args in groups:
+        for bound in _bound_lists(dialect.name, list(values)):
+            args = [bound] if dialect.name in ("sqlite", "postgresql") else bound  # one parameter, or one per value
             names = [*where, *(f"v{i}" for i in range(len(args)))]
             ph = [_PLACEHOLDER[style](i, n) for i, n in enumerate(names)]
             conds = [f"{prep.quote(c)} = {ph[i]}" for i, c in enumerate(where)]
@@ -124,18 +148,3 @@ def select_in(conn: Connection, table: Table, columns: list[str], where: dict, i
     finally:
         cursor.close()
     return out
-
-
-def in_one_param(conn: Connection, column: ColumnElement, values: list, name: str = "in_values") -> tuple[ColumnElement, dict]:
-    """``column IN values`` with the whole list bound as one parameter; returns the clause and its parameters.
-
-    For statements SQLAlchemy builds (an UPDATE of a batch's rows), by the same reasoning as
-    :func:`select_in`: an expanding IN of 500 ids is rendered anew for every batch, which cost
-    a third of marking a batch delivered. Pass the parameters to ``conn.execute``.
-    """
-    if conn.dialect.name == "sqlite":
-        listed = select(literal_column("value")).select_from(func.json_each(bindparam(name)))
-        return column.in_(listed), {name: orjson.dumps(list(values)).decode()}
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(column.type))), {name: list(values)}
-    return column.in_(bindparam(name, expanding=True)), {name: list(values)}

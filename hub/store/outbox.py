@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
 
-from hub.store.bulk import in_one_param, insert_many
+from hub.store.bulk import in_clauses, insert_many
 from hub.store.models import OutboxItem
 
 __all__ = ["enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count"]
@@ -94,6 +94,5 @@ def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at:
 
 
 def _mark(conn: Connection, ids: list[int], **values) -> None:
-    if ids:
-        where, params = in_one_param(conn, _t.c.id, ids)
-        conn.execute(update(_t).where(where).values(**values), params)
+    for clause, params in in_clauses(conn, _t.c.id, ids):
+        conn.execute(update(_t).where(clause).values(**values), params)

@@ -19,14 +19,13 @@ import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
 from hub.store import changes
-from hub.store.bulk import db_value, insert_many, insert_tuples, select_in
+from hub.store.bulk import db_value, in_clauses, insert_many, insert_tuples, select_in
 from hub.store.models import Record, RecordVersion
 
 __all__ = ["Prepared", "Stored", "Upserted", "prepared_from", "stored_rows", "upsert_batch"]
 
 _records = Record.__table__
 _history = RecordVersion.__table__
-_CHUNK = 1000  # row ids per IN list: under every driver's parameter limit
 _INSERT_COLUMNS = [
     "entity",
     "key",
@@ -171,18 +170,17 @@ def upsert_batch(
 
     if replaced_ids:
         # Copy the versions being replaced into history before overwriting them.
-        for i in range(0, len(replaced_ids), _CHUNK):
-            for row in conn.execute(
-                select(
-                    _records.c.key,
-                    _records.c.version,
-                    _records.c.data,
-                    _records.c.hash,
-                    _records.c.connection,
-                    _records.c.run_id,
-                    _records.c.updated_at,
-                ).where(_records.c.id.in_(replaced_ids[i : i + _CHUNK]))
-            ):
+        replaced = select(
+            _records.c.key,
+            _records.c.version,
+            _records.c.data,
+            _records.c.hash,
+            _records.c.connection,
+            _records.c.run_id,
+            _records.c.updated_at,
+        )
+        for clause, params in in_clauses(conn, _records.c.id, replaced_ids):
+            for row in conn.execute(replaced.where(clause), params):
                 history.append(
                     {
                         "entity": entity,
@@ -278,8 +276,8 @@ def _keep_owned_fields(conn: Connection, entity: str, items: list[Prepared], exi
         return items
     ids = [existing[it.key].id for it in changed]
     old: dict[str, dict] = {}
-    for i in range(0, len(ids), _CHUNK):
-        for key, data in conn.execute(select(_records.c.key, _records.c.data).where(_records.c.id.in_(ids[i : i + _CHUNK]))):
+    for clause, params in in_clauses(conn, _records.c.id, ids):
+        for key, data in conn.execute(select(_records.c.key, _records.c.data).where(clause), params):
             old[key] = orjson.loads(data)
     fields = KEPT_FIELDS[entity]
     out = []
