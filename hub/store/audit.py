@@ -12,13 +12,13 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, insert, select
 
+from hub.store.db import hold_until_commit
 from hub.store.models import AuditEntry
 
 __all__ = ["GENESIS", "append", "entries", "verify"]
 
 _t = AuditEntry.__table__
 GENESIS = "0" * 64
-_LOCK_ID = 0x5A51_A0D1  # the audit chain's advisory lock (any constant the hub uses for nothing else)
 
 
 def _digest(prev: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
@@ -32,8 +32,7 @@ def append(conn: Connection, *, actor: str, action: str, subject: str, detail: d
     On PostgreSQL two transactions could read the same last hash and fork the chain, so the
     append takes a transaction-scoped advisory lock first (SQLite has one writer anyway).
     """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
+    hold_until_commit(conn, "audit")
     prev = conn.execute(select(_t.c.hash).order_by(_t.c.id.desc()).limit(1)).scalar() or GENESIS
     body = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
     h = _digest(prev, now, actor, action, subject, body)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hub.errors import StoreError
 
-__all__ = ["HEAD_REVISION", "Store"]
+__all__ = ["HEAD_REVISION", "Store", "hold_until_commit"]
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
@@ -72,9 +72,16 @@ def _create_at_head(conn) -> None:
     conn.execute(_version_table.insert().values(version_num=HEAD_REVISION))
 
 
-def _lock_id(subject: str) -> int:
-    """A stable signed 64-bit number for an advisory lock's name (the same in every process)."""
-    return int.from_bytes(hashlib.blake2b(f"wasl:{subject}".encode(), digest_size=8).digest(), "big", signed=True)
+def hold_until_commit(conn: Connection, subject: str) -> None:
+    """On PostgreSQL, wait for and hold the advisory lock named ``subject`` until this transaction ends.
+
+    Writers that must not interleave (appends to the audit chain, the records of one entity)
+    take the same name; the number is derived from it, the same in every process. SQLite has
+    one writer at a time anyway, and other dialects get nothing.
+    """
+    if conn.dialect.name == "postgresql":
+        lock_id = int.from_bytes(hashlib.blake2b(f"wasl:{subject}".encode(), digest_size=8).digest(), "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 class Store:
@@ -108,8 +115,7 @@ class Store:
                 yield conn
             return
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _lock_id(subject)})
+            hold_until_commit(conn, subject)
             yield conn
 
     @classmethod
