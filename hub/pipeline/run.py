@@ -136,7 +136,7 @@ def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) ->
                 connector,
                 run_id=run_id,
                 batch_size=getattr(connector, "batch_size", 500),
-                in_flight=getattr(connector, "max_in_flight", 1),
+                in_flight=connector.max_in_flight,
             )
         finally:
             connector.close()
