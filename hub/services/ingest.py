@@ -177,6 +177,23 @@ def ingest(
     return answer
 
 
+def _in_version_order(apply: list[tuple[int, Prepared]], versions: list[int | None]) -> list[tuple[int, Prepared]]:
+    """Records of one key sent more than once in a request, put in the order of their versions.
+
+    The store keeps the last of a key's records in a batch (the earlier ones go to history),
+    so ``[v2, v1]`` of one record would otherwise store v1's content under version 2, and the
+    real v2, arriving again, would be answered "already stored". Other records keep their places.
+    """
+    if not apply or versions[apply[0][0]] is None:
+        return apply
+    first: dict[str, int] = {}
+    for n, (_i, p) in enumerate(apply):
+        first.setdefault(p.key, n)
+    if len(first) == len(apply):
+        return apply
+    return sorted(apply, key=lambda item: (first[item[1].key], versions[item[0]], item[0]))
+
+
 def _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest) -> Answer:
     connection = f"api:{principal.name}"
     # A version older than the stored one is a late retry: never roll a record back.
@@ -189,6 +206,7 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
             results[i] = {"index": i, "key": p.key, "status": "unchanged", "note": f"version {sv} is already stored; version {v} is older"}
         else:
             apply.append((i, p))
+    apply = _in_version_order(apply, versions)
     sent_version: dict[str, int] = {}
     for i, p in apply:
         if versions[i] is not None:

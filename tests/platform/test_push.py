@@ -220,6 +220,22 @@ def test_an_older_version_never_rolls_a_record_back(platform):
     assert '"12.00"' in platform.folder.sql("select data from records")[0][0]
 
 
+def test_two_versions_of_a_record_in_one_request_keep_the_newer_whatever_their_order(platform):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{platform.url}/api/v1/donation/batch"
+    newer, older = dict(GOOD, amount="12.00"), dict(GOOD, amount="10.00")
+    answer = httpx.post(url, json={"records": [newer, older, dict(GOOD, id="D2")], "versions": [2, 1, 1]}, headers=headers).json()
+    assert [r["status"] for r in answer["results"]] == ["accepted"] * 3 and [r["index"] for r in answer["results"]] == [0, 1, 2]
+    stored = dict(platform.folder.sql("select key, data from records"))
+    assert json.loads(stored["assoc-amal|D1"])["amount"] == "12.00" and len(stored) == 2
+    assert platform.folder.sql("select source_version from records where key = 'assoc-amal|D1'") == [(2,)]
+    assert [json.loads(d)["amount"] for (d,) in platform.folder.sql("select data from record_history")] == ["10.00"]
+    again = httpx.post(url, json={"records": [newer], "versions": [2]}, headers=headers).json()
+    assert again["results"][0]["status"] == "unchanged" and "note" not in again["results"][0]
+
+
 def test_concurrent_pushes_of_the_same_records_each_land_once_and_the_newest_version_wins(platform):
     """Eight senders at once, every one carrying all twenty records at its own version."""
     platform.start()
