@@ -24,7 +24,38 @@ from hub.store.db import HEAD_REVISION
 
 __all__ = ["router"]
 
+
+def only_known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take (422, naming them).
+
+    Ignored, a misspelt filter (``governate=SY01``) or another API's paging word
+    (``cursor=``) would answer every record as if it had filtered them.
+    """
+    route = request.scope["route"]
+    known = _known_query.get(route.unique_id)
+    if known is None:
+        known = _known_query[route.unique_id] = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(known))}" if known else "it takes none"
+        raise ApiProblem(
+            422,
+            f"unknown query parameter(s) {', '.join(unknown)}; {takes}",
+            errors=[{"path": name, "rule": "unknown", "message": "not a parameter of this endpoint"} for name in unknown],
+        )
+
+
+def _query_names(dependant) -> set[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+_known_query: dict[str, set[str]] = {}
 router = APIRouter()
+KNOWN_QUERY_ONLY = [Depends(only_known_query)]  # on every /api/v1 route; probes and scrapers may add their own
 Caller = Annotated[Principal, Depends(principal)]
 EntityPath = Annotated[str, Path(description="A common-schema entity", json_schema_extra={"enum": list(ENTITIES)})]
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -89,6 +120,7 @@ _BATCH_BODY = {
 
 @router.post(
     "/api/v1/{entity}/batch",
+    dependencies=KNOWN_QUERY_ONLY,
     response_model=IngestAnswer,
     responses=_problems(400, 401, 403, 404, 413, 415, 422, 503),
     openapi_extra={"requestBody": _BATCH_BODY},
@@ -132,6 +164,7 @@ def _page_size(request: Request, limit: int) -> int:
 
 @router.get(
     "/api/v1/changes",
+    dependencies=KNOWN_QUERY_ONLY,
     response_model=Changes,
     responses=_problems(401, 403, 404, 422, 503),
     tags=["reading"],
@@ -148,7 +181,14 @@ def get_changes(
     return _json(browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit)))
 
 
-@router.get("/api/v1/token", response_model=TokenInfo, responses=_problems(401, 503), tags=["reading"], summary="What this token may do")
+@router.get(
+    "/api/v1/token",
+    dependencies=KNOWN_QUERY_ONLY,
+    response_model=TokenInfo,
+    responses=_problems(401, 422, 503),
+    tags=["reading"],
+    summary="What this token may do",
+)
 def get_token(caller: Caller) -> Response:
     """The presented token's scope and rights (a connector's ``check`` calls this)."""
     return _json(
@@ -162,13 +202,26 @@ def get_token(caller: Caller) -> Response:
     )
 
 
-@router.get("/api/v1/schema/{entity}", responses=_problems(404), tags=["reading"], summary="An entity's JSON Schema")
+@router.get(
+    "/api/v1/schema/{entity}",
+    dependencies=KNOWN_QUERY_ONLY,
+    responses=_problems(404, 422),
+    tags=["reading"],
+    summary="An entity's JSON Schema",
+)
 def get_schema(entity: EntityPath) -> Response:
     """The common schema of ``entity`` (JSON Schema 2020-12), as the ingestion validates it."""
     return _json(load_schema(entity))
 
 
-@router.get("/api/v1/{entity}", response_model=Page, responses=_problems(401, 403, 404, 422, 503), tags=["reading"], summary="List records")
+@router.get(
+    "/api/v1/{entity}",
+    dependencies=KNOWN_QUERY_ONLY,
+    response_model=Page,
+    responses=_problems(401, 403, 404, 422, 503),
+    tags=["reading"],
+    summary="List records",
+)
 def get_records(
     entity: EntityPath,
     request: Request,

@@ -81,6 +81,9 @@ def _where(dialect: str, principal: Principal, entity: str, f: Filters) -> list:
     if not principal.is_platform:
         clauses.append(_r.c.association_id == principal.association_id)
     if f.association:
+        if not principal.is_platform and f.association != principal.association_id:
+            # An empty page would read as "that association has none"; the truth is "not yours to read".
+            raise ApiProblem(403, f"token {principal.name!r} reads only association {principal.association_id!r} records")
         clauses.append(_r.c.association_id == f.association)
     for value, table, what in ((f.governorate, GOVERNORATE_FIELDS, "governorate"), (f.sector, SECTOR_FIELDS, "sector")):
         if value is None:
@@ -88,6 +91,12 @@ def _where(dialect: str, principal: Principal, entity: str, f: Filters) -> list:
         if entity not in table:
             raise ApiProblem(422, f"{entity} records have no {what}; filter by {what} on {', '.join(table)}")
         clauses.append(_any_field(dialect, table[entity], value))
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        raise ApiProblem(
+            422,
+            f"from ({f.date_from}) is after to ({f.date_to}); the range would hold nothing",
+            errors=[{"path": "from", "rule": "range", "message": "from must not be after to"}],
+        )
     if f.date_from or f.date_to:
         if entity not in DATE_FIELD:
             raise ApiProblem(422, f"{entity} records have no date to filter on; dates filter {', '.join(DATE_FIELD)}")

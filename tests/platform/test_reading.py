@@ -57,9 +57,11 @@ def test_pages_follow_next_and_an_association_sees_only_its_own(api):
     assert len(seen) == 30 and len(set(seen)) == 30
     own = httpx.get(f"{api.url}/api/v1/donation", params={"limit": 100}, headers=birr).json()["items"]
     assert {i["record"]["association_id"] for i in own} == {"birr"} and len(own) == 5
-    # Asking for another association's records by filter still yields only one's own.
-    other = httpx.get(f"{api.url}/api/v1/donation", params={"association": "amal"}, headers=birr).json()["items"]
-    assert other == []
+    # Asking for another association's records by filter is refused in words, not answered empty.
+    other = httpx.get(f"{api.url}/api/v1/donation", params={"association": "amal"}, headers=birr)
+    assert other.status_code == 403 and "reads only association 'birr'" in other.json()["detail"]
+    mine = httpx.get(f"{api.url}/api/v1/donation", params={"association": "birr"}, headers=birr).json()["items"]
+    assert len(mine) == 5
     changes = httpx.get(f"{api.url}/api/v1/changes", params={"entity": "donation"}, headers=birr).json()
     assert len(changes["changes"]) == 5
 
@@ -90,6 +92,25 @@ def test_filters_by_governorate_sector_and_dates(api):
     assert keys("donation", **{"from": "2026-10-10"}) == ["D2", "D3"]
     r = httpx.get(f"{api.url}/api/v1/donation", params={"governorate": "SY01"}, headers=platform)
     assert r.status_code == 422 and "no governorate" in r.json()["detail"]
+    r = httpx.get(f"{api.url}/api/v1/donation", params={"from": "2026-10-15", "to": "2026-10-05"}, headers=platform)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "from"
+
+
+def test_a_misspelt_filter_is_refused_rather_than_ignored(api):
+    amal = _token(api, "amal")
+    _push(api, amal, "distribution", [_distribution(1, "amal", "SY01", "health"), _distribution(2, "amal", "SY02", "health")])
+    r = httpx.get(f"{api.url}/api/v1/distribution", params={"governate": "SY01", "cursor": "5"}, headers=amal)
+    assert r.status_code == 422, r.text
+    assert [e["path"] for e in r.json()["errors"]] == ["cursor", "governate"]
+    assert "governorate" in r.json()["detail"] and "after" in r.json()["detail"]  # it says what the endpoint does take
+    r = httpx.get(f"{api.url}/api/v1/changes", params={"after": "3"}, headers=amal)
+    assert r.status_code == 422 and "since" in r.json()["detail"]
+    r = httpx.post(f"{api.url}/api/v1/donation/batch?dry_run=1", json={"records": [_donation(1, "amal", 1)]}, headers=amal)
+    assert r.status_code == 422 and "dry_run" in r.json()["detail"]
+    with api.hub.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from records").scalar() == 2  # the refused push stored nothing
+    # Operations endpoints stay lenient: a probe or scraper may add its own parameters.
+    assert httpx.get(f"{api.url}/healthz", params={"probe": "1"}).status_code == 200
 
 
 def test_associations_filter_on_the_governorates_they_serve(api):
