@@ -9,6 +9,7 @@ import click
 from hub.cli.context import open_hub
 from hub.cli.output import console, emit_json, table
 from hub.services import users as svc
+from hub.services.scope import association_scope
 
 
 @click.group("users")
@@ -25,13 +26,12 @@ def users() -> None:
 @click.pass_context
 def users_create(ctx, email, name, association, platform, password_stdin) -> None:
     """Create an account for EMAIL (asks for the password unless --password-stdin)."""
-    if platform == (association is not None):
-        raise click.UsageError("give --association ID or --platform")
+    association_scope(association, platform=platform)  # before asking for the password
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    uid = svc.create_user(open_hub(ctx), email, name, password, association=association)
+    uid = svc.create_user(open_hub(ctx), email, name, password, association=association, platform=platform)
     console.print(f"user {uid} ({email}) created for {association or 'the platform'}", highlight=False)
 
 

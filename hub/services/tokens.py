@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 
 from hub.app import Hub
 from hub.errors import ConfigError, NotFoundError
+from hub.services.scope import association_scope
 from hub.store import audit
 from hub.store.models import ApiToken
 from hub.store.types import utcnow
@@ -59,8 +60,7 @@ def _digest(secret: str) -> str:
 
 def create(hub: Hub, name: str, *, association: str | None, platform: bool, read: bool, write: bool, actor: str = "cli") -> dict:
     """A new token; the returned ``token`` is the only time the secret is seen."""
-    if platform == (association is not None):
-        raise ConfigError("a token is for one association (--association ID) or for the platform (--platform), not both or neither")
+    association = association_scope(association, platform=platform)
     if not (read or write):
         raise ConfigError("a token needs read or write rights (--read, --write)")
     secret = PREFIX + secrets.token_urlsafe(32)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.app import Hub
 from hub.errors import ConfigError, NotFoundError
+from hub.services.scope import association_scope
 from hub.store import audit
 from hub.store.models import WebSession, WebUser
 from hub.store.types import utcnow
@@ -75,8 +76,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(hub: Hub, email: str, name: str, password: str, *, association: str | None, actor: str = "cli") -> int:
-    """A new account; the password must be at least 10 characters."""
+def create_user(hub: Hub, email: str, name: str, password: str, *, association: str | None, platform: bool, actor: str = "cli") -> int:
+    """A new account for one association's staff or the platform's; the password must be at least 10 characters."""
+    association = association_scope(association, platform=platform)
     if len(password) < 10:
         raise ConfigError("the password is too short: use at least 10 characters")
     now = utcnow()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from tests.conftest import DONATION_HEADER, donation_rows
 
@@ -180,3 +183,27 @@ def test_no_config_file(folder):
     r = folder.hub("run", "x")
     assert r.code == 2
     assert "no config file" in r.err and "hub init" in r.err
+
+
+def test_a_token_or_account_for_an_empty_or_padded_association_is_refused(folder):
+    """An unset shell variable (``--association "$ASSOC"``) must not make a token that reads as the platform's."""
+    folder.write("hub.yaml", "store: sqlite:///hub.db\n")
+    assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--json").code == 0
+    for association in ("", " assoc-amal", "assoc-amal\n"):
+        r = folder.hub("tokens", "create", "amal", "--association", association, "--write")
+        assert r.code == 2, r.out
+        _no_traceback(r)
+        assert "is not an association id" in r.err
+    r = folder.hub("tokens", "create", "nobody")
+    assert r.code == 2 and "not both or neither" in r.err
+    users = subprocess.run(
+        [sys.executable, "-m", "hub", "users", "create", "a@example.org", "--name", "A", "--association", "", "--password-stdin"],
+        cwd=folder.path,
+        env={**os.environ, **folder.env},
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+    )
+    assert users.returncode == 2 and "is not an association id" in users.stderr
+    assert folder.sql("select association_id from api_tokens") == [("assoc-amal",)]
+    assert folder.sql("select count(*) from web_users") == [(0,)]
