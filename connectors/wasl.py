@@ -4,7 +4,9 @@ As a destination it sends outbox batches to ``POST /api/v1/{entity}/batch``, eac
 sender's record versions and an ``Idempotency-Key`` made from the record versions it holds,
 so a batch retried after a timeout, a crash before the answer arrived or a platform restart
 is applied once. Records the platform refuses (invalid, or outside the token's association)
-come back with the platform's errors and go to quarantine here. 429/5xx/timeouts are retried
+come back with the platform's errors and go to quarantine here; a batch refused as too large
+(413) is sent again in halves, and only a single record too large for the platform is
+quarantined. 429/5xx/timeouts are retried
 with backoff; if the platform stays away, the batch waits in the outbox for the next run.
 A refused token (401/403) fails the run without touching the records: fix the token, and
 everything pending goes out.
@@ -16,6 +18,7 @@ incrementally on the change sequence the other hub gives.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 
 import orjson
@@ -23,6 +26,8 @@ import orjson
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import RecordProblem, TransientDeliveryError
 from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable
+
+log = logging.getLogger(__name__)
 
 SETTINGS = {
     "type": "object",
@@ -97,6 +102,7 @@ class WaslConnector(Connector):
         super().__init__(settings, context)
         self.batch_size = settings.get("batch_size", 500)
         self.max_in_flight = settings.get("in_flight", type(self).max_in_flight)
+        self._told_too_large = False
         self.http = HttpClient(
             settings["url"],
             policy=HttpPolicy.from_settings(settings),
@@ -123,33 +129,49 @@ class WaslConnector(Connector):
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         result = WriteResult()
         for start in range(0, len(deliveries), self.batch_size):
-            chunk = deliveries[start : start + self.batch_size]
-            body = _body(chunk)
-            try:
-                answer = self.http.request(
-                    "POST",
-                    f"/api/v1/{entity}/batch",
-                    content=body,
-                    headers={"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, chunk)},
-                ).json()
-            except Unavailable as exc:
-                # Chunks already sent are sent again next time under the same keys: applied once.
-                raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
-            except Refused as exc:
-                if exc.status in (401, 403):
-                    raise ConnectorError(f"{exc}", hint="check the token (hub tokens list on the other hub)") from None
-                problems = _problems(exc.body, str(exc))
-                for d in chunk:
-                    result.rejected[d.idempotency_key] = problems
-                continue
-            for item in answer.get("results", []):
-                if item.get("status") == "rejected":
-                    d = chunk[item["index"]]
-                    result.rejected[d.idempotency_key] = [
-                        RecordProblem(e.get("path", "(record)"), e.get("rule", "platform"), e.get("message", ""))
-                        for e in item.get("errors") or []
-                    ] or [RecordProblem("(record)", "platform", "refused by the platform")]
+            self._send(entity, deliveries[start : start + self.batch_size], result)
         return result
+
+    def _send(self, entity: str, chunk: Sequence[Delivery], result: WriteResult) -> None:
+        """POST one chunk; per-record refusals land in ``result``; a chunk too large goes in halves."""
+        try:
+            answer = self.http.request(
+                "POST",
+                f"/api/v1/{entity}/batch",
+                content=_body(chunk),
+                headers={"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, chunk)},
+            ).json()
+        except Unavailable as exc:
+            # Chunks already sent are sent again next time under the same keys: applied once.
+            raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
+        except Refused as exc:
+            if exc.status in (401, 403):
+                raise ConnectorError(f"{exc}", hint="check the token (hub tokens list on the other hub)") from None
+            if exc.status == 413 and len(chunk) > 1:
+                # Over the other hub's api.max_batch_records or max_body_bytes: the records are
+                # not at fault, so they go again in halves (each half under its own key).
+                if not self._told_too_large:
+                    self._told_too_large = True
+                    log.warning(
+                        "%s refused %d records in one request (413); sending smaller batches: lower batch_size",
+                        self.settings["url"],
+                        len(chunk),
+                    )
+                half = len(chunk) // 2
+                self._send(entity, chunk[:half], result)
+                self._send(entity, chunk[half:], result)
+                return
+            problems = _problems(exc.body, str(exc))
+            for d in chunk:
+                result.rejected[d.idempotency_key] = problems
+            return
+        for item in answer.get("results", []):
+            if item.get("status") == "rejected":
+                d = chunk[item["index"]]
+                result.rejected[d.idempotency_key] = [
+                    RecordProblem(e.get("path", "(record)"), e.get("rule", "platform"), e.get("message", ""))
+                    for e in item.get("errors") or []
+                ] or [RecordProblem("(record)", "platform", "refused by the platform")]
 
     def close(self) -> None:
         self.http.close()

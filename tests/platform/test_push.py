@@ -49,6 +49,17 @@ def test_full_push_arrives_once_and_both_sides_agree(platform, association):
     assert v.code == 0 and "intact" in v.out
 
 
+def test_batches_larger_than_the_platform_takes_are_split_not_quarantined(platform, association):
+    """The platform takes at most 200 records a request; the association was set to send 450."""
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=450, batch_size=450)
+    r = _run(association)
+    assert r.code == 0, r.err
+    assert "lower batch_size" in r.err  # said once, so the setting gets fixed
+    assert platform.count() == 450 and association.outbox() == {"delivered": 450}
+    assert association.sql("select count(*) from quarantine") == [(0,)]
+
+
 def test_a_push_repeated_after_a_crash_before_the_answer_changes_nothing(platform, association):
     platform.start()
     proxy = Proxy(platform.url)

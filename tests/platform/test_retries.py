@@ -122,6 +122,26 @@ def test_per_record_rejections_quarantine_only_those_records(association):
         assert len(q) == 1
 
 
+def test_a_413_splits_the_batch_and_quarantines_only_a_record_too_large_on_its_own(association):
+    def limited(req):
+        ids = _ids(req)
+        if len(ids) > 2 or "D0000005" in ids:
+            return Response(413, {"status": 413, "detail": f"{len(ids)} records or their bytes are over the limit"})
+        return _accept_all(req)
+
+    with TestServer() as server:
+        server.route("POST", "/api/v1/donation/batch", limited)
+        association.configure(server.url, "wh_t", rows=8, batch_size=8)
+        assert association.hub("run", "amal").code == 1
+        delivered = sorted(i for q in server.requests if len(_ids(q)) <= 2 and "D0000005" not in _ids(q) for i in _ids(q))
+        assert delivered == [f"D{i:07d}" for i in range(8) if i != 5]
+        assert association.outbox() == {"delivered": 7, "rejected": 1}
+        q = json.loads(association.hub("quarantine", "list", "--json").out)
+        assert len(q) == 1 and q[0]["raw"]["id"] == "D0000005"
+        keys = [q.headers["Idempotency-Key"] for q in server.requests]
+        assert len(keys) == len(set(keys)), "every part of a split batch goes under its own key"
+
+
 B = {n: [f"D{2 * n - 2:07d}", f"D{2 * n - 1:07d}"] for n in (1, 2, 3, 4)}  # the ids of batch n, two rows each
 
 
