@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -390,6 +391,8 @@ def serve(ctx, workers: int, executor: str, host: str, port: int, no_api: bool) 
     """Run the schedules and the HTTP API until SIGTERM (SIGHUP re-reads the config)."""
     from hub.scheduling.server import HubServer
 
+    # A service says what it does (listening, schedules, each run's end) at INFO, not WARNING.
+    logging.getLogger("hub").setLevel(logging.INFO)
     HubServer(
         Path(ctx.find_root().obj["config_path"]), workers=workers, executor=executor, host=host, port=None if no_api else port
     ).serve()

@@ -146,7 +146,7 @@ class HubServer:
 
             run_id = enqueue(self.hub, connection, trigger=trigger, scheduled_for=scheduled_for)
             if run_id is None:
-                log.warning("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
+                log.info("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
             return
         try:
             run = run_connection(
@@ -158,7 +158,7 @@ class HubServer:
             )
             log.info("%s: run %s %s (read %s)", connection, run["id"], run["status"], run["read"])
         except SlotTaken:
-            log.warning("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
+            log.info("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
 
@@ -172,7 +172,7 @@ class HubServer:
             )
             log.info("%s: run %s %s", name, run["id"], run["status"])
         except SlotTaken:
-            log.warning("%s: slot %s already run by another scheduler", name, scheduled_for.isoformat())
+            log.info("%s: slot %s already run by another scheduler", name, scheduled_for.isoformat())
         except HubError as exc:
             self._retry_later(name, attempt, scheduled_for, exc)
 
@@ -210,10 +210,10 @@ class HubServer:
             job = self.scheduler.get_job(connection)
             if command == "pause" and job:
                 self.scheduler.pause_job(connection)
-                log.warning("%s: paused", connection)
+                log.info("%s: paused", connection)
             elif command == "resume" and job:
                 self.scheduler.resume_job(connection)
-                log.warning("%s: resumed", connection)
+                log.info("%s: resumed", connection)
             elif command == "reload":
                 self.reload()
             elif command == "trigger" and (
@@ -227,7 +227,7 @@ class HubServer:
                     id=f"{connection}#trigger-{cid}",
                     kwargs={"connection": connection, "attempt": 0, "scheduled_for": now, "trigger": "trigger"},
                 )
-                log.warning("%s: triggered", connection)
+                log.info("%s: triggered", connection)
 
     def reload(self, *_args) -> None:
         """SIGHUP: read the config again; keep the old schedules if the new config is bad."""
@@ -262,7 +262,7 @@ class HubServer:
         if not server.started:
             raise HubError(f"cannot serve the API on {self.host}:{self.port} (is the port in use?)", hint="choose another with --port")
         bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else self.port
-        log.warning("hub serve: API on http://%s:%s (OpenAPI at /openapi.json)", self.host, bound)
+        log.info("hub serve: API on http://%s:%s (OpenAPI at /openapi.json)", self.host, bound)
         self.api_server, self.api_thread = server, thread
 
     def serve(self) -> None:
@@ -283,7 +283,7 @@ class HubServer:
             lease = float((self.hub.config.celery or {}).get("lease_seconds", 60))
             self.scheduler.add_job(self._reap, "interval", seconds=max(1.0, lease / 3), id="#reaper", replace_existing=True)
         self.scheduler.start()
-        log.warning("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
+        log.info("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
         while not done.wait(1.0):
             try:
                 self.poll_commands()

@@ -208,6 +208,8 @@ def test_pause_resume_and_trigger_reach_the_running_scheduler(folder):
         proc.wait(timeout=30)
     logs = proc.stderr.read()
     assert "a: triggered" in logs and "a: resumed" in logs
+    # What a service does is said at INFO: a log pipeline that alerts on WARNING stays quiet.
+    assert "INFO hub.serve: hub serve: API on http://127.0.0.1:" in logs and "WARNING hub.serve: a: triggered" not in logs
     actions = [a["action"] for a in json.loads(folder.hub("audit", "list", "--json").out)]
     assert actions == ["schedule.resume", "schedule.trigger", "schedule.pause"]
     assert folder.hub("schedule", "pause", "nope").code == 2
