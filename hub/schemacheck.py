@@ -44,7 +44,7 @@ def problems_of(schema: dict, instance: Any, prefix: str = "") -> list[str]:
     import jsonschema
 
     out = []
-    errors = jsonschema.Draft202012Validator(schema).iter_errors(instance)
+    errors = [leaf for e in jsonschema.Draft202012Validator(schema).iter_errors(instance) for leaf in _leaves(e)]
     for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         parts = [str(p) for p in e.absolute_path]
         path = ".".join(parts) if parts else "(top level)"
@@ -52,8 +52,34 @@ def problems_of(schema: dict, instance: Any, prefix: str = "") -> list[str]:
         msg = e.message
         if e.validator == "additionalProperties":
             msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
+        if isinstance(e.schema, dict) and e.schema.get("writeOnly"):
+            msg = msg.replace(repr(e.instance), "the value (a secret, not shown)")
         out.append(f"{where}: {msg}")
     return out
+
+
+def _leaves(error) -> list:
+    """The errors worth showing for ``error``: for a failed oneOf/anyOf, those of the branch meant.
+
+    "is not valid under any of the given schemas" names no key. The branch meant is the one
+    whose ``const``/``enum`` (an ``auth: {type: bearer}`` tag) the instance matched; among
+    several, the one with the fewest errors. When no branch's tag matched, the tag's error
+    says which values it may take.
+    """
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    branches: dict[int, list] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    tagged = [errs for errs in branches.values() if not any(e.validator in ("const", "enum") for e in errs)]
+    if tagged:
+        return [leaf for e in min(tagged, key=len) for leaf in _leaves(e)]
+    tags = [e for errs in branches.values() for e in errs if e.validator in ("const", "enum")]
+    if tags and len({tuple(e.absolute_path) for e in tags}) == 1:
+        allowed = [v for e in tags for v in ([e.validator_value] if e.validator == "const" else e.validator_value)]
+        tags[0].message = f"{tags[0].instance!r} is not one of {', '.join(map(repr, allowed))}"
+        return [tags[0]]
+    return [error]
 
 
 def schema_problem(schema: Any) -> str | None:

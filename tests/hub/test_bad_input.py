@@ -207,3 +207,32 @@ def test_a_token_or_account_for_an_empty_or_padded_association_is_refused(folder
     assert users.returncode == 2 and "is not an association id" in users.stderr
     assert folder.sql("select association_id from api_tokens") == [("assoc-amal",)]
     assert folder.sql("select count(*) from web_users") == [(0,)]
+
+
+def test_a_misspelt_auth_setting_names_the_key_not_any_of_the_given_schemas(folder):
+    config = """\
+connections:
+  crm:
+    connector: rest
+    settings:
+      url: http://127.0.0.1:9/api
+      path: /donations
+      auth: {AUTH}
+    streams:
+      d: {entity: donation}
+"""
+    for auth, said in (
+        (
+            "{type: bearer, tokn: abc}",
+            ["settings.auth: unknown key(s) ('tokn' was unexpected)", "settings.auth: 'token' is a required property"],
+        ),
+        ("{type: Bearer, token: abc}", ["settings.auth.type: 'Bearer' is not one of 'bearer', 'basic', 'header'"]),
+        ("{type: basic, username: u}", ["settings.auth: 'password' is a required property"]),
+        ("{type: bearer, token: [abc]}", ["settings.auth.token: the value (a secret, not shown) is not of type 'string'"]),
+    ):
+        folder.write("hub.yaml", config.replace("{AUTH}", auth))
+        r = folder.hub("check", "crm")
+        assert r.code == 2
+        _no_traceback(r)
+        assert all(s in r.err for s in said) and "any of the given schemas" not in r.err, r.err
+        assert "abc" not in r.err.replace("'tokn' was unexpected", "")  # the secret itself is never echoed
