@@ -19,6 +19,7 @@ requests per second; retries follow :mod:`hub.httpclient`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
     import httpx
+
+log = logging.getLogger(__name__)
 
 _PAGINATION = {
     "type": "object",
@@ -148,12 +151,19 @@ class Endpoint(Stream):
         kind, size = pag["type"], pag.get("page_size", 100)
         page_no, offset, line = pag.get("start", 1), 0, 0
         url: str | None = path
+        previous: bytes | None = None
         while url:
             if kind == "page":
                 params.update({pag.get("page_param", "page"): page_no, pag.get("size_param", "limit"): size})
             elif kind == "offset":
                 params.update({pag.get("offset_param", "offset"): offset, pag.get("size_param", "limit"): size})
-            resp = self.connector.get(url, params)
+            current, resp = url, self.connector.get(url, params)
+            if kind in ("page", "offset") and resp.content == previous:
+                # An API that ignores the page parameter, or repeats its last page past the end,
+                # would otherwise be read forever. (A cursor or link that does not move is caught below.)
+                log.warning("rest: %s answered the same page twice running; taking that as the end", path)
+                break
+            previous = resp.content
             body = _json(resp, url)
             records = dig(body, self._option("record_path", ""))
             if records is None:
@@ -178,11 +188,17 @@ class Endpoint(Stream):
                 url = path if len(records) >= size else None
             elif kind == "cursor":
                 nxt = dig(body, pag.get("cursor_path"))
+                if nxt and nxt == params.get(pag.get("cursor_param", "cursor")):
+                    raise ConnectorError(
+                        f"rest: {path} gave the cursor it was asked with ({nxt!r}) as the next one: it would be read forever"
+                    )
                 if nxt:
                     params[pag.get("cursor_param", "cursor")] = nxt
                     url = path
             elif kind == "next_link":
                 nxt = dig(body, pag["next_path"]) if pag.get("next_path") else resp.links.get("next", {}).get("url")
+                if nxt and nxt == current:
+                    raise ConnectorError(f"rest: {path} gave the page it was on ({nxt}) as the next one: it would be read forever")
                 if nxt:
                     url, params = nxt, {}  # the link carries its own query
 

@@ -81,12 +81,15 @@ class Changes(Stream):
         size = self.connector.settings.get("page_size", 500)
         while True:
             page = self.connector.call("GET", "/api/v1/changes", params={"since": since, "entity": self.entity, "limit": size})
+            asked = since
             for change in page.get("changes", []):
                 since = change["seq"]
                 cursor.advance(since)
                 yield SourceRow(change["record"], since)
             if not page.get("more"):
                 return
+            if since <= asked:
+                raise ConnectorError(f"wasl: the other hub says more changes follow {asked} but gave none after it")
 
 
 class WaslConnector(Connector):

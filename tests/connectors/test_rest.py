@@ -8,7 +8,7 @@ import time
 import pytest
 
 from connectors.rest import RestConnector
-from hub.errors import ConfigError
+from hub.errors import ConfigError, ConnectorError
 from hub.sdk import ConnectorContext, Cursor, Delivery, StreamConfig
 from hub.testing import Response, TestServer
 
@@ -125,3 +125,21 @@ def test_bad_stream_options_name_their_key(tmp_path):
     with pytest.raises(ConfigError) as exc:
         _open(tmp_path, {"url": "http://127.0.0.1:9"}, {"path": "/x", "pagination": {"type": "pages"}})
     assert "connections.c.streams.s.options.pagination.type" in str(exc.value)
+
+
+def test_an_api_that_repeats_itself_is_not_read_forever(server, tmp_path):
+    # Page numbers ignored: the same page comes back, and reading stops after it.
+    server.route("GET", "/same", lambda req: Response(200, ROWS[:3]))
+    pages = _open(tmp_path, {"url": server.url}, {"path": "/same", "pagination": {"type": "page"}})
+    assert _read(pages) == [1, 2, 3] and len(server.requests) == 2
+    # A cursor or a next link that points back where it was is an error, not an endless run.
+    server.route("GET", "/stuck", lambda req: Response(200, {"rows": ROWS[:2], "next": "c1"}, {"Link": f'<{server.url}/loop>; rel="next"'}))
+    server.route("GET", "/loop", lambda req: Response(200, ROWS[:2], {"Link": f'<{server.url}/loop>; rel="next"'}))
+    stuck = _open(
+        tmp_path, {"url": server.url}, {"path": "/stuck", "record_path": "rows", "pagination": {"type": "cursor", "cursor_path": "next"}}
+    )
+    with pytest.raises(ConnectorError, match="gave the cursor it was asked with"):
+        _read(stuck)
+    loop = _open(tmp_path, {"url": server.url}, {"path": "/loop", "pagination": {"type": "next_link"}})
+    with pytest.raises(ConnectorError, match="gave the page it was on"):
+        _read(loop)

@@ -1,10 +1,12 @@
-"""The ``wasl`` destination against a scripted platform: what is retried, what is not, and how."""
+"""The ``wasl`` connector against a scripted platform: what is retried, what is not, and how; a feed that stalls."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+
+import pytest
 
 from hub.testing.server import Response, TestServer
 
@@ -216,3 +218,18 @@ def test_one_batch_at_a_time_when_the_connection_says_so(association):
         association.configure(server.url, "wh_t", rows=8, batch_size=2, extra="      in_flight: 1\n")
         assert association.hub("run", "amal").code == 0
         assert association.outbox() == {"delivered": 8} and most[0] == 1
+
+
+def test_a_change_feed_that_says_more_but_moves_no_further_fails_the_pull(tmp_path):
+    from connectors.wasl import WaslConnector
+    from hub import ConnectorError
+    from hub.sdk import ConnectorContext, Cursor, StreamConfig
+
+    with TestServer() as server:
+        server.route("GET", "/api/v1/changes", lambda req: Response(200, {"changes": [], "next_since": 7, "more": True}))
+        streams = (StreamConfig("donations", "donation", options={}),)
+        conn = WaslConnector({"url": server.url, "token": "wh_t"}, ConnectorContext(connection="p", base_dir=tmp_path, streams=streams))
+        with pytest.raises(ConnectorError, match="more changes follow 7 but gave none"):
+            list(conn.streams()[0].read(Cursor("7")))
+        assert len(server.requests) == 1
+        conn.close()
