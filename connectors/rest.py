@@ -267,22 +267,37 @@ class RestConnector(Connector):
             else [deliveries[i : i + self.batch_size] for i in range(0, len(deliveries), self.batch_size)]
         )
         for group in groups:
-            if w["mode"] == "each":
-                body: Any = group[0].record
-            else:
-                records = [d.record for d in group]
-                body = {w["body_key"]: records} if w["body_key"] else records
-            key = group[0].idempotency_key if len(group) == 1 else f"{group[0].idempotency_key}+{len(group)}"
-            try:
-                self.http.request(w["method"], w["path"], json=body, headers={"Idempotency-Key": key})
-            except Unavailable as exc:
-                raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
-            except Refused as exc:
-                if exc.status in (401, 403):
-                    raise ConnectorError(str(exc), hint="check the credentials in settings.auth") from None
-                for d in group:
-                    result.rejected[d.idempotency_key] = [RecordProblem("(record)", "destination", str(exc))]
+            self._send(group, result)
         return result
+
+    def _send(self, group: Sequence[Delivery], result: WriteResult) -> None:
+        """Send one request; a batch refused as too large (413) goes again in halves."""
+        w = self.write_settings
+        if w["mode"] == "each":
+            body: Any = group[0].record
+        else:
+            records = [d.record for d in group]
+            body = {w["body_key"]: records} if w["body_key"] else records
+        key = group[0].idempotency_key if len(group) == 1 else f"{group[0].idempotency_key}+{len(group)}"
+        try:
+            self.http.request(w["method"], w["path"], json=body, headers={"Idempotency-Key": key})
+        except Unavailable as exc:
+            raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
+        except Refused as exc:
+            if exc.status in (401, 403):
+                raise ConnectorError(str(exc), hint="check the credentials in settings.auth") from None
+            if exc.status == 413 and len(group) > 1:
+                log.warning(
+                    "rest: %s refused %d records in one request (413); sending smaller batches: lower write.batch_size",
+                    w["path"],
+                    len(group),
+                )
+                half = len(group) // 2
+                self._send(group[:half], result)
+                self._send(group[half:], result)
+                return
+            for d in group:
+                result.rejected[d.idempotency_key] = [RecordProblem("(record)", "destination", str(exc))]
 
     def close(self) -> None:
         self.http.close()

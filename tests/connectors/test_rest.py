@@ -121,6 +121,23 @@ def test_a_refused_record_is_reported_not_retried(server, tmp_path):
     assert "amount missing" in result.rejected["k1"][0].message and len(server.requests) == 1
 
 
+def test_a_batch_too_large_goes_again_in_halves(server, tmp_path):
+    def limited(req):
+        records = req.json()["records"]
+        return Response(413, {"detail": "too large"}) if len(records) > 2 or {"id": 5} in records else Response(200, {})
+
+    server.route("POST", "/gifts", limited)
+    conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gifts", "batch_size": 8}})
+    result = conn.write("donation", [Delivery(f"k{i}", "donation", str(i), 1, {"id": i}) for i in range(8)])
+    taken = sorted(
+        r["id"]
+        for q in server.requests
+        for r in q.json()["records"]
+        if len(q.json()["records"]) <= 2 and {"id": 5} not in q.json()["records"]
+    )
+    assert taken == [0, 1, 2, 3, 4, 6, 7] and list(result.rejected) == ["k5"]
+
+
 def test_bad_stream_options_name_their_key(tmp_path):
     with pytest.raises(ConfigError) as exc:
         _open(tmp_path, {"url": "http://127.0.0.1:9"}, {"path": "/x", "pagination": {"type": "pages"}})
