@@ -17,6 +17,7 @@ incrementally on the change sequence the other hub gives.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,11 @@ SETTINGS = {
             "maximum": 8,
             "default": 2,
             "description": "Batches sent at once: the next is on the wire while the other hub stores the one before",
+        },
+        "compress": {
+            "type": "boolean",
+            "default": False,
+            "description": "gzip each batch (about a seventh of the bytes): for slow links, at some CPU on both sides",
         },
         "page_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 500, "description": "Changes per page when pulling"},
         **POLICY_SETTINGS,
@@ -106,6 +112,7 @@ class WaslConnector(Connector):
         self.batch_size = settings.get("batch_size", 500)
         self.max_in_flight = settings.get("in_flight", type(self).max_in_flight)
         self._told_too_large = False
+        self.compress = settings.get("compress", False)
         self.http = HttpClient(
             settings["url"],
             policy=HttpPolicy.from_settings(settings),
@@ -137,13 +144,11 @@ class WaslConnector(Connector):
 
     def _send(self, entity: str, chunk: Sequence[Delivery], result: WriteResult) -> None:
         """POST one chunk; per-record refusals land in ``result``; a chunk too large goes in halves."""
+        body, headers = _body(chunk), {"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, chunk)}
+        if self.compress:
+            body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5, mtime=0), "gzip"
         try:
-            answer = self.http.request(
-                "POST",
-                f"/api/v1/{entity}/batch",
-                content=_body(chunk),
-                headers={"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, chunk)},
-            ).json()
+            answer = self.http.request("POST", f"/api/v1/{entity}/batch", content=body, headers=headers).json()
         except Unavailable as exc:
             # Chunks already sent are sent again next time under the same keys: applied once.
             raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None

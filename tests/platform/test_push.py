@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -200,6 +201,33 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
     good = dict(GOOD)
     r = post(json.dumps({"records": [good]}).encode())
     assert r.status_code == 200 and r.json()["accepted"] == 1
+
+
+def test_a_gzip_body_is_taken_and_its_limit_holds_for_what_it_inflates_to(platform, association):
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    url = f"{platform.url}/api/v1/donation/batch"
+    gz = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    body = json.dumps({"records": [dict(GOOD, id=f"G{i}") for i in range(3)]}).encode()
+    r = httpx.post(url, content=gzip.compress(body), headers=gz)
+    assert r.status_code == 200 and r.json()["accepted"] == 3
+    bomb = gzip.compress(b'{"records": [' + b" " * 5_000_000 + b"]}")  # 5 MB of spaces in about 5 KB
+    assert len(bomb) < 262_144
+    r = httpx.post(url, content=bomb, headers=gz)
+    assert r.status_code == 413 and "inflates to over 262144 bytes" in r.json()["detail"]
+    r = httpx.post(url, content=b"not gzip at all", headers=gz)
+    assert r.status_code == 400 and "not valid gzip" in r.json()["detail"]
+    r = httpx.post(url, content=gzip.compress(body)[:-12], headers=gz)
+    assert r.status_code == 400 and "cut short" in r.json()["detail"]
+    r = httpx.post(url, content=body, headers={**gz, "Content-Encoding": "br"})
+    assert r.status_code == 415 and "'br'" in r.json()["detail"]
+    assert platform.count() == 3
+    # The association's hub compresses when told to: everything arrives once, as sent.
+    association.configure(platform.url, token, rows=300, batch_size=100, extra="      compress: true\n")
+    assert _run(association).code == 0
+    assert platform.count() == 303 and association.outbox() == {"delivered": 300}
+    name = platform.folder.sql("select data from records where key = ?", ("assoc-amal|D0000007",))[0][0]
+    assert json.loads(name)["donor"]["name"] == "محمد أحمد"
 
 
 def test_an_idempotency_key_reused_for_another_body_or_entity_is_refused(platform):

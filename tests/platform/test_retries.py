@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import json
 import threading
 import time
@@ -9,6 +11,11 @@ import time
 import pytest
 
 from hub.testing.server import Response, TestServer
+
+
+def _inflated(req):
+    """A gzip request as the platform reads it: its body inflated."""
+    return dataclasses.replace(req, body=gzip.decompress(req.body))
 
 
 def _accept_all(req):
@@ -218,6 +225,25 @@ def test_one_batch_at_a_time_when_the_connection_says_so(association):
         association.configure(server.url, "wh_t", rows=8, batch_size=2, extra="      in_flight: 1\n")
         assert association.hub("run", "amal").code == 0
         assert association.outbox() == {"delivered": 8} and most[0] == 1
+
+
+def test_compress_sends_gzip_and_the_same_bytes_on_every_retry(association):
+    bodies = []
+
+    def flaky(req):
+        assert req.headers["Content-Encoding"] == "gzip"
+        bodies.append(req.body)
+        if len(bodies) == 1:
+            return Response(503, {"detail": "restarting"})
+        return _accept_all(_inflated(req))
+
+    with TestServer() as server:
+        server.route("POST", "/api/v1/donation/batch", flaky)
+        association.configure(server.url, "wh_t", rows=3, extra="      compress: true\n")
+        assert association.hub("run", "amal").code == 0
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    assert [r["id"] for r in json.loads(gzip.decompress(bodies[0]))["records"]] == ["D0000000", "D0000001", "D0000002"]
+    assert association.outbox() == {"delivered": 3}
 
 
 def test_a_change_feed_that_says_more_but_moves_no_further_fails_the_pull(tmp_path):
