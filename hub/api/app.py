@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import problems
 from hub.api.metrics import MeasureRequests, Metrics
-from hub.api.routes import router
+from hub.api.routes import operations, router
 from hub.app import Hub
 
 __all__ = ["create_app"]
@@ -26,6 +26,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.metrics = Metrics(lambda: app.state.hub)  # the hub of now: a reload replaces it
     problems.install(app)
     app.include_router(router)
+    app.include_router(operations)
     from hub.web import install as install_web
 
     install_web(app)

@@ -25,7 +25,7 @@ from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, inge
 from hub.services.tokens import Principal
 from hub.store.db import HEAD_REVISION
 
-__all__ = ["router"]
+__all__ = ["operations", "router"]
 
 
 def only_known_query(request: Request) -> None:
@@ -57,8 +57,10 @@ def _query_names(dependant) -> set[str]:
 
 
 _known_query: dict[str, set[str]] = {}
-router = APIRouter()
-KNOWN_QUERY_ONLY = [Depends(only_known_query)]  # on every /api/v1 route; probes and scrapers may add their own
+# The /api/v1 routes refuse query parameters they do not take; the operations routes do not
+# (a probe or a scraper may add its own).
+router = APIRouter(dependencies=[Depends(only_known_query)])
+operations = APIRouter()
 Caller = Annotated[Principal, Depends(principal)]
 EntityPath = Annotated[str, Path(description="A common-schema entity", json_schema_extra={"enum": list(ENTITIES)})]
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -148,7 +150,6 @@ _BATCH_BODY = {
 
 @router.post(
     "/api/v1/{entity}/batch",
-    dependencies=KNOWN_QUERY_ONLY,
     response_model=IngestAnswer,
     responses=_problems(400, 401, 403, 404, 413, 415, 422, 503),
     openapi_extra={"requestBody": _BATCH_BODY},
@@ -192,7 +193,6 @@ def _page_size(request: Request, limit: int) -> int:
 
 @router.get(
     "/api/v1/changes",
-    dependencies=KNOWN_QUERY_ONLY,
     response_model=Changes,
     responses=_problems(401, 403, 404, 422, 503),
     tags=["reading"],
@@ -211,7 +211,6 @@ def get_changes(
 
 @router.get(
     "/api/v1/token",
-    dependencies=KNOWN_QUERY_ONLY,
     response_model=TokenInfo,
     responses=_problems(401, 422, 503),
     tags=["reading"],
@@ -232,7 +231,6 @@ def get_token(caller: Caller) -> Response:
 
 @router.get(
     "/api/v1/schema/{entity}",
-    dependencies=KNOWN_QUERY_ONLY,
     responses=_problems(404, 422),
     tags=["reading"],
     summary="An entity's JSON Schema",
@@ -244,7 +242,6 @@ def get_schema(entity: EntityPath) -> Response:
 
 @router.get(
     "/api/v1/{entity}",
-    dependencies=KNOWN_QUERY_ONLY,
     response_model=Page,
     responses=_problems(401, 403, 404, 422, 503),
     tags=["reading"],
@@ -267,13 +264,13 @@ def get_records(
     return _json(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
 
 
-@router.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
+@operations.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
 def healthz() -> Response:
     """The process answers."""
     return _json({"status": "ok"})
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"], summary="Readiness")
+@operations.get("/readyz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"], summary="Readiness")
 def readyz(request: Request) -> Response:
     """The store answers and is at the newest migration: ready for traffic."""
     hub = request.app.state.hub
@@ -287,7 +284,7 @@ def readyz(request: Request) -> Response:
     return _json({"status": "ready"})
 
 
-@router.get(
+@operations.get(
     "/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}}
 )
 def metrics(request: Request) -> Response:
