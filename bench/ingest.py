@@ -12,8 +12,9 @@ its own process (the same uvicorn server) that only parses the JSON and answers.
 The last line reads ``ratio=R`` (end-to-end time / floor time).
 
 For scale it also prints the platform alone (the same bodies posted in turn by a bare client
-to a second, empty platform hub: the platform's share of end to end, without the pusher) and
-a storage floor: the same records written by the stdlib sqlite3 driver alone into a plain
+to a second, empty platform hub: the platform's share of end to end, without the pusher), the
+pusher alone (a second pushing hub draining the same outbox into the bare endpoint: the
+sender's share, as if the platform cost nothing) and a storage floor: the same records written by the stdlib sqlite3 driver alone into a plain
 table, one commit per batch. A platform that answers each record's
 fate (accepted, unchanged, rejected) must have stored it before it answers, so end to end can
 never be faster than the HTTP floor and the storage floor together.
@@ -146,21 +147,25 @@ def main() -> None:
         _wait_ready(f"http://127.0.0.1:{alone_port}/readyz", servers[1])
         _wait_ready(f"http://127.0.0.1:{floor_port}/readyz", servers[2])
 
-        (work / "pusher").mkdir()
-        (work / "pusher" / "hub.yaml").write_text(
-            f"store: sqlite:///hub.db\nconnections:\n  platform:\n    connector: wasl\n"
-            f"    settings: {{url: 'http://127.0.0.1:{port}', token: '${{BENCH_TOKEN}}', batch_size: {args.batch}}}\n",
-            encoding="utf-8",
-        )
+        def pushing_hub(name: str, to_port: int) -> Hub:
+            """An association hub whose outbox holds every record version for ``platform``."""
+            (work / name).mkdir()
+            (work / name / "hub.yaml").write_text(
+                f"store: sqlite:///hub.db\nconnections:\n  platform:\n    connector: wasl\n"
+                f"    settings: {{url: 'http://127.0.0.1:{to_port}', token: '${{BENCH_TOKEN}}', batch_size: {args.batch}}}\n",
+                encoding="utf-8",
+            )
+            hub = Hub.from_path(work / name / "hub.yaml")
+            with hub.store.engine.begin() as conn:
+                outbox.enqueue(conn, ["platform"], "donation", versions, run_id=None, now=utcnow())
+            return hub
+
         os.environ["BENCH_TOKEN"] = secret
-        pusher = Hub.from_path(work / "pusher" / "hub.yaml")
-        now = utcnow()
         versions = []
         for i in range(args.records):
             data, digest = canonical(donation(i))
             versions.append((f"assoc-bench|D{i:08d}", 1, digest, data))
-        with pusher.store.engine.begin() as conn:
-            outbox.enqueue(conn, ["platform"], "donation", versions, run_id=None, now=now)
+        pusher = pushing_hub("pusher", port)
 
         # Time each batch the connector sends (its write call), for the latency figures.
         latencies: list[float] = []
@@ -214,6 +219,14 @@ def main() -> None:
                 )
                 assert r.status_code == 200 and r.json()["accepted"] == min(args.batch, args.records - n * args.batch), r.text
             platform_alone = time.perf_counter() - t0
+        # The pushing hub alone: the same drain (outbox read, requests, each batch marked
+        # delivered in its own commit) against the bare endpoint, as if the platform cost nothing.
+        pusher_alone_hub = pushing_hub("pusher-alone", floor_port)
+        t0 = time.perf_counter()
+        alone = drain_destinations(pusher_alone_hub, ["platform"], None)
+        pusher_alone = time.perf_counter() - t0
+        assert alone["delivered"] == args.records, alone
+        pusher_alone_hub.close()
         # What storing alone costs, for scale: the same records (key and canonical JSON) written
         # with the stdlib sqlite3 driver into one plain table, one transaction per batch.
         store_floor = _store_floor(work / "store-floor.db", versions, args.batch)
@@ -238,6 +251,7 @@ def main() -> None:
     print(
         f"platform alone (the same bodies posted in turn, no pusher): {platform_alone:.2f} s  {args.records / platform_alone:,.0f} records/s"
     )
+    print(f"pusher alone (the same drain against the bare endpoint): {pusher_alone:.2f} s  {args.records / pusher_alone:,.0f} records/s")
     print(f"storage floor (sqlite3 executemany, one commit per batch): {store_floor:.2f} s  {args.records / store_floor:,.0f} records/s")
     print(f"end to end / (HTTP floor + storage floor) = {e2e / (floor + store_floor):.2f}")
     print(f"ratio={e2e / floor:.2f}")
