@@ -13,6 +13,7 @@ from http import HTTPStatus
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -64,6 +65,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(_request: Request, exc: StoreError) -> Response:
         log.error("store unavailable: %s", exc)
+        return problem(503, "the store is not available; try again shortly", headers={"Retry-After": "5"})
+
+    @app.exception_handler(OperationalError)
+    async def _store_away(_request: Request, exc: OperationalError) -> Response:
+        # The database refused or dropped the connection, or stayed locked past the busy
+        # timeout: the request was not applied, and a retry after a while will be.
+        first_line = (str(exc.orig or exc).strip().splitlines() or [type(exc.orig or exc).__name__])[0]
+        log.error("store unavailable: %s", redactor.redact(first_line))
         return problem(503, "the store is not available; try again shortly", headers={"Retry-After": "5"})
 
     @app.exception_handler(HubError)

@@ -152,3 +152,58 @@ def test_batch_lookups_outbox_marks_and_writer_turns_on_postgres(pg_server, monk
         check_writers_take_turns(store)
     finally:
         store.close()
+
+
+def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, pg_url, pg_server):
+    """The platform's database refuses connections for a while (a failover, a restart)."""
+    import httpx
+
+    from hub.localport import free_port
+    from tests.conftest import wait_for
+
+    env = {"HUB_STORE": pg_url}
+    folder.write("hub.yaml", "store: sqlite:///hub.db\n")
+    token = json.loads(folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--write", "--json", env=env).out)["token"]
+    port = free_port()
+    server = folder.popen("serve", "--port", str(port), env=env)
+    url = f"http://127.0.0.1:{port}"
+    record = {
+        "id": "D1",
+        "association_id": "assoc-amal",
+        "amount": "10.00",
+        "currency": "SYP",
+        "donated_at": "2026-10-01T10:00:00+03:00",
+        "channel": "cash",
+        "status": "pledged",
+    }
+    push = {"json": {"records": [record]}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
+    database = pg_url.rsplit("/", 1)[1]
+    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert wait_for(ready, timeout=30)
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"))
+        r = httpx.post(f"{url}/api/v1/donation/batch", **push)
+        assert r.status_code == 503 and r.headers["retry-after"] and "store is not available" in r.json()["detail"], r.text
+        assert httpx.get(f"{url}/readyz").status_code == 503
+        assert httpx.get(f"{url}/healthz").status_code == 200  # alive: restarting it would not help
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+        r = httpx.post(f"{url}/api/v1/donation/batch", **push)
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    log = server.stderr.read()
+    assert "Traceback" not in log and "store unavailable" in log
