@@ -147,11 +147,19 @@ def ingest(
             refused.append((i, out))
             results[i] = {"index": i, "status": "rejected", "errors": [p.as_dict() for p in out.problems]}
         elif not principal.may_touch(out.association_id):
-            problem = {
-                "path": "id" if entity == "association" else "association_id",
-                "rule": "scope",
-                "message": f"this token writes only association {principal.association_id!r} records, not {out.association_id!r}",
-            }
+            problem = (
+                {
+                    "path": "id" if entity == "association" else "association_id",
+                    "rule": "scope",
+                    "message": f"this token writes only association {principal.association_id!r} records, not {out.association_id!r}",
+                }
+                if out.association_id is not None
+                else {
+                    "path": "(record)",
+                    "rule": "scope",
+                    "message": f"{entity} records name no association, so only a platform token may write them",
+                }
+            )
             refused.append((i, Rejected("scope", i, raw, [])))
             results[i] = {"index": i, "key": out.key, "status": "rejected", "errors": [problem]}
         else:

@@ -141,6 +141,22 @@ def test_associations_filter_on_the_governorates_they_serve(api):
     amal = _token(api, "amal")
     answer = _push(api, amal, "association", [{**base, "id": "birr", "name_ar": "تعديل", "governorate": "SY02"}])
     assert answer["rejected"] == 1 and answer["results"][0]["errors"][0]["rule"] == "scope"
+    # Bank lines name an account, not an association: only the platform's own token writes them.
+    line = {
+        "id": "T1",
+        "account": "SY0000000000000000000000001",
+        "booking_date": "2026-10-01",
+        "amount": "5.00",
+        "currency": "SYP",
+        "direction": "credit",
+        "status": "booked",
+    }
+    answer = _push(api, amal, "bank_transaction", [line])
+    assert (
+        answer["results"][0]["errors"][0]["message"]
+        == "bank_transaction records name no association, so only a platform token may write them"
+    )
+    assert _push(api, platform, "bank_transaction", [line])["accepted"] == 1
 
 
 def test_the_change_feed_returns_each_version_once_in_commit_order(api):
