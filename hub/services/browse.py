@@ -67,8 +67,10 @@ def _scalar(dialect: str, name: str):
 def _has_element(dialect: str, name: str, value: str):
     if dialect == "postgresql":
         return cast(_r.c.data, JSONB)[name].contains([value])
-    # Codes are plain tokens, so '"SY01"' inside the array's JSON text is an exact element match.
-    return cast(func.json_extract(_r.c.data, f"$.{name}"), String).like(f'%"{value}"%')
+    # Codes are plain tokens, so '"SY01"' inside the array's JSON text is an exact element match
+    # (a sector's "_" escaped: LIKE would take it for any one character).
+    token = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(func.json_extract(_r.c.data, f"$.{name}"), String).like(f'%"{token}"%', escape="\\")
 
 
 def _any_field(dialect: str, fields: tuple[tuple[str, ...], tuple[str, ...]], value: str):
