@@ -148,7 +148,7 @@ class WaslConnector(Connector):
         if self.compress:
             body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5, mtime=0), "gzip"
         try:
-            answer = self.http.request("POST", f"/api/v1/{entity}/batch", content=body, headers=headers).json()
+            response = self.http.request("POST", f"/api/v1/{entity}/batch", content=body, headers=headers)
         except Unavailable as exc:
             # Chunks already sent are sent again next time under the same keys: applied once.
             raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
@@ -173,16 +173,36 @@ class WaslConnector(Connector):
             for d in chunk:
                 result.rejected[d.idempotency_key] = problems
             return
-        for item in answer.get("results", []):
-            if item.get("status") == "rejected":
-                d = chunk[item["index"]]
-                result.rejected[d.idempotency_key] = [
-                    RecordProblem(e.get("path", "(record)"), e.get("rule", "platform"), e.get("message", ""))
-                    for e in item.get("errors") or []
-                ] or [RecordProblem("(record)", "platform", "refused by the platform")]
+        result.rejected.update(_rejections(response, chunk, self.settings["url"]))
 
     def close(self) -> None:
         self.http.close()
+
+
+def _rejections(response, chunk: Sequence[Delivery], url: str) -> dict[str, list[RecordProblem]]:
+    """The records the other hub's answer rejects, with its errors, by idempotency key.
+
+    An answer this hub cannot read fails the run (ConnectorError): the batch stays pending and
+    goes again under the same key, so nothing is lost and nothing is marked on a guess.
+    """
+    try:
+        answer = response.json()
+        out = {}
+        for item in answer.get("results", []):
+            if item.get("status") == "rejected":
+                index = item["index"]
+                if not isinstance(index, int) or not 0 <= index < len(chunk):
+                    raise ValueError(f"result index {index!r} is not one of the batch's {len(chunk)} records")
+                out[chunk[index].idempotency_key] = [
+                    RecordProblem(str(e.get("path", "(record)")), str(e.get("rule", "platform")), str(e.get("message", "")))
+                    for e in item.get("errors") or []
+                ] or [RecordProblem("(record)", "platform", "refused by the platform")]
+        return out
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ConnectorError(
+            f"wasl: {url} answered {response.status_code} with a body this hub cannot read ({type(exc).__name__}: {exc})",
+            hint="is the url another Wasl hub's API? the batch stays pending",
+        ) from None
 
 
 def _problems(body, message: str) -> list[RecordProblem]:

@@ -103,6 +103,23 @@ def test_a_4xx_is_not_retried_and_the_records_go_to_quarantine_with_the_servers_
         assert entry["raw"]["id"].startswith("D")
 
 
+def test_an_answer_that_cannot_be_read_fails_the_run_and_leaves_the_batch_pending(association):
+    answers = [
+        (Response(200, b"<html>a login page</html>", {"Content-Type": "text/html"}), "JSONDecodeError"),
+        (Response(200, {"results": [{"index": 99, "status": "rejected"}]}), "result index 99 is not one of the batch's 3 records"),
+        (Response(200, {"results": "all good"}), "AttributeError"),
+    ]
+    with TestServer() as server:
+        association.configure(server.url, "wh_t", rows=3)
+        for answer, word in answers:
+            server.route("POST", "/api/v1/donation/batch", lambda req, answer=answer: answer)
+            r = association.hub("run", "amal")
+            assert r.code != 0 and "cannot read" in r.err and word in r.err and "Traceback" not in r.err, r.err
+            assert association.outbox() == {"pending": 3}
+        server.route("POST", "/api/v1/donation/batch", _accept_all)
+        assert association.hub("run", "amal").code == 0 and association.outbox() == {"delivered": 3}
+
+
 def test_per_record_rejections_quarantine_only_those_records(association):
     def half(req):
         n = len(req.json()["records"])
