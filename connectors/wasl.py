@@ -75,6 +75,18 @@ def _body(chunk: Sequence[Delivery]) -> bytes:
     return b'{"records":[' + records + b'],"versions":[' + versions + b"]}"
 
 
+def _changes_of(page, url: str) -> list[tuple[int, object]]:
+    """(seq, record) of each change of a /changes page; ConnectorError if the page is not one.
+
+    The record itself is not checked here: the pipeline validates it like any source row, and
+    a bad one goes to quarantine with its raw payload.
+    """
+    changes = page.get("changes") if isinstance(page, dict) else None
+    if not isinstance(changes, list) or not all(isinstance(c, dict) and isinstance(c.get("seq"), int) and "record" in c for c in changes):
+        raise ConnectorError(f"wasl: {url}/api/v1/changes answered something other than a page of changes (seq and record each)")
+    return [(c["seq"], c["record"]) for c in changes]
+
+
 class Changes(Stream):
     """Changes of one entity on the other hub; the cursor is its change sequence number."""
 
@@ -88,10 +100,10 @@ class Changes(Stream):
         while True:
             page = self.connector.call("GET", "/api/v1/changes", params={"since": since, "entity": self.entity, "limit": size})
             asked = since
-            for change in page.get("changes", []):
-                since = change["seq"]
+            for seq, record in _changes_of(page, self.connector.settings["url"]):
+                since = seq
                 cursor.advance(since)
-                yield SourceRow(change["record"], since)
+                yield SourceRow(record, since)
             if not page.get("more"):
                 return
             if since <= asked:

@@ -263,6 +263,21 @@ def test_compress_sends_gzip_and_the_same_bytes_on_every_retry(association):
     assert association.outbox() == {"delivered": 3}
 
 
+def test_a_change_feed_of_the_wrong_shape_fails_the_pull_in_words(tmp_path):
+    from connectors.wasl import WaslConnector
+    from hub import ConnectorError
+    from hub.sdk import ConnectorContext, Cursor, StreamConfig
+
+    with TestServer() as server:
+        streams = (StreamConfig("donations", "donation", options={}),)
+        conn = WaslConnector({"url": server.url, "token": "wh_t"}, ConnectorContext(connection="p", base_dir=tmp_path, streams=streams))
+        for page in ([1, 2], {"changes": [{"record": {}}]}, {"changes": [{"seq": "7", "record": {}}]}, {"items": []}):
+            server.route("GET", "/api/v1/changes", lambda req, page=page: Response(200, page))
+            with pytest.raises(ConnectorError, match="something other than a page of changes"):
+                list(conn.streams()[0].read(Cursor(None)))
+        conn.close()
+
+
 def test_a_change_feed_that_says_more_but_moves_no_further_fails_the_pull(tmp_path):
     from connectors.wasl import WaslConnector
     from hub import ConnectorError
