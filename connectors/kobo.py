@@ -57,13 +57,22 @@ class Submissions(Stream):
         start = 0
         while url:
             page = self.connector.get(url, params)
-            for n, sub in enumerate(page.get("results", []), start=start + 1):
+            results = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(results, list):
+                raise ConnectorError(f"kobo: {url} answered something other than a page of submissions (no results list)")
+            for n, sub in enumerate(results, start=start + 1):
+                if not isinstance(sub, dict):
+                    yield SourceRow(sub, n)  # not a submission: the pipeline quarantines it, raw
+                    continue
                 row = {k: v for k, v in sub.items() if k not in _DROP}
                 if row.get("_submission_time"):
                     cursor.advance(row["_submission_time"])
                 yield SourceRow(row, n)
-            start += len(page.get("results", []))
-            url = page.get("next")
+            start += len(results)
+            following = page.get("next")
+            if following and following == url:
+                raise ConnectorError(f"kobo: {url} names itself as the next page: it would be read forever")
+            url = following
             params = None  # the next link carries its own query
 
 

@@ -254,6 +254,29 @@ class TestKoboKit(ConnectorSuite):
         return [8, 9]
 
 
+def test_a_kobo_answer_that_is_not_a_page_or_points_at_itself_fails_in_words(tmp_path):
+    from hub import ConnectorError
+    from hub.sdk import ConnectorContext, Cursor
+    from hub.testing import TestServer
+
+    with TestServer() as server:
+        data = f"{server.url}/api/v2/assets/aF0rm/data/"
+        conn = KoboConnector(
+            {"url": server.url, "token": "t", "form": "aF0rm", "retries": 0}, ConnectorContext(connection="k", base_dir=tmp_path)
+        )
+        for answer, said in (
+            (["not", "a", "page"], "something other than a page of submissions"),
+            ({"next": data, "results": [submission(1), "not a submission"]}, "names itself as the next page"),
+        ):
+            server.route("GET", "/api/v2/assets/aF0rm/data/", lambda req, answer=answer: Response(200, answer))
+            rows = []
+            with pytest.raises(ConnectorError, match=said):
+                for row in conn.streams()[0].read(Cursor(None)):
+                    rows.append(row.data)
+        assert rows[1] == "not a submission"  # handed on as it came, for the pipeline to quarantine raw
+        conn.close()
+
+
 def test_every_builtin_connector_has_a_kit_suite():
     from hub.plugins import Plugins
 
