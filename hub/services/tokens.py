@@ -134,6 +134,7 @@ def authenticate(hub: Hub, secret: str) -> Principal | None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-        with hub.store.engine.begin() as conn:
-            conn.execute(update(_t).where(_t.c.id == row.id).values(last_used_at=now))
+        with hub.store.writing_if_free() as conn:
+            if conn is not None:  # a busy store skips the hint; a later request records it
+                conn.execute(update(_t).where(_t.c.id == row.id).values(last_used_at=now))
     return Principal(row.id, row.name, row.association_id, row.can_read, row.can_write)

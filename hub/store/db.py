@@ -31,6 +31,7 @@ __all__ = ["HEAD_REVISION", "Store", "hold_until_commit"]
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
 HEAD_REVISION = "0006"
+SQLITE_BUSY_SECONDS = 30  # how long a writer waits for SQLite's write lock before the store is "busy"
 
 
 # Alembic's own bookkeeping table, as ``alembic stamp`` creates it.
@@ -45,7 +46,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA page_size=16384")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
@@ -90,6 +91,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sqlite_writer = threading.RLock()  # see writing(); re-entrant, so a nested writer errs (busy) instead of hanging
+        self.write_wait = float(SQLITE_BUSY_SECONDS)  # how long a writer queues for it, as SQLite waits for its own lock
 
     @property
     def dialect(self) -> str:
@@ -110,13 +112,50 @@ class Store:
         on in parallel. Readers are never blocked either way.
         """
         if self.dialect == "sqlite":
-            with self._sqlite_writer, self.engine.begin() as conn:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
+            if not self._sqlite_writer.acquire(timeout=self.write_wait):
+                # Queued as long as SQLite itself would wait: an overloaded store says so (the API
+                # answers 503 with Retry-After) instead of holding the request without end.
+                raise StoreError(f"store: busy, other writers held it for {self.write_wait:g} s", hint="try again shortly")
+            try:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    yield conn
+            finally:
+                self._sqlite_writer.release()
             return
         with self.engine.begin() as conn:
             hold_until_commit(conn, subject)
             yield conn
+
+    @contextmanager
+    def writing_if_free(self) -> Iterator[Connection | None]:
+        """A write transaction if the store is free this instant, else None at once.
+
+        For writes worth skipping rather than waiting for, such as a token's last-used time:
+        a reader's request must not queue behind a long sync for a hint. PostgreSQL locks rows,
+        not the database, so there it is a plain transaction.
+        """
+        if self.dialect != "sqlite":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if not self._sqlite_writer.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    free = True
+                except OperationalError:  # another process is writing
+                    free = False
+                try:
+                    yield conn if free else None
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        finally:
+            self._sqlite_writer.release()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -132,7 +171,7 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
         else:
             kwargs["pool_pre_ping"] = True
         try:

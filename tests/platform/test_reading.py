@@ -201,3 +201,28 @@ def test_health_readiness_and_metrics(api):
     assert 'wasl_http_requests_total{method="GET",route="(unmatched)",status="404"} 1.0' in text
     doc = httpx.get(f"{api.url}/openapi.json").json()
     assert "/api/v1/{entity}/batch" in doc["paths"] and "/api/v1/changes" in doc["paths"]
+
+
+def test_a_store_kept_busy_by_another_writer_answers_503_then_takes_the_retry(tmp_path, monkeypatch):
+    """SQLite: a long writer (a big sync) holds the store past the wait; the request is not held without end."""
+    from hub.app import Hub
+    from tests.platform.conftest import ApiThread
+
+    monkeypatch.delenv("HUB_STORE", raising=False)
+    (tmp_path / "hub.yaml").write_text("store: sqlite:///hub.db\n", encoding="utf-8")
+    hub = Hub.from_path(tmp_path / "hub.yaml")
+    hub.store.write_wait = 0.3
+    served = ApiThread(hub)
+    try:
+        headers = _token(served, "amal")
+        with hub.store.writing("records:donation"):
+            r = httpx.post(f"{served.url}/api/v1/donation/batch", json={"records": [_donation(1, "amal", 1)]}, headers=headers)
+            assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+            # Readers are not held either: the token's last-used hint is skipped, not waited for.
+            r = httpx.get(f"{served.url}/api/v1/donation", headers=headers, timeout=5)
+            assert r.status_code == 200 and r.json()["items"] == []
+        assert _push(served, headers, "donation", [_donation(1, "amal", 1)])["accepted"] == 1
+        assert tokens.list_tokens(hub)[0]["last_used_at"] is not None  # recorded once the store was free
+    finally:
+        served.stop()
+        hub.close()
