@@ -45,7 +45,7 @@ def tokens_list(ctx, as_json) -> None:
         return
     table(
         "tokens",
-        ["id", "name", "starts", "scope", "rights", "created", "last used", "revoked"],
+        ["id", "name", "starts", "scope", "rights", "created (UTC)", "last used (UTC)", "revoked (UTC)"],
         [
             [
                 r["id"],
