@@ -513,10 +513,13 @@ def status(ctx, as_json) -> None:
 
     from hub.scheduling.commands import paused_connections
     from hub.scheduling.server import schedules_of
+    from hub.store import outbox
 
     hub = open_hub(ctx)
     paused = paused_connections(hub)
     now = datetime.now().astimezone()
+    with hub.store.engine.connect() as conn:
+        waiting = outbox.waiting(conn)
     rows = []
     for name in [*hub.config.connections, *(f"job:{j}" for j in hub.config.jobs)]:
         sched = next((s for s in schedules_of(hub) if s.connection == name), None)
@@ -533,6 +536,7 @@ def status(ctx, as_json) -> None:
                 "running": [r["id"] for r in running],
                 "last_run": recent[0] if recent else None,
                 "last_failure": failed,
+                "waiting": waiting[name].as_dict() if name in waiting else None,
             }
         )
     if as_json:
@@ -540,7 +544,7 @@ def status(ctx, as_json) -> None:
         return
     table(
         None,
-        ["connection", "schedule", "next", "running", "last run", "last failure"],
+        ["connection", "schedule", "next", "running", "last run", "last failure", "waiting to send"],
         [
             [
                 r["connection"],
@@ -549,10 +553,23 @@ def status(ctx, as_json) -> None:
                 ", ".join(map(str, r["running"])),
                 f"{r['last_run']['status']} {r['last_run']['started_at']}" if r["last_run"] else "",
                 f"{r['last_failure']['started_at']}: {r['last_failure']['error']}" if r["last_failure"] else "",
+                _waiting_words(r["waiting"]),
             ]
             for r in rows
         ],
     )
+
+
+def _waiting_words(w: dict | None) -> str:
+    """'120 since 2026-11-29 09:00 UTC; next try 10:05; <why the last try failed>'."""
+    if not w:
+        return ""
+    words = f"{w['pending']} since {w['oldest'][:16].replace('T', ' ')} UTC"
+    if w["next_attempt_at"]:
+        words += f"; next try {w['next_attempt_at'][11:16]}"
+    if w["last_error"]:
+        words += f"; {w['last_error'][:120]}"
+    return words
 
 
 COMMANDS += [serve, worker, enqueue_command, schedule_group, status]

@@ -21,6 +21,7 @@ from hub.app import Hub
 from hub.errors import NotFoundError
 from hub.services.browse import GOVERNORATE_FIELDS
 from hub.services.users import User
+from hub.store import outbox
 from hub.store import quarantine as q_store
 from hub.store import runs as run_store
 from hub.store.models import Match, QuarantineEntry, Record, Run
@@ -71,7 +72,7 @@ def _next_runs(hub: Hub) -> dict[str, tuple[str, datetime | None, bool]]:
 
 
 def connection_rows(hub: Hub, user: User) -> list[dict[str, Any]]:
-    """Per visible connection: last run, next run, records, open quarantine, open suggestions."""
+    """Per visible connection: last run, next run, records, open quarantine, open suggestions, what waits to be sent."""
     names = [n for n in visible_connections(hub, user) if not n.startswith("job:")]
     schedules = _next_runs(hub)
     with hub.store.engine.connect() as conn:
@@ -92,6 +93,7 @@ def connection_rows(hub: Hub, user: User) -> list[dict[str, Any]]:
                 )
             ).all()
         )
+        waiting = outbox.waiting(conn, names)
         open_s: dict[str, int] = defaultdict(int)
         for (key,) in conn.execute(select(_m.c.transaction_key).where(_m.c.status == "suggested")):
             if key in txn_conn:
@@ -115,6 +117,7 @@ def connection_rows(hub: Hub, user: User) -> list[dict[str, Any]]:
                 "records": records.get(n, 0),
                 "open_quarantine": open_q.get(n, 0),
                 "open_suggestions": open_s.get(n, 0),
+                "waiting": waiting.get(n),
             }
         )
     return rows

@@ -7,6 +7,7 @@ idempotency key, so the receiver applies it once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from hub.store.bulk import in_clauses, insert_many
 from hub.store.models import OutboxItem
 
-__all__ = ["enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count"]
+__all__ = ["Waiting", "enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count", "waiting"]
 
 _t = OutboxItem.__table__
 
@@ -76,6 +77,45 @@ def pending_count(conn: Connection, destination: str | None = None) -> int:
     if destination:
         q = q.where(_t.c.destination == destination)
     return conn.execute(q).scalar_one()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a destination has not taken yet: how many versions, since when, and why not."""
+
+    pending: int
+    oldest: datetime
+    next_attempt_at: datetime | None  # the latest retry time set; None if none failed yet
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "oldest": self.oldest.isoformat(),
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "last_error": self.last_error,
+        }
+
+
+def waiting(conn: Connection, destinations: list[str] | None = None) -> dict[str, Waiting]:
+    """Per destination with something pending: what is waiting (a platform that was away shows here)."""
+    q = (
+        select(_t.c.destination, func.count(), func.min(_t.c.created_at), func.max(_t.c.next_attempt_at))
+        .where(_t.c.status == "pending")
+        .group_by(_t.c.destination)
+    )
+    if destinations is not None:
+        q = q.where(_t.c.destination.in_(destinations))
+    out = {}
+    for destination, n, oldest, retry in conn.execute(q).all():
+        error = conn.execute(
+            select(_t.c.last_error)
+            .where(_t.c.destination == destination, _t.c.status == "pending", _t.c.last_error.is_not(None))
+            .order_by(_t.c.id.desc())
+            .limit(1)
+        ).scalar()
+        out[destination] = Waiting(n, oldest, retry, error)
+    return out
 
 
 def mark_delivered(conn: Connection, ids: list[int], *, now: datetime) -> None:

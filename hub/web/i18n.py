@@ -42,6 +42,8 @@ AR = {
     "Records in the store": "السجلات المخزنة",
     "Open quarantine": "الحجر المفتوح",
     "Open suggestions": "اقتراحات مفتوحة",
+    "Waiting to send": "بانتظار الإرسال",
+    "since": "منذ",
     "Records and failures, last 30 days": "السجلات والإخفاقات خلال آخر ٣٠ يوماً",
     "records stored": "سجلات مخزنة",
     "failures": "إخفاقات",

@@ -69,10 +69,18 @@ def test_a_platform_that_stays_down_defers_the_batch_to_the_next_run(association
         assert run["status"] == "partial" and any("deferred" in f for f in run["flags"])
         assert len(server.requests) == 3  # the first try and two retries
         assert association.outbox() == {"pending": 3}
+        # `hub status` says what waits for the platform, since when, and why the last try failed.
+        status = {r["connection"]: r for r in json.loads(association.hub("status", "--json").out)}
+        waiting = status["platform"]["waiting"]
+        assert waiting["pending"] == 3 and "503" in waiting["last_error"] and waiting["next_attempt_at"] > waiting["oldest"]
+        assert status["amal"]["waiting"] is None
+        table = association.hub("status").out
+        assert "waiting to send" in table and "3 since" in table
         server.route("POST", "/api/v1/donation/batch", _accept_all)
         association.execute("update outbox set next_attempt_at = null")  # skip the wait for the backoff
         assert association.hub("run", "amal").code == 0
         assert association.outbox() == {"delivered": 3}
+        assert {r["connection"]: r["waiting"] for r in json.loads(association.hub("status", "--json").out)}["platform"] is None
 
 
 def test_a_4xx_is_not_retried_and_the_records_go_to_quarantine_with_the_servers_errors(association):

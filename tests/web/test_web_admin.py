@@ -165,6 +165,30 @@ def test_an_association_user_sees_only_its_own_association(browse, site):
     assert session["httpOnly"] and session["sameSite"] == "Lax"
 
 
+def test_the_overview_shows_what_waits_to_be_sent_and_why(browse, site):
+    # Two versions the CRM has not taken: its last try failed with a 503 (as drain would mark them).
+    for n in (1, 2):
+        site.folder.execute(
+            "insert into outbox (destination, entity, key, version, idempotency_key, payload, status, attempts, last_error,"
+            " next_attempt_at, created_at) values ('crm', 'donation', ?, 1, ?, '{}', 'pending', 3, ?, ?, ?)",
+            (
+                f"assoc-amal|AM-{n}",
+                f"k{n}",
+                "crm.example.org/api/donations answered 503 (6 tries)",
+                "2026-10-01 09:00:00.000000",
+                "2026-10-01 08:00:00.000000",
+            ),
+        )
+    b = browse().sign_in("admin@wasl.example")
+    row = b.page.get_by_role("row").filter(has_text="crm")
+    expect(row).to_contain_text("2")
+    expect(row).to_contain_text("answered 503")
+    expect(b.page.get_by_role("row").filter(has_text="amal-donations").get_by_role("cell").last).to_have_text("0")
+    b.shot("overview-waiting")
+    b.page.goto("/lang/ar?next=/")
+    expect(b.page.get_by_role("columnheader", name="بانتظار الإرسال")).to_be_visible()
+
+
 def test_signing_out_ends_the_session(browse, site):
     b = browse().sign_in("amal@wasl.example")
     cookies = {c["name"]: c["value"] for c in b.context.cookies()}
