@@ -12,7 +12,9 @@ A refused token (401/403) fails the run without touching the records: fix the to
 everything pending goes out.
 
 As a source it pulls ``GET /api/v1/changes`` for each configured stream's entity,
-incrementally on the change sequence the other hub gives.
+incrementally on the change sequence the other hub gives, leaving out (``skip_own``) what
+this token's own association pushed: an echo of its own push could be older than what this
+hub holds by the time it is pulled.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ SETTINGS = {
             "description": "gzip each batch (about a seventh of the bytes): for slow links, at some CPU on both sides",
         },
         "page_size": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 500, "description": "Changes per page when pulling"},
+        "skip_own": {
+            "type": "boolean",
+            "default": True,
+            "description": "When pulling, leave out what this token's own association pushed (false: take everything back, e.g. to rebuild a lost store)",
+        },
         **POLICY_SETTINGS,
     },
 }
@@ -97,13 +104,20 @@ class Changes(Stream):
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         since = int(cursor.value or 0)
         size = self.connector.settings.get("page_size", 500)
+        params = {"entity": self.entity, "limit": size}
+        if self.connector.settings.get("skip_own", True):
+            params["origin"] = "others"
         while True:
-            page = self.connector.call("GET", "/api/v1/changes", params={"since": since, "entity": self.entity, "limit": size})
+            page = self.connector.call("GET", "/api/v1/changes", params={"since": since, **params})
             asked = since
             for seq, record in _changes_of(page, self.connector.settings["url"]):
                 since = seq
                 cursor.advance(since)
                 yield SourceRow(record, since)
+            following = page.get("next_since")
+            if isinstance(following, int) and following > since:
+                since = following  # past what the feed left out (our own pushes, other entities)
+                cursor.advance(since)
             if not page.get("more"):
                 return
             if since <= asked:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -204,9 +204,13 @@ def get_changes(
     since: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next_since of the previous answer; 0 for everything")] = 0,
     entity: Annotated[str | None, Query(description="Only this entity", json_schema_extra={"enum": list(ENTITIES)})] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 500,
+    origin: Annotated[
+        Literal["any", "others"],
+        Query(description="others: leave out what tokens of this token's own scope wrote (a pushing hub's own records)"),
+    ] = "any",
 ) -> Response:
     """Record versions committed after ``since``, oldest first, within the token's scope."""
-    return _json(browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit)))
+    return _json(browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit), origin=origin))
 
 
 @router.get(

@@ -22,11 +22,13 @@ from hub.app import Hub
 from hub.schema import ENTITIES
 from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
-from hub.store.models import Record
+from hub.store import changes as change_numbers
+from hub.store.models import ApiToken, Record
 
 __all__ = ["Filters", "changes", "list_records"]
 
 _r = Record.__table__
+_tokens = ApiToken.__table__
 
 # Where each entity keeps the fields the filters look at: (single-valued fields, list fields).
 GOVERNORATE_FIELDS = {
@@ -143,21 +145,36 @@ def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, 
     return {"entity": entity, "items": [_item(r) for r in rows], "next": str(rows[-1].id) if more else None}
 
 
-def changes(hub: Hub, principal: Principal, *, since: int = 0, entity: str | None = None, limit: int = 500) -> dict:
-    """Record versions committed after change ``since``, oldest first; ``next_since`` to ask again."""
+def changes(hub: Hub, principal: Principal, *, since: int = 0, entity: str | None = None, limit: int = 500, origin: str = "any") -> dict:
+    """Record versions committed after change ``since``, oldest first; ``next_since`` to ask again.
+
+    ``origin="others"`` leaves out versions written through a token of the reader's own scope
+    (its association's tokens; the platform's, for a platform token): a hub that pushes and
+    pulls gets back what others wrote, not an echo of its own pushes, which could be older than
+    what it holds by the time it pulls. ``next_since`` then moves past what was left out too.
+    """
     _check_read(principal, entity)
     q = select(_r.c.change_seq, _r.c.entity, _r.c.key, _r.c.version, _r.c.updated_at, _r.c.data).where(_r.c.change_seq > since)
     if entity:
         q = q.where(_r.c.entity == entity)
     if not principal.is_platform:
         q = q.where(_r.c.association_id == principal.association_id)
+    if origin == "others":
+        own_tokens = select(_tokens.c.id).where(
+            _tokens.c.association_id.is_(None) if principal.is_platform else _tokens.c.association_id == principal.association_id
+        )
+        q = q.where(or_(_r.c.api_token_id.is_(None), _r.c.api_token_id.not_in(own_tokens)))
     q = q.order_by(_r.c.change_seq).limit(limit + 1)
     with hub.store.engine.connect() as conn:
+        # Read first: every change numbered up to it has committed, so the page below sees all
+        # of them, and a page that is not full may move the reader past those it left out.
+        committed = change_numbers.latest(conn)
         rows = conn.execute(q).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    last = rows[-1].change_seq if rows else since
     return {
         "changes": [{"seq": r.change_seq, "entity": r.entity, **_item(r)} for r in rows],
-        "next_since": rows[-1].change_seq if rows else since,
+        "next_since": last if more else max(last, committed, since),
         "more": more,
     }

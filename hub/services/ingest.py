@@ -220,7 +220,15 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
         if versions[i] is not None:
             sent_version[p.key] = max(versions[i], sent_version.get(p.key, 0))
     up = upsert_batch(
-        conn, entity, [p for _, p in apply], connection=connection, run_id=None, now=now, source_versions=sent_version, stored=stored
+        conn,
+        entity,
+        [p for _, p in apply],
+        connection=connection,
+        run_id=None,
+        now=now,
+        source_versions=sent_version,
+        stored=stored,
+        api_token_id=principal.token_id,
     )
     new_version = {key: version for key, version, _h, _d in up.versions}
     for i, p in apply:

@@ -83,6 +83,9 @@ class Record(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0, server_default="0")
     # The version the sending hub gave this record, when it came through the API.
     source_version: Mapped[int | None]
+    # The API token whose request wrote this version (None: written here, by a run). Lets the
+    # change feed leave out what the reader's own association pushed (``origin=others``).
+    api_token_id: Mapped[int | None]
 
 
 class RecordVersion(Base):

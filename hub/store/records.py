@@ -39,6 +39,7 @@ _INSERT_COLUMNS = [
     "updated_at",
     "change_seq",
     "source_version",
+    "api_token_id",
 ]
 
 
@@ -92,6 +93,7 @@ def upsert_batch(
     keep_owned: bool = True,
     source_versions: dict[str, int] | None = None,
     stored: dict[str, Stored] | None = None,
+    api_token_id: int | None = None,
 ) -> Upserted:
     """Store ``items`` (in source order; a key seen twice keeps the later content).
 
@@ -101,6 +103,7 @@ def upsert_batch(
     with the record so that an older version arriving late is recognised.
     ``stored``: what :func:`stored_rows` returned for these keys in this transaction, when the
     caller already looked (API ingestion does, to recognise late versions); else looked up here.
+    ``api_token_id``: the API token whose request this is, kept on each version it writes.
     """
     sv = source_versions or {}
     out = Upserted()
@@ -112,7 +115,7 @@ def upsert_batch(
     if not existing and len(keys) == len(items):
         # Every record is new and no key repeats (a first load, new rows of an export): the
         # rows are zipped together column by column, without a Python step per record.
-        return _insert_new(conn, entity, columns, connection=connection, run_id=run_id, now=now, sv=sv)
+        return _insert_new(conn, entity, columns, connection=connection, run_id=run_id, now=now, sv=sv, token=api_token_id)
 
     if keep_owned and entity in KEPT_FIELDS:
         items = _keep_owned_fields(conn, entity, items, existing)
@@ -163,6 +166,7 @@ def upsert_batch(
                 "run_id": run_id,
                 "updated_at": now,
                 "source_version": sv.get(key),
+                "api_token_id": api_token_id,
             }
             out.updated += 1
     out.inserted = len(inserts)
@@ -200,7 +204,21 @@ def upsert_batch(
         seq += 1
     if inserts:
         keys, owners, data, hashes, versions = zip(*inserts.values())
-        _insert(conn, entity, keys, owners, data, hashes, versions, seq, connection=connection, run_id=run_id, now=now, sv=sv)
+        _insert(
+            conn,
+            entity,
+            keys,
+            owners,
+            data,
+            hashes,
+            versions,
+            seq,
+            connection=connection,
+            run_id=run_id,
+            now=now,
+            sv=sv,
+            token=api_token_id,
+        )
     if updates:
         conn.execute(
             update(_records)
@@ -215,6 +233,7 @@ def upsert_batch(
                 updated_at=bindparam("updated_at"),
                 change_seq=bindparam("change_seq"),
                 source_version=bindparam("source_version"),
+                api_token_id=bindparam("api_token_id"),
             ),
             [{k: v for k, v in u.items() if k != "key"} for u in updates.values()],
         )
@@ -225,16 +244,20 @@ def upsert_batch(
     return out
 
 
-def _insert_new(conn: Connection, entity: str, columns: list[tuple], *, connection: str, run_id, now: datetime, sv: dict) -> Upserted:
+def _insert_new(
+    conn: Connection, entity: str, columns: list[tuple], *, connection: str, run_id, now: datetime, sv: dict, token: int | None
+) -> Upserted:
     """Insert records none of which is stored yet, each key once: version 1 of each."""
     keys, data, hashes, owners = columns
     n = len(keys)
     seq = changes.take(conn, n)
-    _insert(conn, entity, keys, owners, data, hashes, repeat(1, n), seq, connection=connection, run_id=run_id, now=now, sv=sv)
+    _insert(conn, entity, keys, owners, data, hashes, repeat(1, n), seq, connection=connection, run_id=run_id, now=now, sv=sv, token=token)
     return Upserted(inserted=n, versions=list(zip(keys, repeat(1, n), hashes, data)))
 
 
-def _insert(conn: Connection, entity: str, keys, owners, data, hashes, versions, first_seq: int, *, connection, run_id, now, sv) -> None:
+def _insert(
+    conn: Connection, entity: str, keys, owners, data, hashes, versions, first_seq: int, *, connection, run_id, now, sv, token
+) -> None:
     """INSERT new records given column by column; rows are zipped in C, not built per record."""
     n = len(keys)
     stamp = db_value(conn, _records, "created_at", now)
@@ -253,6 +276,7 @@ def _insert(conn: Connection, entity: str, keys, owners, data, hashes, versions,
             repeat(stamp, n),
             range(first_seq, first_seq + n),
             source_versions,
+            repeat(token, n),
         )
     )
     insert_tuples(conn, _records, _INSERT_COLUMNS, rows)

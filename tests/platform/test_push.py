@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import httpx
 
@@ -164,6 +165,55 @@ connections:
     second = json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]
     assert second["read"] == 4 and second["inserted"] == 4
     assert reader.sql("select count(*) from records")[0][0] == 34
+
+
+def test_a_hub_that_pushes_and_pulls_gets_back_what_others_wrote_not_its_own_echo(platform, association):
+    """The association pushes its donations and pulls from the same platform what donors gave it there."""
+    platform.start()
+    pull = f"""\
+  from_platform:
+    connector: wasl
+    settings: {{url: "{platform.url}", token: "${{PULL_TOKEN}}"}}
+    streams:
+      donations: {{entity: donation}}
+"""
+    association.configure(platform.url, platform.token("amal-push", "assoc-amal"), rows=3, extra=pull)
+    association.env["PULL_TOKEN"] = platform.token("amal-pull", "assoc-amal", write=False)
+    assert _run(association).code == 0 and platform.count() == 3
+    # The association corrects a pledge; its push fails for now (the push token was revoked).
+    rows = donation_rows(3)
+    rows[1][2] = "9999.00"
+    association.write_csv("donations.csv", DONATION_HEADER, rows, encoding="utf-8-sig")
+    push_token_id = json.loads(platform.folder.hub("tokens", "list", "--json").out)[-1]["id"]
+    assert platform.folder.hub("tokens", "revoke", str(push_token_id)).code == 0
+    assert _run(association).code == 2 and association.outbox() == {"delivered": 3, "pending": 1}
+    # Meanwhile a donor gives to the association through the platform itself.
+    given = {
+        "id": "P-1",
+        "association_id": "assoc-amal",
+        "amount": "50.00",
+        "currency": "SYP",
+        "donated_at": "2026-10-02T10:00:00+03:00",
+        "channel": "platform",
+        "status": "received",
+    }
+    platform_token = platform.token("platform-desk")
+    r = httpx.post(
+        f"{platform.url}/api/v1/donation/batch", json={"records": [given]}, headers={"Authorization": f"Bearer {platform_token}"}
+    )
+    assert r.json()["accepted"] == 1
+    # The pull brings the platform's donation, and not the association's own three back.
+    pulled = json.loads(association.hub("run", "from_platform", "--json").out)["runs"][0]
+    assert (pulled["read"], pulled["inserted"], pulled["updated"]) == (1, 1, 0), pulled
+    mine = json.loads(association.sql("select data from records where key = 'assoc-amal|D0000001'")[0][0])
+    assert Decimal(mine["amount"]) == Decimal("9999"), "the pull rolled the association's correction back"
+    # Once the push goes out, both sides hold the correction, and a second pull finds nothing new.
+    association.env["PLATFORM_TOKEN"] = platform.token("amal-push-2", "assoc-amal")
+    assert _run(association).code == 0
+    stored = platform.folder.sql("select data from records where key = 'assoc-amal|D0000001'")[0][0]
+    assert Decimal(json.loads(stored)["amount"]) == Decimal("9999")
+    again = json.loads(association.hub("run", "from_platform", "--json").out)["runs"][0]
+    assert again["read"] == 0
 
 
 def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
