@@ -197,6 +197,18 @@ def folder(tmp_path: Path, request) -> HubFolder:
     return HubFolder(tmp_path)
 
 
+# One valid donation in the common schema, as an association's hub pushes it to the platform.
+DONATION_RECORD = {
+    "id": "D1",
+    "association_id": "assoc-amal",
+    "amount": "10.00",
+    "currency": "SYP",
+    "donated_at": "2026-10-01T10:00:00+03:00",
+    "channel": "cash",
+    "status": "received",
+}
+
+
 def donation_rows(n: int, start: int = 0) -> list[list]:
     """``n`` valid donation rows with Arabic headers' values."""
     return [

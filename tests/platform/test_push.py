@@ -12,18 +12,10 @@ from decimal import Decimal
 
 import httpx
 
-from tests.conftest import DONATION_HEADER, donation_rows, wait_for
+from tests.conftest import DONATION_HEADER, DONATION_RECORD, donation_rows, wait_for
 from tests.platform.conftest import Proxy
 
-GOOD = {
-    "id": "D1",
-    "association_id": "assoc-amal",
-    "amount": "10.00",
-    "currency": "SYP",
-    "donated_at": "2026-10-01T10:00:00+03:00",
-    "channel": "cash",
-    "status": "received",
-}
+GOOD = DONATION_RECORD
 
 
 def _run(association, *args, **kw):

@@ -159,7 +159,7 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     import httpx
 
     from hub.localport import free_port
-    from tests.conftest import wait_for
+    from tests.conftest import DONATION_RECORD, wait_for
 
     env = {"HUB_STORE": pg_url}
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
@@ -167,16 +167,7 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     port = free_port()
     server = folder.popen("serve", "--port", str(port), env=env)
     url = f"http://127.0.0.1:{port}"
-    record = {
-        "id": "D1",
-        "association_id": "assoc-amal",
-        "amount": "10.00",
-        "currency": "SYP",
-        "donated_at": "2026-10-01T10:00:00+03:00",
-        "channel": "cash",
-        "status": "pledged",
-    }
-    push = {"json": {"records": [record]}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
+    push = {"json": {"records": [DONATION_RECORD]}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
     database = pg_url.rsplit("/", 1)[1]
     admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     try:
