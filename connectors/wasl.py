@@ -158,7 +158,9 @@ class WaslConnector(Connector):
             me = self.http.json("GET", "/api/v1/token")
         except (Unavailable, Refused) as exc:
             raise CheckFailed(str(exc)) from None
-        scope = f"association {me['association_id']}" if me.get("association_id") else "the platform"
+        if not isinstance(me, dict) or "write" not in me:
+            raise CheckFailed(f"{self.settings['url']}/api/v1/token answered, but not as a Wasl hub does: is the url the other hub's API?")
+        scope = f"association {me.get('association_id')}" if me.get("association_id") else "the platform"
         rights = "+".join(r for r in ("read", "write") if me.get(r))
         return f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}"
 

@@ -128,6 +128,15 @@ def test_an_answer_that_cannot_be_read_fails_the_run_and_leaves_the_batch_pendin
         assert association.hub("run", "amal").code == 0 and association.outbox() == {"delivered": 3}
 
 
+def test_check_against_something_that_is_not_a_wasl_hub_says_so(association):
+    with TestServer() as server:
+        association.configure(server.url, "wh_t", rows=1)
+        for answer in ([], {"status": "ok"}):
+            server.route("GET", "/api/v1/token", lambda req, answer=answer: Response(200, answer))
+            r = association.hub("check", "platform")
+            assert r.code != 0 and "not as a Wasl hub does" in r.err and "Traceback" not in r.err, r.err
+
+
 def test_per_record_rejections_quarantine_only_those_records(association):
     def half(req):
         n = len(req.json()["records"])
