@@ -174,7 +174,7 @@ class Endpoint(Stream):
                 line += 1
                 if incremental and isinstance(rec, dict) and rec.get(incremental["field"]) is not None:
                     value = rec[incremental["field"]]
-                    if cursor.value is None or str(value) > str(cursor.value):
+                    if _later(value, cursor.value):
                         cursor.advance(value)
                 yield SourceRow(rec, line)
             url = None
@@ -201,6 +201,28 @@ class Endpoint(Stream):
                     raise ConnectorError(f"rest: {path} gave the page it was on ({nxt}) as the next one: it would be read forever")
                 if nxt:
                     url, params = nxt, {}  # the link carries its own query
+
+
+def _later(value: Any, current: Any) -> bool:
+    """Whether ``value`` moves the cursor past ``current``.
+
+    Numbers (or whole numbers written as text: ids) compare by value, so 10 comes after 9;
+    anything else compares as text, which orders ISO 8601 times.
+    """
+    if current is None:
+        return True
+
+    def whole(v: Any) -> int | float | None:
+        if isinstance(v, bool):
+            return None
+        if isinstance(v, int | float):
+            return v
+        return int(v) if isinstance(v, str) and v.isascii() and v.isdigit() else None
+
+    a, b = whole(value), whole(current)
+    if a is not None and b is not None:
+        return a > b
+    return str(value) > str(current)
 
 
 def _json(resp: httpx.Response, where: str) -> Any:

@@ -160,3 +160,15 @@ def test_an_api_that_repeats_itself_is_not_read_forever(server, tmp_path):
     loop = _open(tmp_path, {"url": server.url}, {"path": "/loop", "pagination": {"type": "next_link"}})
     with pytest.raises(ConnectorError, match="gave the page it was on"):
         _read(loop)
+
+
+def test_an_incremental_number_field_moves_the_cursor_by_value_not_as_text(server, tmp_path):
+    rows = [{"n": i, "seq": i} for i in range(1, 13)]  # 9 < 10 < 12, though "9" > "12" as text
+    server.route("GET", "/rows", lambda req: Response(200, [r for r in rows if r["seq"] > int(req.arg("after_seq", "0"))]))
+    conn = _open(tmp_path, {"url": server.url}, {"path": "/rows", "incremental": {"field": "seq", "param": "after_seq"}})
+    cursor = Cursor(None)
+    assert [row.data["n"] for row in conn.streams()[0].read(cursor)] == list(range(1, 13))
+    assert cursor.value == 12
+    rows.append({"n": 13, "seq": 13})
+    assert [row.data["n"] for row in conn.streams()[0].read(cursor)] == [13]
+    assert server.requests[-1].arg("after_seq") == "12"
