@@ -83,6 +83,17 @@ def replay(
                 }
             )
             continue
+        if entry["stage"] == "api":
+            # Received over the API: the sender holds the record and its versions. Storing a
+            # corrected copy here would fork it from the sender's; the sender fixes and resends.
+            skipped.append(
+                {
+                    "id": entry["id"],
+                    "reason": f"received over the API ({entry['connection']}): the sending hub fixes the record and sends it again;"
+                    " dismiss this entry once it has",
+                }
+            )
+            continue
         raw = entry["raw"]
         if changes:
             if not isinstance(raw, dict):

@@ -114,6 +114,11 @@ def test_an_association_token_cannot_write_another_associations_records(platform
     assert any(e["rule"] == "scope" and "assoc-birr" in e["message"] for e in entry["errors"])
     # The platform keeps what it refused, raw, in its own quarantine.
     assert platform.folder.sql("select count(*) from quarantine where stage = 'api'")[0][0] == 5
+    # It cannot replay them itself: the sender holds the record; it fixes and sends it again.
+    first = platform.folder.sql("select min(id) from quarantine")[0][0]
+    replay = json.loads(platform.folder.hub("quarantine", "replay", str(first), "--json").out)
+    assert replay["replayed"] == [] and "the sending hub fixes the record" in replay["skipped"][0]["reason"]
+    assert platform.folder.sql("select status from quarantine where id = ?", (first,)) == [("open",)]
 
 
 def test_a_revoked_token_fails_the_run_and_loses_nothing(platform, association):
