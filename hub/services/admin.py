@@ -168,19 +168,22 @@ def run_for(hub: Hub, user: User, run_id: int) -> dict[str, Any]:
 
 
 def quarantine_list(hub: Hub, user: User, *, connection: str | None = None, status: str = "open") -> list[dict]:
-    """Entries of what the user may see."""
+    """Entries of what the user may see; platform staff also see what the API refused."""
     names = visible_connections(hub, user)
     if connection and connection not in names:
         return []
     with hub.store.engine.connect() as conn:
-        return q_store.list_entries(conn, connection=connection or None, status=status, limit=500, connections=names)
+        return q_store.list_entries(
+            conn, connection=connection or None, status=status, limit=500, connections=names, with_api=user.is_platform and not connection
+        )
 
 
 def quarantine_entry(hub: Hub, user: User, entry_id: int) -> dict[str, Any]:
     """One entry; NotFoundError if it is not the user's."""
     with hub.store.engine.connect() as conn:
         entry = q_store.get_entry(conn, entry_id)
-    if entry["connection"] not in visible_connections(hub, user):
+    received = entry["connection"].startswith(q_store.API_PREFIX)  # refused over the API: the platform's staff see it
+    if not (received and user.is_platform) and entry["connection"] not in visible_connections(hub, user):
         raise NotFoundError(f"no quarantine entry {entry_id}")
     return entry
 

@@ -11,14 +11,15 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from hub.errors import NotFoundError
 from hub.store.models import QuarantineEntry
 
-__all__ = ["add_entries", "count_open", "get_entry", "list_entries", "set_status"]
+__all__ = ["API_PREFIX", "add_entries", "count_open", "get_entry", "list_entries", "set_status"]
 
 _t = QuarantineEntry.__table__
+API_PREFIX = "api:"  # the connection of what arrived over the API: api:<token name>
 
 
 def _dumps(value: Any) -> str:
@@ -102,13 +103,18 @@ def list_entries(
     status: str | None = "open",
     limit: int | None = 100,
     connections: list[str] | None = None,
+    with_api: bool = False,
 ) -> list[dict[str, Any]]:
-    """Entries, oldest first, filtered by connection(s) and status (None: any status)."""
+    """Entries, oldest first, filtered by connection(s) and status (None: any status).
+
+    ``with_api``: with ``connections``, also the records refused over the API (``api:<token>``).
+    """
     q = select(_t).order_by(_t.c.id)
     if connection:
         q = q.where(_t.c.connection == connection)
     if connections is not None:
-        q = q.where(_t.c.connection.in_(connections))
+        allowed = _t.c.connection.in_(connections)
+        q = q.where(or_(allowed, _t.c.connection.startswith(API_PREFIX, autoescape=True)) if with_api else allowed)
     if status:
         q = q.where(_t.c.status == status)
     if limit:

@@ -83,6 +83,9 @@ AR = {
     "Dismiss": "استبعاد",
     "Reason": "السبب",
     "Fix the values, then replay.": "صحّح القيم ثم أعد المعالجة.",
+    "Received over the API: the sending hub fixes the record and sends it again; dismiss this entry once it has.": (
+        "وصل عبر الواجهة البرمجية: يصحّح المركز المرسِل السجل ويرسله من جديد، ثم استبعد هذا القيد."
+    ),
     "Stored: the record passed after the fix.": "تم التخزين: نجح السجل بعد التصحيح.",
     "Still invalid:": "ما زال غير صالح:",
     "Dismissed.": "تم الاستبعاد.",

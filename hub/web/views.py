@@ -38,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 _env = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
 )
+_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}  # |tojson keeps Arabic as written
 Csrf = Annotated[str | None, Form()]
 
 MESSAGES = {

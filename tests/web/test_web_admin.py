@@ -189,6 +189,29 @@ def test_the_overview_shows_what_waits_to_be_sent_and_why(browse, site):
     expect(b.page.get_by_role("columnheader", name="بانتظار الإرسال")).to_be_visible()
 
 
+def test_platform_staff_see_what_the_api_refused_and_can_only_dismiss_it(browse, site):
+    token = json.loads(site.folder.hub("tokens", "create", "amal-push", "--association", "assoc-amal", "--write", "--json").out)["token"]
+    bad = {"id": "W-1", "association_id": "assoc-amal", "amount": "ألف", "currency": "SYP", "donor": {"name": "فاطمة علي"}}
+    r = httpx.post(f"{site.url}/api/v1/donation/batch", json={"records": [bad]}, headers={"Authorization": f"Bearer {token}"})
+    assert r.json()["rejected"] == 1
+    entry_id = site.folder.sql("select id from quarantine where connection = 'api:amal-push'")[0][0]
+    b = browse().sign_in("admin@wasl.example")
+    b.page.goto("/quarantine")
+    expect(b.page.get_by_role("row").filter(has_text="api:amal-push")).to_contain_text("amount")
+    b.page.goto(f"/quarantine/{entry_id}")
+    expect(b.page.get_by_text("the sending hub fixes the record")).to_be_visible()
+    expect(b.page.locator("pre")).to_contain_text("فاطمة علي")  # the raw record, Arabic as sent
+    expect(b.page.locator("#replay")).to_have_count(0)
+    b.shot("api-entry")
+    b.page.get_by_label("Reason").fill("asked the association to resend")
+    b.page.get_by_role("button", name="Dismiss").click()
+    expect(b.page.get_by_role("status")).to_be_visible()
+    assert site.folder.sql("select status from quarantine where id = ?", (entry_id,)) == [("dismissed",)]
+    # An association's own staff do not browse the platform's API quarantine.
+    other = browse("amal").sign_in("amal@wasl.example")
+    assert other.page.goto(f"/quarantine/{entry_id}").status == 404
+
+
 def test_signing_out_ends_the_session(browse, site):
     b = browse().sign_in("amal@wasl.example")
     cookies = {c["name"]: c["value"] for c in b.context.cookies()}
