@@ -59,8 +59,11 @@ class DemoPlatform:
             for env, (name, association) in TOKENS.items():
                 secret = saved.get(env)
                 if not secret or tokens.authenticate(hub, secret) is None:
+                    # A store kept while the saved secrets were lost: a fresh token, under a free name.
+                    taken = {t["name"] for t in tokens.list_tokens(hub)}
+                    free = next(n for n in (name, *(f"{name}-{k}" for k in range(2, 1000))) if n not in taken)
                     secret = tokens.create(
-                        hub, name, association=association, platform=association is None, read=True, write=True, actor="demo"
+                        hub, free, association=association, platform=association is None, read=True, write=True, actor="demo"
                     )["token"]
                 out[env] = secret
         finally:

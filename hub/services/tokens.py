@@ -66,6 +66,11 @@ def create(hub: Hub, name: str, *, association: str | None, platform: bool, read
     secret = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     with hub.store.engine.begin() as conn:
+        # The name labels what the token wrote (records' and quarantine's api:<name>, the audit's
+        # token:<name>), so it names one token, revoked ones included.
+        taken = conn.execute(select(_t.c.id).where(_t.c.name == name)).scalar()
+        if taken is not None:
+            raise ConfigError(f"a token named {name!r} exists already (id {taken}); choose another name, e.g. {name}-2")
         token_id = conn.execute(
             insert(_t)
             .values(

@@ -185,7 +185,7 @@ def test_no_config_file(folder):
     assert "no config file" in r.err and "hub init" in r.err
 
 
-def test_a_token_or_account_for_an_empty_or_padded_association_is_refused(folder):
+def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(folder):
     """An unset shell variable (``--association "$ASSOC"``) must not make a token that reads as the platform's."""
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--json").code == 0
@@ -207,6 +207,10 @@ def test_a_token_or_account_for_an_empty_or_padded_association_is_refused(folder
     assert users.returncode == 2 and "is not an association id" in users.stderr
     assert folder.sql("select association_id from api_tokens") == [("assoc-amal",)]
     assert folder.sql("select count(*) from web_users") == [(0,)]
+    # A name labels what its token wrote (api:<name>, token:<name>): it names one token only.
+    again = folder.hub("tokens", "create", "amal", "--association", "assoc-birr")
+    assert again.code == 2 and "a token named 'amal' exists already" in again.err
+    assert folder.sql("select count(*) from api_tokens") == [(1,)]
 
 
 def test_a_misspelt_auth_setting_names_the_key_not_any_of_the_given_schemas(folder):
