@@ -182,7 +182,7 @@ def quarantine_entry(hub: Hub, user: User, entry_id: int) -> dict[str, Any]:
     """One entry; NotFoundError if it is not the user's."""
     with hub.store.engine.connect() as conn:
         entry = q_store.get_entry(conn, entry_id)
-    received = entry["connection"].startswith(q_store.API_PREFIX)  # refused over the API: the platform's staff see it
+    received = entry["stage"] == q_store.API_STAGE  # refused over the API: the platform's staff see it
     if not (received and user.is_platform) and entry["connection"] not in visible_connections(hub, user):
         raise NotFoundError(f"no quarantine entry {entry_id}")
     return entry

@@ -136,9 +136,7 @@ def ingest(
         if stored is not None:
             return stored
 
-    preparer = Preparer(
-        entity, entity_key(entity), None, [], {"connection": f"{quarantine_store.API_PREFIX}{principal.name}", "stream": entity}
-    )
+    preparer = Preparer(entity, entity_key(entity), None, [], {"connection": f"api:{principal.name}", "stream": entity})
     results: list[dict] = [{}] * len(records)
     good: list[tuple[int, Prepared]] = []
     refused: list[tuple[int, Rejected]] = []
@@ -205,7 +203,7 @@ def _in_version_order(apply: list[tuple[int, Prepared]], versions: list[int | No
 
 
 def _apply(conn, principal, entity, records, versions, good, refused, results, now, idempotency_key, digest) -> Answer:
-    connection = f"{quarantine_store.API_PREFIX}{principal.name}"
+    connection = f"api:{principal.name}"
     # A version older than the stored one is a late retry: never roll a record back.
     stored = stored_rows(conn, entity, list({p.key for _, p in good}))  # looked up once, for both uses
     stored_versions = {key: row.source_version for key, row in stored.items()}
@@ -261,7 +259,7 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
                     "connection": connection,
                     "stream": entity,
                     "entity": entity,
-                    "stage": "api",
+                    "stage": quarantine_store.API_STAGE,
                     "line": i,
                     "raw": records[i],
                     "errors": results[i]["errors"],

@@ -83,7 +83,7 @@ def replay(
                 }
             )
             continue
-        if entry["stage"] == "api":
+        if entry["stage"] == q_store.API_STAGE:
             # Received over the API: the sender holds the record and its versions. Storing a
             # corrected copy here would fork it from the sender's; the sender fixes and resends.
             skipped.append(

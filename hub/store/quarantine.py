@@ -16,10 +16,10 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 from hub.errors import NotFoundError
 from hub.store.models import QuarantineEntry
 
-__all__ = ["API_PREFIX", "add_entries", "count_open", "get_entry", "list_entries", "set_status"]
+__all__ = ["API_STAGE", "add_entries", "count_open", "get_entry", "list_entries", "set_status"]
 
 _t = QuarantineEntry.__table__
-API_PREFIX = "api:"  # the connection of what arrived over the API: api:<token name>
+API_STAGE = "api"  # the stage of records refused over the API (their connection: api:<token name>)
 
 
 def _dumps(value: Any) -> str:
@@ -107,14 +107,14 @@ def list_entries(
 ) -> list[dict[str, Any]]:
     """Entries, oldest first, filtered by connection(s) and status (None: any status).
 
-    ``with_api``: with ``connections``, also the records refused over the API (``api:<token>``).
+    ``with_api``: with ``connections``, also the records refused over the API (stage ``api``).
     """
     q = select(_t).order_by(_t.c.id)
     if connection:
         q = q.where(_t.c.connection == connection)
     if connections is not None:
         allowed = _t.c.connection.in_(connections)
-        q = q.where(or_(allowed, _t.c.connection.startswith(API_PREFIX, autoescape=True)) if with_api else allowed)
+        q = q.where(or_(allowed, _t.c.stage == API_STAGE) if with_api else allowed)
     if status:
         q = q.where(_t.c.status == status)
     if limit:
