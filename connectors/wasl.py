@@ -221,10 +221,11 @@ def _rejections(response, chunk: Sequence[Delivery], url: str) -> dict[str, list
                 index = item["index"]
                 if not isinstance(index, int) or not 0 <= index < len(chunk):
                     raise ValueError(f"result index {index!r} is not one of the batch's {len(chunk)} records")
-                out[chunk[index].idempotency_key] = [
-                    RecordProblem(str(e.get("path", "(record)")), str(e.get("rule", "platform")), str(e.get("message", "")))
-                    for e in item.get("errors") or []
-                ] or [RecordProblem("(record)", "platform", "refused by the platform")]
+                if not all(isinstance(e, dict) for e in item.get("errors") or []):
+                    raise ValueError(f"the errors of result {index} are not objects")
+                out[chunk[index].idempotency_key] = _as_problems(item.get("errors"), "(record)") or [
+                    RecordProblem("(record)", "platform", "refused by the platform")
+                ]
         return out
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConnectorError(
@@ -234,14 +235,18 @@ def _rejections(response, chunk: Sequence[Delivery], url: str) -> dict[str, list
 
 
 def _problems(body, message: str) -> list[RecordProblem]:
+    """A refusal of the whole batch: the status line, then the errors the other hub listed."""
     errors = body.get("errors") if isinstance(body, dict) else None
-    out = [RecordProblem("(batch)", "platform", message)]
-    out += [
-        RecordProblem(e.get("path", "(batch)"), e.get("rule", "platform"), e.get("message", ""))
+    return [RecordProblem("(batch)", "platform", message), *_as_problems(errors, "(batch)")]
+
+
+def _as_problems(errors, where: str) -> list[RecordProblem]:
+    """The other hub's ``{"path", "rule", "message"}`` errors as problems; anything else is left out."""
+    return [
+        RecordProblem(str(e.get("path", where)), str(e.get("rule", "platform")), str(e.get("message", "")))
         for e in errors or []
         if isinstance(e, dict)
     ]
-    return out
 
 
 @hookimpl
