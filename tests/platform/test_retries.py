@@ -280,14 +280,21 @@ def test_compress_sends_gzip_and_the_same_bytes_on_every_retry(association):
     assert association.outbox() == {"delivered": 3}
 
 
-def test_a_change_feed_of_the_wrong_shape_fails_the_pull_in_words(tmp_path):
+def _puller(server, tmp_path):
+    """A wasl connection pulling donations from the scripted platform."""
     from connectors.wasl import WaslConnector
+    from hub.sdk import ConnectorContext, StreamConfig
+
+    streams = (StreamConfig("donations", "donation", options={}),)
+    return WaslConnector({"url": server.url, "token": "wh_t"}, ConnectorContext(connection="p", base_dir=tmp_path, streams=streams))
+
+
+def test_a_change_feed_of_the_wrong_shape_fails_the_pull_in_words(tmp_path):
     from hub import ConnectorError
-    from hub.sdk import ConnectorContext, Cursor, StreamConfig
+    from hub.sdk import Cursor
 
     with TestServer() as server:
-        streams = (StreamConfig("donations", "donation", options={}),)
-        conn = WaslConnector({"url": server.url, "token": "wh_t"}, ConnectorContext(connection="p", base_dir=tmp_path, streams=streams))
+        conn = _puller(server, tmp_path)
         for page in ([1, 2], {"changes": [{"record": {}}]}, {"changes": [{"seq": "7", "record": {}}]}, {"items": []}):
             server.route("GET", "/api/v1/changes", lambda req, page=page: Response(200, page))
             with pytest.raises(ConnectorError, match="something other than a page of changes"):
@@ -296,14 +303,12 @@ def test_a_change_feed_of_the_wrong_shape_fails_the_pull_in_words(tmp_path):
 
 
 def test_a_change_feed_that_says_more_but_moves_no_further_fails_the_pull(tmp_path):
-    from connectors.wasl import WaslConnector
     from hub import ConnectorError
-    from hub.sdk import ConnectorContext, Cursor, StreamConfig
+    from hub.sdk import Cursor
 
     with TestServer() as server:
         server.route("GET", "/api/v1/changes", lambda req: Response(200, {"changes": [], "next_since": 7, "more": True}))
-        streams = (StreamConfig("donations", "donation", options={}),)
-        conn = WaslConnector({"url": server.url, "token": "wh_t"}, ConnectorContext(connection="p", base_dir=tmp_path, streams=streams))
+        conn = _puller(server, tmp_path)
         with pytest.raises(ConnectorError, match="more changes follow 7 but gave none"):
             list(conn.streams()[0].read(Cursor("7")))
         assert len(server.requests) == 1
