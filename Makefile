@@ -29,6 +29,7 @@ test-postgres: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/schedule.py
 
