@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.api.auth import principal
-from hub.api.models import Changes, Health, IngestAnswer, Page, Problem, TokenInfo
+from hub.api.models import Changes, Health, IngestAnswer, Item, Page, Problem, TokenInfo
 from hub.schema import ENTITIES, load_schema
 from hub.services import browse
 from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, ingest
@@ -266,6 +266,27 @@ def get_records(
     """A page of records, filtered, within the token's scope (an association token sees its own)."""
     filters = browse.Filters(association, governorate, sector, date_from, date_to)
     return _json(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
+
+
+@router.get(
+    "/api/v1/{entity}/{record_id:path}",
+    response_model=Item,
+    responses=_problems(401, 403, 404, 422, 503),
+    tags=["reading"],
+    summary="One record, by its key",
+)
+def get_record(
+    entity: EntityPath,
+    record_id: Annotated[str, Path(min_length=1, max_length=120, description="The record's id (an association's id, for association)")],
+    request: Request,
+    caller: Caller,
+    association: Annotated[
+        str | None, Query(min_length=1, max_length=120, description="The association whose record it is (a platform token must say)")
+    ] = None,
+    account: Annotated[str | None, Query(min_length=1, max_length=120, description="For bank_transaction: the account (IBAN)")] = None,
+) -> Response:
+    """The version of one record this hub holds, within the token's scope; 404 if none is."""
+    return _json(browse.get_record(request.app.state.hub, caller, entity, record_id, association=association, account=account))
 
 
 @operations.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")

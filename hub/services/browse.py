@@ -19,13 +19,13 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from hub.app import Hub
-from hub.schema import ENTITIES
+from hub.schema import ENTITIES, entity_key
 from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
 from hub.store import changes as change_numbers
 from hub.store.models import ApiToken, Record
 
-__all__ = ["Filters", "changes", "list_records"]
+__all__ = ["Filters", "changes", "get_record", "list_records"]
 
 _r = Record.__table__
 _tokens = ApiToken.__table__
@@ -143,6 +143,50 @@ def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, 
     more = len(rows) > limit
     rows = rows[:limit]
     return {"entity": entity, "items": [_item(r) for r in rows], "next": str(rows[-1].id) if more else None}
+
+
+# The query parameter that names each key field other than ``id`` when one record is asked for.
+KEY_PARAMS = {"association_id": "association", "account": "account"}
+
+
+def get_record(
+    hub: Hub, principal: Principal, entity: str, record_id: str, *, association: str | None = None, account: str | None = None
+) -> dict:
+    """The stored version of one record, found by its natural key, within the token's scope.
+
+    What an association's IT staff ask when a partner says "we never got R17": the key is the
+    record's ``id`` plus the entity's other key fields (``association`` for most entities,
+    ``account`` for bank lines). An association's token may leave ``association`` out: it reads
+    its own. Not found, or not the token's to read, is a 404 that does not tell the two apart.
+    """
+    _check_read(principal, entity)
+    fields = entity_key(entity)
+    given = {"id": record_id, "association_id": association, "account": account}
+    for field, param in KEY_PARAMS.items():
+        if given[field] is not None and field not in fields:
+            raise ApiProblem(422, f"{entity} records are keyed by {' and '.join(fields)}; {param} does not name one")
+    if "association_id" in fields and not principal.is_platform:
+        if association is not None and association != principal.association_id:
+            raise ApiProblem(403, f"token {principal.name!r} reads only association {principal.association_id!r} records")
+        given["association_id"] = principal.association_id
+    missing = [KEY_PARAMS[f] for f in fields if f != "id" and not given[f]]
+    if missing:
+        raise ApiProblem(
+            422,
+            f"{entity} records are keyed by {' and '.join(fields)}: give ?{'&'.join(m + '=' for m in missing)} beside the id",
+            errors=[{"path": m, "rule": "required", "message": f"{m} is part of a {entity}'s key"} for m in missing],
+        )
+    q = select(_r.c.key, _r.c.version, _r.c.updated_at, _r.c.data).where(
+        _r.c.entity == entity, _r.c.key == "|".join(given[f] for f in fields)
+    )
+    if not principal.is_platform:
+        q = q.where(_r.c.association_id == principal.association_id)
+    with hub.store.engine.connect() as conn:
+        row = conn.execute(q).first()
+    if row is None:
+        of = "".join(f" of {KEY_PARAMS[f]} {given[f]!r}" for f in fields if f != "id")
+        raise ApiProblem(404, f"no {entity} {record_id!r}{of} is stored here")
+    return _item(row)
 
 
 def changes(hub: Hub, principal: Principal, *, since: int = 0, entity: str | None = None, limit: int = 500, origin: str = "any") -> dict:

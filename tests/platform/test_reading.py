@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
 
 from hub.services import tokens
@@ -157,6 +159,44 @@ def test_associations_filter_on_the_governorates_they_serve(api):
         == "bank_transaction records name no association, so only a platform token may write them"
     )
     assert _push(api, platform, "bank_transaction", [line])["accepted"] == 1
+
+
+def test_one_record_is_read_by_its_key_within_the_tokens_scope(api):
+    amal, birr, platform = _token(api, "amal"), _token(api, "birr"), _token(api, write=False)
+    receipt = dict(_donation(0, "amal", 1), id="إيصال/٢٠٢٦/17")  # ids as associations write them: Arabic, slashes
+    _push(api, amal, "donation", [_donation(1, "amal", 1), receipt])
+    _push(api, amal, "donation", [dict(_donation(1, "amal", 1), amount="999.00")])
+    _push(api, birr, "donation", [_donation(2, "birr", 1)])
+
+    def get(path, headers, **params):
+        return httpx.get(f"{api.url}/api/v1/{path}", params=params, headers=headers)
+
+    mine = get("donation/D1", amal)  # an association's token reads its own: no association to name
+    assert mine.status_code == 200, mine.text
+    assert (mine.json()["key"], mine.json()["version"], mine.json()["record"]["amount"]) == ("amal|D1", 2, "999.00")
+    encoded = get("donation/" + quote(receipt["id"], safe=""), amal)
+    assert encoded.status_code == 200 and encoded.json()["record"]["id"] == "إيصال/٢٠٢٦/17"
+    # Another association's record: 404 to a token that may not read it, in the same words as a
+    # record that does not exist, so ids cannot be probed; naming that association is a 403.
+    assert get("donation/D1", birr).json()["detail"] == "no donation 'D1' of association 'birr' is stored here"
+    assert get("donation/D1", birr).status_code == 404
+    assert get("donation/D1", birr, association="amal").status_code == 403
+    # A platform token reads any association's, and must say which: ids are per association.
+    unnamed = get("donation/D1", platform)
+    assert unnamed.status_code == 422 and "give ?association=" in unnamed.json()["detail"]
+    assert get("donation/D2", platform, association="birr").json()["record"]["association_id"] == "birr"
+    assert get("donation/D404", platform, association="amal").status_code == 404
+    # Bank lines are keyed by account; an association is keyed by its id alone.
+    line = {"id": "T1", "account": "SY01", "booking_date": "2026-10-01", "amount": "5.00", "currency": "SYP", "direction": "credit"}
+    assert _push(api, _token(api), "bank_transaction", [{**line, "status": "booked"}])["accepted"] == 1
+    assert get("bank_transaction/T1", platform).status_code == 422
+    assert get("bank_transaction/T1", platform, account="SY01").json()["record"]["amount"] == "5.00"
+    assert get("bank_transaction/T1", amal, account="SY01").status_code == 404
+    base = {"org_type": "22", "status": "active", "governorate": "SY01"}
+    _push(api, amal, "association", [{**base, "id": "amal", "name_ar": "جمعية الأمل"}])
+    assert get("association/amal", amal).json()["record"]["name_ar"] == "جمعية الأمل"
+    assert get("association/amal", platform, association="amal").status_code == 422  # not part of its key
+    assert get("association/amal", birr).status_code == 404
 
 
 def test_the_change_feed_returns_each_version_once_in_commit_order(api):
