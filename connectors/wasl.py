@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import logging
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -124,6 +125,26 @@ class Changes(Stream):
                 raise ConnectorError(f"wasl: the other hub says more changes follow {asked} but gave none after it")
 
 
+RENEW_WITHIN = timedelta(days=14)
+
+
+def _lapses(expires_at: object) -> str:
+    """When the token stops working, as ``hub check`` says it; a warning once it is near."""
+    if not isinstance(expires_at, str):
+        return ""
+    try:
+        when = datetime.fromisoformat(expires_at)
+    except ValueError:
+        return ""
+    if when.tzinfo is None:
+        return ""
+    left = when - datetime.now(UTC)
+    said = f", until {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if left <= RENEW_WITHIN:
+        said += f" (in {max(left.days, 0)} day(s): ask the other hub for a new token)"
+    return said
+
+
 class WaslConnector(Connector):
     """Push to and pull from another Wasl hub."""
 
@@ -162,7 +183,7 @@ class WaslConnector(Connector):
             raise CheckFailed(f"{self.settings['url']}/api/v1/token answered, but not as a Wasl hub does: is the url the other hub's API?")
         scope = f"association {me.get('association_id')}" if me.get("association_id") else "the platform"
         rights = "+".join(r for r in ("read", "write") if me.get(r))
-        return f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}"
+        return f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}{_lapses(me.get('expires_at'))}"
 
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         result = WriteResult()

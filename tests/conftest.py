@@ -119,19 +119,21 @@ class HubFolder:
         return proc
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
-        """Read the store directly (what is really on disk), bypassing the hub."""
+        """Read (or change, and commit) the store directly, bypassing the hub: what is on disk."""
         if self.store_url:
             from sqlalchemy import create_engine
 
             engine = create_engine(self.store_url)
             try:
-                with engine.connect() as conn:
-                    return [tuple(r) for r in conn.exec_driver_sql(query.replace("?", "%s"), params)]
+                with engine.begin() as conn:
+                    result = conn.exec_driver_sql(query.replace("?", "%s"), params)
+                    return [tuple(r) for r in result] if result.returns_rows else []
             finally:
                 engine.dispose()
         conn = sqlite3.connect(self.path / "hub.db")
         try:
-            return conn.execute(query, params).fetchall()
+            with conn:
+                return conn.execute(query, params).fetchall()
         finally:
             conn.close()
 

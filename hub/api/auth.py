@@ -16,12 +16,12 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `hub tokens cre
 
 
 def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> tokens.Principal:
-    """The caller's principal; 401 when the token is missing, unknown or revoked."""
+    """The caller's principal; 401 when the token is missing, unknown, revoked or expired."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("send the token as 'Authorization: Bearer <token>'")
     found = tokens.authenticate(request.app.state.hub, credentials.credentials)
     if found is None:
-        raise _unauthorized("the token is unknown or has been revoked")
+        raise _unauthorized(tokens.why_refused(request.app.state.hub, credentials.credentials))
     return found
 
 

@@ -96,3 +96,4 @@ class TokenInfo(BaseModel):
     platform: bool
     read: bool
     write: bool
+    expires_at: str | None = None

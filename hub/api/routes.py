@@ -229,6 +229,7 @@ def get_token(caller: Caller) -> Response:
             "platform": caller.is_platform,
             "read": caller.can_read,
             "write": caller.can_write,
+            "expires_at": caller.expires_at.isoformat() if caller.expires_at else None,
         }
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from hub.cli.context import open_hub
@@ -20,17 +22,25 @@ def tokens() -> None:
 @click.option("--platform", is_flag=True, help="A platform token: reads every association's records.")
 @click.option("--read/--no-read", default=True, show_default=True, help="May read records and changes.")
 @click.option("--write/--no-write", default=False, show_default=True, help="May push records.")
+@click.option(
+    "--expires-in",
+    "days",
+    type=click.IntRange(min=1),
+    help="Refuse the token this many days from now (default: accepted until revoked).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def tokens_create(ctx, name, association, platform, read, write, as_json) -> None:
+def tokens_create(ctx, name, association, platform, read, write, days, as_json) -> None:
     """Create a token NAME; prints the secret once (only its hash is kept)."""
-    t = svc.create(open_hub(ctx), name, association=association, platform=platform, read=read, write=write)
+    lifetime = timedelta(days=days) if days else None
+    t = svc.create(open_hub(ctx), name, association=association, platform=platform, read=read, write=write, expires_in=lifetime)
     if as_json:
         emit_json(t)
         return
     scope = f"association {association}" if association else "the platform"
     rights = "+".join(r for r, ok in (("read", read), ("write", write)) if ok)
-    console.print(f"token {t['id']} ({name}) for {scope}, {rights}. Keep it now; it is not shown again:", highlight=False)
+    until = f", until {t['expires_at'][:19]} UTC" if t["expires_at"] else ""
+    console.print(f"token {t['id']} ({name}) for {scope}, {rights}{until}. Keep it now; it is not shown again:", highlight=False)
     click.echo(t["token"])
 
 
@@ -45,7 +55,7 @@ def tokens_list(ctx, as_json) -> None:
         return
     table(
         "tokens",
-        ["id", "name", "starts", "scope", "rights", "created (UTC)", "last used (UTC)", "revoked (UTC)"],
+        ["id", "name", "starts", "scope", "rights", "created (UTC)", "last used (UTC)", "expires (UTC)", "revoked (UTC)"],
         [
             [
                 r["id"],
@@ -55,6 +65,7 @@ def tokens_list(ctx, as_json) -> None:
                 r["rights"],
                 r["created_at"][:19],
                 (r["last_used_at"] or "")[:19],
+                (r["expires_at"] or "")[:19],
                 (r["revoked_at"] or "")[:19],
             ]
             for r in rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 
@@ -22,7 +22,7 @@ from hub.store import audit
 from hub.store.models import ApiToken
 from hub.store.types import utcnow
 
-__all__ = ["Principal", "authenticate", "create", "list_tokens", "revoke"]
+__all__ = ["Principal", "authenticate", "create", "list_tokens", "revoke", "why_refused"]
 
 _t = ApiToken.__table__
 PREFIX = "wh_"
@@ -38,6 +38,7 @@ class Principal:
     association_id: str | None
     can_read: bool
     can_write: bool
+    expires_at: datetime | None = None
 
     @property
     def is_platform(self) -> bool:
@@ -58,13 +59,30 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create(hub: Hub, name: str, *, association: str | None, platform: bool, read: bool, write: bool, actor: str = "cli") -> dict:
-    """A new token; the returned ``token`` is the only time the secret is seen."""
+def create(
+    hub: Hub,
+    name: str,
+    *,
+    association: str | None,
+    platform: bool,
+    read: bool,
+    write: bool,
+    expires_in: timedelta | None = None,
+    actor: str = "cli",
+) -> dict:
+    """A new token; the returned ``token`` is the only time the secret is seen.
+
+    ``expires_in``: the token lapses that long from now (a token handed to an association's
+    hub need not outlive the agreement it was given under); None, until revoked.
+    """
     association = association_scope(association, platform=platform)
     if not (read or write):
         raise ConfigError("a token needs read or write rights (--read, --write)")
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise ConfigError("a token's lifetime must be positive (--expires-in DAYS, at least 1)")
     secret = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
+    expires_at = now + expires_in if expires_in is not None else None
     with hub.store.engine.begin() as conn:
         # The name labels what the token wrote (records' and quarantine's api:<name>, the audit's
         # token:<name>), so it names one token, revoked ones included.
@@ -82,19 +100,29 @@ def create(hub: Hub, name: str, *, association: str | None, platform: bool, read
                 can_write=write,
                 created_by=actor,
                 created_at=now,
+                expires_at=expires_at,
             )
             .returning(_t.c.id)
         ).scalar_one()
         scope = {"association": association} if association else {"platform": True}
+        lapses = {"expires_at": expires_at.isoformat()} if expires_at else {}
         audit.append(
             conn,
             actor=actor,
             action="token.create",
             subject=f"token:{token_id}",
-            detail={"name": name, **scope, "read": read, "write": write},
+            detail={"name": name, **scope, "read": read, "write": write, **lapses},
             now=now,
         )
-    return {"id": token_id, "name": name, "token": secret, "association_id": association, "read": read, "write": write}
+    return {
+        "id": token_id,
+        "name": name,
+        "token": secret,
+        "association_id": association,
+        "read": read,
+        "write": write,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
 
 
 def list_tokens(hub: Hub) -> list[dict]:
@@ -111,6 +139,7 @@ def list_tokens(hub: Hub) -> list[dict]:
             "created_at": r.created_at.isoformat(),
             "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
         }
         for r in rows
     ]
@@ -129,17 +158,33 @@ def revoke(hub: Hub, token_id: int, *, actor: str = "cli") -> dict:
     return {"id": token_id, "name": row.name, "revoked": True}
 
 
-def authenticate(hub: Hub, secret: str) -> Principal | None:
-    """The principal a presented secret stands for, or None (unknown or revoked)."""
+def _stored(hub: Hub, secret: str):
     if not secret.startswith(PREFIX):
         return None
     with hub.store.engine.connect() as conn:
-        row = conn.execute(select(_t).where(_t.c.secret_hash == _digest(secret))).first()
-    if row is None or row.revoked_at is not None:
-        return None
+        return conn.execute(select(_t).where(_t.c.secret_hash == _digest(secret))).first()
+
+
+def authenticate(hub: Hub, secret: str) -> Principal | None:
+    """The principal a presented secret stands for, or None (unknown, revoked or expired)."""
+    row = _stored(hub, secret)
     now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
         with hub.store.writing_if_free() as conn:
             if conn is not None:  # a busy store skips the hint; a later request records it
                 conn.execute(update(_t).where(_t.c.id == row.id).values(last_used_at=now))
-    return Principal(row.id, row.name, row.association_id, row.can_read, row.can_write)
+    return Principal(row.id, row.name, row.association_id, row.can_read, row.can_write, row.expires_at)
+
+
+def why_refused(hub: Hub, secret: str) -> str:
+    """In words, why ``authenticate`` refused ``secret``: for the 401 its holder reads.
+
+    An expired token says when it lapsed, so an association's IT staff know to ask for a new
+    one rather than hunt for a typo; an unknown secret and a revoked one read alike.
+    """
+    row = _stored(hub, secret)
+    if row is not None and row.revoked_at is None and row.expires_at is not None and row.expires_at <= utcnow():
+        return f"the token {row.name!r} expired at {row.expires_at.isoformat(timespec='seconds')}; ask the platform for a new one"
+    return "the token is unknown or has been revoked"

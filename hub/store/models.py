@@ -304,6 +304,8 @@ class ApiToken(Base):
     created_at: Mapped[created]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    # From then on the token is refused, as if revoked (None: until revoked).
+    expires_at: Mapped[datetime | None]
 
 
 class ApiRequest(Base):

@@ -210,6 +210,11 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
     # A name labels what its token wrote (api:<name>, token:<name>): it names one token only.
     again = folder.hub("tokens", "create", "amal", "--association", "assoc-birr")
     assert again.code == 2 and "a token named 'amal' exists already" in again.err
+    # A lifetime of no days (a typo for 30, say) would hand out a token that never works.
+    for days in ("0", "-3", "soon"):
+        lapsed = folder.hub("tokens", "create", "birr", "--association", "assoc-birr", "--expires-in", days)
+        assert lapsed.code == 2 and "Invalid value for '--expires-in'" in lapsed.err, lapsed.err
+        _no_traceback(lapsed)
     assert folder.sql("select count(*) from api_tokens") == [(1,)]
 
 

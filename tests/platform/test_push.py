@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import httpx
 
-from tests.conftest import DONATION_HEADER, DONATION_RECORD, donation_rows, wait_for
+from tests.conftest import DONATION_HEADER, DONATION_RECORD, ON_POSTGRES, donation_rows, wait_for
 from tests.platform.conftest import Proxy
 
 GOOD = DONATION_RECORD
@@ -133,6 +133,29 @@ def test_a_revoked_token_fails_the_run_and_loses_nothing(platform, association):
     association.env["PLATFORM_TOKEN"] = platform.token("amal-2", "assoc-amal")
     assert _run(association).code == 0
     assert platform.count() == 5
+
+
+def test_a_token_that_expires_is_announced_by_the_check_then_refused_and_nothing_is_lost(platform, association):
+    platform.start()
+    made = platform.folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--write", "--expires-in", "7", "--json")
+    assert made.code == 0, made.err
+    created = json.loads(made.out)
+    association.configure(platform.url, created["token"], rows=5)
+    check = association.hub("check", "platform")
+    assert check.code == 0 and f"until {created['expires_at'][:10]}" in check.out, check.out + check.err
+    assert "in 6 day(s): ask the other hub for a new token" in check.out  # seven days, less the moment since
+    assert _run(association).code == 0 and platform.count() == 5
+    listed = json.loads(platform.folder.hub("tokens", "list", "--json").out)
+    assert listed[0]["expires_at"] == created["expires_at"]
+    # A week on, as far as the platform's clock is concerned: the token is refused, in words.
+    past = "2026-01-01 00:00:00+00:00" if ON_POSTGRES else "2026-01-01 00:00:00.000000"  # as each store keeps times
+    platform.folder.sql("update api_tokens set expires_at = ? where name = 'amal'", (past,))
+    association.write_csv("donations.csv", DONATION_HEADER, donation_rows(8), encoding="utf-8-sig")
+    r = _run(association)
+    assert r.code == 2 and "401" in r.err and "expired at 2026-01-01T00:00:00" in r.err and created["token"] not in r.err + r.out
+    assert association.outbox() == {"delivered": 5, "pending": 3}
+    association.env["PLATFORM_TOKEN"] = platform.token("amal-2", "assoc-amal")
+    assert _run(association).code == 0 and platform.count() == 8
 
 
 def test_another_hub_pulls_the_changes_incrementally(platform, association, tmp_path, request):

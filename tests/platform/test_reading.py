@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
@@ -219,6 +220,20 @@ def test_rights_are_enforced(api):
     r = httpx.get(f"{api.url}/api/v1/donation", headers=write_only)
     assert r.status_code == 403
     assert httpx.get(f"{api.url}/api/v1/token", headers=write_only).json()["write"] is True
+
+
+def test_a_token_tells_its_expiry_and_a_revoked_one_is_not_told_apart_from_an_unknown_one(api):
+    lapsing = tokens.create(api.hub, "lapsing", association="amal", platform=False, read=True, write=False, expires_in=timedelta(days=30))
+    headers = {"Authorization": f"Bearer {lapsing['token']}"}
+    me = httpx.get(f"{api.url}/api/v1/token", headers=headers).json()
+    assert me["expires_at"] == lapsing["expires_at"]
+    assert datetime.fromisoformat(me["expires_at"]) - datetime.now(UTC) > timedelta(days=29)
+    assert httpx.get(f"{api.url}/api/v1/token", headers=_token(api, "amal")).json()["expires_at"] is None
+    tokens.revoke(api.hub, lapsing["id"])
+    refused = httpx.get(f"{api.url}/api/v1/token", headers=headers)
+    assert refused.status_code == 401 and refused.json()["detail"] == "the token is unknown or has been revoked"
+    unknown = httpx.get(f"{api.url}/api/v1/token", headers={"Authorization": "Bearer wh_not-a-token"})
+    assert unknown.json()["detail"] == refused.json()["detail"]
 
 
 def test_health_readiness_and_metrics(api):
