@@ -50,10 +50,15 @@ class IngestAnswer(BaseModel):
 
 
 class Item(BaseModel):
-    """A stored record: its natural key, the version this hub gave it, and the record."""
+    """A stored record: its natural key, the version this hub gave it, and the record.
+
+    ``source_version`` is the version the sending hub gave it, when it came through the API
+    with one (the number that hub's own outbox knows it by); null otherwise.
+    """
 
     key: str
     version: int
+    source_version: int | None = None
     updated_at: str
     record: dict[str, Any]
 

@@ -123,6 +123,7 @@ def _item(row) -> dict:
     return {
         "key": row.key,
         "version": row.version,
+        "source_version": row.source_version,
         "updated_at": row.updated_at.isoformat(),
         "record": orjson.loads(row.data),
     }
@@ -133,7 +134,7 @@ def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, 
     _check_read(principal, entity)
     dialect = hub.store.dialect
     q = (
-        select(_r.c.id, _r.c.key, _r.c.version, _r.c.updated_at, _r.c.data)
+        select(_r.c.id, _r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data)
         .where(and_(*_where(dialect, principal, entity, filters)), _r.c.id > after)
         .order_by(_r.c.id)
         .limit(limit + 1)
@@ -176,7 +177,7 @@ def get_record(
             f"{entity} records are keyed by {' and '.join(fields)}: give ?{'&'.join(m + '=' for m in missing)} beside the id",
             errors=[{"path": m, "rule": "required", "message": f"{m} is part of a {entity}'s key"} for m in missing],
         )
-    q = select(_r.c.key, _r.c.version, _r.c.updated_at, _r.c.data).where(
+    q = select(_r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data).where(
         _r.c.entity == entity, _r.c.key == "|".join(given[f] for f in fields)
     )
     if not principal.is_platform:
@@ -198,7 +199,9 @@ def changes(hub: Hub, principal: Principal, *, since: int = 0, entity: str | Non
     what it holds by the time it pulls. ``next_since`` then moves past what was left out too.
     """
     _check_read(principal, entity)
-    q = select(_r.c.change_seq, _r.c.entity, _r.c.key, _r.c.version, _r.c.updated_at, _r.c.data).where(_r.c.change_seq > since)
+    q = select(_r.c.change_seq, _r.c.entity, _r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data).where(
+        _r.c.change_seq > since
+    )
     if entity:
         q = q.where(_r.c.entity == entity)
     if not principal.is_platform:

@@ -166,7 +166,9 @@ def test_one_record_is_read_by_its_key_within_the_tokens_scope(api):
     amal, birr, platform = _token(api, "amal"), _token(api, "birr"), _token(api, write=False)
     receipt = dict(_donation(0, "amal", 1), id="إيصال/٢٠٢٦/17")  # ids as associations write them: Arabic, slashes
     _push(api, amal, "donation", [_donation(1, "amal", 1), receipt])
-    _push(api, amal, "donation", [dict(_donation(1, "amal", 1), amount="999.00")])
+    # The sender numbers its versions its own way (here 3); the platform keeps its own count.
+    corrected = {"records": [dict(_donation(1, "amal", 1), amount="999.00")], "versions": [3]}
+    assert httpx.post(f"{api.url}/api/v1/donation/batch", json=corrected, headers=amal).json()["accepted"] == 1
     _push(api, birr, "donation", [_donation(2, "birr", 1)])
 
     def get(path, headers, **params):
@@ -174,7 +176,9 @@ def test_one_record_is_read_by_its_key_within_the_tokens_scope(api):
 
     mine = get("donation/D1", amal)  # an association's token reads its own: no association to name
     assert mine.status_code == 200, mine.text
-    assert (mine.json()["key"], mine.json()["version"], mine.json()["record"]["amount"]) == ("amal|D1", 2, "999.00")
+    got = mine.json()
+    assert (got["key"], got["version"], got["source_version"], got["record"]["amount"]) == ("amal|D1", 2, 3, "999.00")
+    assert get("donation/D2", birr).json()["source_version"] is None  # sent without versions
     encoded = get("donation/" + quote(receipt["id"], safe=""), amal)
     assert encoded.status_code == 200 and encoded.json()["record"]["id"] == "إيصال/٢٠٢٦/17"
     # Another association's record: 404 to a token that may not read it, in the same words as a
