@@ -50,6 +50,7 @@ MESSAGES = {
     "dismissed": "Dismissed.",
     "confirmed": "Confirmed.",
     "rejected": "Rejected.",
+    "revoked": "Token revoked: it is refused from the next request on.",
 }
 
 
@@ -514,7 +515,10 @@ class PageHeaders:
 
 def install(app: FastAPI) -> None:
     """Add the pages, the static files and the error pages to ``app``."""
+    from hub.web.tokens_page import router as tokens_router
+
     app.include_router(router)
+    app.include_router(tokens_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(NeedsLogin)

@@ -212,6 +212,54 @@ def test_platform_staff_see_what_the_api_refused_and_can_only_dismiss_it(browse,
     assert other.page.goto(f"/quarantine/{entry_id}").status == 404
 
 
+def test_platform_staff_issue_a_token_see_its_secret_once_and_revoke_it(browse, site):
+    b = browse().sign_in("admin@wasl.example")
+    page = b.page
+    page.get_by_role("link", name="Tokens").click()
+    expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
+    assert b.unlabelled_inputs() == []
+    page.get_by_label("Name").fill("amal-hub")
+    page.get_by_label("Association id").fill("assoc-amal")
+    page.get_by_label("May push records").check()
+    page.get_by_label("Expires in").fill("90")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#new-secret").inner_text()
+    assert secret.startswith("wh_")
+    b.shot("created")
+    # The secret works at once on this hub's API, for that association only, until it expires.
+    api = {"Authorization": f"Bearer {secret}"}
+    me = httpx.get(f"{site.url}/api/v1/token", headers=api).json()
+    assert (me["name"], me["association_id"], me["read"], me["write"]) == ("amal-hub", "assoc-amal", True, True)
+    assert me["expires_at"] is not None
+    actor = site.folder.sql("select actor from audit_log where action = 'token.create'")
+    assert actor == [("web:admin@wasl.example",)]
+    # Shown once: the list names it by its first characters, never in full.
+    page.goto("/tokens")
+    expect(page.locator("#new-secret")).to_have_count(0)
+    assert secret not in page.content() and secret[:10] in page.content()
+    # A name already given is refused in words, and what was typed stays in the form.
+    page.get_by_label("Name").fill("amal-hub")
+    page.get_by_label("The platform").check()
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_role("alert")).to_contain_text("a token named 'amal-hub' exists already")
+    expect(page.get_by_label("The platform")).to_be_checked()
+    assert site.folder.sql("select count(*) from api_tokens") == [(1,)]
+    page.get_by_role("button", name="Revoke amal-hub").click()
+    expect(page.get_by_role("status")).to_contain_text("Token revoked")
+    assert httpx.get(f"{site.url}/api/v1/token", headers=api).status_code == 401
+    b.shot("revoked")
+    page.goto("/lang/ar?next=/tokens")
+    expect(page.get_by_role("heading", name="رموز الواجهة البرمجية")).to_be_visible()
+    b.shot("ar")
+    # An association's staff neither see the page nor reach it.
+    amal = browse("amal").sign_in("amal@wasl.example")
+    expect(amal.page.get_by_role("link", name="Tokens")).to_have_count(0)
+    assert amal.page.goto("/tokens").status == 404
+    cookies = {c["name"]: c["value"] for c in amal.context.cookies()}
+    forged = httpx.post(f"{site.url}/tokens", cookies=cookies, data={"name": "x", "scope": "platform", "read": "1"}, follow_redirects=False)
+    assert forged.status_code == 404 and site.folder.sql("select count(*) from api_tokens") == [(1,)]
+
+
 def test_signing_out_ends_the_session(browse, site):
     b = browse().sign_in("amal@wasl.example")
     cookies = {c["name"]: c["value"] for c in b.context.cookies()}
