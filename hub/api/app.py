@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import problems
 from hub.api.metrics import MeasureRequests, Metrics
+from hub.api.ratelimit import TokenBuckets
 from hub.api.routes import operations, router
 from hub.app import Hub
 
@@ -24,6 +25,7 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.state.hub = hub
     app.state.metrics = Metrics(lambda: app.state.hub)  # the hub of now: a reload replaces it
+    app.state.rate_buckets = TokenBuckets()  # kept across reloads: a new limit applies to the same buckets
     problems.install(app)
     app.include_router(router)
     app.include_router(operations)

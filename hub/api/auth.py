@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,12 +17,23 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `hub tokens cre
 
 
 def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> tokens.Principal:
-    """The caller's principal; 401 when the token is missing, unknown, revoked or expired."""
+    """The caller's principal; 401 when the token is missing, unknown, revoked or expired, 429 when over its rate."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("send the token as 'Authorization: Bearer <token>'")
-    found = tokens.authenticate(request.app.state.hub, credentials.credentials)
+    hub = request.app.state.hub
+    found = tokens.authenticate(hub, credentials.credentials)
     if found is None:
-        raise _unauthorized(tokens.why_refused(request.app.state.hub, credentials.credentials))
+        raise _unauthorized(tokens.why_refused(hub, credentials.credentials))
+    limit = hub.config.api.get("rate_limit")
+    if limit:
+        per_second = float(limit["per_second"])
+        wait = request.app.state.rate_buckets.take(found.token_id, per_second, int(limit.get("burst") or math.ceil(per_second)))
+        if wait:
+            raise ApiProblem(
+                429,
+                f"token {found.name!r} sent more than {per_second:g} requests a second (api.rate_limit); try again in {wait:.1f} s",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
     return found
 
 

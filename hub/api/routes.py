@@ -151,7 +151,7 @@ _BATCH_BODY = {
 @router.post(
     "/api/v1/{entity}/batch",
     response_model=IngestAnswer,
-    responses=_problems(400, 401, 403, 404, 413, 415, 422, 503),
+    responses=_problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": _BATCH_BODY},
     tags=["ingestion"],
     summary="Store a batch of records",
@@ -194,7 +194,7 @@ def _page_size(request: Request, limit: int) -> int:
 @router.get(
     "/api/v1/changes",
     response_model=Changes,
-    responses=_problems(401, 403, 404, 422, 503),
+    responses=_problems(401, 403, 404, 422, 429, 503),
     tags=["reading"],
     summary="What changed since a cursor",
 )
@@ -216,7 +216,7 @@ def get_changes(
 @router.get(
     "/api/v1/token",
     response_model=TokenInfo,
-    responses=_problems(401, 422, 503),
+    responses=_problems(401, 422, 429, 503),
     tags=["reading"],
     summary="What this token may do",
 )
@@ -248,7 +248,7 @@ def get_schema(entity: EntityPath) -> Response:
 @router.get(
     "/api/v1/{entity}",
     response_model=Page,
-    responses=_problems(401, 403, 404, 422, 503),
+    responses=_problems(401, 403, 404, 422, 429, 503),
     tags=["reading"],
     summary="List records",
 )
@@ -272,7 +272,7 @@ def get_records(
 @router.get(
     "/api/v1/{entity}/{record_id:path}",
     response_model=Item,
-    responses=_problems(401, 403, 404, 422, 503),
+    responses=_problems(401, 403, 404, 422, 429, 503),
     tags=["reading"],
     summary="One record, by its key",
 )

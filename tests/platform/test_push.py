@@ -13,7 +13,7 @@ from decimal import Decimal
 import httpx
 
 from tests.conftest import DONATION_HEADER, DONATION_RECORD, ON_POSTGRES, donation_rows, wait_for
-from tests.platform.conftest import Proxy
+from tests.platform.conftest import PLATFORM_CONFIG, Proxy
 
 GOOD = DONATION_RECORD
 
@@ -156,6 +156,23 @@ def test_a_token_that_expires_is_announced_by_the_check_then_refused_and_nothing
     assert association.outbox() == {"delivered": 5, "pending": 3}
     association.env["PLATFORM_TOKEN"] = platform.token("amal-2", "assoc-amal")
     assert _run(association).code == 0 and platform.count() == 8
+
+
+def test_a_token_over_the_platforms_rate_limit_is_told_when_to_come_back_and_everything_arrives(platform, association):
+    platform.folder.write("hub.yaml", PLATFORM_CONFIG + "  rate_limit: {per_second: 0.5, burst: 2}\n")
+    platform.start()
+    token, observer = platform.token("amal", "assoc-amal"), platform.token("observer", write=False)
+    answers = [platform.get("/api/v1/token", token) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["Retry-After"]) in (1, 2) and "api.rate_limit" in answers[2].json()["detail"]
+    assert platform.get("/api/v1/token", observer).status_code == 200  # one bucket per token
+    # The pusher waits as told: three batches of two, each let through in its turn.
+    association.configure(platform.url, token, rows=6, batch_size=2, retries=6)
+    r = _run(association)
+    assert r.code == 0, r.err
+    assert platform.count() == 6 and association.outbox() == {"delivered": 6}
+    metrics = httpx.get(f"{platform.url}/metrics").text
+    assert 'status="429"' in metrics
 
 
 def test_another_hub_pulls_the_changes_incrementally(platform, association, tmp_path, request):
