@@ -9,6 +9,7 @@ indexed read. Every creation and revocation is written to the audit log.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ __all__ = ["Principal", "authenticate", "create", "list_tokens", "revoke", "why_
 
 _t = ApiToken.__table__
 PREFIX = "wh_"
+_NAME = re.compile(r"[\w.-]{1,64}")  # letters of any script, digits, . _ -: a label, not a sentence
 _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per request
 
 
@@ -75,6 +77,11 @@ def create(
     ``expires_in``: the token lapses that long from now (a token handed to an association's
     hub need not outlive the agreement it was given under); None, until revoked.
     """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"token name {name!r} is not one this hub takes: 1 to 64 letters, digits, '.', '_' or '-', no spaces "
+            "(it labels what the token writes, as api:<name>)"
+        )
     association = association_scope(association, platform=platform)
     if not (read or write):
         raise ConfigError("a token needs read or write rights (--read, --write)")
