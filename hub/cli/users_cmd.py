@@ -26,7 +26,8 @@ def users() -> None:
 @click.pass_context
 def users_create(ctx, email, name, association, platform, password_stdin) -> None:
     """Create an account for EMAIL (asks for the password unless --password-stdin)."""
-    association_scope(association, platform=platform)  # before asking for the password
+    email, name = svc.account_fields(email, name)  # refused before the password is asked for
+    association_scope(association, platform=platform)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

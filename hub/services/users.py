@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +30,7 @@ from hub.store.types import utcnow
 __all__ = [
     "SESSION_HOURS",
     "User",
+    "account_fields",
     "authenticate",
     "close_session",
     "create_user",
@@ -76,8 +78,26 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def account_fields(email: str, name: str) -> tuple[str, str]:
+    """The e-mail (trimmed, lower case) and name an account is made with; ConfigError if unusable.
+
+    The e-mail is what a person types to sign in: an empty one, or one without a domain (a
+    name pasted in its place), would make an account nobody can use.
+    """
+    email, name = email.strip().lower(), name.strip()
+    if len(email) > 200 or not _EMAIL.fullmatch(email):
+        raise ConfigError(f"{email!r} is not an e-mail address (name@example.org), which is what the person signs in with")
+    if not name or len(name) > 200:
+        raise ConfigError("give the person's name (--name), 1 to 200 characters, as the web admin shows it")
+    return email, name
+
+
 def create_user(hub: Hub, email: str, name: str, password: str, *, association: str | None, platform: bool, actor: str = "cli") -> int:
     """A new account for one association's staff or the platform's; the password must be at least 10 characters."""
+    email, name = account_fields(email, name)
     association = association_scope(association, platform=platform)
     if len(password) < 10:
         raise ConfigError("the password is too short: use at least 10 characters")
@@ -87,7 +107,7 @@ def create_user(hub: Hub, email: str, name: str, password: str, *, association: 
             uid = conn.execute(
                 insert(_users)
                 .values(
-                    email=email.strip().lower(),
+                    email=email,
                     name=name,
                     password_hash=_hasher.hash(password),
                     association_id=association,

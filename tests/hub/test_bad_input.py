@@ -205,17 +205,38 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
         text=True,
     )
     assert users.returncode == 2 and "is not an association id" in users.stderr
+    # An account nobody could sign in to: no e-mail, a name where the e-mail goes, no name.
+    for email, name, said in (
+        ("", "A", "is not an e-mail address"),
+        ("Amal Staff", "A", "is not an e-mail address"),
+        ("a@example.org", " ", "name"),
+    ):
+        account = subprocess.run(
+            [sys.executable, "-m", "hub", "users", "create", email, "--name", name, "--platform", "--password-stdin"],
+            cwd=folder.path,
+            env={**os.environ, **folder.env},
+            input="a long enough password\n",
+            capture_output=True,
+            text=True,
+        )
+        assert account.returncode == 2 and said in account.stderr and "Traceback" not in account.stderr, account.stderr
     assert folder.sql("select association_id from api_tokens") == [("assoc-amal",)]
     assert folder.sql("select count(*) from web_users") == [(0,)]
     # A name labels what its token wrote (api:<name>, token:<name>): it names one token only.
     again = folder.hub("tokens", "create", "amal", "--association", "assoc-birr")
     assert again.code == 2 and "a token named 'amal' exists already" in again.err
+    # Names label what a token writes (api:<name>): no empty or padded ones, none too long to fit.
+    for name in ("", "  amal-2  ", "amal hub", "a" * 65):
+        refused = folder.hub("tokens", "create", name, "--association", "assoc-amal")
+        assert refused.code == 2 and "is not one this hub takes" in refused.err, refused.err
+        _no_traceback(refused)
+    assert folder.hub("tokens", "create", "جمعية_الأمل-2", "--association", "assoc-amal").code == 0  # Arabic names are names
     # A lifetime of no days (a typo for 30, say) would hand out a token that never works.
     for days in ("0", "-3", "soon"):
         lapsed = folder.hub("tokens", "create", "birr", "--association", "assoc-birr", "--expires-in", days)
         assert lapsed.code == 2 and "Invalid value for '--expires-in'" in lapsed.err, lapsed.err
         _no_traceback(lapsed)
-    assert folder.sql("select count(*) from api_tokens") == [(1,)]
+    assert folder.sql("select count(*) from api_tokens") == [(2,)]
 
 
 def test_a_misspelt_auth_setting_names_the_key_not_any_of_the_given_schemas(folder):
