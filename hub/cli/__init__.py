@@ -110,5 +110,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - a bug must still not show users a traceback
         if os.environ.get("HUB_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # The machine said no (no space left, no permission, a file gone): not a bug of ours.
+            fail(f"{exc.filename}: {exc.strerror or exc}", 2)
         fail(f"internal error: {type(exc).__name__}: {exc} (run again with HUB_DEBUG=1 for details, and report it)", 3)
     raise SystemExit(rc if isinstance(rc, int) else 0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, err_console, table
+from hub.cli.output import OUTPUT_FILE, console, emit_json, err_console, table
 from hub.errors import HubError
 from hub.pipeline.run import check_columns, run_connection
 from hub.store import audit
@@ -335,7 +335,7 @@ COMMANDS = [init, check, run, runs, connectors_group, audit_group, demo]
 
 
 @click.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=OUTPUT_FILE)
 @click.option("--entity", "entities", multiple=True, help="Only these entities (default: all in the store).")
 @click.option("--association", help="Only one association's records.")
 @click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Header language.")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, table
+from hub.cli.output import OUTPUT_FILE, console, emit_json, table
 from hub.services import quarantine as svc
 from hub.services.messages import plain_words
 
@@ -115,7 +113,7 @@ def q_dismiss(ctx, ids, reason) -> None:
 
 
 @quarantine.command("export")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=OUTPUT_FILE)
 @click.option("--connection")
 @click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Language of the error column.")
 @click.pass_context

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, err_console, table
+from hub.cli.output import OUTPUT_FILE, console, emit_json, err_console, table
 from hub.reconcile import convert
 from hub.reconcile import service as svc
 from hub.reconcile.output import as_json, totals, write_report
@@ -60,7 +60,7 @@ def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None) ->
 @click.option("--donations", type=click.Path(dir_okay=False, path_type=Path), help="Donations in common-schema shape (JSONL, CSV or XLSX).")
 @click.option("--json", "as_json_flag", is_flag=True, help='One object: {"matched", "suggested", "unmatched", "ignored"}.')
 @click.option("--evidence", is_flag=True, help="With --json: add each decision's evidence and allocations.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an .xlsx or .csv report with totals per status.")
+@click.option("--report", type=OUTPUT_FILE, help="Write an .xlsx or .csv report with totals per status.")
 @click.pass_context
 def reconcile_command(ctx, statements, donations, as_json_flag, evidence, report) -> None:
     """Match bank credits to donations: over the store, or over --statement/--donations files.

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.reconcile.model import Decision
-from hub.services.spreadsheet import write_table
+from hub.services.spreadsheet import save_workbook, write_table
 
 __all__ = ["as_json", "totals", "write_report"]
 
@@ -110,5 +110,5 @@ def write_matches(path: Path, matches: list[dict[str, Any]]) -> int:
                 m["decided_at"],
             ]
         )
-    wb.save(path)
+    save_workbook(wb, path)
     return len(matches)

@@ -7,13 +7,16 @@ with a BOM so that Excel shows Arabic correctly.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hub.errors import InputError
 
-__all__ = ["neutralise", "write_table"]
+__all__ = ["neutralise", "save_workbook", "write_table"]
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,6 +30,25 @@ def neutralise(value):
         except ValueError:
             return "'" + value
     return value
+
+
+def save_workbook(wb, path: Path) -> None:
+    """Save ``wb`` to ``path`` whole or not at all: written beside it, then moved into place.
+
+    A report is never left half-written, and a path the file system refuses (a name too long,
+    a folder not writable) fails as an OSError naming ``path``: openpyxl, failing mid-save of
+    a write-only workbook, would instead leave its sheets' writers to complain at exit.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".wasl-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "data", rtl: bool = False) -> int:
@@ -44,7 +66,7 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
         for row in rows:
             ws.append([neutralise(v) for v in row])
             n += 1
-        wb.save(path)
+        save_workbook(wb, path)
         return n
     if suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as f:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hub.schema import entity_key, load_schema
 from hub.services.messages import FIELD_NAMES
-from hub.services.spreadsheet import neutralise
+from hub.services.spreadsheet import neutralise, save_workbook
 
 __all__ = ["columns_for", "flatten", "header_label", "read_workbook", "upsert_sheet", "write_workbook"]
 
@@ -93,7 +93,7 @@ def write_workbook(path: Path, sheets: dict[str, Iterable[dict]], *, lang: str =
         rows = [flatten(r) for r in records]
         _fill(ws, entity, rows, lang)
         counts[entity] = len(rows)
-    wb.save(path)
+    save_workbook(wb, path)
     return counts
 
 

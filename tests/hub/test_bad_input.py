@@ -179,6 +179,25 @@ def test_usage_errors_exit_2(donations):
     assert donations.hub("state", "set", "amal", "not json").code == 2
 
 
+def test_a_file_to_write_where_it_cannot_be_is_refused_in_words(donations):
+    assert donations.hub("run", "amal").code == 0
+    for args, option in (
+        (("export", "missing/report.xlsx"), "'PATH'"),
+        (("quarantine", "export", "missing/fixes.xlsx"), "'PATH'"),
+        (("reconcile", "--report", "missing/matches.xlsx"), "'--report'"),
+    ):
+        r = donations.hub(*args)
+        assert r.code == 2 and option in r.err and "the folder 'missing' does not exist" in r.err, r.err
+        _no_traceback(r)
+        assert "Exception ignored" not in r.err
+    # A name the file system refuses, found only when writing: its words, not an internal error.
+    r = donations.hub("export", "a" * 300 + ".xlsx")
+    assert r.code == 2 and "File name too long" in r.err and "internal error" not in r.err, r.err
+    _no_traceback(r)
+    assert "Exception ignored" not in r.err
+    assert sorted(p.name for p in donations.path.iterdir() if p.suffix == ".xlsx") == []  # nothing half-written left
+
+
 def test_no_config_file(folder):
     r = folder.hub("run", "x")
     assert r.code == 2
