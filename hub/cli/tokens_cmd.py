@@ -25,7 +25,7 @@ def tokens() -> None:
 @click.option(
     "--expires-in",
     "days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=svc.MAX_LIFETIME.days),
     help="Refuse the token this many days from now (default: accepted until revoked).",
 )
 @click.option("--json", "as_json", is_flag=True)

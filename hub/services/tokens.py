@@ -28,6 +28,7 @@ __all__ = ["Principal", "authenticate", "create", "list_tokens", "revoke", "why_
 _t = ApiToken.__table__
 PREFIX = "wh_"
 _NAME = re.compile(r"[\w.-]{1,64}")  # letters of any script, digits, . _ -: a label, not a sentence
+MAX_LIFETIME = timedelta(days=3650)  # beyond ten years an expiry is no expiry: leave it out
 _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per request
 
 
@@ -85,8 +86,10 @@ def create(
     association = association_scope(association, platform=platform)
     if not (read or write):
         raise ConfigError("a token needs read or write rights (--read, --write)")
-    if expires_in is not None and expires_in <= timedelta(0):
-        raise ConfigError("a token's lifetime must be positive (--expires-in DAYS, at least 1)")
+    if expires_in is not None and not timedelta(0) < expires_in <= MAX_LIFETIME:
+        raise ConfigError(
+            f"a token's lifetime is 1 to {MAX_LIFETIME.days} days (--expires-in DAYS); leave it out for one that lasts until revoked"
+        )
     secret = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     expires_at = now + expires_in if expires_in is not None else None

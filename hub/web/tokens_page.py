@@ -73,8 +73,8 @@ async def token_create(
         if scope not in ("association", "platform"):
             raise ConfigError("choose one association or the platform")
         days = expires_in.strip()
-        if days and not (days.isdigit() and int(days) >= 1):
-            raise ConfigError(f"expires in {days!r} days: give a whole number of days, at least 1, or leave it empty")
+        if days and not (days.isdigit() and 1 <= int(days) <= tokens.MAX_LIFETIME.days):
+            raise ConfigError(f"expires in {days!r} days: give a whole number of days, 1 to {tokens.MAX_LIFETIME.days}, or leave it empty")
         created = await run_in_threadpool(
             lambda: tokens.create(
                 request.app.state.hub,

@@ -251,7 +251,7 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
         _no_traceback(refused)
     assert folder.hub("tokens", "create", "جمعية_الأمل-2", "--association", "assoc-amal").code == 0  # Arabic names are names
     # A lifetime of no days (a typo for 30, say) would hand out a token that never works.
-    for days in ("0", "-3", "soon"):
+    for days in ("0", "-3", "soon", "99999999"):
         lapsed = folder.hub("tokens", "create", "birr", "--association", "assoc-birr", "--expires-in", days)
         assert lapsed.code == 2 and "Invalid value for '--expires-in'" in lapsed.err, lapsed.err
         _no_traceback(lapsed)

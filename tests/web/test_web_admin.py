@@ -237,6 +237,13 @@ def test_platform_staff_issue_a_token_see_its_secret_once_and_revoke_it(browse, 
     page.goto("/tokens")
     expect(page.locator("#new-secret")).to_have_count(0)
     assert secret not in page.content() and secret[:10] in page.content()
+    # A lifetime past any calendar is refused in words, not with a server error.
+    page.get_by_label("Name").fill("forever")
+    page.get_by_label("Expires in").fill("99999999")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_role("alert")).to_contain_text("1 to 3650")
+    expect(page.get_by_label("Expires in")).to_have_value("99999999")  # kept, to correct
+    page.get_by_label("Expires in").fill("")
     # A name already given is refused in words, and what was typed stays in the form.
     page.get_by_label("Name").fill("amal-hub")
     page.get_by_label("The platform").check()
