@@ -75,6 +75,11 @@ class UnknownConnectorError(ConfigError):
 class InputError(HubError):
     """A file or body from outside cannot be read at all (not one bad record: the whole input)."""
 
+    @classmethod
+    def no_such_file(cls, path) -> InputError:
+        """A file that is not there, said alike by every reader (a connection's or the command line's)."""
+        return cls(f"{path}: no such file", hint="check the path (a connection's settings path is taken from its hub.yaml's folder)")
+
 
 class StoreError(HubError):
     """The store cannot be reached, created or migrated."""

@@ -46,7 +46,7 @@ class CsvFile:
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(f"{self.path}: no such file", hint="check the path in the settings")
+            raise InputError.no_such_file(self.path)
         with self.path.open("rb") as f:
             head = f.read(_SAMPLE)
         if encoding == "auto":

@@ -20,7 +20,7 @@ class JsonlFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(f"{self.path}: no such file", hint="check the path in the settings")
+            raise InputError.no_such_file(self.path)
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, object, tuple[RecordProblem, ...] | None]]:
         """Yield every non-blank line after line ``start_after``, parsed, or its text with the problem."""

@@ -40,7 +40,7 @@ class XlsxFile:
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(f"{self.path}: no such file", hint="check the path in the settings")
+            raise InputError.no_such_file(self.path)
         try:
             self._wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
