@@ -46,7 +46,10 @@ def test_serve_runs_each_slot_and_stops_cleanly_on_sigterm(folder):
     runs = _runs(folder)
     assert {r["trigger"] for r in runs} == {"schedule"}
     assert all(r["scheduled_for"].endswith("+00:00") and r["scheduled_for"][17:19].isdigit() for r in runs)
-    assert all(r["status"] == "succeeded" for r in runs)
+    # SIGTERM may land while a slot's run is going: that run stops cleanly after its batch
+    # ("interrupted", resumed by the next run); every run before it succeeded.
+    statuses = [r["status"] for r in sorted(runs, key=lambda r: r["id"])]
+    assert set(statuses[:-1]) == {"succeeded"} and statuses[-1] in ("succeeded", "interrupted"), statuses
     assert folder.sql("select count(*) from records") == [(1,)], "a slot rerun stores nothing twice"
 
 
