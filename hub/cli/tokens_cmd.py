@@ -13,7 +13,7 @@ from hub.services import tokens as svc
 
 @click.group("tokens")
 def tokens() -> None:
-    """API tokens: create (the secret is shown once), list, revoke."""
+    """API tokens: create (the secret is shown once), list, expire, revoke."""
 
 
 @tokens.command("create")
@@ -80,6 +80,20 @@ def tokens_revoke(ctx, token_id) -> None:
     """Revoke token TOKEN_ID: it is refused from the next request on."""
     r = svc.revoke(open_hub(ctx), token_id)
     console.print(f"token {r['id']} ({r['name']}) revoked")
+
+
+@tokens.command("expire")
+@click.argument("token_id", type=int)
+@click.option("--in", "days", type=click.IntRange(min=1, max=svc.MAX_LIFETIME.days), help="Refuse the token this many days from now.")
+@click.option("--never", is_flag=True, help="Accept the token until it is revoked.")
+@click.pass_context
+def tokens_expire(ctx, token_id, days, never) -> None:
+    """Set when token TOKEN_ID lapses: a rotation's grace period, or a renewal."""
+    if (days is None) == (not never):
+        raise click.UsageError("give --in DAYS or --never")
+    r = svc.expire(open_hub(ctx), token_id, None if never else timedelta(days=days))
+    until = f"until {r['expires_at'][:19]} UTC" if r["expires_at"] else "until revoked"
+    console.print(f"token {r['id']} ({r['name']}) is accepted {until}", highlight=False)
 
 
 COMMANDS = [tokens]

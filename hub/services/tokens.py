@@ -23,7 +23,7 @@ from hub.store import audit
 from hub.store.models import ApiToken
 from hub.store.types import utcnow
 
-__all__ = ["Principal", "authenticate", "create", "list_tokens", "revoke", "why_refused"]
+__all__ = ["Principal", "authenticate", "create", "expire", "list_tokens", "revoke", "why_refused"]
 
 _t = ApiToken.__table__
 PREFIX = "wh_"
@@ -166,6 +166,39 @@ def revoke(hub: Hub, token_id: int, *, actor: str = "cli") -> dict:
             conn.execute(update(_t).where(_t.c.id == token_id).values(revoked_at=now))
             audit.append(conn, actor=actor, action="token.revoke", subject=f"token:{token_id}", detail={"name": row.name}, now=now)
     return {"id": token_id, "name": row.name, "revoked": True}
+
+
+def expire(hub: Hub, token_id: int, expires_in: timedelta | None, *, actor: str = "cli") -> dict:
+    """Set when a token lapses: ``expires_in`` from now, or never (None).
+
+    A rotation's grace period (the new token is out, the old one keeps working a week while the
+    hub moves over) and a renewal (a token near its end, extended rather than re-issued) are the
+    same act. A revoked token stays revoked.
+    """
+    if expires_in is not None and not timedelta(0) < expires_in <= MAX_LIFETIME:
+        raise ConfigError(f"a token's lifetime is 1 to {MAX_LIFETIME.days} days")
+    now = utcnow()
+    expires_at = now + expires_in if expires_in is not None else None
+    with hub.store.engine.begin() as conn:
+        row = conn.execute(select(_t.c.name, _t.c.revoked_at, _t.c.expires_at).where(_t.c.id == token_id)).first()
+        if row is None:
+            raise NotFoundError(f"no token with id {token_id}", hint="`hub tokens list` shows them")
+        if row.revoked_at is not None:
+            raise ConfigError(f"token {token_id} ({row.name}) is revoked; create a new one instead")
+        conn.execute(update(_t).where(_t.c.id == token_id).values(expires_at=expires_at))
+        audit.append(
+            conn,
+            actor=actor,
+            action="token.expire",
+            subject=f"token:{token_id}",
+            detail={
+                "name": row.name,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "was": row.expires_at.isoformat() if row.expires_at else None,
+            },
+            now=now,
+        )
+    return {"id": token_id, "name": row.name, "expires_at": expires_at.isoformat() if expires_at else None}
 
 
 def _stored(hub: Hub, secret: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -238,6 +239,27 @@ def test_a_token_tells_its_expiry_and_a_revoked_one_is_not_told_apart_from_an_un
     assert refused.status_code == 401 and refused.json()["detail"] == "the token is unknown or has been revoked"
     unknown = httpx.get(f"{api.url}/api/v1/token", headers={"Authorization": "Bearer wh_not-a-token"})
     assert unknown.json()["detail"] == refused.json()["detail"]
+
+
+def test_a_token_is_given_a_grace_period_renewed_or_made_lasting_from_the_cli(api, folder):
+    old = tokens.create(api.hub, "amal-old", association="amal", platform=False, read=True, write=False)
+    headers = {"Authorization": f"Bearer {old['token']}"}
+    # Rotation: the hub moves to a new token; the old one keeps working a week, then lapses.
+    r = folder.hub("tokens", "expire", str(old["id"]), "--in", "7")
+    assert r.code == 0 and "is accepted until" in r.out, r.err
+    lapses = datetime.fromisoformat(httpx.get(f"{api.url}/api/v1/token", headers=headers).json()["expires_at"])
+    assert timedelta(days=6, hours=23) < lapses - datetime.now(UTC) <= timedelta(days=7)
+    assert folder.hub("tokens", "expire", str(old["id"]), "--never").code == 0
+    assert httpx.get(f"{api.url}/api/v1/token", headers=headers).json()["expires_at"] is None
+    for wrong in ((), ("--in", "7", "--never"), ("--in", "0")):
+        refused = folder.hub("tokens", "expire", str(old["id"]), *wrong)
+        assert refused.code == 2 and "Traceback" not in refused.err, refused.err
+    tokens.revoke(api.hub, old["id"])
+    revived = folder.hub("tokens", "expire", str(old["id"]), "--in", "30")
+    assert revived.code == 2 and "is revoked; create a new one instead" in revived.err
+    assert httpx.get(f"{api.url}/api/v1/token", headers=headers).status_code == 401
+    trail = [a["detail"] for a in json.loads(folder.hub("audit", "list", "--json").out) if a["action"] == "token.expire"]
+    assert [(d["expires_at"] is None, d["was"] is None) for d in trail] == [(True, False), (False, True)]  # newest first
 
 
 def test_health_readiness_and_metrics(api):
