@@ -26,14 +26,19 @@ __all__ = ["cli", "main"]
 # Commands whose modules load only when the command is asked for: ``hub run`` (what the
 # scheduler and cron call, over and over) does not pay for reconciliation, passwords and the rest.
 _LAZY = {
+    "enqueue": "hub.cli.serve_cmd",
     "quarantine": "hub.cli.quarantine_cmd",
     "reconcile": "hub.cli.reconcile_cmd",
     "matches": "hub.cli.reconcile_cmd",
+    "schedule": "hub.cli.serve_cmd",
     "schema": "hub.cli.schema_cmd",
+    "serve": "hub.cli.serve_cmd",
     "validate": "hub.cli.schema_cmd",
     "state": "hub.cli.state_cmd",
+    "status": "hub.cli.serve_cmd",
     "tokens": "hub.cli.tokens_cmd",
     "users": "hub.cli.users_cmd",
+    "worker": "hub.cli.serve_cmd",
 }
 
 

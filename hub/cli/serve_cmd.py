@@ -1,0 +1,217 @@
+"""Commands of a hub that runs by itself: serve, worker, enqueue, schedule, status.
+
+Loaded only when one of them is asked for (see ``hub.cli._LAZY``): ``hub run``, which cron
+and the scheduler call over and over, does not import what serving needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from hub.cli.context import open_hub
+from hub.cli.output import console, emit_json, table
+from hub.store import runs as run_store
+
+
+@click.command("serve")
+@click.option("--workers", default=4, show_default=True, help="Runs that may go on at once (different connections).")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "celery"]),
+    default="local",
+    show_default=True,
+    help="local: run here; celery: queue runs for `hub worker` processes (celery.broker in the config).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the API listens.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The API's port (0: any free port).")
+@click.option("--no-api", is_flag=True, help="Run the schedules only, without the HTTP API.")
+@click.pass_context
+def serve(ctx, workers: int, executor: str, host: str, port: int, no_api: bool) -> None:
+    """Run the schedules and the HTTP API until SIGTERM (SIGHUP re-reads the config)."""
+    from hub.scheduling.server import HubServer
+
+    # A service says what it does (listening, schedules, each run's end) at INFO, not WARNING.
+    logging.getLogger("hub").setLevel(logging.INFO)
+    HubServer(
+        Path(ctx.find_root().obj["config_path"]), workers=workers, executor=executor, host=host, port=None if no_api else port
+    ).serve()
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Runs this worker takes at once.")
+@click.pass_context
+def worker(ctx, concurrency: int) -> None:
+    """Execute queued runs from the Celery broker (celery.broker in the config) until stopped."""
+    from hub.scheduling.workers import start_worker
+
+    start_worker(Path(ctx.find_root().obj["config_path"]), concurrency)
+
+
+@click.command("enqueue")
+@click.argument("connections", nargs=-1, required=True)
+@click.pass_context
+def enqueue_command(ctx, connections) -> None:
+    """Queue runs of CONNECTIONS for the workers."""
+    from hub.scheduling.workers import enqueue
+
+    hub = open_hub(ctx)
+    for name in connections:
+        console.print(f"{name}: queued as run {enqueue(hub, name)}")
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """The schedules in the config."""
+
+
+@schedule_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def schedule_list(ctx, as_json) -> None:
+    """Each scheduled connection: when, next slot, last run."""
+    from datetime import datetime
+
+    from hub.scheduling.server import schedules_of
+
+    hub = open_hub(ctx)
+    rows = []
+    now = datetime.now().astimezone()
+    for s in schedules_of(hub):
+        nxt = None if s.paused else s.trigger.get_next_fire_time(None, now)
+        last = run_store.list_runs(hub.store.engine, connection=s.connection, limit=1)
+        rows.append(
+            {
+                "connection": s.connection,
+                "when": s.description,
+                "paused": s.paused,
+                "next": nxt.isoformat() if nxt else None,
+                "last_run": last[0] if last else None,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+    else:
+        table(
+            None,
+            ["connection", "when", "next", "last run"],
+            [
+                [
+                    r["connection"],
+                    r["when"] + (" (paused)" if r["paused"] else ""),
+                    r["next"],
+                    f"{r['last_run']['status']} at {r['last_run']['started_at']}" if r["last_run"] else "",
+                ]
+                for r in rows
+            ],
+        )
+
+
+for _cmd in ("pause", "resume", "trigger"):
+
+    def _make(cmd):
+        @schedule_group.command(
+            cmd,
+            help={
+                "pause": "Pause CONNECTION's schedule (kept across restarts) until resumed.",
+                "resume": "Resume CONNECTION's paused schedule.",
+                "trigger": "Have the running scheduler run CONNECTION now.",
+            }[cmd],
+        )
+        @click.argument("connection")
+        @click.pass_context
+        def _command(ctx, connection):
+            from hub.scheduling.commands import issue
+
+            issue(open_hub(ctx), connection, cmd)
+            console.print(f"{connection}: {cmd} sent to the running schedulers")
+
+        return _command
+
+    _make(_cmd)
+
+
+@schedule_group.command("reload")
+@click.pass_context
+def schedule_reload(ctx) -> None:
+    """Have the running schedulers read the config again (as SIGHUP does, from any machine)."""
+    from hub.scheduling.commands import issue
+    from hub.scheduling.server import schedules_of
+
+    hub = open_hub(ctx)  # a config with a bad key is refused here, exit 2, and nothing is sent
+    found = schedules_of(hub)
+    issue(hub, "*", "reload")
+    console.print(f"reload sent to the running schedulers: {len(found)} schedule(s) in {hub.config.path}")
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """What is scheduled next, what is running, what failed last."""
+    from datetime import datetime
+
+    from hub.scheduling.commands import paused_connections
+    from hub.scheduling.server import schedules_of
+    from hub.store import outbox
+
+    hub = open_hub(ctx)
+    paused = paused_connections(hub)
+    now = datetime.now().astimezone()
+    with hub.store.engine.connect() as conn:
+        waiting = outbox.waiting(conn)
+    rows = []
+    for name in [*hub.config.connections, *(f"job:{j}" for j in hub.config.jobs)]:
+        sched = next((s for s in schedules_of(hub) if s.connection == name), None)
+        nxt = sched.trigger.get_next_fire_time(None, now) if sched and not (sched.paused or name in paused) else None
+        recent = run_store.list_runs(hub.store.engine, connection=name, limit=20)
+        running = [r for r in recent if r["status"] == "running"]
+        failed = next((r for r in recent if r["status"] == "failed"), None)
+        rows.append(
+            {
+                "connection": name,
+                "schedule": sched.description if sched else None,
+                "paused": bool(sched and (sched.paused or name in paused)),
+                "next": nxt.isoformat() if nxt else None,
+                "running": [r["id"] for r in running],
+                "last_run": recent[0] if recent else None,
+                "last_failure": failed,
+                "waiting": waiting[name].as_dict() if name in waiting else None,
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        None,
+        ["connection", "schedule", "next", "running", "last run", "last failure", "waiting to send"],
+        [
+            [
+                r["connection"],
+                (r["schedule"] or "") + (" (paused)" if r["paused"] else ""),
+                r["next"],
+                ", ".join(map(str, r["running"])),
+                f"{r['last_run']['status']} {r['last_run']['started_at']}" if r["last_run"] else "",
+                f"{r['last_failure']['started_at']}: {r['last_failure']['error']}" if r["last_failure"] else "",
+                _waiting_words(r["waiting"]),
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _waiting_words(w: dict | None) -> str:
+    """'120 since 2026-11-29 09:00 UTC; next try 10:05; <why the last try failed>'."""
+    if not w:
+        return ""
+    words = f"{w['pending']} since {w['oldest'][:16].replace('T', ' ')} UTC"
+    if w["next_attempt_at"]:
+        words += f"; next try {w['next_attempt_at'][11:16]}"
+    if w["last_error"]:
+        words += f"; {w['last_error'][:120]}"
+    return words
+
+
+COMMANDS = [serve, worker, enqueue_command, schedule_group, status]
