@@ -14,12 +14,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse
 
 from hub.errors import ConfigError, NotFoundError
 from hub.services import tokens, users
 from hub.web.session import check_csrf, current_user
-from hub.web.views import Csrf, render
+from hub.web.views import Csrf, back, render
 
 __all__ = ["router"]
 
@@ -97,4 +96,4 @@ def token_revoke(request: Request, token_id: int, csrf: Csrf = None):
     user = _platform_staff(request)
     check_csrf(user.csrf, csrf)
     tokens.revoke(request.app.state.hub, token_id, actor=f"web:{user.email}")
-    return RedirectResponse("/tokens?msg=revoked", status_code=303)
+    return back("/tokens", msg="revoked")

@@ -1,4 +1,7 @@
-"""The web admin's pages and forms. Thin: each reads or acts through a service, then renders.
+"""The web admin's core: rendering, sign-in, the overview, connections and runs, and the wiring.
+
+The other pages live beside it (quarantine, reconciliation, records, tokens), each a router
+that renders through :func:`render`. Thin: each page reads or acts through a service.
 
 Every POST carries the session's CSRF token; every page that names an id looks it up through
 the user's scope (:mod:`hub.services.admin`), so another association's run, entry or match is
@@ -8,7 +11,6 @@ the user's scope (:mod:`hub.services.admin`), so another association's run, entr
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -18,19 +20,16 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from hub.errors import CheckFailed, ConfigError, HubError, NotFoundError
-from hub.schema import ENTITIES
-from hub.services import admin, browse, users
-from hub.services import quarantine as q_svc
+from hub.services import admin, users
 from hub.services.tokens import Principal
 from hub.web import i18n
 from hub.web.charts import activity_chart
 from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLogin, check_csrf, current_user, new_login_token, set_cookie
 
-__all__ = ["install"]
+__all__ = ["Csrf", "as_principal", "back", "install", "render"]
 
 log = logging.getLogger("hub.web")
 HERE = Path(__file__).parent
@@ -80,11 +79,13 @@ def render(request: Request, template: str, user: users.User | None = None, http
     return HTMLResponse(page, status_code=http_status)
 
 
-def _back(path: str, **params) -> RedirectResponse:
+def back(path: str, **params) -> RedirectResponse:
+    """A 303 to ``path`` (after a form), with a message or filters as query parameters."""
     return RedirectResponse(path + (("?" + urlencode(params)) if params else ""), status_code=303)
 
 
-def _principal(user: users.User) -> Principal:
+def as_principal(user: users.User) -> Principal:
+    """The user as a read-only API principal, so pages read records through the API's scope rules."""
     return Principal(0, user.email, user.association_id, can_read=True, can_write=False)
 
 
@@ -150,7 +151,7 @@ async def login(
     if user is None:
         _failures.add(who)
         return _login_page(request, 401, next=next, failed=True, email=email)
-    response = _back(_local(next))
+    response = back(_local(next))
     set_cookie(request, response, COOKIE, users.open_session(hub, user), max_age=users.SESSION_HOURS * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
@@ -161,14 +162,14 @@ def logout(request: Request, csrf: Csrf = None):
     user = current_user(request)
     check_csrf(user.csrf, csrf)
     users.close_session(request.app.state.hub, request.cookies.get(COOKIE))
-    response = _back("/login")
+    response = back("/login")
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.get("/lang/{lang}")
 def switch_language(request: Request, lang: str, next: str = "/"):
-    response = _back(_local(next))
+    response = back(_local(next))
     if lang in i18n.LANGS:
         set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
     return response
@@ -268,10 +269,10 @@ def connection_action(request: Request, name: str, action: str, csrf: Csrf = Non
 
     if action == "run":
         issue(hub, name, "trigger", actor=f"web:{user.email}")
-        return _back(f"/connections/{name}", msg="ran")
+        return back(f"/connections/{name}", msg="ran")
     if action in ("pause", "resume"):
         issue(hub, name, action, actor=f"web:{user.email}")
-        return _back(f"/connections/{name}", msg="paused" if action == "pause" else "resumed")
+        return back(f"/connections/{name}", msg="paused" if action == "pause" else "resumed")
     if action == "schedule":
         from hub.scheduling.overrides import set_schedule
 
@@ -279,7 +280,7 @@ def connection_action(request: Request, name: str, action: str, csrf: Csrf = Non
             set_schedule(hub, name, {"cron": cron.strip()} if cron and cron.strip() else None, actor=f"web:{user.email}")
         except ConfigError as exc:
             return connection_page(request, name, problem=str(exc))
-        return _back(f"/connections/{name}", msg="saved")
+        return back(f"/connections/{name}", msg="saved")
     raise NotFoundError(f"no action {action!r}")
 
 
@@ -325,200 +326,19 @@ def run_live(request: Request, run_id: int):
     return render(request, "run_body.html", user, run=admin.run_for(request.app.state.hub, user, run_id))
 
 
-# ---- quarantine --------------------------------------------------------------------------
-
-
-@router.get("/quarantine")
-def quarantine_page(request: Request, connection: str = ""):
-    user = current_user(request)
-    hub = request.app.state.hub
-    return render(
-        request,
-        "quarantine.html",
-        user,
-        entries=admin.quarantine_list(hub, user, connection=connection or None),
-        connections=[c for c in admin.visible_connections(hub, user) if not c.startswith("job:")],
-        connection=connection,
-    )
-
-
-@router.get("/quarantine/{entry_id}")
-def entry_page(request: Request, entry_id: int, still: str | None = None):
-    user = current_user(request)
-    entry = admin.quarantine_entry(request.app.state.hub, user, entry_id)
-    bad = {e["path"].split(".")[0] for e in entry["errors"]}
-    return render(request, "entry.html", user, entry=entry, bad=bad, still=still)
-
-
-@router.post("/quarantine/{entry_id}/replay")
-async def entry_replay(request: Request, entry_id: int):
-    user = current_user(request)
-    form = await request.form()
-    check_csrf(user.csrf, form.get("csrf"))
-    hub = request.app.state.hub
-    entry = admin.quarantine_entry(hub, user, entry_id)
-    raw = entry["raw"] if isinstance(entry["raw"], dict) else {}
-    changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and str(raw.get(k[len("f:") :], "")) != v}
-    result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=f"web:{user.email}"))
-    if result["replayed"]:
-        return _back("/quarantine", msg="replayed")
-    still = "; ".join(f"{e['path']}: {e['message']}" for s in result["still_invalid"] for e in s["errors"]) or "; ".join(
-        s["reason"] for s in result["skipped"]
-    )
-    return entry_page(request, entry_id, still=still)
-
-
-@router.post("/quarantine/{entry_id}/dismiss")
-def entry_dismiss(request: Request, entry_id: int, csrf: Csrf = None, reason: Annotated[str, Form()] = ""):
-    user = current_user(request)
-    check_csrf(user.csrf, csrf)
-    hub = request.app.state.hub
-    admin.quarantine_entry(hub, user, entry_id)
-    q_svc.dismiss(hub, [entry_id], reason=reason, actor=f"web:{user.email}")
-    return _back("/quarantine", msg="dismissed")
-
-
-# ---- reconciliation ----------------------------------------------------------------------
-
-
-@router.get("/reconcile")
-def reconcile_page(request: Request, id: int | None = None):
-    user = current_user(request)
-    hub = request.app.state.hub
-    open_ones, totals = admin.suggestions(hub, user)
-    current = admin.match_for(hub, user, id) if id else (admin.match_for(hub, user, open_ones[0]["id"]) if open_ones else None)
-    return render(request, "reconcile.html", user, match=current, waiting=len(open_ones), totals=totals)
-
-
-@router.post("/reconcile/{match_id}/{decision}")
-async def reconcile_decide(request: Request, match_id: int, decision: str, csrf: Csrf = None):
-    user = current_user(request)
-    check_csrf(user.csrf, csrf)
-    hub = request.app.state.hub
-    admin.match_for(hub, user, match_id)
-    from hub.reconcile.service import confirm_match, reject_match
-
-    if decision == "confirm":
-        await run_in_threadpool(confirm_match, hub, match_id, actor=f"web:{user.email}")
-        return _back("/reconcile", msg="confirmed")
-    if decision == "reject":
-        await run_in_threadpool(lambda: reject_match(hub, match_id, actor=f"web:{user.email}", reason="rejected in the web admin"))
-        return _back("/reconcile", msg="rejected")
-    raise NotFoundError(f"no decision {decision!r}")
-
-
-@router.get("/reconcile/report.xlsx")
-def reconcile_report(request: Request):
-    user = current_user(request)
-    hub = request.app.state.hub
-    from hub.reconcile.output import write_matches
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "reconciliation.xlsx"
-        write_matches(path, admin.decisions(hub, user))
-        body = path.read_bytes()
-    return Response(
-        body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=reconciliation.xlsx"},
-    )
-
-
-# ---- records -----------------------------------------------------------------------------
-
-
-@router.get("/records")
-def records_page(
-    request: Request,
-    entity: str = "donation",
-    governorate: str = "",
-    sector: str = "",
-    date_from: str = "",
-    date_to: str = "",
-    after: int = 0,
-):
-    user = current_user(request)
-    hub = request.app.state.hub
-    if entity not in ENTITIES:
-        raise NotFoundError(f"no entity {entity!r}")
-    from datetime import date
-
-    def day(v: str):
-        try:
-            return date.fromisoformat(v) if v else None
-        except ValueError:
-            return None
-
-    problem = None
-    try:
-        page = browse.list_records(
-            hub,
-            _principal(user),
-            entity,
-            browse.Filters(None, governorate or None, sector or None, day(date_from), day(date_to)),
-            after=after,
-            limit=50,
-        )
-    except HubError as exc:
-        page, problem = {"items": [], "next": None}, str(exc)
-    summary = admin.governorate_summary(hub, user, entity) if entity in browse.GOVERNORATE_FIELDS else []
-    query = {"entity": entity, "governorate": governorate, "sector": sector, "date_from": date_from, "date_to": date_to}
-    return render(
-        request,
-        "records.html",
-        user,
-        entities=ENTITIES,
-        entity=entity,
-        page=page,
-        summary=summary,
-        problem=problem,
-        query=query,
-        next_url="/records?" + urlencode({**query, "after": page["next"]}) if page["next"] else None,
-    )
-
-
 # ---- wiring ------------------------------------------------------------------------------
-
-
-_PAGE_HEADERS = (
-    ("x-frame-options", "DENY"),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "same-origin"),
-    ("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"),
-)
-
-
-class PageHeaders:
-    """ASGI middleware: every answer outside ``/api/`` gets the browser security headers.
-
-    Plain ASGI (it only adds headers to the response's start) rather than Starlette's
-    BaseHTTPMiddleware, which would also pipe every API answer through an extra task.
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/api/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _PAGE_HEADERS:
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def install(app: FastAPI) -> None:
     """Add the pages, the static files and the error pages to ``app``."""
+    from hub.web.headers import PageHeaders
+    from hub.web.quarantine_pages import router as quarantine_router
+    from hub.web.reconcile_pages import router as reconcile_router
+    from hub.web.records_page import router as records_router
     from hub.web.tokens_page import router as tokens_router
 
-    app.include_router(router)
-    app.include_router(tokens_router)
+    for pages in (router, quarantine_router, reconcile_router, records_router, tokens_router):
+        app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(NeedsLogin)

@@ -1,0 +1,71 @@
+"""The web admin's quarantine: rows that failed, beside their errors, fixed and replayed or dismissed.
+
+An entry received over the API (stage ``api``) shows its raw record read-only: the sending
+hub holds the record, fixes it and sends it again, so here it can only be dismissed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.concurrency import run_in_threadpool
+
+from hub.services import admin
+from hub.services import quarantine as q_svc
+from hub.web.session import check_csrf, current_user
+from hub.web.views import Csrf, back, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/quarantine")
+def quarantine_page(request: Request, connection: str = ""):
+    user = current_user(request)
+    hub = request.app.state.hub
+    return render(
+        request,
+        "quarantine.html",
+        user,
+        entries=admin.quarantine_list(hub, user, connection=connection or None),
+        connections=[c for c in admin.visible_connections(hub, user) if not c.startswith("job:")],
+        connection=connection,
+    )
+
+
+@router.get("/quarantine/{entry_id}")
+def entry_page(request: Request, entry_id: int, still: str | None = None):
+    user = current_user(request)
+    entry = admin.quarantine_entry(request.app.state.hub, user, entry_id)
+    bad = {e["path"].split(".")[0] for e in entry["errors"]}
+    return render(request, "entry.html", user, entry=entry, bad=bad, still=still)
+
+
+@router.post("/quarantine/{entry_id}/replay")
+async def entry_replay(request: Request, entry_id: int):
+    user = current_user(request)
+    form = await request.form()
+    check_csrf(user.csrf, form.get("csrf"))
+    hub = request.app.state.hub
+    entry = admin.quarantine_entry(hub, user, entry_id)
+    raw = entry["raw"] if isinstance(entry["raw"], dict) else {}
+    changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and str(raw.get(k[len("f:") :], "")) != v}
+    result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=f"web:{user.email}"))
+    if result["replayed"]:
+        return back("/quarantine", msg="replayed")
+    still = "; ".join(f"{e['path']}: {e['message']}" for s in result["still_invalid"] for e in s["errors"]) or "; ".join(
+        s["reason"] for s in result["skipped"]
+    )
+    return entry_page(request, entry_id, still=still)
+
+
+@router.post("/quarantine/{entry_id}/dismiss")
+def entry_dismiss(request: Request, entry_id: int, csrf: Csrf = None, reason: Annotated[str, Form()] = ""):
+    user = current_user(request)
+    check_csrf(user.csrf, csrf)
+    hub = request.app.state.hub
+    admin.quarantine_entry(hub, user, entry_id)
+    q_svc.dismiss(hub, [entry_id], reason=reason, actor=f"web:{user.email}")
+    return back("/quarantine", msg="dismissed")

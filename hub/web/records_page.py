@@ -1,0 +1,67 @@
+"""The web admin's records page: records filtered as the API filters them, and a summary by governorate."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+
+from hub.errors import HubError, NotFoundError
+from hub.schema import ENTITIES
+from hub.services import admin, browse
+from hub.web.session import current_user
+from hub.web.views import as_principal, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/records")
+def records_page(
+    request: Request,
+    entity: str = "donation",
+    governorate: str = "",
+    sector: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    after: int = 0,
+):
+    user = current_user(request)
+    hub = request.app.state.hub
+    if entity not in ENTITIES:
+        raise NotFoundError(f"no entity {entity!r}")
+    from datetime import date
+
+    def day(v: str):
+        try:
+            return date.fromisoformat(v) if v else None
+        except ValueError:
+            return None
+
+    problem = None
+    try:
+        page = browse.list_records(
+            hub,
+            as_principal(user),
+            entity,
+            browse.Filters(None, governorate or None, sector or None, day(date_from), day(date_to)),
+            after=after,
+            limit=50,
+        )
+    except HubError as exc:
+        page, problem = {"items": [], "next": None}, str(exc)
+    summary = admin.governorate_summary(hub, user, entity) if entity in browse.GOVERNORATE_FIELDS else []
+    query = {"entity": entity, "governorate": governorate, "sector": sector, "date_from": date_from, "date_to": date_to}
+    return render(
+        request,
+        "records.html",
+        user,
+        entities=ENTITIES,
+        entity=entity,
+        page=page,
+        summary=summary,
+        problem=problem,
+        query=query,
+        next_url="/records?" + urlencode({**query, "after": page["next"]}) if page["next"] else None,
+    )
