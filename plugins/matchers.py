@@ -14,7 +14,7 @@ from hub import hookimpl
 from hub.reconcile.amounts import expected, fit
 from hub.reconcile.engine import Rule
 from hub.reconcile.model import Candidate
-from hub.reconcile.names import name_similarity
+from hub.reconcile.names import name_in_text, name_similarity
 
 
 def _single(rule: str, txn, d, settings, strong: float, evidence: dict) -> Candidate:
@@ -115,12 +115,18 @@ class AmountNameRule(Rule):
         found, nearest = index.by_amount_and_name(txn, day - settings.date_window_days, day + 3, limit=50)
         for d in found:
             days = (txn.booking_date - d.donated_on).days
-            sim = max([name_similarity(txn.payer_name, n) for n in [d.donor_name, *d.aliases] if n] or [0.0])
+            names = [n for n in [d.donor_name, *d.aliases] if n]
+            if txn.payer_name:
+                sim = max([name_similarity(txn.payer_name, n) for n in names] or [0.0])
+                ev = {"name_similarity": sim, "payer_name": txn.payer_name}
+            else:  # a line with no payer field: the donor's whole name written in its free text
+                sim = max([name_in_text(n, txn.remittance) for n in names] or [0.0])
+                ev = {"name_in_remittance": sim, "remittance": txn.remittance}
             if sim < 0.6:
                 continue  # no name evidence: only the amount-only fallback below speaks for it
             # A name that does not agree adds nothing: the amount alone stays below the suggestion threshold.
             score = 0.45 + (0.4 * sim if sim >= 0.6 else 0.0) - 0.1 * max(days, 0) / settings.date_window_days
-            ev = {"name_similarity": sim, "date_gap_days": days, "payer_name": txn.payer_name, "donor_name": d.donor_name}
+            ev |= {"date_gap_days": days, "donor_name": d.donor_name}
             out.append(_single(self.name, txn, d, settings, min(score, self.ceiling), ev))
         if not out:
             # The amount fits, but no name agrees: say so with the nearest donation, never as a suggestion.

@@ -88,7 +88,12 @@ class DonationIndex:
         per_block = self._blocks.get(key)
         if not per_block:
             return [], None
-        wanted = {family_block(txn.payer_name), ""} if txn.payer_name else {""}
+        if txn.payer_name:
+            wanted = {family_block(txn.payer_name), ""}
+        elif txn.remittance:
+            wanted = set(per_block)  # no payer field: the donor's name may be in the free text
+        else:
+            wanted = {""}
         out: list[OpenDonation] = []
         for b in wanted:
             lst = per_block.get(b, ())

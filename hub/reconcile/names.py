@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 
 from hub.text.arabic import matching_key
 
-__all__ = ["family_block", "latin_fold", "name_similarity"]
+__all__ = ["family_block", "latin_fold", "name_in_text", "name_similarity"]
 
 _HONORIFICS = {
     "السيد",
@@ -171,6 +171,34 @@ def name_similarity(a: str | None, b: str | None) -> float:
         if best >= 0.999:
             break
     return round(best, 3)
+
+
+IN_TEXT = 0.9  # a whole name found in free text: as good as a close spelling, short of a payer field
+
+
+def name_in_text(name: str | None, text: str | None) -> float:
+    """``IN_TEXT`` when every word of ``name`` (two or more) stands in ``text`` as a word, else 0.
+
+    Some banks' statement lines carry no payer name, only free text ("RANA HADDAD gift",
+    "تبرع من سامر خليل"). The donor's whole name written there, each word folded the same way as
+    in :func:`name_similarity` (any script, any common spelling), names the payer nearly as well
+    as a payer field. A single word is never enough: a given name alone names half a city.
+    """
+    if not name or not text:
+        return 0.0
+    wanted = latin_fold(name).split()
+    if len(wanted) < 2:
+        return 0.0
+    words = latin_fold(text).split()
+    spelled, consonants = set(words), {_skeleton(w) for w in words}
+
+    def stands(word: str) -> bool:
+        # Arabic written without short vowels folds to "rna hdad"; the Latin "Rana Haddad" to
+        # "rana hadad": the consonants agree (and must be more than one letter to count).
+        bare = _skeleton(word)
+        return word in spelled or (len(bare) > 1 and bare in consonants)
+
+    return IN_TEXT if all(stands(w) for w in wanted) else 0.0
 
 
 @lru_cache(maxsize=65536)

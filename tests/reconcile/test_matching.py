@@ -186,6 +186,29 @@ def test_mt940_transliterated_name_matches_arabic_donor(folder):
     assert [(m["transaction"], m["donations"], m["rule"]) for m in out["suggested"]] == [("BR-7", ["D-1"], "amount_name")]
 
 
+def test_mt940_free_text_that_names_the_donor_whole_is_a_suggestion_a_given_name_alone_is_not(folder):
+    # Some banks' :86: carries no payer field, only free text; Latin letters for an Arabic name.
+    donors = [
+        donation("D-RANA", "30", "USD", "2026-10-05", name="رنا حداد"),
+        donation("D-OMAR", "35", "USD", "2026-10-05", name="Omar Haddad"),
+    ]
+    folder.write("d.jsonl", "".join(json.dumps(d) + "\n" for d in donors))
+    folder.write(
+        "s.sta",
+        mt940(
+            [
+                ("2610071007C30,00NTRFNONREF//BR-1", "RANA HADDAD GIFT OCTOBER"),
+                ("2610071007C35,00NTRFNONREF//BR-2", "FROM OMAR FOR ORPHANS"),
+            ]
+        ),
+    )
+    out = json.loads(folder.hub("reconcile", "--statement", "s.sta", "--donations", "d.jsonl", "--json", "--evidence").out)
+    assert [(m["transaction"], m["donations"], m["rule"]) for m in out["suggested"]] == [("BR-1", ["D-RANA"], "amount_name")]
+    assert out["suggested"][0]["evidence"]["name_in_remittance"] == 0.9
+    assert [m["transaction"] for m in out["unmatched"]] == ["BR-2"]  # the amount fits and "Omar" is there, but not his family name
+    assert out["matched"] == []  # name evidence never confirms on its own
+
+
 def test_report_has_a_row_per_line_and_totals(files):
     from openpyxl import load_workbook
 
