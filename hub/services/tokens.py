@@ -58,6 +58,19 @@ class Principal:
         return self.is_platform or (association_id is not None and association_id == self.association_id)
 
 
+def _lapses_at(now: datetime, expires_in: timedelta | None) -> datetime | None:
+    """When a token given ``expires_in`` from ``now`` stops working (None: never); ConfigError past the bounds."""
+    if expires_in is None:
+        return None
+    if not timedelta(0) < expires_in <= MAX_LIFETIME:
+        raise ConfigError(f"a token's lifetime is 1 to {MAX_LIFETIME.days} days; leave it out for one that lasts until revoked")
+    return now + expires_in
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -86,13 +99,9 @@ def create(
     association = association_scope(association, platform=platform)
     if not (read or write):
         raise ConfigError("a token needs read or write rights (--read, --write)")
-    if expires_in is not None and not timedelta(0) < expires_in <= MAX_LIFETIME:
-        raise ConfigError(
-            f"a token's lifetime is 1 to {MAX_LIFETIME.days} days (--expires-in DAYS); leave it out for one that lasts until revoked"
-        )
     secret = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    expires_at = now + expires_in if expires_in is not None else None
+    expires_at = _lapses_at(now, expires_in)
     with hub.store.engine.begin() as conn:
         # The name labels what the token wrote (records' and quarantine's api:<name>, the audit's
         # token:<name>), so it names one token, revoked ones included.
@@ -131,7 +140,7 @@ def create(
         "association_id": association,
         "read": read,
         "write": write,
-        "expires_at": expires_at.isoformat() if expires_at else None,
+        "expires_at": _iso(expires_at),
     }
 
 
@@ -147,9 +156,9 @@ def list_tokens(hub: Hub) -> list[dict]:
             "scope": r.association_id or "(platform)",
             "rights": "+".join(x for x, ok in (("read", r.can_read), ("write", r.can_write)) if ok),
             "created_at": r.created_at.isoformat(),
-            "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
-            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
-            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            "last_used_at": _iso(r.last_used_at),
+            "revoked_at": _iso(r.revoked_at),
+            "expires_at": _iso(r.expires_at),
         }
         for r in rows
     ]
@@ -175,10 +184,8 @@ def expire(hub: Hub, token_id: int, expires_in: timedelta | None, *, actor: str 
     hub moves over) and a renewal (a token near its end, extended rather than re-issued) are the
     same act. A revoked token stays revoked.
     """
-    if expires_in is not None and not timedelta(0) < expires_in <= MAX_LIFETIME:
-        raise ConfigError(f"a token's lifetime is 1 to {MAX_LIFETIME.days} days")
     now = utcnow()
-    expires_at = now + expires_in if expires_in is not None else None
+    expires_at = _lapses_at(now, expires_in)
     with hub.store.engine.begin() as conn:
         row = conn.execute(select(_t.c.name, _t.c.revoked_at, _t.c.expires_at).where(_t.c.id == token_id)).first()
         if row is None:
@@ -193,12 +200,12 @@ def expire(hub: Hub, token_id: int, expires_in: timedelta | None, *, actor: str 
             subject=f"token:{token_id}",
             detail={
                 "name": row.name,
-                "expires_at": expires_at.isoformat() if expires_at else None,
-                "was": row.expires_at.isoformat() if row.expires_at else None,
+                "expires_at": _iso(expires_at),
+                "was": _iso(row.expires_at),
             },
             now=now,
         )
-    return {"id": token_id, "name": row.name, "expires_at": expires_at.isoformat() if expires_at else None}
+    return {"id": token_id, "name": row.name, "expires_at": _iso(expires_at)}
 
 
 def _stored(hub: Hub, secret: str):
