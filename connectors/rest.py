@@ -24,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
-from hub.errors import ConfigError, RecordProblem, TransientDeliveryError
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable
+from hub.errors import ConfigError, RecordProblem
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, send_in_halves
 from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
@@ -295,31 +295,25 @@ class RestConnector(Connector):
     def _send(self, group: Sequence[Delivery], result: WriteResult) -> None:
         """Send one request; a batch refused as too large (413) goes again in halves."""
         w = self.write_settings
-        if w["mode"] == "each":
-            body: Any = group[0].record
-        else:
-            records = [d.record for d in group]
-            body = {w["body_key"]: records} if w["body_key"] else records
-        key = group[0].idempotency_key if len(group) == 1 else f"{group[0].idempotency_key}+{len(group)}"
-        try:
+
+        def post(part: Sequence[Delivery]) -> None:
+            if w["mode"] == "each":
+                body: Any = part[0].record
+            else:
+                records = [d.record for d in part]
+                body = {w["body_key"]: records} if w["body_key"] else records
+            key = part[0].idempotency_key if len(part) == 1 else f"{part[0].idempotency_key}+{len(part)}"
             self.http.request(w["method"], w["path"], json=body, headers={"Idempotency-Key": key})
-        except Unavailable as exc:
-            raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
-        except Refused as exc:
-            if exc.status in (401, 403):
-                raise ConnectorError(str(exc), hint="check the credentials in settings.auth") from None
-            if exc.status == 413 and len(group) > 1:
-                log.warning(
-                    "rest: %s refused %d records in one request (413); sending smaller batches: lower write.batch_size",
-                    w["path"],
-                    len(group),
-                )
-                half = len(group) // 2
-                self._send(group[:half], result)
-                self._send(group[half:], result)
-                return
-            for d in group:
-                result.rejected[d.idempotency_key] = [RecordProblem("(record)", "destination", str(exc))]
+
+        def refused(part: Sequence[Delivery], exc: Refused) -> None:
+            result.rejected.update((d.idempotency_key, [RecordProblem("(record)", "destination", str(exc))]) for d in part)
+
+        def too_large(size: int) -> None:
+            log.warning(
+                "rest: %s refused %d records in one request (413); sending smaller batches: lower write.batch_size", w["path"], size
+            )
+
+        send_in_halves(group, post, refused=refused, too_large=too_large, auth_hint="check the credentials in settings.auth")
 
     def close(self) -> None:
         self.http.close()

@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
-from hub.errors import RecordProblem, TransientDeliveryError
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable
+from hub.errors import RecordProblem
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, send_in_halves
 
 log = logging.getLogger(__name__)
 
@@ -193,36 +193,28 @@ class WaslConnector(Connector):
 
     def _send(self, entity: str, chunk: Sequence[Delivery], result: WriteResult) -> None:
         """POST one chunk; per-record refusals land in ``result``; a chunk too large goes in halves."""
-        body, headers = _body(chunk), {"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, chunk)}
-        if self.compress:
-            body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5, mtime=0), "gzip"
-        try:
+        url = self.settings["url"]
+
+        def post(part: Sequence[Delivery]) -> None:
+            body, headers = _body(part), {"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, part)}
+            if self.compress:
+                body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5, mtime=0), "gzip"
             response = self.http.request("POST", f"/api/v1/{entity}/batch", content=body, headers=headers)
-        except Unavailable as exc:
-            # Chunks already sent are sent again next time under the same keys: applied once.
-            raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
-        except Refused as exc:
-            if exc.status in (401, 403):
-                raise ConnectorError(f"{exc}", hint="check the token (hub tokens list on the other hub)") from None
-            if exc.status == 413 and len(chunk) > 1:
-                # Over the other hub's api.max_batch_records or max_body_bytes: the records are
-                # not at fault, so they go again in halves (each half under its own key).
-                if not self._told_too_large:
-                    self._told_too_large = True
-                    log.warning(
-                        "%s refused %d records in one request (413); sending smaller batches: lower batch_size",
-                        self.settings["url"],
-                        len(chunk),
-                    )
-                half = len(chunk) // 2
-                self._send(entity, chunk[:half], result)
-                self._send(entity, chunk[half:], result)
-                return
+            result.rejected.update(_rejections(response, part, url))
+
+        def refused(part: Sequence[Delivery], exc: Refused) -> None:
             problems = _problems(exc.body, str(exc))
-            for d in chunk:
-                result.rejected[d.idempotency_key] = problems
-            return
-        result.rejected.update(_rejections(response, chunk, self.settings["url"]))
+            result.rejected.update((d.idempotency_key, problems) for d in part)
+
+        # Over the other hub's api.max_batch_records or max_body_bytes (413): said once per push.
+        send_in_halves(
+            chunk, post, refused=refused, too_large=self._too_large, auth_hint="check the token (hub tokens list on the other hub)"
+        )
+
+    def _too_large(self, size: int) -> None:
+        if not self._told_too_large:
+            self._told_too_large = True
+            log.warning("%s refused %d records in one request (413); sending smaller batches: lower batch_size", self.settings["url"], size)
 
     def close(self) -> None:
         self.http.close()

@@ -12,10 +12,12 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hub.errors import ConnectorError, TransientDeliveryError
 from hub.secrets import redactor
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 # hub command loads the connectors that use this module, and most of them never talk HTTP
 # (httpx with its asyncio and ssl costs about 25 ms of every start-up).
 
-__all__ = ["POLICY_SETTINGS", "HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after"]
+__all__ = ["POLICY_SETTINGS", "HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after", "send_in_halves"]
 
 # The settings a connector offers for its HttpPolicy (spread into its settings schema's
 # properties): one declaration, so that every HTTP connector names and bounds them alike.
@@ -200,3 +202,36 @@ class HttpClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+
+def send_in_halves(
+    group: Sequence,
+    send: Callable[[Sequence], None],
+    *,
+    refused: Callable[[Sequence, Refused], None],
+    too_large: Callable[[int], None],
+    auth_hint: str,
+) -> None:
+    """Send a destination's ``group`` of deliveries with ``send``, answering its HTTP failures alike.
+
+    - retries spent, or the server busy (Unavailable): TransientDeliveryError, the group waits;
+    - 401/403: ConnectorError with ``auth_hint``, since no record is at fault and the run fails;
+    - 413 for more than one record: ``too_large(len(group))`` is told, then each half is sent
+      the same way, since the size is at fault, not the records (each half builds its own
+      request, so its own idempotency key);
+    - any other 4xx: ``refused(group, exc)``, which rejects those records with the server's words.
+    """
+    try:
+        send(group)
+    except Unavailable as exc:
+        raise TransientDeliveryError(str(exc), retry_after=exc.retry_after) from None
+    except Refused as exc:
+        if exc.status in (401, 403):
+            raise ConnectorError(str(exc), hint=auth_hint) from None
+        if exc.status == 413 and len(group) > 1:
+            too_large(len(group))
+            half = len(group) // 2
+            for part in (group[:half], group[half:]):
+                send_in_halves(part, send, refused=refused, too_large=too_large, auth_hint=auth_hint)
+            return
+        refused(group, exc)
