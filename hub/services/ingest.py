@@ -277,7 +277,7 @@ def _apply(conn, principal, entity, records, versions, good, refused, results, n
         detail={
             "idempotency_key": idempotency_key,
             **counts,
-            "written": sorted([r["key"], r["version"]] for r in results if r["status"] == "accepted"),
+            "written": sorted(new_version.items()),
         },
         now=now,
     )

@@ -358,6 +358,9 @@ def test_two_versions_of_a_record_in_one_request_keep_the_newer_whatever_their_o
     assert json.loads(stored["assoc-amal|D1"])["amount"] == "12.00" and len(stored) == 2
     assert platform.folder.sql("select source_version from records where key = 'assoc-amal|D1'") == [(2,)]
     assert [json.loads(d)["amount"] for (d,) in platform.folder.sql("select data from record_history")] == ["10.00"]
+    # The audit names each version the request left stored, once.
+    (detail,) = platform.folder.sql("select detail from audit_log where action = 'api.ingest'")[0]
+    assert json.loads(detail)["written"] == [["assoc-amal|D1", 2], ["assoc-amal|D2", 1]]
     again = httpx.post(url, json={"records": [newer], "versions": [2]}, headers=headers).json()
     assert again["results"][0]["status"] == "unchanged" and "note" not in again["results"][0]
 
