@@ -68,8 +68,21 @@ class RecordValidator:
                 missing = err.message.split('"')[1] if '"' in err.message else ""
                 if missing:
                     path = [*path, missing]
-            found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(err.message, err.instance)))
+            message = self._expected(err) or err.message
+            found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(message, err.instance)))
         return sorted(found, key=lambda p: (p.path, p.rule))
+
+    def _expected(self, err) -> str | None:
+        """A pattern failure of a shared definition, said in words (its ``x-expected``), not as the regex.
+
+        "does not match" and a regular expression tells an accountant nothing; "is not a valid
+        identifier: 1 to 120 characters, no space at either end, …" does. The schema keeps the pattern for machines.
+        """
+        where = list(err.schema_path)
+        if len(where) < 3 or where[-1] != "pattern" or where[-3] != "$defs":
+            return None
+        expected = self.schema["$defs"].get(where[-2], {}).get("x-expected")
+        return f"{json.dumps(err.instance, ensure_ascii=False)} is not a valid {where[-2]}: {expected}" if expected else None
 
 
 @cache

@@ -8,15 +8,21 @@ id, and exactly one of the two scopes must be asked for.
 
 from __future__ import annotations
 
-import re
+from functools import cache
+
+import jsonschema_rs
 
 from hub.errors import ConfigError
+from hub.schema import load_schema
 
 __all__ = ["association_scope"]
 
-# The common schema's identifier ($defs/identifier): 1-120 characters, no space at either end.
-_IDENTIFIER = re.compile(r"\S(.*\S)?", re.DOTALL)
-_MAX = 120
+
+@cache
+def _identifier() -> tuple[jsonschema_rs.Validator, str]:
+    """The common schema's own identifier definition, compiled: one rule for ids everywhere."""
+    definition = load_schema("association")["$defs"]["identifier"]
+    return jsonschema_rs.validator_for(definition), definition["x-expected"]
 
 
 def association_scope(association: str | None, *, platform: bool) -> str | None:
@@ -25,6 +31,7 @@ def association_scope(association: str | None, *, platform: bool) -> str | None:
         raise ConfigError("give one association (--association ID) or the platform (--platform), not both or neither")
     if association is None:
         return None
-    if not _IDENTIFIER.fullmatch(association) or len(association) > _MAX:
-        raise ConfigError(f"--association {association!r} is not an association id: 1 to {_MAX} characters, no space at either end")
+    valid, expected = _identifier()
+    if not valid.is_valid(association):
+        raise ConfigError(f"--association {association!r} is not an association id: {expected}")
     return association

@@ -280,6 +280,10 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
     for version in (2**31, 2**63):
         r = post(json.dumps({"records": [dict(GOOD)], "versions": [version]}).encode())
         assert r.status_code == 422 and r.json()["errors"][0]["path"] == "versions", r.text
+    # A control character in a key (a NUL, which PostgreSQL cannot store in text) is the record's fault, said in words.
+    r = post(json.dumps({"records": [dict(GOOD, id="D\u00001")]}).encode())
+    assert r.status_code == 200 and r.json()["rejected"] == 1, r.text
+    assert r.json()["results"][0]["errors"][0]["message"].startswith('"D\\u00001" is not a valid identifier: 1 to 120 characters')
     # A chunked body over the limit is cut off while it arrives.
     r = httpx.post(url, content=iter([b"[" + b" " * 100_000] * 4), headers=auth, timeout=10)
     assert r.status_code == 413
