@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.reconcile.model import Decision
-from hub.services.spreadsheet import save_workbook, write_table
+from hub.services.spreadsheet import save_workbook, write_table, xlsx_cell
 
 __all__ = ["as_json", "totals", "write_report"]
 
@@ -98,16 +98,19 @@ def write_matches(path: Path, matches: list[dict[str, Any]]) -> int:
     for m in matches:
         ws.append(
             [
-                m["id"],
-                m["status"],
-                m["transaction"],
-                ", ".join(m["donations"]),
-                m["kind"],
-                m["rule"],
-                m["score"],
-                ", ".join(m["allocations"]),
-                m["decided_by"],
-                m["decided_at"],
+                xlsx_cell(v)
+                for v in (
+                    m["id"],
+                    m["status"],
+                    m["transaction"],
+                    ", ".join(m["donations"]),
+                    m["kind"],
+                    m["rule"],
+                    m["score"],
+                    ", ".join(m["allocations"]),
+                    m["decided_by"],
+                    m["decided_at"],
+                )
             ]
         )
     save_workbook(wb, path)

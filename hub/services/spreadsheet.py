@@ -2,7 +2,9 @@
 
 A value starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or CR) would be run as a formula
 by Excel or LibreOffice; such text cells get a leading apostrophe. CSV is written as UTF-8
-with a BOM so that Excel shows Arabic correctly.
+with a BOM so that Excel shows Arabic correctly. An XLSX cell cannot hold the control
+characters XML forbids, which a source's text (a quarantined row above all) may carry: they
+are shown as line breaks (vertical tab, form feed) or as U+FFFD, never a failed report.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hub.errors import InputError
 
-__all__ = ["neutralise", "save_workbook", "write_table"]
+__all__ = ["neutralise", "save_workbook", "write_table", "xlsx_cell"]
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# What XML 1.0 (so XLSX) cannot hold: the C0 controls but tab, line feed and carriage return.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralise(value):
@@ -29,6 +34,18 @@ def neutralise(value):
             return value  # a negative number written as text is not a formula
         except ValueError:
             return "'" + value
+    return value
+
+
+def _shown(match: re.Match) -> str:
+    return "\n" if match.group() in "\x0b\x0c" else "\ufffd"
+
+
+def xlsx_cell(value):
+    """``value`` as an XLSX cell takes it: neutralised, and without characters XML forbids."""
+    value = neutralise(value)
+    if isinstance(value, str):
+        return _NOT_IN_XML.sub(_shown, value)
     return value
 
 
@@ -62,9 +79,9 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence], *, 
         ws = wb.create_sheet(sheet[:31])
         if rtl and hasattr(ws, "sheet_view"):
             ws.sheet_view.rightToLeft = True
-        ws.append([neutralise(h) for h in header])
+        ws.append([xlsx_cell(h) for h in header])
         for row in rows:
-            ws.append([neutralise(v) for v in row])
+            ws.append([xlsx_cell(v) for v in row])
             n += 1
         save_workbook(wb, path)
         return n

@@ -2,7 +2,7 @@
 
 Shared by the ``xlsx`` destination and ``hub export``. Nested objects become ``donor.name``
 columns, lists are joined with ``; ``, and every text cell is neutralised against formula
-injection (see :func:`hub.services.spreadsheet.neutralise`).
+injection and cleared of what XLSX cannot hold (see :func:`hub.services.spreadsheet.xlsx_cell`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hub.schema import entity_key, load_schema
 from hub.services.messages import FIELD_NAMES
-from hub.services.spreadsheet import neutralise, save_workbook
+from hub.services.spreadsheet import save_workbook, xlsx_cell
 
 __all__ = ["columns_for", "flatten", "header_label", "read_workbook", "upsert_sheet", "write_workbook"]
 
@@ -132,10 +132,10 @@ def _fill(ws, entity: str, rows: list[dict], lang: str) -> None:
             if c not in cols:
                 cols.append(c)
     used = [c for c in cols if any(c in r for r in rows)] or cols
-    ws.append([header_label(c, lang) for c in used])
-    ws.append(used)  # the field names row lets the file be read back (and by hub validate)
+    ws.append([xlsx_cell(header_label(c, lang)) for c in used])
+    ws.append([xlsx_cell(c) for c in used])  # the field names row lets the file be read back (and by hub validate)
     for r in rows:
-        ws.append([neutralise(r.get(c)) for c in used])
+        ws.append([xlsx_cell(r.get(c)) for c in used])
 
 
 def upsert_sheet(path: Path, entity: str, records: Iterable[dict], *, lang: str = "en") -> int:
