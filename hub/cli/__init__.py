@@ -16,7 +16,7 @@ import warnings
 import click
 
 from hub.cli import commands
-from hub.cli.output import err_console, fail
+from hub.cli.output import LogFormatter, fail, say
 from hub.errors import HubError
 from hub.secrets import RedactingFilter
 
@@ -75,7 +75,7 @@ def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
     ctx.obj = {"config_path": config_path}
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(LogFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
 
 
@@ -84,7 +84,7 @@ for command in commands.COMMANDS:
 
 
 def _warning(message, category, filename, lineno, file=None, line=None):
-    err_console.print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)
+    say(("warning:", "yellow"), f" {message}", err=True)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, console, emit_json, err_console, table
+from hub.cli.output import OUTPUT_FILE, emit_json, err_console, say, table
 from hub.errors import HubError
 from hub.pipeline.run import check_columns, run_connection
 from hub.store import audit
@@ -51,13 +51,13 @@ def init(ctx: click.Context, force: bool) -> None:
     """Create a starter hub.yaml (if there is none) and the store."""
     path = Path(ctx.find_root().obj["config_path"])
     if path.exists() and not force:
-        console.print(f"{path} exists; keeping it (--force to overwrite)")
+        say(f"{path} exists; keeping it (--force to overwrite)")
     else:
         path.write_text(STARTER, encoding="utf-8")
-        console.print(f"wrote {path}")
+        say(f"wrote {path}")
     hub = open_hub(ctx)
-    console.print(f"store ready: {hub.store.engine.url.render_as_string(hide_password=True)} (revision {hub.store.revision()})")
-    console.print("next: edit the connections, then `hub check NAME` and `hub run NAME`")
+    say(f"store ready: {hub.store.engine.url.render_as_string(hide_password=True)} (revision {hub.store.revision()})")
+    say("next: edit the connections, then `hub check NAME` and `hub run NAME`")
 
 
 @click.command()
@@ -90,9 +90,9 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        console.print(f"[green]ok[/] {connection} ({connector.name}): {detail}")
+        say(("ok", "green"), f" {connection} ({connector.name}): {detail}")
         for s in streams:
-            console.print(
+            say(
                 f"  stream {s['stream']}: {s['entity']} keyed by {', '.join(s['key'])}"
                 + (f", incremental on {s['cursor_field']}" if s["cursor_field"] else "")
             )
@@ -155,7 +155,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
 
                 with Progress(
                     SpinnerColumn(),
-                    TextColumn("{task.description}"),
+                    TextColumn("{task.description}", markup=False),
                     TextColumn("{task.completed:,} records"),
                     TimeElapsedColumn(),
                     console=err_console,
@@ -175,15 +175,13 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
             if len(names) == 1:
                 raise
             failed.append({"connection": name, "error": str(exc)})
-            err_console.print(f"[red]{name} failed:[/] {exc}", markup=True)
+            say((f"{name} failed:", "red"), f" {exc}", err=True)
     if as_json:
         emit_json({"runs": results, "failed": failed})
     else:
         table(None, RUN_COLUMNS, [_run_line(r) for r in results])
         if any(r["quarantined"] for r in results):
-            console.print(
-                "records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction"
-            )
+            say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
     if failed:
         raise SystemExit(2)
     if any(r["quarantined"] or r["delivery_failed"] for r in results):
@@ -226,7 +224,7 @@ def _follow(hub, connection, as_json) -> None:
                     sys.stdout.write(__import__("orjson").dumps(r).decode() + "\n")
                     sys.stdout.flush()
                 else:
-                    console.print(" ".join(str(x) for x in _run_line(r)))
+                    say(" ".join(str(x) for x in _run_line(r)))
         time.sleep(1.0)
 
 
@@ -287,9 +285,9 @@ def audit_verify(ctx) -> None:
     with open_hub(ctx).store.engine.connect() as conn:
         n, bad = audit.verify(conn)
     if bad is None:
-        console.print(f"audit log intact: {n} entries")
+        say(f"audit log intact: {n} entries")
     else:
-        console.print(f"[red]audit log broken at entry {bad}[/] (checked {n}): it was altered, or the one before it was removed")
+        say((f"audit log broken at entry {bad}", "red"), f" (checked {n}): it was altered, or the one before it was removed")
         raise SystemExit(1)
 
 
@@ -325,7 +323,7 @@ def demo(folder: str, as_json: bool) -> None:
     """Run the demo: two associations' exports synced into the embedded store."""
     from hub.demo import run_demo
 
-    summary = run_demo(Path(folder), echo=None if as_json else console.print)
+    summary = run_demo(Path(folder), echo=None if as_json else say)
     if as_json:
         emit_json(summary)
 
@@ -344,7 +342,7 @@ def export(ctx, path, entities, association, lang) -> None:
     from hub.services.export import export_workbook
 
     counts = export_workbook(open_hub(ctx), path, entities=list(entities) or None, association=association, lang=lang)
-    console.print(f"wrote {path}: " + ", ".join(f"{e} {n}" for e, n in counts.items()))
+    say(f"wrote {path}: " + ", ".join(f"{e} {n}" for e, n in counts.items()))
 
 
 COMMANDS.append(export)
@@ -366,8 +364,8 @@ def new_connector_command(name: str, parent: Path, force: bool) -> None:
     from hub.scaffold import new_connector
 
     target = new_connector(name, parent, force=force)
-    console.print(f"wrote {target}")
-    console.print(f"next: pip install -e {target} && hub connectors list && pytest {target}")
+    say(f"wrote {target}")
+    say(f"next: pip install -e {target} && hub connectors list && pytest {target}")
 
 
 COMMANDS.append(new_group)

@@ -1,7 +1,15 @@
-"""How the CLI speaks: tables for people, JSON for scripts, errors without tracebacks."""
+"""How the CLI speaks: tables for people, JSON for scripts, errors without tracebacks.
+
+What it prints comes from outside as often as not: a quarantined row, a partner's error, a
+cursor value. So nothing printed is read as Rich markup (``[/b]`` in a donor's name would
+stop the command with a MarkupError) or as emoji codes, and control characters are shown
+escaped: an ESC in a CSV cell must not recolour, retitle or clear the admin's terminal.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -11,13 +19,39 @@ import click
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hub.secrets import redactor
 
-__all__ = ["OUTPUT_FILE", "console", "emit_json", "err_console", "fail", "table"]
+__all__ = ["OUTPUT_FILE", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "shown", "table"]
 
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+
+# C0 controls but tab and line feed, DEL and the C1 controls: what a terminal acts on.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    r"""``text`` safe to print on a terminal: each control character written as ``\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class LogFormatter(logging.Formatter):
+    """Log lines for a terminal or a journal: control characters a message carries shown escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown(super().format(record))
+
+
+def say(*parts: str | tuple[str, str], err: bool = False) -> None:
+    """Print one line made of ``parts``: plain text, or ``(text, style)`` for a coloured part.
+
+    Every part is shown as text (see :func:`shown`) with secrets masked; only the style, which
+    is ours, is read by Rich.
+    """
+    line = Text.assemble(*(shown(redactor.redact(p)) if isinstance(p, str) else (shown(redactor.redact(p[0])), p[1]) for p in parts))
+    (err_console if err else console).print(line)
 
 
 class _OutputFile(click.Path):
@@ -53,11 +87,11 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*["" if v is None else redactor.redact(str(v)) for v in r])
+        t.add_row(*["" if v is None else shown(redactor.redact(str(v))) for v in r])
     console.print(t)
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print an error on stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {redactor.redact(message)}", markup=True, highlight=False)
+    say(("error:", "bold red"), f" {message}", err=True)
     raise SystemExit(code)

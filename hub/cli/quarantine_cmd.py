@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, console, emit_json, table
+from hub.cli.output import OUTPUT_FILE, emit_json, say, table
 from hub.services import quarantine as svc
 from hub.services.messages import plain_words
 
@@ -56,7 +56,7 @@ def q_show(ctx, entry_id, lang, as_json) -> None:
     if as_json:
         emit_json(r)
         return
-    console.print(f"quarantine {r['id']}: {r['connection']}/{r['stream']} line {r['line']} ({r['stage']}, {r['status']})")
+    say(f"quarantine {r['id']}: {r['connection']}/{r['stream']} line {r['line']} ({r['stage']}, {r['status']})")
     table(
         "errors",
         ["field", "rule", "in plain words"],
@@ -93,11 +93,11 @@ def q_replay(ctx, ids, connection, sets, as_json) -> None:
     if as_json:
         emit_json(result)
     else:
-        console.print(f"replayed {len(result['replayed'])}, still invalid {len(result['still_invalid'])}, skipped {len(result['skipped'])}")
+        say(f"replayed {len(result['replayed'])}, still invalid {len(result['still_invalid'])}, skipped {len(result['skipped'])}")
         for s in result["still_invalid"]:
-            console.print(f"  {s['id']}: " + "; ".join(f"{e['path']}: {e['message']}" for e in s["errors"]))
+            say(f"  {s['id']}: " + "; ".join(f"{e['path']}: {e['message']}" for e in s["errors"]))
         for s in result["skipped"]:
-            console.print(f"  {s['id']}: skipped, {s['reason']}")
+            say(f"  {s['id']}: skipped, {s['reason']}")
     if result["still_invalid"]:
         raise SystemExit(1)
 
@@ -109,7 +109,7 @@ def q_replay(ctx, ids, connection, sets, as_json) -> None:
 def q_dismiss(ctx, ids, reason) -> None:
     """Close entries without storing them."""
     done = svc.dismiss(open_hub(ctx), list(ids), reason=reason)
-    console.print(f"dismissed {len(done)}: {', '.join(map(str, done))}")
+    say(f"dismissed {len(done)}: {', '.join(map(str, done))}")
 
 
 @quarantine.command("export")
@@ -120,7 +120,7 @@ def q_dismiss(ctx, ids, reason) -> None:
 def q_export(ctx, path, connection, lang) -> None:
     """Write open entries to an .xlsx or .csv file an association can correct."""
     n = svc.export(open_hub(ctx), path, connection=connection, lang=lang)
-    console.print(f"wrote {n} record(s) to {path}")
+    say(f"wrote {n} record(s) to {path}")
 
 
 COMMANDS = [quarantine]

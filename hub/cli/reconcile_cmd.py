@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, console, emit_json, err_console, table
+from hub.cli.output import OUTPUT_FILE, emit_json, say, table
 from hub.reconcile import convert
 from hub.reconcile import service as svc
 from hub.reconcile.output import as_json, totals, write_report
@@ -46,7 +46,7 @@ def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None) ->
         [[s, n, "; ".join(f"{v} {k}" for k, v in sorted(m.items()))] for s, n, m in totals(decisions)],
     )
     if report:
-        console.print(f"report written to {report}")
+        say(f"report written to {report}")
 
 
 @click.command("reconcile")
@@ -80,7 +80,7 @@ def reconcile_command(ctx, statements, donations, as_json_flag, evidence, report
             plugins, section = Plugins().load(), {}
         decisions, warnings = svc.reconcile_files(plugins, convert.settings_from(section), list(statements), donations)
         for w in warnings:
-            err_console.print(f"[yellow]warning:[/] {w}", markup=True)
+            say(("warning:", "yellow"), f" {w}", err=True)
     else:
         decisions = svc.reconcile_store(open_hub(ctx))
     _show(decisions, as_json_flag, evidence, report)
@@ -135,7 +135,7 @@ def matches_show(ctx, match_id, as_json_flag) -> None:
         emit_json(m)
         return
     line = m["bank_line"] or {}
-    console.print(f"match {m['id']} ({m['status']}): {m['kind']} by {m['rule']}, score {m['score']}")
+    say(f"match {m['id']} ({m['status']}): {m['kind']} by {m['rule']}, score {m['score']}")
     table("bank line", ["field", "value"], [[k, v] for k, v in line.items()])
     for d in m["donation_records"]:
         table(f"donation {d['id']}", ["field", "value"], [[k, v] for k, v in d.items()])
@@ -149,7 +149,7 @@ def matches_show(ctx, match_id, as_json_flag) -> None:
 def matches_confirm(ctx, match_id, remember) -> None:
     """Confirm a suggestion: the donations become received (or partly paid)."""
     r = svc.confirm_match(open_hub(ctx), match_id, remember=remember)
-    console.print(f"match {match_id} confirmed" + (f"; remembered for {', '.join(r['remembered_for'])}" if r["remembered_for"] else ""))
+    say(f"match {match_id} confirmed" + (f"; remembered for {', '.join(r['remembered_for'])}" if r["remembered_for"] else ""))
 
 
 @matches.command("reject")
@@ -159,7 +159,7 @@ def matches_confirm(ctx, match_id, remember) -> None:
 def matches_reject(ctx, match_id, reason) -> None:
     """Reject a suggestion; it is not suggested again."""
     svc.reject_match(open_hub(ctx), match_id, reason=reason)
-    console.print(f"match {match_id} rejected")
+    say(f"match {match_id} rejected")
 
 
 COMMANDS = [reconcile_command, matches]

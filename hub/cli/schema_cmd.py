@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hub.cli.output import console, emit_json, table
+from hub.cli.output import emit_json, say, table
 from hub.schema import ENTITIES, entity_key, load_schema
 from hub.services.validate import validate_file
 
@@ -62,7 +62,7 @@ def validate(entity, path, as_json) -> None:
     if as_json:
         emit_json(result)
     else:
-        console.print(f"{path}: {result['records']} record(s), {result['valid']} valid, {len(result['invalid'])} invalid")
+        say(f"{path}: {result['records']} record(s), {result['valid']} valid, {len(result['invalid'])} invalid")
         rows = [[i["line"], e["path"], e["rule"], e["message"]] for i in result["invalid"] for e in i["errors"]]
         if rows:
             table(None, ["line", "field", "rule", "message"], rows)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, table
+from hub.cli.output import emit_json, say, table
 from hub.store import runs as run_store
 
 
@@ -59,7 +59,7 @@ def enqueue_command(ctx, connections) -> None:
 
     hub = open_hub(ctx)
     for name in connections:
-        console.print(f"{name}: queued as run {enqueue(hub, name)}")
+        say(f"{name}: queued as run {enqueue(hub, name)}")
 
 
 @click.group("schedule")
@@ -126,7 +126,7 @@ for _cmd in ("pause", "resume", "trigger"):
             from hub.scheduling.commands import issue
 
             issue(open_hub(ctx), connection, cmd)
-            console.print(f"{connection}: {cmd} sent to the running schedulers")
+            say(f"{connection}: {cmd} sent to the running schedulers")
 
         return _command
 
@@ -143,7 +143,7 @@ def schedule_reload(ctx) -> None:
     hub = open_hub(ctx)  # a config with a bad key is refused here, exit 2, and nothing is sent
     found = schedules_of(hub)
     issue(hub, "*", "reload")
-    console.print(f"reload sent to the running schedulers: {len(found)} schedule(s) in {hub.config.path}")
+    say(f"reload sent to the running schedulers: {len(found)} schedule(s) in {hub.config.path}")
 
 
 @click.command("status")

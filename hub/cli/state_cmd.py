@@ -6,7 +6,7 @@ import click
 import orjson
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, table
+from hub.cli.output import emit_json, say, table
 from hub.services import state as svc
 
 
@@ -52,7 +52,7 @@ def state_set(ctx, connection, value, stream) -> None:
     except orjson.JSONDecodeError:
         raise click.BadParameter(f"{value!r} is not JSON (quote a string: '\"...\"')", param_hint="VALUE") from None
     r = svc.set_cursor(open_hub(ctx), connection, parsed, stream=stream)
-    console.print(f"{connection}/{r['stream']}: cursor {orjson.dumps(r['old']).decode()} -> {orjson.dumps(r['cursor']).decode()}")
+    say(f"{connection}/{r['stream']}: cursor {orjson.dumps(r['old']).decode()} -> {orjson.dumps(r['cursor']).decode()}")
 
 
 @state.command("rewind")
@@ -62,7 +62,7 @@ def state_set(ctx, connection, value, stream) -> None:
 def state_rewind(ctx, connection, stream) -> None:
     """Forget cursors so the next run reads from the start (unchanged records cost nothing)."""
     for r in svc.rewind(open_hub(ctx), connection, stream=stream):
-        console.print(f"{connection}/{r['stream']}: rewound (was {orjson.dumps(r['old']).decode()})")
+        say(f"{connection}/{r['stream']}: rewound (was {orjson.dumps(r['old']).decode()})")
 
 
 COMMANDS = [state]

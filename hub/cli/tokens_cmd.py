@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, table
+from hub.cli.output import emit_json, say, table
 from hub.services import tokens as svc
 
 
@@ -40,7 +40,7 @@ def tokens_create(ctx, name, association, platform, read, write, days, as_json) 
     scope = f"association {association}" if association else "the platform"
     rights = "+".join(r for r, ok in (("read", read), ("write", write)) if ok)
     until = f", until {t['expires_at'][:19]} UTC" if t["expires_at"] else ""
-    console.print(f"token {t['id']} ({name}) for {scope}, {rights}{until}. Keep it now; it is not shown again:", highlight=False)
+    say(f"token {t['id']} ({name}) for {scope}, {rights}{until}. Keep it now; it is not shown again:")
     click.echo(t["token"])
 
 
@@ -79,7 +79,7 @@ def tokens_list(ctx, as_json) -> None:
 def tokens_revoke(ctx, token_id) -> None:
     """Revoke token TOKEN_ID: it is refused from the next request on."""
     r = svc.revoke(open_hub(ctx), token_id)
-    console.print(f"token {r['id']} ({r['name']}) revoked")
+    say(f"token {r['id']} ({r['name']}) revoked")
 
 
 @tokens.command("expire")
@@ -93,7 +93,7 @@ def tokens_expire(ctx, token_id, days, never) -> None:
         raise click.UsageError("give --in DAYS or --never")
     r = svc.expire(open_hub(ctx), token_id, None if never else timedelta(days=days))
     until = f"until {r['expires_at'][:19]} UTC" if r["expires_at"] else "until revoked"
-    console.print(f"token {r['id']} ({r['name']}) is accepted {until}", highlight=False)
+    say(f"token {r['id']} ({r['name']}) is accepted {until}")
 
 
 COMMANDS = [tokens]

@@ -7,7 +7,7 @@ import sys
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import console, emit_json, table
+from hub.cli.output import emit_json, say, table
 from hub.services import users as svc
 from hub.services.scope import association_scope
 
@@ -33,7 +33,7 @@ def users_create(ctx, email, name, association, platform, password_stdin) -> Non
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     uid = svc.create_user(open_hub(ctx), email, name, password, association=association, platform=platform)
-    console.print(f"user {uid} ({email}) created for {association or 'the platform'}", highlight=False)
+    say(f"user {uid} ({email}) created for {association or 'the platform'}")
 
 
 @users.command("list")
@@ -58,7 +58,7 @@ def users_list(ctx, as_json) -> None:
 def users_disable(ctx, user_id) -> None:
     """Disable an account; its sessions end at once."""
     svc.disable_user(open_hub(ctx), user_id)
-    console.print(f"user {user_id} disabled")
+    say(f"user {user_id} disabled")
 
 
 COMMANDS = [users]

@@ -208,7 +208,7 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
     """An unset shell variable (``--association "$ASSOC"``) must not make a token that reads as the platform's."""
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--json").code == 0
-    for association in ("", " assoc-amal", "assoc-amal\n"):
+    for association in ("", " assoc-amal", "assoc-amal\n", "assoc\x1bamal"):
         r = folder.hub("tokens", "create", "amal", "--association", association, "--write")
         assert r.code == 2, r.out
         _no_traceback(r)
@@ -285,3 +285,44 @@ connections:
         _no_traceback(r)
         assert all(s in r.err for s in said) and "any of the given schemas" not in r.err, r.err
         assert "abc" not in r.err.replace("'tokn' was unexpected", "")  # the secret itself is never echoed
+
+
+def test_text_from_outside_is_printed_as_text_never_as_markup_or_terminal_control(donations):
+    """A CSV's cells reach the admin's terminal: ``[/b]`` must not stop the command, an ESC must not act."""
+    rows = donation_rows(1)
+    rows.append(["[/b] x", "[bold red]Ali\x1b]0;pwned\x07", "abc", "SYP", "01/02/2026", "نقدي"])  # quarantined: amount
+    rows.append(["R\x1b[31m9", "Omar", "10", "SYP", "01/02/2026", "نقدي"])  # quarantined: a control character in the id
+    rows.append(["R\x0010", "Omar", "10", "SYP", "01/02/2026", "نقدي"])  # a NUL, which PostgreSQL cannot store in a key
+    rows.append(["R11", "Rana\x0bHaddad\x1b[2J", "10", "SYP", "01/02/2026", "نقدي"])  # stored: text is kept as written
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    run = donations.hub("run", "amal")
+    assert run.code == 1, run.err
+    _no_traceback(run)
+    listed = json.loads(donations.hub("quarantine", "list", "--json").out)
+    assert {e["errors"][0]["path"] for e in listed} == {"amount", "id"} and len(listed) == 3
+    said = ""
+    for entry in listed:
+        shown = donations.hub("quarantine", "show", str(entry["id"]))
+        assert shown.code == 0, shown.err
+        _no_traceback(shown)
+        said += shown.out
+    assert "\x1b" not in said and "\x07" not in said and "\x00" not in said
+    assert "[/b] x" in said and "[bold red]Ali\\x1b]0;pwned\\x07" in said and "R\\x1b[31m9" in said
+    # The schema says what an identifier is in words, not as a regular expression.
+    messages = {e["errors"][0]["message"] for e in listed}
+    assert '"R\\u001b[31m9" is not a valid identifier: 1 to 120 characters, no space at either end, no control character' in messages
+    assert sorted(donations.sql("select key from records")) == [("assoc-amal|D0000000",), ("assoc-amal|R11",)]
+    # An error quoting what the user typed is text too.
+    unknown = donations.hub("run", "nope[/b]")
+    assert unknown.code == 2 and "no connection named 'nope[/b]'" in unknown.err
+    _no_traceback(unknown)
+    # Spreadsheets cannot hold control characters: shown as a line break or U+FFFD, never a failed report.
+    from openpyxl import load_workbook
+
+    assert donations.hub("export", "records.xlsx").code == 0
+    cells = [c for row in load_workbook(donations.path / "records.xlsx").active.iter_rows(values_only=True) for c in row]
+    assert "Rana\nHaddad\ufffd[2J" in cells
+    exported = donations.hub("quarantine", "export", "fixes.xlsx")
+    assert exported.code == 0, exported.err
+    cells = [c for row in load_workbook(donations.path / "fixes.xlsx").active.iter_rows(values_only=True) for c in row]
+    assert "R\ufffd[31m9" in cells and "R\ufffd10" in cells and "[bold red]Ali\ufffd]0;pwned\ufffd" in cells
