@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from hub import __version__
 from hub.api import problems
 from hub.api.metrics import MeasureRequests, Metrics
+from hub.api.nulguard import NoNul
 from hub.api.ratelimit import TokenBuckets
 from hub.api.routes import operations, router
 from hub.app import Hub
@@ -33,5 +34,6 @@ def create_app(hub: Hub) -> FastAPI:
 
     install_web(app)
 
+    app.add_middleware(NoNul)
     app.add_middleware(MeasureRequests, metrics=app.state.metrics)
     return app

@@ -66,10 +66,15 @@ EntityPath = Annotated[str, Path(description="A common-schema entity", json_sche
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_PAGE = 1000
 MAX_CURSOR = 2**62  # cursors are 64-bit row and sequence numbers
+# Keys in a query are the schema's own: an id with a control character (a NUL, which
+# PostgreSQL cannot hold in text) is a 422 naming the parameter, never a store error.
+_DEFS = load_schema("bank_transaction")["$defs"]
+IDENTIFIER, ACCOUNT = _DEFS["identifier"], _DEFS["account"]
 
 
 def _problems(*codes: int) -> dict:
-    return {c: {"model": Problem, "content": {"application/problem+json": {}}} for c in codes}
+    """The problem answers of an operation; every one may be a 400 (a NUL in its address: hub.api.nulguard)."""
+    return {c: {"model": Problem, "content": {"application/problem+json": {}}} for c in sorted({400, *codes})}
 
 
 def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -256,7 +261,7 @@ def get_records(
     entity: EntityPath,
     request: Request,
     caller: Caller,
-    association: Annotated[str | None, Query(max_length=120)] = None,
+    association: Annotated[str | None, Query(max_length=IDENTIFIER["maxLength"], pattern=IDENTIFIER["pattern"])] = None,
     governorate: Annotated[str | None, Query(pattern=r"^SY\d{2}$", description="Governorate P-code, e.g. SY01")] = None,
     sector: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -278,13 +283,32 @@ def get_records(
 )
 def get_record(
     entity: EntityPath,
-    record_id: Annotated[str, Path(min_length=1, max_length=120, description="The record's id (an association's id, for association)")],
+    record_id: Annotated[
+        str,
+        Path(
+            max_length=IDENTIFIER["maxLength"],
+            pattern=IDENTIFIER["pattern"],
+            description="The record's id (an association's id, for association)",
+        ),
+    ],
     request: Request,
     caller: Caller,
     association: Annotated[
-        str | None, Query(min_length=1, max_length=120, description="The association whose record it is (a platform token must say)")
+        str | None,
+        Query(
+            max_length=IDENTIFIER["maxLength"],
+            pattern=IDENTIFIER["pattern"],
+            description="The association whose record it is (a platform token must say)",
+        ),
     ] = None,
-    account: Annotated[str | None, Query(min_length=1, max_length=120, description="For bank_transaction: the account (IBAN)")] = None,
+    account: Annotated[
+        str | None,
+        Query(
+            max_length=ACCOUNT["maxLength"],
+            pattern=ACCOUNT["pattern"],
+            description="For bank_transaction: the account (IBAN or local number, capitals)",
+        ),
+    ] = None,
 ) -> Response:
     """The version of one record this hub holds, within the token's scope; 404 if none is."""
     return _json(browse.get_record(request.app.state.hub, caller, entity, record_id, association=association, account=account))

@@ -113,6 +113,11 @@ def test_a_misspelt_filter_is_refused_rather_than_ignored(api):
     assert r.status_code == 422 and "dry_run" in r.json()["detail"]
     with api.hub.store.engine.connect() as conn:
         assert conn.exec_driver_sql("select count(*) from records").scalar() == 2  # the refused push stored nothing
+    # A key parameter is the schema's identifier: a control character in it is named, never sent to the store.
+    r = httpx.get(f"{api.url}/api/v1/donation", params={"association": "amal\x1b"}, headers=amal)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "association", r.text
+    r = httpx.get(f"{api.url}/api/v1/donation/D%1b1", headers=amal)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "record_id", r.text
     # Operations endpoints stay lenient: a probe or scraper may add its own parameters.
     assert httpx.get(f"{api.url}/healthz", params={"probe": "1"}).status_code == 200
 

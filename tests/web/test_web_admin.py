@@ -347,3 +347,27 @@ def test_pages_forbid_framing_and_foreign_scripts_and_the_api_does_not_carry_pag
     api = httpx.get(f"{site.url}/api/v1/schema/donation")
     assert api.status_code == 200
     assert "X-Frame-Options" not in api.headers and "Content-Security-Policy" not in api.headers
+
+
+def test_a_nul_character_in_an_address_or_a_form_is_refused_in_words_and_signing_in_still_works(site):
+    """PostgreSQL holds no U+0000 in text: a NUL typed into a form or a link was a 500 there."""
+    from tests.web.conftest import PASSWORDS
+
+    client = httpx.Client(base_url=site.url, follow_redirects=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    refused = client.post("/login", data={"email": "admin@wasl.example\x00", "password": "x", "csrf": csrf})
+    assert refused.status_code == 400 and "the form holds a NUL character" in refused.text
+    signed_in = client.post("/login", data={"email": "admin@wasl.example", "password": PASSWORDS["admin@wasl.example"], "csrf": csrf})
+    assert signed_in.status_code == 200 and signed_in.url.path == "/"
+    for path in ("/records?governorate=SY01%00", "/runs?connection=amal%00", "/connections/amal%00"):
+        r = client.get(path)
+        assert r.status_code == 400 and "the address holds a NUL character" in r.text, path
+    entry = json.loads(site.folder.hub("quarantine", "list", "--json").out)[0]["id"]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get(f"/quarantine/{entry}").text).group(1)
+    dismissed = client.post(f"/quarantine/{entry}/dismiss", data={"reason": "a typo\x00", "csrf": csrf})
+    assert dismissed.status_code == 400
+    assert json.loads(site.folder.hub("quarantine", "show", str(entry), "--json").out)["status"] == "open"
+    api = httpx.get(f"{site.url}/api/v1/donation", params={"association": "assoc-amal\x00"})
+    assert api.status_code == 400 and api.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in site.proc.stderr.read()
+    assert client.get("/records?governorate=SY01").status_code == 200  # the server kept serving
