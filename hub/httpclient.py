@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.errors import ConnectorError, TransientDeliveryError
 from hub.secrets import redactor
+from hub.text.controls import escape_controls
 
 if TYPE_CHECKING:
     import httpx
@@ -155,9 +156,8 @@ class HttpClient:
         if resp.status_code >= 400:
             body = _body(resp)
             detail = body.get("detail") if isinstance(body, dict) else body
-            raise Refused(
-                redactor.redact(f"{self.name}: {where} refused the request ({resp.status_code}): {detail}"), resp.status_code, body
-            )
+            said = escape_controls(str(detail))  # the partner's words are kept, stored and shown: as text
+            raise Refused(redactor.redact(f"{self.name}: {where} refused the request ({resp.status_code}): {said}"), resp.status_code, body)
         return resp
 
     def _wait(self, state) -> float:

@@ -9,7 +9,6 @@ escaped: an ESC in a CSV cell must not recolour, retitle or clear the admin's te
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,19 +21,17 @@ from rich.table import Table
 from rich.text import Text
 
 from hub.secrets import redactor
+from hub.text.controls import escape_controls
 
 __all__ = ["OUTPUT_FILE", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "shown", "table"]
 
 console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
-# C0 controls but tab and line feed, DEL and the C1 controls: what a terminal acts on.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def shown(text: str) -> str:
-    r"""``text`` safe to print on a terminal: each control character written as ``\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` safe to print on a terminal: control characters written out (hub.text.controls)."""
+    return escape_controls(text)
 
 
 class LogFormatter(logging.Formatter):

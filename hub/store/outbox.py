@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from hub.store.bulk import in_clauses, insert_many
 from hub.store.models import OutboxItem
+from hub.text.controls import escape_controls
 
 __all__ = ["Waiting", "enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count", "waiting"]
 
@@ -125,12 +126,12 @@ def mark_delivered(conn: Connection, ids: list[int], *, now: datetime) -> None:
 
 def mark_failed(conn: Connection, ids: list[int], *, error: str) -> None:
     """Rejected for good: the records went to quarantine; the rows stay for the record."""
-    _mark(conn, ids, status="rejected", last_error=error, attempts=_t.c.attempts + 1)
+    _mark(conn, ids, status="rejected", last_error=escape_controls(error), attempts=_t.c.attempts + 1)
 
 
 def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at: datetime) -> None:
-    """A transient failure: try again from ``next_attempt_at``."""
-    _mark(conn, ids, last_error=error, next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1)
+    """A transient failure: try again from ``next_attempt_at`` (the error as text: hub.text.controls)."""
+    _mark(conn, ids, last_error=escape_controls(error), next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1)
 
 
 def _mark(conn: Connection, ids: list[int], **values) -> None:

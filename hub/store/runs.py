@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.errors import NotFoundError
 from hub.store.models import Run
 from hub.store.types import utcnow
+from hub.text.controls import escape_controls
 
 __all__ = [
     "COUNTS",
@@ -118,12 +119,21 @@ def add_counts(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
 
 
 def finish_run(engine: Engine, run_id: int, *, status: str, error: str | None = None, flags: list[str] | None = None) -> None:
-    """Close a run with its final status."""
+    """Close a run with its final status.
+
+    ``error`` is often a connector's or a partner's words: its control characters are written
+    out, since PostgreSQL cannot store a NUL in text and a terminal acts on an ESC.
+    """
     with engine.begin() as conn:
         conn.execute(
             update(_t)
             .where(_t.c.id == run_id)
-            .values(status=status, finished_at=utcnow(), error=error, flags=orjson.dumps(flags).decode() if flags else None)
+            .values(
+                status=status,
+                finished_at=utcnow(),
+                error=escape_controls(error) if error else error,
+                flags=orjson.dumps(flags).decode() if flags else None,
+            )
         )
 
 

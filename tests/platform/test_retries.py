@@ -93,7 +93,7 @@ def test_a_4xx_is_not_retried_and_the_records_go_to_quarantine_with_the_servers_
                 {
                     "title": "Unprocessable",
                     "status": 422,
-                    "detail": "versions must be positive",
+                    "detail": "versions must be positive\u0000\u001b[2J",  # a NUL (PostgreSQL keeps none in text) and an ESC
                     "errors": [{"path": "versions", "rule": "type", "message": "one positive integer per record"}],
                 },
             ),
@@ -109,6 +109,21 @@ def test_a_4xx_is_not_retried_and_the_records_go_to_quarantine_with_the_servers_
         messages = " ".join(e["message"] for e in entry["errors"])
         assert "422" in messages and "versions must be positive" in messages and "one positive integer" in messages
         assert entry["raw"]["id"].startswith("D")
+        # The partner's words are kept as text: control characters written out, in the store and on the terminal.
+        assert "versions must be positive\\x00\\x1b[2J" in messages
+        assert "\x1b" not in association.hub("quarantine", "show", str(q[0]["id"])).out
+
+
+def test_a_refusal_of_the_token_in_a_partners_own_words_fails_the_run_in_those_words_as_text(association):
+    # A NUL, which PostgreSQL cannot store in the run's error, and an ESC, which a terminal acts on.
+    with TestServer() as server:
+        server.route("POST", "/api/v1/donation/batch", lambda req: Response(401, {"detail": "token\u0000 unknown\u001b[2J"}))
+        association.configure(server.url, "wh_t", rows=2)
+        r = association.hub("run", "amal")
+        assert r.code == 2 and "token\\x00 unknown\\x1b[2J" in r.err and "Traceback" not in r.err, r.err
+        (error,) = association.sql("select error from runs")[0]
+        assert "refused the request (401): token\\x00 unknown\\x1b[2J" in error
+        assert association.outbox() == {"pending": 2}
 
 
 def test_an_answer_that_cannot_be_read_fails_the_run_and_leaves_the_batch_pending(association):
