@@ -51,6 +51,8 @@ __all__ = [
 intpk = Annotated[int, mapped_column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)]
 name = Annotated[str, mapped_column(String(120))]
 key = Annotated[str, mapped_column(String(400))]
+# Who did it: "cli", "web:<e-mail>" (an e-mail is up to 200 characters), "api:<token name>".
+actor_name = Annotated[str, mapped_column(String(255))]
 json_text = Annotated[str, mapped_column(Text)]
 created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
 counter = Annotated[int, mapped_column(Integer, default=0)]
@@ -204,7 +206,7 @@ class AuditEntry(Base):
 
     id: Mapped[intpk]
     at: Mapped[created]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[actor_name]
     action: Mapped[str] = mapped_column(String(60))
     subject: Mapped[str] = mapped_column(String(400))
     detail: Mapped[json_text]
@@ -232,7 +234,7 @@ class Match(Base):
     status: Mapped[str] = mapped_column(String(20))
     allocations: Mapped[json_text]
     evidence: Mapped[json_text]
-    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_by: Mapped[actor_name]
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created]
     decided_at: Mapped[datetime | None]
@@ -247,9 +249,9 @@ class PayerMemory(Base):
     id: Mapped[intpk]
     donor_key: Mapped[key]
     account: Mapped[str | None] = mapped_column(String(64))
-    name: Mapped[str | None] = mapped_column(String(400))
+    name: Mapped[str | None] = mapped_column(Text)  # as the bank wrote it: up to the schema's 2,000 characters
     match_id: Mapped[int | None]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[actor_name]
     created_at: Mapped[created]
 
 
@@ -266,7 +268,7 @@ class ScheduleCommand(Base):
     id: Mapped[intpk]
     connection: Mapped[name]
     command: Mapped[str] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[actor_name]
     created_at: Mapped[created]
 
 
@@ -300,7 +302,7 @@ class ApiToken(Base):
     association_id: Mapped[str | None] = mapped_column(String(120))
     can_read: Mapped[bool]
     can_write: Mapped[bool]
-    created_by: Mapped[str] = mapped_column(String(120))
+    created_by: Mapped[actor_name]
     created_at: Mapped[created]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
@@ -358,5 +360,5 @@ class ScheduleOverride(Base):
 
     connection: Mapped[name] = mapped_column(primary_key=True)
     spec: Mapped[json_text]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[actor_name]
     updated_at: Mapped[created]

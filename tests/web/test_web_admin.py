@@ -371,3 +371,21 @@ def test_a_nul_character_in_an_address_or_a_form_is_refused_in_words_and_signing
     assert api.status_code == 400 and api.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in site.proc.stderr.read()
     assert client.get("/records?governorate=SY01").status_code == 200  # the server kept serving
+
+
+def test_an_admin_with_a_long_e_mail_address_can_act_and_is_named_whole_in_the_audit(site):
+    """The actor is "web:<e-mail>"; PostgreSQL holds a column to its length, and addresses run to 200 characters."""
+    from tests.web.conftest import subprocess_input
+
+    email = f"{'a' * 60}@{'b' * 80}.example.org"
+    made = subprocess_input(site.folder, ["users", "create", email, "--name", "Long", "--platform", "--password-stdin"], "long-pass-123")
+    assert made.returncode == 0, made.stderr
+    client = httpx.Client(base_url=site.url, follow_redirects=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"email": email, "password": "long-pass-123", "csrf": csrf}).url.path == "/"
+    entry = json.loads(site.folder.hub("quarantine", "list", "--json").out)[0]["id"]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get(f"/quarantine/{entry}").text).group(1)
+    dismissed = client.post(f"/quarantine/{entry}/dismiss", data={"reason": "a duplicate row", "csrf": csrf})
+    assert dismissed.status_code == 200, dismissed.text
+    assert json.loads(site.folder.hub("quarantine", "show", str(entry), "--json").out)["status"] == "dismissed"
+    assert site.folder.sql("select actor from audit_log where action = 'quarantine.dismiss'") == [(f"web:{email}",)]
