@@ -25,7 +25,8 @@ def test_malformed_config_yaml_names_the_line(donations):
 def test_config_schema_errors_are_all_reported_with_key_paths(donations):
     donations.write(
         "hub.yaml",
-        "batch_size: -1\nconnections:\n  amal:\n    connectr: csv\n  other:\n    connector: csv\n    streams:\n      s: {entity: donut}\n",
+        "batch_size: -1\nconnections:\n  amal:\n    connectr: csv\n  other:\n    connector: csv\n    streams:\n      s: {entity: donut}\n"
+        f"      {'s' * 121}: {{entity: donation}}\n",  # a stream name is stored beside each record it brings: 120 at most
     )
     r = donations.hub("run", "amal")
     assert r.code == 2
@@ -34,6 +35,7 @@ def test_config_schema_errors_are_all_reported_with_key_paths(donations):
     assert "connections.amal: 'connector' is a required property" in r.err
     assert "connections.amal: unknown key(s) ('connectr' was unexpected)" in r.err
     assert "connections.other.streams.s.entity" in r.err
+    assert f"connections.other.streams: '{'s' * 121}' is too long" in r.err
 
 
 def test_a_yaml_date_where_text_belongs_is_named_like_any_other_error(donations):
