@@ -16,7 +16,7 @@ import orjson
 
 from hub.errors import RecordError, RecordProblem
 from hub.mapping import Mapping
-from hub.store.records import Prepared, prepared_from
+from hub.store.records import MAX_KEY, Prepared, prepared_from
 from hub.validation import validator_for
 
 __all__ = ["Preparer", "Rejected", "canonical"]
@@ -119,9 +119,19 @@ class Preparer:
                 v = record.get(field)
                 if v is None or v == "":
                     return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is empty")])
-                parts.append(v if v.__class__ is str else str(v))
+                if v.__class__ is str:
+                    parts.append(v)
+                elif isinstance(v, dict | list):
+                    return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} is not one value")])
+                else:
+                    parts.append(str(v))
+            key = "|".join(parts)
+            if len(key) > MAX_KEY:
+                # A stream may key on fields of its own choosing; what it makes must fit the store's key.
+                problem = RecordProblem(key_fields[-1], "key", f"the natural key is {len(key)} characters; at most {MAX_KEY} are kept")
+                return Rejected("key", line, raw, [problem])
             body = orjson.dumps(record, option=_SORT)
-            return make(("|".join(parts), body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(owner_field)))
+            return make((key, body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(owner_field)))
 
         self._bound = (mapping, prepare)
         return prepare

@@ -22,9 +22,10 @@ from hub.store import changes
 from hub.store.bulk import db_value, in_clauses, insert_many, insert_tuples, select_in
 from hub.store.models import Record, RecordVersion
 
-__all__ = ["Prepared", "Stored", "Upserted", "prepared_from", "stored_rows", "upsert_batch"]
+__all__ = ["MAX_KEY", "Prepared", "Stored", "Upserted", "prepared_from", "stored_rows", "upsert_batch"]
 
 _records = Record.__table__
+MAX_KEY = _records.c.key.type.length  # a natural key longer than its column holds is the record's fault
 _history = RecordVersion.__table__
 _INSERT_COLUMNS = [
     "entity",

@@ -328,3 +328,19 @@ def test_text_from_outside_is_printed_as_text_never_as_markup_or_terminal_contro
     assert exported.code == 0, exported.err
     cells = [c for row in load_workbook(donations.path / "fixes.xlsx").active.iter_rows(values_only=True) for c in row]
     assert "R\ufffd[31m9" in cells and "R\ufffd10" in cells and "[bold red]Ali\ufffd]0;pwned\ufffd" in cells
+
+
+def test_a_natural_key_of_the_streams_own_choosing_that_cannot_be_stored_is_quarantined(donations):
+    """A stream may key on any fields; a key longer than the store keeps (or an object) is the record's fault, on every store."""
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    cfg = cfg.replace("        entity: donation\n", "        entity: donation\n        key: [association_id, description]\n")
+    donations.write("hub.yaml", cfg.replace("          donor.name: اسم المتبرع\n", "          description: اسم المتبرع\n"))
+    rows = donation_rows(2)
+    rows[1][1] = "م" * 500
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    r = donations.hub("run", "amal")
+    assert r.code == 1, r.err
+    _no_traceback(r)
+    assert donations.sql("select key from records") == [("assoc-amal|محمد أحمد",)]
+    (entry,) = json.loads(donations.hub("quarantine", "list", "--json").out)
+    assert entry["stage"] == "key" and entry["errors"][0]["message"] == "the natural key is 511 characters; at most 400 are kept"
