@@ -213,7 +213,7 @@ class SqlSource(Connector):
             if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
                 url = f"sqlite:///{self.context.path(url[len('sqlite:///') :]).as_posix()}"
             try:
-                self._engine = create_engine(url)
+                self._engine = create_engine(url, hide_parameters=True)  # errors name no row's data
             except (ArgumentError, ImportError) as exc:
                 raise ConfigError(redactor.redact(f"connections.{self.context.connection}.settings.url: {exc}")) from None
         return self._engine

@@ -167,7 +167,9 @@ class Store:
                 f"store: {url!r} is not a database URL",
                 hint="e.g. sqlite:///.hub/hub.db or postgresql+psycopg://user@host/db",
             ) from None
-        kwargs: dict = {}
+        # A statement's parameters are records: donors' names, phones, accounts. A database
+        # error names the statement and the reason, never the data it carried.
+        kwargs: dict = {"hide_parameters": True}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
