@@ -89,7 +89,7 @@ class Preparer:
         is_valid, problems_of = self.validator.is_valid, self.validator.problems
         key_fields, owner_field = self.key, self.owner_field
         with_schema_problems = self._with_schema_problems
-        make = prepared_from
+        make, max_key = prepared_from, MAX_KEY
 
         def prepare(raw: object, line: int | None) -> Prepared | Rejected:
             if not isinstance(raw, dict):
@@ -126,9 +126,9 @@ class Preparer:
                 else:
                     parts.append(str(v))
             key = "|".join(parts)
-            if len(key) > MAX_KEY:
+            if len(key) > max_key:
                 # A stream may key on fields of its own choosing; what it makes must fit the store's key.
-                problem = RecordProblem(key_fields[-1], "key", f"the natural key is {len(key)} characters; at most {MAX_KEY} are kept")
+                problem = RecordProblem(key_fields[-1], "key", f"the natural key is {len(key)} characters; at most {max_key} are kept")
                 return Rejected("key", line, raw, [problem])
             body = orjson.dumps(record, option=_SORT)
             return make((key, body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(owner_field)))
