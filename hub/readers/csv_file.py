@@ -111,27 +111,35 @@ class CsvFile:
         width = len(header)
         with self._open() as f:
             reader = csv.reader(f, delimiter=self.delimiter)
-            n = 0
+            n = line = 0  # line: where the last row read ended (a quoted cell may span lines)
             try:
                 for _ in range(self.skip_rows + 1):
                     next(reader)
+                line = reader.line_num
                 for cells in reader:
                     n += 1
+                    line = reader.line_num
                     if n <= start_after:
                         continue
                     if not cells or (len(cells) == 1 and not cells[0]):
                         continue
                     if len(cells) == width:
-                        yield n, reader.line_num, dict(zip(header, cells))
+                        yield n, line, dict(zip(header, cells))
                     else:
                         row = dict(zip(header, cells))
                         if len(cells) > width:
                             row["_overflow"] = cells[width:]
-                        yield n, reader.line_num, row
+                        yield n, line, row
             except UnicodeDecodeError:
                 raise InputError(
                     f"{self.path} line {reader.line_num + 1}: the file is not valid {self.encoding.replace('-sig', '')}",
                     hint="save it as UTF-8, or set encoding: windows-1256 in the connection's settings",
                 ) from None
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise InputError(
+                        f"{self.path} line {line + 1}: a cell there runs on to line {reader.line_num}, "
+                        f"past {csv.field_size_limit():,} characters",
+                        hint='a quote (") opened in a cell and never closed makes the rest of the file one cell',
+                    ) from None
                 raise InputError(f"{self.path} line {reader.line_num}: {exc}") from None

@@ -344,3 +344,13 @@ def test_a_natural_key_of_the_streams_own_choosing_that_cannot_be_stored_is_quar
     assert donations.sql("select key from records") == [("assoc-amal|محمد أحمد",)]
     (entry,) = json.loads(donations.hub("quarantine", "list", "--json").out)
     assert entry["stage"] == "key" and entry["errors"][0]["message"] == "the natural key is 511 characters; at most 400 are kept"
+
+
+def test_a_quote_never_closed_is_named_where_it_opens_not_where_the_reader_gave_up(donations):
+    rows = "".join(f"D{i:07d},سامي,{100 + i},SYP,15/10/2026,نقدي\n" for i in range(1, 20_000))
+    donations.write("donations.csv", ",".join(DONATION_HEADER) + '\nD0000000,"سامي,100,SYP,15/10/2026,نقدي\n' + rows)
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "donations.csv line 2: a cell there runs on to line" in r.err and "past 131,072 characters" in r.err, r.err
+    assert 'a quote (") opened in a cell and never closed' in r.err
