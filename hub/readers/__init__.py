@@ -19,6 +19,8 @@ __all__ = ["CsvFile", "JsonlFile", "XlsxFile", "open_table"]
 
 def open_table(path: Path, **options):
     """The reader for ``path`` by its extension: .csv/.txt, .xlsx/.xlsm, .jsonl/.ndjson/.json."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file", hint="name one .csv, .xlsx or .jsonl file in it")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         return CsvFile(path, **options)

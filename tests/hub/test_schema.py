@@ -184,6 +184,9 @@ def test_validate_unknown_format_is_a_usage_error(folder):
     folder.write("d.txt.gz", "x")
     r = folder.hub("validate", "donation", "d.txt.gz")
     assert r.code == 2 and "cannot read files of type .gz" in r.err
+    (folder.path / "exports.csv").mkdir()  # a folder named like a file
+    r = folder.hub("validate", "donation", "exports.csv")
+    assert r.code == 2 and "exports.csv: is a folder, not a file" in r.err and "Traceback" not in r.err
 
 
 def test_an_error_names_a_long_value_by_its_start_and_length_not_all_of_it(folder):
