@@ -69,7 +69,7 @@ MAX_CURSOR = 2**62  # cursors are 64-bit row and sequence numbers
 # Keys in a query are the schema's own: an id with a control character (a NUL, which
 # PostgreSQL cannot hold in text) is a 422 naming the parameter, never a store error.
 _DEFS = load_schema("bank_transaction")["$defs"]
-IDENTIFIER, ACCOUNT = _DEFS["identifier"], _DEFS["account"]
+IDENTIFIER, ACCOUNT = ({"max_length": _DEFS[d]["maxLength"], "pattern": _DEFS[d]["pattern"]} for d in ("identifier", "account"))
 
 
 def _problems(*codes: int) -> dict:
@@ -261,7 +261,7 @@ def get_records(
     entity: EntityPath,
     request: Request,
     caller: Caller,
-    association: Annotated[str | None, Query(max_length=IDENTIFIER["maxLength"], pattern=IDENTIFIER["pattern"])] = None,
+    association: Annotated[str | None, Query(**IDENTIFIER)] = None,
     governorate: Annotated[str | None, Query(pattern=r"^SY\d{2}$", description="Governorate P-code, e.g. SY01")] = None,
     sector: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -286,8 +286,7 @@ def get_record(
     record_id: Annotated[
         str,
         Path(
-            max_length=IDENTIFIER["maxLength"],
-            pattern=IDENTIFIER["pattern"],
+            **IDENTIFIER,
             description="The record's id (an association's id, for association)",
         ),
     ],
@@ -296,16 +295,14 @@ def get_record(
     association: Annotated[
         str | None,
         Query(
-            max_length=IDENTIFIER["maxLength"],
-            pattern=IDENTIFIER["pattern"],
+            **IDENTIFIER,
             description="The association whose record it is (a platform token must say)",
         ),
     ] = None,
     account: Annotated[
         str | None,
         Query(
-            max_length=ACCOUNT["maxLength"],
-            pattern=ACCOUNT["pattern"],
+            **ACCOUNT,
             description="For bank_transaction: the account (IBAN or local number, capitals)",
         ),
     ] = None,
