@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.services import admin
 from hub.services import quarantine as q_svc
 from hub.web.session import check_csrf, current_user
-from hub.web.views import Csrf, back, render
+from hub.web.views import Csrf, RowId, back, render
 
 __all__ = ["router"]
 
@@ -36,7 +36,7 @@ def quarantine_page(request: Request, connection: str = ""):
 
 
 @router.get("/quarantine/{entry_id}")
-def entry_page(request: Request, entry_id: int, still: str | None = None):
+def entry_page(request: Request, entry_id: RowId, still: str | None = None):
     user = current_user(request)
     entry = admin.quarantine_entry(request.app.state.hub, user, entry_id)
     bad = {e["path"].split(".")[0] for e in entry["errors"]}
@@ -44,7 +44,7 @@ def entry_page(request: Request, entry_id: int, still: str | None = None):
 
 
 @router.post("/quarantine/{entry_id}/replay")
-async def entry_replay(request: Request, entry_id: int):
+async def entry_replay(request: Request, entry_id: RowId):
     user = current_user(request)
     form = await request.form()
     check_csrf(user.csrf, form.get("csrf"))
@@ -62,7 +62,7 @@ async def entry_replay(request: Request, entry_id: int):
 
 
 @router.post("/quarantine/{entry_id}/dismiss")
-def entry_dismiss(request: Request, entry_id: int, csrf: Csrf = None, reason: Annotated[str, Form()] = ""):
+def entry_dismiss(request: Request, entry_id: RowId, csrf: Csrf = None, reason: Annotated[str, Form()] = ""):
     user = current_user(request)
     check_csrf(user.csrf, csrf)
     hub = request.app.state.hub

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from hub.errors import NotFoundError
 from hub.services import admin
 from hub.web.session import check_csrf, current_user
-from hub.web.views import Csrf, back, render
+from hub.web.views import ChosenRow, Csrf, RowId, back, render
 
 __all__ = ["router"]
 
@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/reconcile")
-def reconcile_page(request: Request, id: int | None = None):
+def reconcile_page(request: Request, id: ChosenRow = None):
     user = current_user(request)
     hub = request.app.state.hub
     open_ones, totals = admin.suggestions(hub, user)
@@ -29,7 +29,7 @@ def reconcile_page(request: Request, id: int | None = None):
 
 
 @router.post("/reconcile/{match_id}/{decision}")
-async def reconcile_decide(request: Request, match_id: int, decision: str, csrf: Csrf = None):
+async def reconcile_decide(request: Request, match_id: RowId, decision: str, csrf: Csrf = None):
     user = current_user(request)
     check_csrf(user.csrf, csrf)
     hub = request.app.state.hub

@@ -10,7 +10,7 @@ from hub.errors import HubError, NotFoundError
 from hub.schema import ENTITIES
 from hub.services import admin, browse
 from hub.web.session import current_user
-from hub.web.views import as_principal, render
+from hub.web.views import After, as_principal, render
 
 __all__ = ["router"]
 
@@ -25,7 +25,7 @@ def records_page(
     sector: str = "",
     date_from: str = "",
     date_to: str = "",
-    after: int = 0,
+    after: After = 0,
 ):
     user = current_user(request)
     hub = request.app.state.hub

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.errors import ConfigError, NotFoundError
 from hub.services import tokens, users
 from hub.web.session import check_csrf, current_user
-from hub.web.views import Csrf, back, render
+from hub.web.views import Csrf, RowId, back, render
 
 __all__ = ["router"]
 
@@ -92,7 +92,7 @@ async def token_create(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def token_revoke(request: Request, token_id: int, csrf: Csrf = None):
+def token_revoke(request: Request, token_id: RowId, csrf: Csrf = None):
     user = _platform_staff(request)
     check_csrf(user.csrf, csrf)
     tokens.revoke(request.app.state.hub, token_id, actor=f"web:{user.email}")

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import Path as FastApiPath
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +31,7 @@ from hub.web import i18n
 from hub.web.charts import activity_chart
 from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLogin, check_csrf, current_user, new_login_token, set_cookie
 
-__all__ = ["Csrf", "as_principal", "back", "install", "render"]
+__all__ = ["After", "ChosenRow", "Csrf", "RowId", "as_principal", "back", "install", "render"]
 
 log = logging.getLogger("hub.web")
 HERE = Path(__file__).parent
@@ -39,6 +41,12 @@ _env = Environment(
 )
 _env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}  # |tojson keeps Arabic as written
 Csrf = Annotated[str | None, Form()]
+# Row ids and page cursors in addresses, bounded as the store's 64-bit ids are: a longer number
+# typed into the address bar is a page that does not exist, not a database overflow.
+_MAX_ROW = 2**62
+RowId = Annotated[int, FastApiPath(ge=1, le=_MAX_ROW)]
+After = Annotated[int, Query(ge=0, le=_MAX_ROW)]
+ChosenRow = Annotated[int | None, Query(ge=1, le=_MAX_ROW)]
 
 MESSAGES = {
     "ran": "Run requested; it starts within seconds.",
@@ -315,13 +323,13 @@ def runs_page(request: Request, connection: str = "", status: str = ""):
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: int):
+def run_page(request: Request, run_id: RowId):
     user = current_user(request)
     return render(request, "run.html", user, run=admin.run_for(request.app.state.hub, user, run_id))
 
 
 @router.get("/runs/{run_id}/live")
-def run_live(request: Request, run_id: int):
+def run_live(request: Request, run_id: RowId):
     user = current_user(request)
     return render(request, "run_body.html", user, run=admin.run_for(request.app.state.hub, user, run_id))
 
@@ -367,6 +375,25 @@ def install(app: FastAPI) -> None:
             title=i18n.translate("Not found", lang),
             text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
         )
+
+    api_invalid = app.exception_handlers.get(RequestValidationError)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        if _api(request) and api_invalid is not None:
+            return await api_invalid(request, exc)
+        lang = _lang(request)
+        if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):  # /runs/abc: no such page
+            return render(
+                request,
+                "error.html",
+                None,
+                http_status=404,
+                title=i18n.translate("Not found", lang),
+                text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
+            )
+        names = ", ".join(sorted({str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()}))
+        return render(request, "error.html", None, http_status=400, title="400", text=f"{names}: {exc.errors()[0].get('msg', '')}")
 
     def _api(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/readyz", "/metrics", "/openapi.json")

@@ -389,3 +389,21 @@ def test_an_admin_with_a_long_e_mail_address_can_act_and_is_named_whole_in_the_a
     assert dismissed.status_code == 200, dismissed.text
     assert json.loads(site.folder.hub("quarantine", "show", str(entry), "--json").out)["status"] == "dismissed"
     assert site.folder.sql("select actor from audit_log where action = 'quarantine.dismiss'") == [(f"web:{email}",)]
+
+
+def test_an_address_typed_by_hand_with_an_impossible_number_is_a_page_not_found_not_a_crash(site):
+    """Ids beyond the store's 64-bit rows overflowed SQLite and PostgreSQL alike: a 500, then a dropped connection."""
+    from tests.web.conftest import PASSWORDS
+
+    client = httpx.Client(base_url=site.url, follow_redirects=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"email": "admin@wasl.example", "password": PASSWORDS["admin@wasl.example"], "csrf": csrf})
+    huge = "99999999999999999999"
+    for path in (f"/runs/{huge}", f"/runs/{huge}/live", f"/quarantine/{huge}", "/runs/0", "/quarantine/abc"):
+        r = client.get(path)
+        assert r.status_code == 404 and "This page does not exist" in r.text and r.headers["content-type"].startswith("text/html"), path
+    for path in (f"/records?after={huge}", "/records?after=-1", f"/reconcile?id={huge}"):
+        r = client.get(path)
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html"), path
+    assert "Traceback" not in site.proc.stderr.read()
+    assert client.get("/records?after=0").status_code == 200  # the server kept serving, the session too
