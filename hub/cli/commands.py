@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, emit_json, err_console, say, table
+from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, say, table
 from hub.errors import HubError
 from hub.pipeline.run import check_columns, run_connection
 from hub.store import audit
@@ -192,7 +192,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
 @click.option("--follow", is_flag=True, help="Keep printing runs as they start and finish (Ctrl-C to stop).")
 @click.option("--connection", help="Only this connection's runs.")
 @click.option("--status", type=click.Choice(["running", "succeeded", "partial", "failed", "interrupted"]))
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=LIMIT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None:
@@ -229,7 +229,7 @@ def _follow(hub, connection, as_json) -> None:
 
 
 @runs.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs_show(ctx, run_id, as_json) -> None:
@@ -292,7 +292,7 @@ def audit_verify(ctx) -> None:
 
 
 @audit_group.command("list")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=LIMIT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def audit_list(ctx, limit, as_json) -> None:

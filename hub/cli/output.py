@@ -23,7 +23,7 @@ from rich.text import Text
 from hub.secrets import redactor
 from hub.text.controls import escape_controls
 
-__all__ = ["OUTPUT_FILE", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "shown", "table"]
+__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "shown", "table"]
 
 console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
@@ -70,6 +70,9 @@ class _OutputFile(click.Path):
 
 
 OUTPUT_FILE = _OutputFile()
+# An id the store can hold (64-bit rows): a longer number is a usage error, not an overflow.
+ROW_ID = click.IntRange(1, 2**62)
+LIMIT = click.IntRange(1, 1_000_000)  # how many rows a list shows
 
 
 def emit_json(obj: Any) -> None:

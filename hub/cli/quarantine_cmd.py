@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, emit_json, say, table
+from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, say, table
 from hub.services import quarantine as svc
 from hub.services.messages import plain_words
 
@@ -18,7 +18,7 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.option("--connection")
 @click.option("--status", type=click.Choice(["open", "replayed", "dismissed", "any"]), default="open", show_default=True)
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=LIMIT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def q_list(ctx, connection, status, limit, as_json) -> None:
@@ -46,7 +46,7 @@ def q_list(ctx, connection, status, limit, as_json) -> None:
 
 
 @quarantine.command("show")
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ROW_ID)
 @click.option("--lang", type=click.Choice(["en", "ar"]), default="en")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -77,7 +77,7 @@ def _changes(pairs: tuple[str, ...]) -> dict:
 
 
 @quarantine.command("replay")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ROW_ID)
 @click.option("--connection", help="Replay every open entry of this connection.")
 @click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE", help="Correct a raw column before replaying (with one id).")
 @click.option("--json", "as_json", is_flag=True)
@@ -103,7 +103,7 @@ def q_replay(ctx, ids, connection, sets, as_json) -> None:
 
 
 @quarantine.command("dismiss")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=ROW_ID, required=True)
 @click.option("--reason", required=True, help="Why these records are not to be stored (kept in the audit log).")
 @click.pass_context
 def q_dismiss(ctx, ids, reason) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, emit_json, say, table
+from hub.cli.output import OUTPUT_FILE, ROW_ID, emit_json, say, table
 from hub.reconcile import convert
 from hub.reconcile import service as svc
 from hub.reconcile.output import as_json, totals, write_report
@@ -125,7 +125,7 @@ def matches_list(ctx, status, as_json_flag) -> None:
 
 
 @matches.command("show")
-@click.argument("match_id", type=int)
+@click.argument("match_id", type=ROW_ID)
 @click.option("--json", "as_json_flag", is_flag=True)
 @click.pass_context
 def matches_show(ctx, match_id, as_json_flag) -> None:
@@ -143,7 +143,7 @@ def matches_show(ctx, match_id, as_json_flag) -> None:
 
 
 @matches.command("confirm")
-@click.argument("match_id", type=int)
+@click.argument("match_id", type=ROW_ID)
 @click.option("--remember/--no-remember", default=True, show_default=True, help="Remember the payer's account and spelling for the donor.")
 @click.pass_context
 def matches_confirm(ctx, match_id, remember) -> None:
@@ -153,7 +153,7 @@ def matches_confirm(ctx, match_id, remember) -> None:
 
 
 @matches.command("reject")
-@click.argument("match_id", type=int)
+@click.argument("match_id", type=ROW_ID)
 @click.option("--reason")
 @click.pass_context
 def matches_reject(ctx, match_id, reason) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import emit_json, say, table
+from hub.cli.output import ROW_ID, emit_json, say, table
 from hub.services import tokens as svc
 
 
@@ -74,7 +74,7 @@ def tokens_list(ctx, as_json) -> None:
 
 
 @tokens.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=ROW_ID)
 @click.pass_context
 def tokens_revoke(ctx, token_id) -> None:
     """Revoke token TOKEN_ID: it is refused from the next request on."""
@@ -83,7 +83,7 @@ def tokens_revoke(ctx, token_id) -> None:
 
 
 @tokens.command("expire")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=ROW_ID)
 @click.option("--in", "days", type=click.IntRange(min=1, max=svc.MAX_LIFETIME.days), help="Refuse the token this many days from now.")
 @click.option("--never", is_flag=True, help="Accept the token until it is revoked.")
 @click.pass_context

@@ -7,7 +7,7 @@ import sys
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import emit_json, say, table
+from hub.cli.output import ROW_ID, emit_json, say, table
 from hub.services import users as svc
 from hub.services.scope import association_scope
 
@@ -53,7 +53,7 @@ def users_list(ctx, as_json) -> None:
 
 
 @users.command("disable")
-@click.argument("user_id", type=int)
+@click.argument("user_id", type=ROW_ID)
 @click.pass_context
 def users_disable(ctx, user_id) -> None:
     """Disable an account; its sessions end at once."""

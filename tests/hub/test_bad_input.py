@@ -179,6 +179,12 @@ def test_usage_errors_exit_2(donations):
     assert donations.hub("run").code == 2
     assert donations.hub("frobnicate").code == 2
     assert donations.hub("state", "set", "amal", "not json").code == 2
+    # An id longer than the store's 64-bit rows is the user's typo, not an overflow inside the hub.
+    huge = "99999999999999999999"
+    for args in (("runs", "show", huge), ("quarantine", "dismiss", huge), ("matches", "confirm", huge), ("tokens", "revoke", huge)):
+        r = donations.hub(*args)
+        assert r.code == 2 and "is not in the range 1<=x<=" in r.err, (args, r.err)
+        _no_traceback(r)
 
 
 def test_a_file_to_write_where_it_cannot_be_is_refused_in_words(donations):
