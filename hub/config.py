@@ -160,6 +160,26 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
     )
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as the safe loader reads it, but a date that does not exist is an error with its line.
+
+    ``start: 2026-02-30`` looks like a date to YAML, whose constructor then fails with a bare
+    ValueError that names no line.
+    """
+
+
+def _timestamp(loader: _Loader, node: yaml.ScalarNode):
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is written as a date but is not one ({exc}); quote it if it is text", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def load_config(path: Path | str) -> Config:
     """Read and check a config file; ConfigError (exit 2) names the line or key of each problem."""
     path = Path(path)
@@ -170,7 +190,7 @@ def load_config(path: Path | str) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is the safe loader, dates checked
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -12,7 +12,7 @@ one run per slot through when several schedulers are up for availability.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -23,6 +23,7 @@ from hub.errors import ConfigError
 __all__ = ["Schedule", "parse_schedule"]
 
 _UNITS = {"weeks", "days", "hours", "minutes", "seconds"}
+_LONGEST_EVERY = timedelta(days=366)
 _KEYS = {"cron", "every", "timezone", "start", "end", "jitter", "paused", "retries", "retry_after_seconds"}
 
 
@@ -82,6 +83,12 @@ def parse_schedule(connection: str, spec: dict, default_timezone: str, *, where:
             or not all(isinstance(v, (int, float)) and v > 0 for v in every.values())
         ):
             raise ConfigError(f"{where}.every: give positive amounts of {', '.join(sorted(_UNITS))}, e.g. {{minutes: 15}}")
+        try:
+            span = timedelta(**every)
+        except OverflowError:
+            span = _LONGEST_EVERY * 2
+        if span > _LONGEST_EVERY:
+            raise ConfigError(f"{where}.every: {every} is longer than a year", hint="use cron for runs rarer than that, e.g. '0 2 1 1 *'")
         trigger = IntervalTrigger(**every, timezone=zone, start_date=start, end_date=end, jitter=jitter)
         text = "every " + ", ".join(f"{v} {k}" for k, v in every.items())
     retries = spec.get("retries", 2)

@@ -164,7 +164,20 @@ def test_bad_schedules_are_refused_with_the_key_path(folder):
         ("{cron: '0 2 * * *', every: {minutes: 5}}", "connections.a.schedule: give exactly one of cron or every"),
         ("{every: {fortnights: 1}}", "connections.a.schedule.every"),
         ("{cron: '0 2 * * *', timezone: Mars/Base}", "connections.a.schedule.timezone: unknown time zone"),
-        ("{cron: '0 2 * * *', retires: 3}", "connections.a.schedule: unknown key(s) retires"),
+        ("{cron: '0 2 * * *', retires: 3}", "connections.a.schedule: unknown key(s)"),
+        # Each value of its kind, said with its key (these were internal errors, or taken wrongly).
+        ("{cron: '0 2 * * *', retry_after_seconds: soon}", "connections.a.schedule.retry_after_seconds: 'soon' is not of type 'number'"),
+        ("{cron: '0 2 * * *', jitter: -5}", "connections.a.schedule.jitter: -5 is less than the minimum of 0"),
+        ("{cron: '0 2 * * *', retries: true}", "connections.a.schedule.retries: True is not of type 'integer'"),
+        ("{cron: '0 2 * * *', paused: 'no'}", "connections.a.schedule.paused: 'no' is not of type 'boolean'"),
+        (
+            "{every: {minutes: 99999999999999999999}}",
+            "connections.a.schedule.every: {'minutes': 99999999999999999999} is longer than a year",
+        ),
+        (
+            "{cron: '0 2 * * *', start: 2026-02-30}",
+            "hub.yaml line 8, column 42: not valid YAML: '2026-02-30' is written as a date but is not one",
+        ),
     ]:
         folder.write("hub.yaml", CONFIG.replace("{every: {seconds: 1}}", schedule))
         r = folder.hub("schedule", "list")
