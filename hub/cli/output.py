@@ -41,13 +41,15 @@ class LogFormatter(logging.Formatter):
         return shown(super().format(record))
 
 
-def say(*parts: str | tuple[str, str], err: bool = False) -> None:
+def say(*parts: str | tuple[str, str], err: bool = False, redact: bool = True) -> None:
     """Print one line made of ``parts``: plain text, or ``(text, style)`` for a coloured part.
 
     Every part is shown as text (see :func:`shown`) with secrets masked; only the style, which
-    is ours, is read by Rich.
+    is ours, is read by Rich. ``redact=False`` is for lines that hold no secret but a value
+    given as one (the demo's platform address comes in ``${DEMO_PLATFORM_URL}``).
     """
-    line = Text.assemble(*(shown(redactor.redact(p)) if isinstance(p, str) else (shown(redactor.redact(p[0])), p[1]) for p in parts))
+    mask = redactor.redact if redact else str
+    line = Text.assemble(*(shown(mask(p)) if isinstance(p, str) else (shown(mask(p[0])), p[1]) for p in parts))
     (err_console if err else console).print(line)
 
 

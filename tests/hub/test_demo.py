@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 TABLES = ("records", "record_history", "quarantine", "outbox", "stream_state", "matches")
@@ -69,6 +70,7 @@ def test_demo_twice_changes_nothing_the_second_time(folder):
     assert [q[0] for q in after["quarantine"]] == [q[0] for q in before["quarantine"]]
     assert {p.name: p.read_bytes() for p in (folder.path / "demo" / "platform-export").iterdir()} == exports
     assert "Where to look next" in r.out
+    assert re.search(r"The platform \(http://127\.0\.0\.1:\d+\) and this hub", r.out), "its address is shown, not masked"
     assert _platform(folder) == platform_before
 
 
