@@ -19,11 +19,16 @@ def _has_nul(data: bytes) -> bool:
     return b"%00" in data or b"\x00" in data
 
 
-class NoNul:
-    """ASGI middleware: 400 for a NUL in the path, the query string or a URL-encoded form.
+_MAX_FORM = 1024 * 1024  # the web admin's largest form, a quarantined record being edited, is a few KB
 
-    Plain ASGI, like :class:`hub.web.headers.PageHeaders`; a form body is read whole before
-    the app sees it (Starlette reads it whole to parse it anyway), any other body streams on.
+
+class NoNul:
+    """ASGI middleware: 400 for a NUL in the path, the query string or a web admin's form.
+
+    Plain ASGI, like :class:`hub.web.headers.PageHeaders`. A page's URL-encoded form is read
+    whole before the app sees it (Starlette reads it whole to parse it anyway), up to 1 MiB
+    (413 beyond). Every other body streams on untouched: the API reads its own, with its own
+    size limit, so a large body sent to it is never held here.
     """
 
     def __init__(self, app) -> None:
@@ -37,15 +42,19 @@ class NoNul:
             await _refuse(scope, send, "the address")
             return
         ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
-        if ctype != _FORM:
+        if ctype != _FORM or scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        chunks, more = [], True
+        chunks, size, more = [], 0, True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > _MAX_FORM:
+                await _refuse(scope, send, "the form", status=413, detail=f"the form is over {_MAX_FORM:,} bytes")
+                return
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if _has_nul(body):
@@ -63,14 +72,19 @@ class NoNul:
         await self.app(scope, replay, send)
 
 
-async def _refuse(scope, send, where: str) -> None:
-    detail = f"{where} holds a NUL character (%00), which no field of this hub takes"
+async def _refuse(scope, send, where: str, *, status: int = 400, detail: str | None = None) -> None:
+    detail = detail or f"{where} holds a NUL character (%00), which no field of this hub takes"
+    title = "Bad Request" if status == 400 else "Content Too Large"
     if scope["path"].startswith("/api/"):
-        body = orjson.dumps({"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail})
+        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
         ctype = b"application/problem+json"
     else:
-        body, ctype = f"Bad request: {detail}.".encode(), b"text/plain; charset=utf-8"
+        body, ctype = f"{title}: {detail}.".encode(), b"text/plain; charset=utf-8"
     await send(
-        {"type": "http.response.start", "status": 400, "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]}
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
+        }
     )
     await send({"type": "http.response.body", "body": body})

@@ -23,33 +23,28 @@ from rich.text import Text
 from hub.secrets import redactor
 from hub.text.controls import escape_controls
 
-__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "shown", "table"]
+__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "table"]
 
 console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
-
-
-def shown(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters written out (hub.text.controls)."""
-    return escape_controls(text)
 
 
 class LogFormatter(logging.Formatter):
     """Log lines for a terminal or a journal: control characters a message carries shown escaped."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return shown(super().format(record))
+        return escape_controls(super().format(record))
 
 
 def say(*parts: str | tuple[str, str], err: bool = False, redact: bool = True) -> None:
     """Print one line made of ``parts``: plain text, or ``(text, style)`` for a coloured part.
 
-    Every part is shown as text (see :func:`shown`) with secrets masked; only the style, which
-    is ours, is read by Rich. ``redact=False`` is for lines that hold no secret but a value
-    given as one (the demo's platform address comes in ``${DEMO_PLATFORM_URL}``).
+    Every part is shown as text, control characters written out and secrets masked; only the
+    style, which is ours, is read by Rich. ``redact=False`` is for lines that hold no secret
+    but a value given as one (the demo's platform address comes in ``${DEMO_PLATFORM_URL}``).
     """
     mask = redactor.redact if redact else str
-    line = Text.assemble(*(shown(mask(p)) if isinstance(p, str) else (shown(mask(p[0])), p[1]) for p in parts))
+    line = Text.assemble(*(escape_controls(mask(p)) if isinstance(p, str) else (escape_controls(mask(p[0])), p[1]) for p in parts))
     (err_console if err else console).print(line)
 
 
@@ -89,7 +84,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*["" if v is None else shown(redactor.redact(str(v))) for v in r])
+        t.add_row(*["" if v is None else escape_controls(redactor.redact(str(v))) for v in r])
     console.print(t)
 
 
