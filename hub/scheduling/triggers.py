@@ -84,10 +84,10 @@ def parse_schedule(connection: str, spec: dict, default_timezone: str, *, where:
         ):
             raise ConfigError(f"{where}.every: give positive amounts of {', '.join(sorted(_UNITS))}, e.g. {{minutes: 15}}")
         try:
-            span = timedelta(**every)
-        except OverflowError:
-            span = _LONGEST_EVERY * 2
-        if span > _LONGEST_EVERY:
+            too_long = timedelta(**every) > _LONGEST_EVERY
+        except OverflowError:  # past what a timedelta holds: longer still
+            too_long = True
+        if too_long:
             raise ConfigError(f"{where}.every: {every} is longer than a year", hint="use cron for runs rarer than that, e.g. '0 2 1 1 *'")
         trigger = IntervalTrigger(**every, timezone=zone, start_date=start, end_date=end, jitter=jitter)
         text = "every " + ", ".join(f"{v} {k}" for k, v in every.items())
