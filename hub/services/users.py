@@ -78,7 +78,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def account_fields(email: str, name: str) -> tuple[str, str]:
@@ -90,8 +91,8 @@ def account_fields(email: str, name: str) -> tuple[str, str]:
     email, name = email.strip().lower(), name.strip()
     if len(email) > 200 or not _EMAIL.fullmatch(email):
         raise ConfigError(f"{email!r} is not an e-mail address (name@example.org), which is what the person signs in with")
-    if not name or len(name) > 200:
-        raise ConfigError("give the person's name (--name), 1 to 200 characters, as the web admin shows it")
+    if not name or len(name) > 200 or _CONTROL.search(name):
+        raise ConfigError("give the person's name (--name), 1 to 200 characters and no control character, as the web admin shows it")
     return email, name
 
 

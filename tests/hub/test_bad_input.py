@@ -237,6 +237,8 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
         ("", "A", "is not an e-mail address"),
         ("Amal Staff", "A", "is not an e-mail address"),
         ("a@example.org", " ", "name"),
+        ("a\x1b@example.org", "A", "is not an e-mail address"),
+        ("a@example.org", "A\x1b[2J", "no control character"),
     ):
         account = subprocess.run(
             [sys.executable, "-m", "hub", "users", "create", email, "--name", name, "--platform", "--password-stdin"],
