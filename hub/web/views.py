@@ -337,6 +337,19 @@ def run_live(request: Request, run_id: RowId):
 # ---- wiring ------------------------------------------------------------------------------
 
 
+def _page_not_found(request: Request) -> HTMLResponse:
+    """The one "not found" page: a page that does not exist and one not the user's read alike."""
+    lang = _lang(request)
+    return render(
+        request,
+        "error.html",
+        None,
+        http_status=404,
+        title=i18n.translate("Not found", lang),
+        text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
+    )
+
+
 def install(app: FastAPI) -> None:
     """Add the pages, the static files and the error pages to ``app``."""
     from hub.web.headers import PageHeaders
@@ -366,15 +379,7 @@ def install(app: FastAPI) -> None:
     async def _not_found(request: Request, exc):
         if request.url.path.startswith("/api/") and previous is not None:
             return await previous(request, exc)
-        lang = _lang(request)
-        return render(
-            request,
-            "error.html",
-            None,
-            http_status=404,
-            title=i18n.translate("Not found", lang),
-            text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
-        )
+        return _page_not_found(request)
 
     api_invalid = app.exception_handlers.get(RequestValidationError)
 
@@ -382,16 +387,8 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError):
         if _api(request) and api_invalid is not None:
             return await api_invalid(request, exc)
-        lang = _lang(request)
         if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):  # /runs/abc: no such page
-            return render(
-                request,
-                "error.html",
-                None,
-                http_status=404,
-                title=i18n.translate("Not found", lang),
-                text=i18n.translate("This page does not exist, or it is not yours to see.", lang),
-            )
+            return _page_not_found(request)
         names = ", ".join(sorted({str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()}))
         return render(request, "error.html", None, http_status=400, title="400", text=f"{names}: {exc.errors()[0].get('msg', '')}")
 
