@@ -52,6 +52,30 @@ def schedules_of(hub: Hub) -> list[Schedule]:
     return found
 
 
+def _why_not_bound(host: str, port: int) -> tuple[str, str]:
+    """Why uvicorn could not listen on ``host:port``, found by trying to bind it again, in words and a hint."""
+    import errno
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError):
+        return "no such address", "give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0"
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "the port is in use", "choose another with --port, or stop what listens there"
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return "the address is not one of this machine's", "give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0"
+            if exc.errno == errno.EACCES:
+                return "not allowed (ports below 1024 need privileges)", "choose a port from 1024 up, behind a proxy for 80/443"
+            return exc.strerror or str(exc), "choose another --host or --port"
+    return "the server did not start", "see the lines above; try again, or choose another --port"
+
+
 class _SlotExecutor(ThreadPoolExecutor):
     """Hands each job the slot time it was fired for, as ``scheduled_for``."""
 
@@ -260,7 +284,8 @@ class HubServer:
         while not server.started and thread.is_alive():
             time.sleep(0.02)
         if not server.started:
-            raise HubError(f"cannot serve the API on {self.host}:{self.port} (is the port in use?)", hint="choose another with --port")
+            why, hint = _why_not_bound(self.host, self.port)
+            raise HubError(f"cannot serve the API on {self.host}:{self.port}: {why}", hint=hint)
         bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else self.port
         log.info("hub serve: API on http://%s:%s (OpenAPI at /openapi.json)", self.host, bound)
         self.api_server, self.api_thread = server, thread

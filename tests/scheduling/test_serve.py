@@ -248,3 +248,16 @@ def test_runs_follow_prints_runs_as_they_happen(folder):
             p.wait(timeout=30)
     done = [x for x in lines if x["status"] == "succeeded"]
     assert len(done) >= 2 and all(x["trigger"] == "schedule" for x in done)
+
+
+def test_an_address_serve_cannot_listen_on_is_named_with_its_reason(folder):
+    import socket
+
+    folder.write("hub.yaml", "store: sqlite:///hub.db\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        r = folder.hub("serve", "--port", str(taken.getsockname()[1]), timeout=60)
+    assert r.code == 2 and "the port is in use" in r.err and "Traceback" not in r.err, r.err
+    r = folder.hub("serve", "--host", "no-such-host.invalid", "--port", "0", timeout=60)
+    assert r.code == 2 and "no-such-host.invalid:0: no such address" in r.err and "give --host an address" in r.err, r.err
