@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import DONATION_HEADER, donation_rows
+from tests.conftest import DONATION_HEADER, ON_POSTGRES, donation_rows
 
 
 def _no_traceback(r):
@@ -362,3 +362,20 @@ def test_a_quote_never_closed_is_named_where_it_opens_not_where_the_reader_gave_
     _no_traceback(r)
     assert "donations.csv line 2: a cell there runs on to line" in r.err and "past 131,072 characters" in r.err, r.err
     assert 'a quote (") opened in a cell and never closed' in r.err
+
+
+def test_a_store_that_refuses_a_batch_is_reported_without_the_records_it_carried(donations):
+    """The database's error names the statement and the reason; its parameters are donors' names and amounts."""
+    assert donations.hub("run", "amal").code == 0  # the store exists, ten records in it
+    if ON_POSTGRES:
+        donations.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by a trigger'; END $$ LANGUAGE plpgsql"
+        )
+        donations.execute("CREATE TRIGGER refuse BEFORE INSERT ON records FOR EACH ROW EXECUTE FUNCTION refuse()")
+    else:
+        donations.execute("CREATE TRIGGER refuse BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "فاطمة الزهراء", "777.25", "SYP", "15/10/2026", "نقدي"]])
+    r = donations.hub("run", "amal")
+    assert r.code != 0 and "refused by a trigger" in r.err, r.err
+    _no_traceback(r)
+    assert "فاطمة الزهراء" not in r.err and "777.25" not in r.err
