@@ -12,6 +12,7 @@ finished. A file replaced by another of the same name is a new file (it is finge
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,13 @@ SETTINGS = {
         "pattern": {"type": "string", "default": "*", "description": "Which files to take (glob)"},
         "encoding": {"type": "string", "default": "auto", "description": "For CSV files"},
         "delimiter": {"enum": ["auto", ",", ";", "\t", "|"], "default": "auto"},
+        "settle_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 86400,
+            "default": 0,
+            "description": "Take a file only once it has not changed for this long: a copy still arriving waits for the next run",
+        },
     },
 }
 _KINDS = {
@@ -82,9 +90,21 @@ class DropFolderStream(Stream):
         return self.connector.context.path(self.connector.settings["path"])
 
     def waiting(self) -> list[Path]:
+        """The files to take, oldest first: not hidden (an upload under a dot name), and settled.
+
+        A file copied in over a slow link is read as far as it has arrived; nothing is lost (its
+        fingerprint changes, so the next run reads it again whole), but a row cut in half would
+        be quarantined on the way. ``settle_seconds`` leaves a file that changed that recently
+        for the next run.
+        """
         folder = self.folder()
-        files = [p for p in folder.glob(self.connector.settings.get("pattern", "*")) if p.is_file() and not p.name.startswith(".")]
-        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        files = sorted(
+            ((p.stat().st_mtime_ns, p.name, p) for p in folder.glob(self.connector.settings.get("pattern", "*"))),
+            key=lambda f: f[:2],
+        )
+        settle = float(self.connector.settings.get("settle_seconds", 0))
+        changed_since = (time.time() - settle) * 1e9 if settle else float("inf")  # 0: take every file as it is
+        return [p for mtime, _name, p in files if p.is_file() and not p.name.startswith(".") and mtime <= changed_since]
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         saved = cursor.value or {}

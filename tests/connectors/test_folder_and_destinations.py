@@ -112,3 +112,18 @@ def test_export_writes_the_store_as_a_workbook(folder):
     assert wb.sheetnames == ["donation"]
     rows = list(wb["donation"].iter_rows(values_only=True))
     assert rows[0][0] == "الرقم" and rows[2][0] == "R1"
+
+
+def test_a_file_still_arriving_waits_for_the_next_run_when_the_folder_asks_files_to_settle(folder):
+    import os
+    import time
+
+    folder.write("hub.yaml", FOLDER_CONFIG.replace("settings: {path: inbox}", "settings: {path: inbox, settle_seconds: 600}"))
+    arriving = folder.write_csv("inbox/oct.csv", ["رقم", "الاسم", "المبلغ", "التاريخ"], [["R1", "سامي", "500", "02/10/2026"]])
+    first = json.loads(folder.hub("run", "drops", "--json").out)["runs"][0]
+    assert first["read"] == 0 and arriving.exists(), "changed a moment ago: left where it is"
+    an_hour_ago = time.time() - 3600
+    os.utime(arriving, (an_hour_ago, an_hour_ago))  # as if the copy had finished an hour ago
+    second = json.loads(folder.hub("run", "drops", "--json").out)["runs"][0]
+    assert (second["read"], second["inserted"]) == (1, 1)
+    assert (folder.path / "inbox" / "done" / "oct.csv").exists()
