@@ -72,7 +72,7 @@ class Submissions(Stream):
             following = page.get("next")
             if following and following == url:
                 raise ConnectorError(f"kobo: {url} names itself as the next page: it would be read forever")
-            url = following
+            url = self.connector.http.same_site(following, where=url) if following else None
             params = None  # the next link carries its own query
 
 

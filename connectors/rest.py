@@ -200,6 +200,7 @@ class Endpoint(Stream):
                 if nxt and nxt == current:
                     raise ConnectorError(f"rest: {path} gave the page it was on ({nxt}) as the next one: it would be read forever")
                 if nxt:
+                    self.connector.http.same_site(str(nxt), where=path)
                     url, params = nxt, {}  # the link carries its own query
 
 

@@ -132,6 +132,24 @@ class HttpClient:
         """``path`` against the base URL (an absolute URL, such as a next link, is kept)."""
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
+    def same_site(self, link: str, *, where: str) -> str:
+        """``link`` (a next page an API named) as a URL, if it stays on this client's site.
+
+        The connection's credentials go with every request, so a link to another host (a
+        partner's bug, or an answer someone tampered with) would hand that host the token.
+        ConnectorError instead, naming the other site but not the link's query.
+        """
+        import httpx
+
+        there, home = httpx.URL(self.url(link)), httpx.URL(self.base_url)
+        if (there.scheme, there.host, there.port) != (home.scheme, home.host, home.port):
+            site = f"{there.scheme}://{there.host}{f':{there.port}' if there.port else ''}"
+            raise ConnectorError(
+                f"{self.name}: {where} gave a next page on another site ({site}); the connection's credentials are not sent there",
+                hint="if the API moved, change the connection's url",
+            )
+        return str(there)
+
     def _pace(self) -> None:
         if not self.policy.rate_limit:
             return

@@ -266,6 +266,8 @@ def test_a_kobo_answer_that_is_not_a_page_or_points_at_itself_fails_in_words(tmp
         )
         for answer, said in (
             (["not", "a", "page"], "something other than a page of submissions"),
+            # A link to another site would carry the form's token there: the read stops first.
+            ({"next": "https://elsewhere.example/steal?start=2", "results": [submission(1)]}, "gave a next page on another site"),
             ({"next": data, "results": [submission(1), "not a submission"]}, "names itself as the next page"),
         ):
             server.route("GET", "/api/v2/assets/aF0rm/data/", lambda req, answer=answer: Response(200, answer))

@@ -92,6 +92,21 @@ def test_next_link_from_the_body_and_from_the_link_header(server, tmp_path):
     assert _read(a) == list(range(1, 8)) and _read(b) == list(range(1, 8))
 
 
+def test_a_next_link_to_another_site_stops_the_read_and_the_token_never_goes_there(server, tmp_path):
+    with TestServer() as elsewhere:
+        elsewhere.route("GET", "/steal", lambda req: Response(200, {"items": [{"n": 99}]}))
+        server.route("GET", "/a", lambda req: Response(200, {"items": ROWS[:3], "next": f"{elsewhere.url}/steal?p=2"}))
+        conn = _open(
+            tmp_path,
+            {"url": server.url, "auth": {"type": "bearer", "token": "t0k-secret"}},
+            {"path": "/a", "record_path": "items", "pagination": {"type": "next_link", "next_path": "next"}},
+        )
+        with pytest.raises(ConnectorError, match="gave a next page on another site") as refused:
+            _read(conn)
+        assert "the connection's credentials are not sent there" in str(refused.value)
+        assert elsewhere.requests == [], "nothing, and no token, went to the other site"
+
+
 def test_the_rate_limit_spaces_requests(server, tmp_path):
     server.route("GET", "/rows", lambda req: Response(200, ROWS[int(req.arg("page")) - 1 : int(req.arg("page"))]))
     conn = _open(tmp_path, {"url": server.url, "path": "/rows", "rate_limit": 5, "pagination": {"type": "page", "page_size": 1}})
