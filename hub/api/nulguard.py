@@ -8,7 +8,11 @@ keys are checked against the common schema, which takes no control character in 
 
 from __future__ import annotations
 
-import orjson
+from http import HTTPStatus
+
+from starlette.responses import PlainTextResponse
+
+from hub.api.problems import problem
 
 __all__ = ["NoNul"]
 
@@ -74,17 +78,8 @@ class NoNul:
 
 async def _refuse(scope, send, where: str, *, status: int = 400, detail: str | None = None) -> None:
     detail = detail or f"{where} holds a NUL character (%00), which no field of this hub takes"
-    title = "Bad Request" if status == 400 else "Content Too Large"
     if scope["path"].startswith("/api/"):
-        body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-        ctype = b"application/problem+json"
+        answer = problem(status, detail)  # the API's own problem document
     else:
-        body, ctype = f"{title}: {detail}.".encode(), b"text/plain; charset=utf-8"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        answer = PlainTextResponse(f"{HTTPStatus(status).phrase}: {detail}.", status_code=status)
+    await answer(scope, None, send)

@@ -24,6 +24,7 @@ from hub.services import browse
 from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, ingest
 from hub.services.tokens import Principal
 from hub.store.db import HEAD_REVISION
+from hub.store.types import MAX_ROW_ID
 
 __all__ = ["operations", "router"]
 
@@ -65,7 +66,7 @@ Caller = Annotated[Principal, Depends(principal)]
 EntityPath = Annotated[str, Path(description="A common-schema entity", json_schema_extra={"enum": list(ENTITIES)})]
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_PAGE = 1000
-MAX_CURSOR = 2**62  # cursors are 64-bit row and sequence numbers
+MAX_CURSOR = MAX_ROW_ID  # cursors are 64-bit row and sequence numbers
 # Keys in a query are the schema's own: an id with a control character (a NUL, which
 # PostgreSQL cannot hold in text) is a 422 naming the parameter, never a store error.
 _DEFS = load_schema("bank_transaction")["$defs"]

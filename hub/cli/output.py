@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hub.secrets import redactor
+from hub.store.types import MAX_ROW_ID
 from hub.text.controls import escape_controls
 
 __all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "table"]
@@ -68,7 +69,7 @@ class _OutputFile(click.Path):
 
 OUTPUT_FILE = _OutputFile()
 # An id the store can hold (64-bit rows): a longer number is a usage error, not an overflow.
-ROW_ID = click.IntRange(1, 2**62)
+ROW_ID = click.IntRange(1, MAX_ROW_ID)
 LIMIT = click.IntRange(1, 1_000_000)  # how many rows a list shows
 
 

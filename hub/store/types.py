@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UTCDateTime", "utcnow"]
+__all__ = ["MAX_ROW_ID", "UTCDateTime", "utcnow"]
+
+# The largest row id or change cursor a caller may name: ids are 64-bit on both stores, and a
+# longer number typed into an address or an argument is a bad request, not an overflow.
+MAX_ROW_ID = 2**62
 
 
 def utcnow() -> datetime:

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from hub.errors import CheckFailed, ConfigError, HubError, NotFoundError
 from hub.services import admin, users
 from hub.services.tokens import Principal
+from hub.store.types import MAX_ROW_ID
 from hub.web import i18n
 from hub.web.charts import activity_chart
 from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLogin, check_csrf, current_user, new_login_token, set_cookie
@@ -43,10 +44,9 @@ _env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True} 
 Csrf = Annotated[str | None, Form()]
 # Row ids and page cursors in addresses, bounded as the store's 64-bit ids are: a longer number
 # typed into the address bar is a page that does not exist, not a database overflow.
-_MAX_ROW = 2**62
-RowId = Annotated[int, FastApiPath(ge=1, le=_MAX_ROW)]
-After = Annotated[int, Query(ge=0, le=_MAX_ROW)]
-ChosenRow = Annotated[int | None, Query(ge=1, le=_MAX_ROW)]
+RowId = Annotated[int, FastApiPath(ge=1, le=MAX_ROW_ID)]
+After = Annotated[int, Query(ge=0, le=MAX_ROW_ID)]
+ChosenRow = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 
 MESSAGES = {
     "ran": "Run requested; it starts within seconds.",
