@@ -17,7 +17,7 @@ A stream's ``mapping`` in the config maps each target field (dotted for nested o
     which: {دائن: credit, مدين: debit}   # a value chosen by which column is non-empty
 
 Arabic-Indic digits, ``٫`` and ``٬``, and bidi marks are handled for every numeric and date
-type. Compiling checks the spec once (errors name the config key); applying collects every
+type; numbers in scientific notation are refused (``hub.text.numbers`` says why). Compiling checks the spec once (errors name the config key); applying collects every
 problem of a row into one :class:`~hub.errors.RecordError`.
 """
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +33,7 @@ from hub.errors import ConfigError, RecordError, RecordProblem
 from hub.places import governorate_code
 from hub.schema import load_schema
 from hub.text.arabic import matching_key, normalize_digits
+from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number
 
 __all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
 
@@ -49,10 +49,15 @@ class _Bad(Exception):
         self.rule, self.message = rule, message
 
 
+def _as_text(v: Any) -> str:
+    """A cell that is not text (a workbook's or JSON's number, a date) as text."""
+    return float_text(v) if v.__class__ is float else str(v)
+
+
 def _text(v: Any) -> str | None:
     if v is None:
         return None
-    s = v if isinstance(v, str) else str(v)
+    s = v if isinstance(v, str) else _as_text(v)
     s = s.strip(_EDGE_MARKS)
     return s or None
 
@@ -75,13 +80,9 @@ def _decimal(sep: str) -> Callable[[str], str]:
         else:
             t = t.replace(",", "")
         try:
-            d = Decimal(t)
-        except InvalidOperation:
-            raise _Bad("decimal", f"{s!r} is not a number") from None
-        if not d.is_finite():
-            raise _Bad("decimal", f"{s!r} is not a number")
-        out = format(d.normalize(), "f")
-        return "0" if out in ("-0", "0") else out
+            return plain_number(t)
+        except NotPlain as exc:
+            raise _Bad("decimal", f"{s!r} {exc}") from None
 
     return convert
 
@@ -107,11 +108,13 @@ def _cached(fn: Callable[[str], Any], size: int = 4096) -> Callable[[str], Any]:
 def _integer(s: str) -> int:
     t = normalize_digits(s).replace(",", "").replace(" ", "")
     try:
-        d = Decimal(t)
-    except InvalidOperation:
-        raise _Bad("integer", f"{s!r} is not a whole number") from None
-    if not d.is_finite() or d != d.to_integral_value():
+        d = plain_decimal(t, "a whole number")
+    except NotPlain as exc:
+        raise _Bad("integer", f"{s!r} {exc}") from None
+    if d != d.to_integral_value():
         raise _Bad("integer", f"{s!r} is not a whole number")
+    if len(t.lstrip("+-").split(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
+        raise _Bad("integer", f"{s!r} has more than {MAX_WHOLE_DIGITS} digits")
     return int(d)
 
 
@@ -304,7 +307,7 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             if v is None or v == "":
                 return default
             if v.__class__ is not str:
-                v = str(v)
+                v = _as_text(v)
             v = v.strip(_EDGE_MARKS)
             if not v:
                 return default
@@ -383,6 +386,7 @@ class Mapping:
         cells: dict[str, Any] = {
             "CONSTS": self._consts,
             "MARKS": _EDGE_MARKS,
+            "as_text": _as_text,
             "Bad": _Bad,
             "problem": self._problem,
             "RecordError": RecordError,
@@ -414,7 +418,7 @@ class Mapping:
                 f"v = row.get(col{i})",
                 "if v is not None and v != '':",
                 "    if v.__class__ is not str:",
-                "        v = str(v)",
+                "        v = as_text(v)",
                 "    v = v.strip(MARKS)",
                 "if not v:",
                 f"    v = default{i}",
@@ -464,7 +468,7 @@ class Mapping:
             v = row.get(col)
             if v is not None and v != "":
                 if v.__class__ is not str:
-                    v = str(v)
+                    v = _as_text(v)
                 v = v.strip(_EDGE_MARKS)
             if not v:
                 v = default

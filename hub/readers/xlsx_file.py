@@ -1,7 +1,8 @@
 """XLSX read row by row (openpyxl read-only mode), so a large sheet never sits in memory.
 
-Cell values become text as a person sees them: whole floats without ``.0``, dates in ISO
-8601, so that one mapping serves a CSV and a spreadsheet of the same export.
+Cell values become text as a person sees them: whole floats without ``.0``, small ones
+without an exponent, dates in ISO 8601, so that one mapping serves a CSV and a spreadsheet
+of the same export.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from hub.errors import InputError
 from hub.text.arabic import strip_marks
+from hub.text.numbers import float_text
 
 __all__ = ["XlsxFile", "cell_text"]
 
@@ -24,7 +26,7 @@ def cell_text(v) -> str | None:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
+        return float_text(v)
     if isinstance(v, datetime):
         return v.isoformat() if (v.hour, v.minute, v.second, v.microsecond) != (0, 0, 0, 0) else v.date().isoformat()
     if isinstance(v, (date, time)):

@@ -10,7 +10,7 @@ debit, the creditor. The file is parsed with DTDs and entities forbidden.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
@@ -19,6 +19,7 @@ from defusedxml import DefusedXmlException
 
 from hub.errors import InputError
 from hub.statements.model import Statement, fingerprint
+from hub.text.numbers import NotPlain, plain_decimal, plain_number
 
 __all__ = ["parse_camt"]
 
@@ -50,14 +51,20 @@ def _text(el: Element | None, *path: str) -> str | None:
     return t or None
 
 
+def _number(el: Element, where: str) -> Decimal:
+    """An ``Amt`` element's value; ISO 20022 writes digits and a point, so nothing else is read."""
+    text = el.text.strip()
+    try:
+        return plain_decimal(text)
+    except NotPlain as exc:
+        raise InputError(f"{where}: amount {text!r} {exc}") from None
+
+
 def _amount(el: Element | None, where: str) -> tuple[str, str] | None:
     if el is None or el.text is None:
         return None
-    try:
-        value = Decimal(el.text.strip())
-    except InvalidOperation:
-        raise InputError(f"{where}: amount {el.text.strip()!r} is not a number") from None
-    return format(abs(value).normalize(), "f"), el.get("Ccy") or ""
+    _number(el, where)
+    return plain_number(el.text.strip().lstrip("+-")), el.get("Ccy") or ""
 
 
 def _date(el: Element | None) -> str | None:
@@ -79,14 +86,14 @@ def _account(acct: Element | None) -> str | None:
     return re.sub(r"\s+", "", v).upper() if v else None
 
 
-def _balance(stmt: Element, codes: tuple[str, ...]) -> Decimal | None:
+def _balance(stmt: Element, codes: tuple[str, ...], where: str) -> Decimal | None:
     for bal in _kids(stmt, "Bal"):
         code = _text(bal, "Tp", "CdOrPrtry", "Cd")
         if code in codes:
             amt = _at(bal, "Amt")
             if amt is None or amt.text is None:
                 return None
-            value = Decimal(amt.text.strip())
+            value = _number(amt, f"{where} balance {code}")
             return -value if _text(bal, "CdtDbtInd") == "DBIT" else value
     return None
 
@@ -122,8 +129,8 @@ def parse_camt(path: Path) -> list[Statement]:
             account=account,
             currency=_text(stmt, "Acct", "Ccy"),
             source=str(path),
-            opening=_balance(stmt, ("OPBD", "PRCD")),
-            closing=_balance(stmt, ("CLBD",)),
+            opening=_balance(stmt, ("OPBD", "PRCD"), f"{path} statement {sid}"),
+            closing=_balance(stmt, ("CLBD",), f"{path} statement {sid}"),
         )
         for e_no, entry in enumerate(_kids(stmt, "Ntry"), start=1):
             st.transactions.extend(_entry_transactions(path, st, entry, e_no))

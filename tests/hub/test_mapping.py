@@ -34,6 +34,37 @@ def test_decimal_conversions(raw, sep, want):
     assert apply({"a": {"column": "x", "type": "decimal", "decimal_separator": sep}}, {"x": raw}) == {"a": want}
 
 
+@pytest.mark.parametrize(
+    ("raw", "kind", "message"),
+    [
+        # A spreadsheet's scientific notation has already rounded the digits away: 1.23457E+11
+        # was stored as 123457000000.
+        ("1.23457E+11", "decimal", "'1.23457E+11' is in scientific notation; write the number in full"),
+        ("1e5", "decimal", "in scientific notation"),
+        ("1_000", "decimal", "'1_000' is not a number"),
+        ("NaN", "decimal", "'NaN' is not a number"),
+        # Expanding this one took 22 seconds, from one cell; one more digit takes hours.
+        ("1e999999", "integer", "'1e999999' is in scientific notation"),
+        ("1" * 40, "integer", "has more than 30 digits"),
+        ("12.5", "integer", "'12.5' is not a whole number"),
+    ],
+)
+def test_numbers_in_other_notations_are_refused_with_the_reason(raw, kind, message):
+    with pytest.raises(RecordError) as exc:
+        apply({"a": {"column": "x", "type": kind}}, {"x": raw})
+    [problem] = exc.value.problems
+    assert (problem.path, problem.rule) == ("a", kind) and message in problem.message
+
+
+def test_numbers_keep_every_digit_and_workbook_floats_read_as_written():
+    # Decimal.normalize() rounds to 28 digits; the shortest form is made on the text instead.
+    long = "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠١٢٫٥"
+    assert apply({"a": {"column": "x", "type": "decimal"}}, {"x": long}) == {"a": "12345678901234567890123456789012.5"}
+    # A workbook or JSON float: repr() writes 1e-05, which is not a number anybody typed.
+    assert apply({"a": {"column": "x", "type": "decimal"}}, {"x": 0.00001}) == {"a": "0.00001"}
+    assert apply({"a": {"column": "x", "type": "decimal"}}, {"x": 2500.0}) == {"a": "2500"}
+
+
 def test_dates_with_declared_formats_arabic_digits_and_zone():
     spec = {
         "d": {"column": "x", "type": "datetime", "format": ["%d/%m/%Y", "%Y.%m.%d %H:%M"]},

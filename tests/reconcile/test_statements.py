@@ -105,6 +105,11 @@ def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
             "not a camt.052/053/054 document",
         ),
         ("noamt.xml", camt053([Line("A", "x1")]), "amount 'x1' is not a number"),
+        # An exponent was an internal decimal.Overflow; NaN was read as an amount.
+        ("exponent.xml", camt053([Line("A", "1E+9999999")]), "entry 1: amount '1E+9999999' is in scientific notation"),
+        ("nan.xml", camt053([Line("A", "NaN")]), "entry 1: amount 'NaN' is not a number"),
+        ("balance.xml", camt053([Line("A", "10")], opening="1E+9999999"), "statement STMT-OCT balance OPBD: amount '1E+9999999'"),
+        ("badbal.xml", camt053([Line("A", "10")], closing="12,5"), "balance CLBD: amount '12,5' is not a number"),
         ("noacct.sta", ":20:X\n:28C:1/1\n:60F:C261001USD0,00\n-\n", "no :25: account line"),
         ("junk.txt", "hello", "not a statement this hub reads"),
     ],

@@ -1,0 +1,67 @@
+"""Numbers as people and banks write them: digits and at most one point, never an exponent.
+
+Python's ``Decimal`` also reads ``1e5``, ``1_000``, ``Infinity`` and ``NaN``. Nobody types
+those into a donations sheet, and two of them do harm:
+
+- a spreadsheet writes ``1.23457E+11`` when it shows a number in scientific notation, and by
+  then the digits after the sixth are gone, so storing it would store a different amount;
+- an exponent is a few characters that stand for a huge number: ``1e999999`` as a whole
+  number took 22 seconds to expand, and one more digit takes hours, all from one cell.
+
+So text from outside becomes a number here, or is refused with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+__all__ = ["MAX_WHOLE_DIGITS", "NotPlain", "float_text", "plain_decimal", "plain_number"]
+
+# ASCII digits only: Arabic-Indic digits are made ASCII (``normalize_digits``) before this.
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
+MAX_WHOLE_DIGITS = 30  # beyond any count or amount the schema holds; int() of a long number is slow
+
+
+class NotPlain(ValueError):
+    """Text that is not a plain number; ``str()`` is the reason, to follow the text: ``'1e5' {reason}``."""
+
+
+def _check(text: str, what: str) -> None:
+    if _PLAIN.fullmatch(text):
+        return
+    if _EXPONENT.fullmatch(text):
+        raise NotPlain(
+            "is in scientific notation; write the number in full (a spreadsheet that shows 1.23457E+11 has already rounded the digits away)"
+        )
+    raise NotPlain(f"is not {what}")
+
+
+def plain_decimal(text: str, what: str = "a number") -> Decimal:
+    """``text`` (ASCII digits, optional sign and point) as a Decimal; NotPlain says why not."""
+    _check(text, what)
+    return Decimal(text)
+
+
+def plain_number(text: str) -> str:
+    """``text`` in its shortest form (``0125.50`` is ``125.5``, ``-0`` is ``0``), every digit kept.
+
+    Done on the text rather than with ``Decimal.normalize()``, which rounds to 28 digits.
+    """
+    _check(text, "a number")
+    sign = "-" if text[0] == "-" else ""
+    whole, _, frac = text.lstrip("+-").partition(".")
+    whole, frac = whole.lstrip("0") or "0", frac.rstrip("0")
+    out = f"{whole}.{frac}" if frac else whole
+    return "0" if out == "0" else sign + out
+
+
+def float_text(value: float) -> str:
+    """A float from a workbook or JSON as a person writes it: ``0.00001``, not ``1e-05``."""
+    if value.is_integer():
+        return str(int(value))
+    shown = repr(value)
+    if "e" in shown or "E" in shown:
+        shown = format(Decimal(shown), "f")
+    return shown
