@@ -7,6 +7,7 @@ SWIFT character set has no Arabic: names arrive transliterated, and matching fol
 
 from __future__ import annotations
 
+import logging
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,21 @@ from hub.statements.model import Statement, fingerprint
 
 __all__ = ["parse_mt940"]
 
+# The parser logs a 20-line regular-expression dump at ERROR for each field it cannot read,
+# onto the admin's terminal; the InputError below says the same in words.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
+
+_BLOCK_START = re.compile(r"^:20:", re.MULTILINE)
+_LINE_AMOUNT = re.compile(r":61:\d{6}(?:\d{4})?[Rr]?[CDcd][A-Za-z]?([\d,]+)")
+_FORMS = {
+    "61": "a :61: line reads value date YYMMDD, [entry date MMDD], C or D (RC/RD for a reversal), "
+    "the amount with a decimal comma, the type and reference: :61:2610101010C100,00NTRFNONREF//B1",
+    "60": "a balance reads C or D, date YYMMDD, currency and amount: :60F:C261001SYP0,00",
+    "62": "a balance reads C or D, date YYMMDD, currency and amount: :62F:C261031SYP100,00",
+    "64": "a balance reads C or D, date YYMMDD, currency and amount: :64:C261031SYP100,00",
+    "28": "the statement number reads :28C:1/1",
+}
+
 
 def _clean(v) -> str | None:
     if v is None:
@@ -27,33 +43,78 @@ def _clean(v) -> str | None:
 
 
 def parse_mt940(path: Path) -> list[Statement]:
-    """Parse an MT940 file into statements (one per ``:20:`` block)."""
+    """Parse an MT940 file into statements, one per ``:20:`` block.
+
+    A bank's file often holds several statements: one a day, or one per account. The parser
+    reads a file as one statement whose header each new block overwrites, which put every
+    line under the last block's account; so each block is parsed on its own.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    text = None
+    text = ""
     for enc in ("utf-8-sig", "cp1252"):
         try:
             text = raw.decode(enc)
             break
         except UnicodeDecodeError:
             continue
+    starts = [m.start() for m in _BLOCK_START.finditer(text)] or [0]
+    blocks = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
+    return [
+        _statement(path, block, n if len(blocks) > 1 else None, _line_of(text, at))
+        for n, (block, at) in enumerate(zip(blocks, starts, strict=True), start=1)
+    ]
+
+
+def _line_of(text: str, at: int) -> int:
+    return text.count("\n", 0, at) + 1
+
+
+def _too_long_amount(path: Path, block: str, first_line: int) -> None:
+    """A ``:61:`` amount longer than MT940's 15 characters: the parser would read its first 15."""
+    for n, line in enumerate(block.splitlines()):
+        m = _LINE_AMOUNT.match(line)
+        if m and len(m.group(1)) > 15:
+            raise InputError(
+                f"{path} line {first_line + n}: the :61: amount {m.group(1)[:20]}... has {len(m.group(1))} characters; MT940 allows 15",
+                hint="the file is malformed: ask the bank for it again",
+            )
+
+
+def _unreadable(path: Path, block: str, first_line: int, exc: Exception) -> InputError:
+    """The parser's failure in words: which field, on which line, in what form it should be."""
+    if isinstance(exc, RuntimeError) and len(exc.args) == 3 and isinstance(exc.args[2], str):
+        tag, value = exc.args[1], exc.args[2]
+        tag_id = str(getattr(tag, "id", "?"))
+        head = value.splitlines()[0] if value else ""
+        n = next((i for i, line in enumerate(block.splitlines()) if head and line.startswith(f":{tag_id}") and head in line), None)
+        where = f"{path} line {first_line + n}" if n is not None else str(path)
+        return InputError(f"{where}: the :{tag_id}: field {value!r} is not in MT940 form", hint=_FORMS.get(tag_id[:2]))
+    return InputError(f"{path}: not a readable MT940 statement ({type(exc).__name__}: {exc})")
+
+
+def _statement(path: Path, text: str, number: int | None, first_line: int) -> Statement:
+    """One ``:20:`` block as a statement; ``number`` is its place in a file of several."""
+    _too_long_amount(path, text, first_line)
     try:
         options = mt940.options.Options(applicant_iban=True, case_insensitive_marks=True)
         details = {"post_transaction_details": [mt940.processors.transaction_details_post_processor_with_space]}
         parsed = mt940.models.Transactions(processors=details, options=options)
         parsed.parse(text)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds on malformed input
-        raise InputError(f"{path}: not a readable MT940 statement ({type(exc).__name__}: {exc})") from None
+        raise _unreadable(path, text, first_line, exc) from None
     account = _clean(parsed.data.get("account_identification"))
     if not account:
-        raise InputError(f"{path}: no :25: account line", hint="an MT940 statement starts with :20: and :25:")
+        raise InputError(
+            f"{path}{f' statement {number}' if number else ''}: no :25: account line", hint="an MT940 statement starts with :20: and :25:"
+        )
     account = re.sub(r"\s+", "", account).upper()
     opening = parsed.data.get("final_opening_balance") or parsed.data.get("intermediate_opening_balance")
     closing = parsed.data.get("final_closing_balance") or parsed.data.get("intermediate_closing_balance")
     st = Statement(
-        id=_clean(parsed.data.get("transaction_reference")) or path.name,
+        id=_clean(parsed.data.get("transaction_reference")) or (f"{path.name}#{number}" if number else path.name),
         account=account,
         currency=getattr(getattr(opening, "amount", None), "currency", None),
         opening=Decimal(str(opening.amount.amount)) if opening is not None else None,
@@ -61,12 +122,12 @@ def parse_mt940(path: Path) -> list[Statement]:
         source=str(path),
     )
     if not parsed.transactions and ":61:" in text:
-        raise InputError(f"{path}: the :61: lines could not be read")
+        raise InputError(f"{path} statement {st.id}: the :61: lines could not be read")
     for n, tx in enumerate(parsed.transactions, start=1):
         d = tx.data
         status = (d.get("status") or "").upper()
         if status not in ("C", "D", "RC", "RD"):
-            raise InputError(f"{path} line {n} of :61:: debit/credit mark {status!r} is not C, D, RC or RD")
+            raise InputError(f"{path} statement {st.id}, :61: line {n}: debit/credit mark {status!r} is not C, D, RC or RD")
         amount = Decimal(str(d["amount"].amount))
         rec = {
             "account": account,
@@ -95,4 +156,4 @@ def parse_mt940(path: Path) -> list[Statement]:
         ref = _clean(d.get("bank_reference"))
         rec["id"] = ref or fingerprint(account, rec["booking_date"], rec["value_date"], rec["amount"], status, remittance, n)
         st.transactions.append(rec)
-    return [st]
+    return st

@@ -89,6 +89,30 @@ def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
     assert st.balance_problem() is None
 
 
+def test_an_mt940_file_of_several_statements_keeps_each_lines_account(tmp_path):
+    # One statement a day, or one per account, in one file. Each :20: block used to overwrite
+    # the last one's header, so every line was put under the last block's account.
+    first = mt940([("2610101010C100,00NTRFNONREF//A1", "first")], account="SY111", closing="100,00")
+    second = mt940([("2610111011C50,00NTRFNONREF//B1", "second")], account="SY222", opening="500,00", closing="550,00")
+    statements = read_statement(_write(tmp_path, "days.sta", first + second.replace(":20:MT-OCT", ":20:MT-NOV")))
+    got = [(st.id, st.account, [(t["id"], t["account"], t["amount"]) for t in st.transactions]) for st in statements]
+    assert got == [("MT-OCT", "SY111", [("A1", "SY111", "100")]), ("MT-NOV", "SY222", [("B1", "SY222", "50")])]
+    assert [st.balance_problem() for st in statements] == [None, None]
+
+
+def test_an_unreadable_mt940_line_is_named_in_words_without_the_parsers_dump(folder):
+    folder.write("bad.sta", mt940([("2610101010CNTRFNONREF", "no amount")]))
+    folder.write("long.sta", mt940([("2610101010C" + "9" * 40 + ",00NTRFNONREF", "too long")]))
+    folder.write("d.csv", "id,association_id,amount,currency,donated_at,channel,status\n")
+    bad = folder.hub("reconcile", "--statement", "bad.sta", "--donations", "d.csv")
+    assert bad.code == 2 and "bad.sta line 5: the :61: field '2610101010CNTRFNONREF' is not in MT940 form" in bad.err
+    assert "hint: a :61: line reads value date YYMMDD" in bad.err
+    assert "(?P<" not in bad.err and "object at 0x" not in bad.err, "the parser's regular expressions and object reprs stay out"
+    # The parser read the first 15 characters of a longer amount as the amount.
+    long = folder.hub("reconcile", "--statement", "long.sta", "--donations", "d.csv")
+    assert long.code == 2 and "long.sta line 5: the :61: amount 99999999999999999999... has 43 characters; MT940 allows 15" in long.err
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
