@@ -83,8 +83,30 @@ def _rows(path: Path, settings: dict, start_after: int) -> Iterator[tuple[int, i
         )
 
 
+_POSITION = {
+    "type": "object",
+    "required": ["file", "digest", "rows"],
+    "properties": {"file": {"type": "string"}, "digest": {"type": "string"}, "rows": {"type": "integer", "minimum": 0}},
+    "additionalProperties": False,
+}
+
+
 class DropFolderStream(Stream):
     """Every waiting file, oldest first, record by record."""
+
+    cursor_schema = {
+        "description": 'the files finished and the one being read: {"done": [["name", "<SHA-256>"], ...], '
+        '"current": {"file": "name", "digest": "<SHA-256>", "rows": N} or null}',
+        "type": "object",
+        "properties": {
+            "done": {
+                "type": "array",
+                "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "minItems": 2, "maxItems": 2},
+            },
+            "current": {"anyOf": [{"type": "null"}, _POSITION]},
+        },
+        "additionalProperties": False,
+    }
 
     def folder(self) -> Path:
         return self.connector.context.path(self.connector.settings["path"])

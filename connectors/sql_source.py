@@ -8,7 +8,9 @@ does not have are left out; ``create_tables: true`` creates missing tables.
 As a source:
 Incremental on a column: each run reads rows whose cursor column is at or after the last
 value committed (``>=``, so rows sharing the last value are re-read and found unchanged,
-never skipped). Rows stream from the server; nothing is loaded whole.
+never skipped). A row with no value in the cursor column has no place in that order: it is
+read by a full read (the first, or after ``hub state rewind``) and passed over after that, and
+each run that meets such rows says how many. Rows stream from the server; nothing is loaded whole.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from hub import (
 )
 from hub.schema import entity_key, load_schema
 from hub.secrets import redactor
+from hub.text.numbers import plain_decimal
 
 
 def _columns(entity: str) -> list[str]:
@@ -120,12 +123,17 @@ def _plain(v):
 def _typed(cursor_value):
     """The saved cursor back as the type it was read as, so the database compares like with like."""
     kind, value = cursor_value["type"], cursor_value["value"]
-    if kind == "datetime":
-        return datetime.fromisoformat(value)
-    if kind == "date":
-        return date.fromisoformat(value)
-    if kind == "decimal":
-        return Decimal(value)
+    try:
+        if kind == "datetime":
+            return datetime.fromisoformat(value)
+        if kind == "date":
+            return date.fromisoformat(value)
+        if kind == "decimal":
+            return plain_decimal(str(value))
+    except (TypeError, ValueError) as exc:
+        raise ConnectorError(
+            f"the saved cursor's value {value!r} is not a {kind}: {exc}", hint="`hub state rewind` reads from the start"
+        ) from None
     return value
 
 
@@ -136,6 +144,15 @@ def _tagged(v) -> dict:
 
 class SqlStream(Stream):
     """One query's rows, ordered by the cursor column when there is one."""
+
+    cursor_schema = {
+        "description": 'the cursor column\'s last value and its type: {"type": "datetime", "value": "2026-03-01T10:00:00+03:00"} '
+        "(type datetime, date, decimal or plain)",
+        "type": "object",
+        "required": ["type", "value"],
+        "properties": {"type": {"enum": ["datetime", "date", "decimal", "plain"]}, "value": {"type": ["string", "number"]}},
+        "additionalProperties": False,
+    }
 
     def _option(self, name):
         opts = self.config.options if self.config else {}
@@ -179,13 +196,19 @@ class SqlStream(Stream):
         engine = self.connector.engine()
         sql, params = self._sql(engine, cursor)
         col = self.cursor_field
+        unplaced = 0
         try:
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=1000).execute(sql, params)
                 for n, row in enumerate(result.mappings(), start=1):
                     data = {k: _plain(v) for k, v in row.items()}
                     if col:
-                        cursor.advance(_tagged(row[col]))
+                        # A row without a value there has no place in the order. Saving None as
+                        # the cursor made the next run's "col >= NULL" match nothing, ever again.
+                        if row[col] is None:
+                            unplaced += 1
+                        else:
+                            cursor.advance(_tagged(row[col]))
                     yield SourceRow(data, n)
         except SQLAlchemyError as exc:
             raise ConnectorError(
@@ -193,6 +216,14 @@ class SqlStream(Stream):
                     f"connections.{self.connector.context.connection}: query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}"
                 )
             ) from None
+        if unplaced:
+            self.connector.context.log.warning(
+                "%s/%s: %d row(s) have no %s; incremental reads pass over them (`hub state rewind` reads everything again)",
+                self.connector.context.connection,
+                self.name,
+                unplaced,
+                col,
+            )
 
 
 class SqlSource(Connector):

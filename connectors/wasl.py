@@ -101,6 +101,7 @@ class Changes(Stream):
     name = "changes"
     entity = "donation"
     cursor_field = "seq"
+    cursor_schema = {"description": "the other hub's change number read last (a whole number)", "type": "integer", "minimum": 0}
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         since = int(cursor.value or 0)

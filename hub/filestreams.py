@@ -33,6 +33,14 @@ def file_digest(path: Path) -> str:
 class FileStream(Stream):
     """Subclasses implement ``open_file()`` returning a reader with ``header`` and ``rows(start_after)``."""
 
+    cursor_schema = {
+        "description": 'the file read and how far: {"file": "<SHA-256 of the file>", "rows": N, "complete": true|false}',
+        "type": "object",
+        "required": ["file", "rows"],
+        "properties": {"file": {"type": "string"}, "rows": {"type": "integer", "minimum": 0}, "complete": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+
     def file_path(self) -> Path:
         """The file this stream reads."""
         return self.connector.context.path(self.connector.settings["path"])

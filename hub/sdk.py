@@ -114,6 +114,10 @@ class Stream(abc.ABC):
     entity: str = ""
     key: tuple[str, ...] = ()
     cursor_field: str | None = None
+    # The JSON Schema of the cursor this stream saves, its "description" saying it in words.
+    # Declared, ``hub state set`` refuses a value of another shape and a run refuses a saved one
+    # (see hub.cursors); the kit checks every cursor the stream leaves against it.
+    cursor_schema: dict | None = None
 
     def __init__(self, config: StreamConfig | None = None, connector: Connector | None = None):
         self.config = config

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.app import Hub
+from hub.cursors import check_cursor
 from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
 from hub.pipeline.batch import commit_batch
@@ -98,6 +99,7 @@ def _run_stream(
     destinations = destinations_for(hub, connection, stream.entity)
     with hub.store.engine.connect() as conn:
         cursor = Cursor(state_store.load_cursor(conn, connection, stream.name))
+    check_cursor(connection, stream, cursor.value, saved=True)
     produce = forked_batches if hub.config.parallel and can_fork() else batches
     total = 0
     for batch in produce(stream, cursor, preparer, hub.config.batch_size):

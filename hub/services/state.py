@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.app import Hub
+from hub.cursors import check_cursor
 from hub.errors import HubError
 from hub.store import audit
 from hub.store import state as state_store
@@ -34,9 +35,28 @@ def _stream_name(hub: Hub, connection: str, stream: str | None) -> str:
     return stream
 
 
+def _check_against_stream(hub: Hub, connection: str, name: str, value: Any) -> None:
+    try:
+        connector = hub.open_connector(connection)
+    except HubError:
+        return
+    try:
+        for candidate in connector.streams():
+            if candidate.name == name:
+                check_cursor(connection, candidate, value, saved=False)
+    finally:
+        connector.close()
+
+
 def set_cursor(hub: Hub, connection: str, value: Any, *, stream: str | None = None, actor: str = "cli") -> dict[str, Any]:
-    """Set a stream's cursor to ``value`` (JSON); the old value is kept in the audit entry."""
+    """Set a stream's cursor to ``value`` (JSON); the old value is kept in the audit entry.
+
+    A value that does not fit the stream's declared ``cursor_schema`` is refused here, not at
+    the next run. (A connection that cannot be opened now, say for a secret missing from this
+    shell's environment, is not checked: its next run checks the value.)
+    """
     name = _stream_name(hub, connection, stream)
+    _check_against_stream(hub, connection, name, value)
     now = utcnow()
     with hub.store.engine.begin() as conn:
         old = state_store.load_cursor(conn, connection, name)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import jsonschema
 import pytest
 
+from hub.cursors import cursor_problem
 from hub.errors import CheckFailed, ConfigError
 from hub.mapping import identity_mapping
 from hub.pipeline.prepare import Preparer, Rejected
@@ -156,6 +157,10 @@ class ConnectorSuite:
             for stream in conn.streams():
                 rows = read_stream(stream, Cursor(None))
                 assert len(rows) >= 2, "give the good settings at least two records"
+                for _, saved in rows:
+                    # What the stream saves, ``hub state set`` and the next run must accept.
+                    problem = cursor_problem(stream, saved)
+                    assert problem is None, f"the cursor {saved!r} does not meet the stream's cursor_schema: {problem}"
                 k = len(rows) // 2
                 resumed = [d for d, _ in read_stream(stream, Cursor(rows[k - 1][1]))]
                 rest = [d for d, _ in rows[k:]]

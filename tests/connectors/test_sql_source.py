@@ -64,3 +64,30 @@ def test_a_failing_query_is_a_clear_error(folder):
     r = folder.hub("run", "erp")
     assert r.code == 2
     assert "Traceback" not in r.err and "no such table: gift" in r.err
+
+
+def test_rows_without_a_cursor_value_do_not_stop_incremental_reads(folder):
+    # Rows whose cursor column is empty used to save None as the cursor; the next run's
+    # "changed >= NULL" then matched nothing, so no row, old or new, was read again.
+    folder.write(
+        "hub.yaml",
+        CONFIG.replace(
+            "select g.ref, g.amount, g.given_at, d.name from gifts g join donors d on d.id = g.donor_id",
+            "select g.ref, g.amount, g.given_at, d.name, g.changed from gifts g join donors d on d.id = g.donor_id",
+        ).replace("cursor_column: given_at", "cursor_column: changed"),
+    )
+    db = sqlite3.connect(folder.path / "erp.db")
+    db.execute("create table donors (id integer primary key, name text)")
+    db.execute("create table gifts (ref text primary key, donor_id int, amount numeric, given_at text, changed text)")
+    db.execute("insert into donors values (1, 'رنا مصطفى')")
+    db.execute("insert into gifts values ('G1', 1, 100, '2026-10-01 09:00:00', null), ('G2', 1, 20, '2026-10-02 09:00:00', null)")
+    db.commit()
+    first = folder.hub("run", "erp", "--json")
+    assert first.code == 0 and json.loads(first.out)["runs"][0]["inserted"] == 2, first.err
+    assert "erp/gifts: 2 row(s) have no changed; incremental reads pass over them" in first.err
+    db.execute("insert into gifts values ('G3', 1, 75, '2026-10-03 09:00:00', '2026-10-03 10:00:00')")
+    db.commit()
+    db.close()
+    run = json.loads(folder.hub("run", "erp", "--json").out)["runs"][0]
+    assert (run["read"], run["inserted"]) == (3, 1), "G3 is read (and G1, G2 again, found unchanged)"
+    assert json.loads(folder.sql("select cursor from stream_state")[0][0]) == {"type": "plain", "value": "2026-10-03 10:00:00"}

@@ -133,12 +133,40 @@ def test_state_show_set_rewind_are_audited(donations):
     donations.hub("run", "amal")
     shown = json.loads(donations.hub("state", "show", "amal", "--json").out)
     assert shown[0]["cursor"]["rows"] == 10 and shown[0]["cursor"]["complete"] is True
-    assert donations.hub("state", "set", "amal", '{"rows": 3}').code == 0
-    assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] == {"rows": 3}
+    assert donations.hub("state", "set", "amal", '{"file": "x", "rows": 3, "complete": false}').code == 0
+    assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] == {"file": "x", "rows": 3, "complete": False}
     assert donations.hub("state", "rewind", "amal").code == 0
     assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] is None
     actions = [a["action"] for a in json.loads(donations.hub("audit", "list", "--json").out)]
     assert actions == ["state.rewind", "state.set"]
+
+
+def test_a_cursor_of_another_shape_is_refused_when_set_and_when_a_run_finds_it(donations):
+    # It used to be taken, and the next run failed inside the connector:
+    # "AttributeError: 'str' object has no attribute 'get'".
+    donations.hub("run", "amal")
+    before = json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"]
+    for value, why in (
+        ('"2026-01-01"', "'2026-01-01' is not of type 'object'"),
+        ('{"file": "x", "rows": -5}', "at rows: -5 is less than the minimum of 0"),
+    ):
+        r = donations.hub("state", "set", "amal", value)
+        shown = json.dumps(json.loads(value), separators=(",", ":"))
+        assert r.code == 2 and f"amal/donations: {shown} cannot be this stream's cursor: {why}" in r.err, r.err
+        assert 'this connector keeps the file read and how far: {"file": "<SHA-256 of the file>", "rows": N' in r.err
+    assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] == before, "nothing changed"
+    assert [a["action"] for a in json.loads(donations.hub("audit", "list", "--json").out)] == []
+
+    # A cursor written by other means (an older hub, a hand edit of the store) stops the run in words.
+    donations.sql("update stream_state set cursor = ? where connection = 'amal'", ('"2026-01-01"',))
+    r = donations.hub("run", "amal", "--json")
+    assert r.code == 2 and "Traceback" not in r.err
+    run = json.loads(donations.hub("runs", "--json").out)[0]
+    assert run["status"] == "failed" and 'amal/donations: the saved cursor "2026-01-01" is not this connector\'s' in run["error"]
+    assert "hub state rewind amal --stream donations" in r.err
+    assert donations.hub("state", "rewind", "amal").code == 0
+    again = donations.hub("run", "amal", "--json")
+    assert again.code == 0 and json.loads(again.out)["runs"][0]["read"] == 10, "read again from the start"
 
 
 def test_a_run_reading_nothing_after_runs_that_read_something_is_flagged(donations):
