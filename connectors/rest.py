@@ -134,6 +134,7 @@ class Endpoint(Stream):
 
     name = "records"
     entity = "donation"
+    cursor_schema = {"description": "the last value of the incremental field read (text or a number)", "type": ["string", "number"]}
 
     def _option(self, name: str, default=None):
         opts = self.config.options if self.config else {}
