@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -164,7 +165,8 @@ class _Loader(yaml.SafeLoader):
     """YAML as the safe loader reads it, but a date that does not exist is an error with its line.
 
     ``start: 2026-02-30`` looks like a date to YAML, whose constructor then fails with a bare
-    ValueError that names no line.
+    ValueError that names no line. ``.nan`` and ``.inf`` are refused the same way: no setting
+    means them, and a schema's ``minimum`` lets NaN through (every comparison with it is false).
     """
 
 
@@ -177,7 +179,15 @@ def _timestamp(loader: _Loader, node: yaml.ScalarNode):
         ) from None
 
 
+def _float(loader: _Loader, node: yaml.ScalarNode):
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    if not math.isfinite(value):
+        raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a number a setting can take; write digits", node.start_mark)
+    return value
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:float", _float)
 
 
 def load_config(path: Path | str) -> Config:

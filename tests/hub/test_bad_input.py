@@ -38,6 +38,37 @@ def test_config_schema_errors_are_all_reported_with_key_paths(donations):
     assert f"connections.other.streams: '{'s' * 121}' is too long" in r.err
 
 
+def test_settings_past_what_the_hub_can_count_are_refused_with_their_key(donations):
+    # A retention of 9999999999 days failed the job with "OverflowError: Python int too large to
+    # convert to C int" (and a traceback in the serve log); NaN passed "minimum: 0", as every
+    # comparison with it is false, and reached the matcher's arithmetic.
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    for extra, message in [
+        (
+            "jobs:\n  retention:\n    schedule: {cron: '0 4 * * 0'}\n    keep_days: {runs: 9999999999}\n",
+            "jobs.retention.keep_days.runs: 9999999999 is greater than the maximum of 36500",
+        ),
+        ("reconcile: {date_window_days: 99999999999}\n", "reconcile.date_window_days: 99999999999 is greater than the maximum of 3660"),
+        ("celery: {broker: 'redis://x', lease_seconds: 99999999999}\n", "celery.lease_seconds: 99999999999 is greater than the maximum of 86400"),
+        (
+            "notify:\n  email: {host: smtp.example.org, port: 99999, sender: a@example.org, to: [b@example.org]}\n",
+            "notify.email.port: 99999 is greater than the maximum of 65535",
+        ),
+        (
+            "reconcile: {tolerance: {percent: .nan}}\n",
+            "column 34: not valid YAML: '.nan' is not a number a setting can take",
+        ),
+        (
+            "reconcile:\n  tolerance: {absolute: {SYP: .inf}}\n",
+            "column 31: not valid YAML: '.inf' is not a number a setting can take",
+        ),
+    ]:
+        donations.write("hub.yaml", cfg + extra)
+        r = donations.hub("run", "amal")
+        assert r.code == 2 and message in r.err, (extra, r.err)
+        _no_traceback(r)
+
+
 def test_a_yaml_date_where_text_belongs_is_named_like_any_other_error(donations):
     # YAML reads an unquoted 2026-01-01 as a date, a type the fast checker does not take.
     cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
