@@ -182,7 +182,9 @@ def _timestamp(loader: _Loader, node: yaml.ScalarNode):
 def _float(loader: _Loader, node: yaml.ScalarNode):
     value = yaml.SafeLoader.construct_yaml_float(loader, node)
     if not math.isfinite(value):
-        raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a number a setting can take; write digits", node.start_mark)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a number a setting can take; write digits", node.start_mark
+        )
     return value
 
 

@@ -1,12 +1,15 @@
 """A bar chart of records stored and failures per day, as inline SVG drawn on the server.
 
 No chart library and no script: 31 days of two numbers are a few dozen rectangles, and the
-page stays readable with scripts off. Bars run right to left on Arabic pages.
+page stays readable with scripts off. Bars run right to left on Arabic pages, and days and
+counts are written in the page's digits.
 """
 
 from __future__ import annotations
 
 from html import escape
+
+from hub.web.i18n import fmt_date, fmt_number
 
 __all__ = ["activity_chart"]
 
@@ -25,10 +28,10 @@ def activity_chart(days: list[dict], lang: str, *, stored_label: str, failed_lab
             h = 0 if not value else max(2.0, value / top * height)
             parts.append(
                 f'<rect class="{cls}" x="{x + j * bar:.1f}" y="{height - h:.1f}" width="{bar:.1f}" height="{h:.1f}">'
-                f"<title>{escape(d['day'])}: {value} {escape(label)}</title></rect>"
+                f"<title>{escape(fmt_date(d['day'], lang))}: {fmt_number(value, lang)} {escape(label)}</title></rect>"
             )
     parts.append(f'<line x1="0" y1="{height}" x2="{width}" y2="{height}" class="axis"/>')
-    first, last = days[0]["day"] if days else "", days[-1]["day"] if days else ""
+    first, last = (fmt_date(days[0]["day"], lang), fmt_date(days[-1]["day"], lang)) if days else ("", "")
     left, right = (last, first) if lang == "ar" else (first, last)
     parts.append(f'<text x="0" y="{height + 15}" class="label">{escape(left)}</text>')
     parts.append(f'<text x="{width}" y="{height + 15}" class="label" text-anchor="end">{escape(right)}</text>')

@@ -12,10 +12,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-__all__ = ["LANGS", "describe_cron", "fmt_datetime", "fmt_number", "translate"]
+__all__ = ["LANGS", "describe_cron", "fmt_date", "fmt_datetime", "fmt_number", "translate"]
 
 LANGS = ("en", "ar")
 _ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -202,6 +202,18 @@ def fmt_datetime(value, lang: str, tz: str = "Asia/Damascus") -> str:
         value = value.astimezone(ZoneInfo(tz))
     text = format_datetime(value, "medium", locale="ar_SY" if lang == "ar" else "en_GB", tzinfo=None)
     return text.translate(_ARABIC_DIGITS) if lang == "ar" else text
+
+
+def fmt_date(value: str | date, lang: str) -> str:
+    """A day, medium length, in the page's language (Arabic-Indic digits in Arabic)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    if lang == "ar":
+        return format_date(value, "medium", locale="ar_SY").translate(_ARABIC_DIGITS)
+    return format_date(value, "medium", locale="en_GB")
 
 
 _AR_DAYS = {"0": "الأحد", "1": "الاثنين", "2": "الثلاثاء", "3": "الأربعاء", "4": "الخميس", "5": "الجمعة", "6": "السبت", "7": "الأحد"}

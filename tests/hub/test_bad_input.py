@@ -49,7 +49,10 @@ def test_settings_past_what_the_hub_can_count_are_refused_with_their_key(donatio
             "jobs.retention.keep_days.runs: 9999999999 is greater than the maximum of 36500",
         ),
         ("reconcile: {date_window_days: 99999999999}\n", "reconcile.date_window_days: 99999999999 is greater than the maximum of 3660"),
-        ("celery: {broker: 'redis://x', lease_seconds: 99999999999}\n", "celery.lease_seconds: 99999999999 is greater than the maximum of 86400"),
+        (
+            "celery: {broker: 'redis://x', lease_seconds: 99999999999}\n",
+            "celery.lease_seconds: 99999999999 is greater than the maximum of 86400",
+        ),
         (
             "notify:\n  email: {host: smtp.example.org, port: 99999, sender: a@example.org, to: [b@example.org]}\n",
             "notify.email.port: 99999 is greater than the maximum of 65535",

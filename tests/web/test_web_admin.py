@@ -127,6 +127,8 @@ def test_arabic_pages_are_right_to_left_and_translated(browse, site):
     expect(page.get_by_role("heading", name="نظرة عامة")).to_be_visible()
     expect(page.get_by_role("link", name="الحجر")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="amal-donations")).to_contain_text("٤٠")  # Arabic-Indic digits
+    # The chart's days too (they were the only Latin digits on the page), today on the left.
+    expect(page.locator("svg.chart text.label").first).to_have_text(re.compile("^[٠-٩]{1,2}\u200f?/[٠-٩]{1,2}\u200f?/٢٠٢[٠-٩]$"))
     b.shot("overview")
     page.goto("/connections/amal-donations")
     expect(page.get_by_text("كل يوم في الساعة ٠٢:٠٠").first).to_be_visible()
