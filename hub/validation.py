@@ -1,8 +1,8 @@
 """Record validation against the common schema: fast on the hot path, detailed on failure.
 
 Validators are compiled once per entity with jsonschema-rs (formats checked: date-time,
-date, e-mail, uri), and ``is_valid`` answers for the records that pass, which is nearly all
-of them. Only a record that fails is walked again for every error, each reported as a
+date, e-mail, uri, and ``account``: an IBAN's check digits, see hub.accounts), and
+``is_valid`` answers for the records that pass, which is nearly all of them. Only a record that fails is walked again for every error, each reported as a
 :class:`~hub.errors.RecordProblem` with its dotted field path and the rule it broke.
 """
 
@@ -13,6 +13,7 @@ from functools import cache
 
 import jsonschema_rs
 
+from hub.accounts import account_problem, is_account
 from hub.errors import RecordProblem
 from hub.schema import load_schema
 
@@ -54,7 +55,7 @@ class RecordValidator:
     def __init__(self, entity: str) -> None:
         self.entity = entity
         self.schema = load_schema(entity)
-        self._compiled = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True)
+        self._compiled = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True, formats={"account": is_account})
         self.is_valid = self._compiled.is_valid
 
     def problems(self, record: object) -> list[RecordProblem]:
@@ -79,6 +80,8 @@ class RecordValidator:
         identifier: 1 to 120 characters, no space at either end, …" does. The schema keeps the pattern for machines.
         """
         where = list(err.schema_path)
+        if where and where[-1] == "format" and isinstance(err.instance, str) and account_problem(err.instance):
+            return account_problem(err.instance)
         if len(where) < 3 or where[-1] != "pattern" or where[-3] != "$defs":
             return None
         expected = self.schema["$defs"].get(where[-2], {}).get("x-expected")

@@ -146,6 +146,47 @@ def test_validate_jsonl_reports_every_invalid_record_with_line_path_rule(folder)
     assert all(set(e) == {"path", "rule", "message"} for i in out["invalid"] for e in i["errors"])
 
 
+def test_a_mistyped_iban_is_refused_and_a_local_account_number_is_not(folder):
+    # A donor's IBAN with one digit wrong was stored as fact, and matching by a verified
+    # account could never find the transfer it should.
+    accounts = {
+        "D1": "DE89370400440532013000",  # a valid German IBAN
+        "D2": "DE89370400440532013001",  # its last digit mistyped
+        "D3": "SY-AMAL-0012345678",  # Syria has no IBANs: a local number, as written
+        "D4": "GB82WEST1234569876543X",  # the length of a British IBAN, letters where digits go
+        "D5": "TR330006100519786457841326",
+        "D6": "TR330006100591786457841326",  # two digits swapped
+    }
+    lines = [{**GOOD, "id": k, "donor": {"name": "Sami", "account": v}} for k, v in accounts.items()]
+    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    r = folder.hub("validate", "donation", "d.jsonl", "--json")
+    assert r.code == 1
+    got = {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+    assert got == {
+        2: [
+            (
+                "donor.account",
+                "format",
+                "DE89370400440532013001 has the form of a DE IBAN but its check digits do not add up: a character is mistyped or two are swapped",
+            )
+        ],
+        4: [
+            (
+                "donor.account",
+                "format",
+                "GB82WEST1234569876543X has the length of a GB IBAN but not its structure (letters and digits in their places)",
+            )
+        ],
+        6: [
+            (
+                "donor.account",
+                "format",
+                "TR330006100591786457841326 has the form of a TR IBAN but its check digits do not add up: a character is mistyped or two are swapped",
+            )
+        ],
+    }
+
+
 def test_validate_csv_with_dotted_nested_columns_and_pcodes(folder):
     folder.write_csv(
         "a.csv",
