@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -129,7 +129,23 @@ def _parse_moment(s: str, formats: list[str], want_time: bool) -> datetime | dat
         return datetime.fromisoformat(t.replace("Z", "+00:00")) if want_time or "T" in t or " " in t else date.fromisoformat(t)
     except ValueError:
         shown = " or ".join(formats) if formats else "ISO 8601 (2026-01-31)"
-        raise _Bad("date", f"{s!r} is not a date in the format {shown}") from None
+        raise _Bad("date", f"{s!r} is not a date in the format {shown}{_serial_day_hint(t)}") from None
+
+
+_SPREADSHEET_EPOCH = date(1899, 12, 30)  # day 0 of Excel's and LibreOffice's day numbers (1900 system)
+
+
+def _serial_day_hint(t: str) -> str:
+    """A spreadsheet's day number (46054) where a date belongs: say which day it would be.
+
+    A date column formatted as a number shows, and exports, the count of days since 1899-12-30.
+    It is not taken as that day: a number there may as well be a receipt number.
+    """
+    whole = t[:-2] if t.endswith(".0") else t
+    if not (whole.isascii() and whole.isdigit() and 20000 <= int(whole) <= 80000):
+        return ""
+    day = _SPREADSHEET_EPOCH + timedelta(days=int(whole))
+    return f"; {whole} looks like a spreadsheet's day number ({day.isoformat()}): format the column as a date"
 
 
 def _date_converter(formats: list[str]) -> Callable[[str], str]:

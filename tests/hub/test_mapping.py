@@ -65,6 +65,16 @@ def test_numbers_keep_every_digit_and_workbook_floats_read_as_written():
     assert apply({"a": {"column": "x", "type": "decimal"}}, {"x": 2500.0}) == {"a": "2500"}
 
 
+def test_a_spreadsheet_day_number_where_a_date_belongs_is_named_with_its_day():
+    # A date column formatted as a number exports 46054; it is refused (it may be a receipt
+    # number), but the message says which day it would be and what to change.
+    with pytest.raises(RecordError) as exc:
+        apply({"d": {"column": "x", "type": "date", "format": "%d/%m/%Y"}}, {"x": 46054})
+    assert exc.value.problems[0].message == (
+        "'46054' is not a date in the format %d/%m/%Y; 46054 looks like a spreadsheet's day number (2026-02-01): format the column as a date"
+    )
+
+
 def test_dates_with_declared_formats_arabic_digits_and_zone():
     spec = {
         "d": {"column": "x", "type": "datetime", "format": ["%d/%m/%Y", "%Y.%m.%d %H:%M"]},
