@@ -1,5 +1,8 @@
 """``xlsx``: a spreadsheet as a source (one sheet, read row by row) and as a destination.
 
+As a source, cells are read as a person sees them (see hub.readers.xlsx_file): a merged cell
+(a day or a governorate written once for a group of rows) gives its value to every row it covers.
+
 As a destination it keeps one sheet per entity in the workbook at ``path``, a row per record
 upserted by natural key, headers in English or Arabic (``headers: ar``, sheets right to left),
 and every text cell neutralised so that a spreadsheet never runs a value as a formula.

@@ -2,11 +2,13 @@
 
 Cell values become text as a person sees them: whole floats without ``.0``, small ones
 without an exponent, dates in ISO 8601, so that one mapping serves a CSV and a spreadsheet
-of the same export.
+of the same export. A merged cell is seen across every row it covers (a date or a
+governorate written once for a group of rows), so each of those rows gets its value.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -32,6 +34,36 @@ def cell_text(v) -> str | None:
     if isinstance(v, (date, time)):
         return v.isoformat()
     return str(v)
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"')
+_OVERLAP = 256  # bytes kept between chunks, longer than any mergeCell element
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as ``(first row, first column, last row, last column)``, 1-based.
+
+    openpyxl's read-only mode, which keeps a large sheet out of memory, does not read them.
+    They are listed after the cells, so the sheet's XML is scanned once as it is inflated:
+    nothing is parsed or kept but the ``mergeCell`` elements.
+    """
+    found = set()
+    with zipfile.ZipFile(path) as book, book.open(member) as xml:
+        tail = b""
+        for chunk in iter(lambda: xml.read(1 << 20), b""):
+            buf = tail + chunk
+            for m in _MERGE.finditer(buf):
+                c1, r1, c2, r2 = m.groups()
+                found.add((int(r1), _column_number(c1), int(r2), _column_number(c2)))
+            tail = buf[-_OVERLAP:]
+    return sorted(found)
 
 
 class XlsxFile:
@@ -62,19 +94,50 @@ class XlsxFile:
         if not header_row or all(v is None for v in header_row):
             raise InputError(f"{self.path}: the sheet {self._ws.title!r} is empty or has no header row")
         self.header = [strip_marks(cell_text(v) or "") for v in header_row]
+        member = getattr(self._ws, "_worksheet_path", None)
+        first_data_row = skip_rows + 2
+        # Only merges within the data: a title merged across the columns above the header is not a value.
+        self._merged: dict[int, list[tuple[int, int, int, int]]] = {}  # row -> the merges covering it
+        for m in merged_ranges(self.path, member) if member else []:
+            if m[0] >= first_data_row:
+                for r in range(m[0], m[2] + 1):
+                    self._merged.setdefault(r, []).append(m)
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:
         """Yield ``(ordinal, row number, row)`` for each non-empty data row after the first ``start_after``."""
         header = self.header
         n = 0
         first = self.skip_rows + 2
+        merged = self._merged
+        spread: dict[tuple[int, int], object] = {}  # a merge's top-left cell -> the value it shows
         for rownum, values in enumerate(self._ws.iter_rows(min_row=first, values_only=True), start=first):
-            if all(v is None for v in values):
+            if rownum in merged:
+                values = self._fill(rownum, values, merged[rownum], spread)
+            if values is None or all(v is None for v in values):
                 continue
             n += 1
             if n <= start_after:
                 continue
             yield n, rownum, {h: cell_text(v) for h, v in zip(header, values) if h}
+
+    @staticmethod
+    def _fill(rownum: int, values: tuple, merged: list[tuple[int, int, int, int]], spread: dict) -> tuple | None:
+        """``values`` with each merged cell showing its range's value; None for a row empty as written.
+
+        A row is judged empty before filling: one that only a merge reaches is not a record.
+        """
+        if all(v is None for v in values):
+            return None
+        row = list(values)
+        for r1, c1, _r2, c2 in merged:
+            if rownum == r1:
+                spread[(r1, c1)] = row[c1 - 1] if c1 <= len(row) else None
+            shown = spread.get((r1, c1))
+            if c2 > len(row):
+                row.extend([None] * (c2 - len(row)))
+            for c in range(c1, c2 + 1):
+                row[c - 1] = shown
+        return tuple(row)
 
     def close(self) -> None:
         """Close the workbook's file."""

@@ -53,6 +53,54 @@ connections:
     assert folder.sql("select count(*) from quarantine") == [(0,)], "the empty row is skipped, not quarantined"
 
 
+def test_a_merged_cell_gives_its_value_to_every_row_it_covers(folder):
+    # Field teams write a day and a governorate once for the group of rows below them. Every
+    # row but the first used to come out without them (and was quarantined as incomplete).
+    from datetime import datetime
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["توزيعات تشرين الأول"])  # a title merged across the columns, above the header
+    ws.append(["رقم", "المحافظة", "عدد الأسر", "التاريخ", "القطاع"])
+    ws.append(["X1", "حماة", 12, datetime(2026, 10, 5), "food_security"])
+    ws.append(["X2", None, 7, None, "health"])
+    ws.append(["X3", None, 3, None, "health"])
+    ws.append([None, None, None, None, None])  # reached only by the merges: not a record
+    ws.append(["X4", "Idlib", 9, datetime(2026, 10, 6), "health"])
+    for cells in ("A1:E1", "B3:B6", "D3:D6"):
+        ws.merge_cells(cells)
+    wb.save(folder.path / "d.xlsx")
+    folder.write(
+        "hub.yaml",
+        """store: sqlite:///hub.db
+connections:
+  x:
+    connector: xlsx
+    settings: {path: d.xlsx, skip_rows: 1}
+    streams:
+      d:
+        entity: distribution
+        mapping:
+          id: رقم
+          association_id: {const: a}
+          governorate: {column: المحافظة, type: governorate}
+          households: {column: عدد الأسر, type: integer}
+          distributed_at: {column: التاريخ, type: datetime}
+          sector: القطاع
+""",
+    )
+    r = folder.hub("run", "x", "--json")
+    assert r.code == 0, r.err
+    got = {json.loads(d)["id"]: json.loads(d) for (d,) in folder.sql("select data from records")}
+    assert {k: (v["governorate"], v["distributed_at"][:10]) for k, v in got.items()} == {
+        "X1": ("SY05", "2026-10-05"),
+        "X2": ("SY05", "2026-10-05"),
+        "X3": ("SY05", "2026-10-05"),
+        "X4": ("SY07", "2026-10-06"),
+    }
+    assert folder.sql("select count(*) from quarantine") == [(0,)]
+
+
 def test_jsonl_destination_writes_each_version_once(tmp_path: Path):
     ctx = ConnectorContext(connection="export", base_dir=tmp_path)
     rec = {
