@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import ConfigError, RecordError, RecordProblem
 from hub.places import governorate_code
+from hub.readers.uncalculated import UncalculatedRow, formula_message
 from hub.schema import load_schema
 from hub.text.arabic import matching_key, normalize_digits
 from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number
@@ -475,6 +476,26 @@ class Mapping:
         fn = namespace["make"](**cells)
         fn.__doc__ = "Map one raw row; unmapped non-empty columns go to ``extra`` when asked to."
         return fn
+
+    def apply_uncalculated(self, row: UncalculatedRow) -> dict:
+        """``apply`` for a row with formulas the workbook carries no value for.
+
+        A field read from one is refused with what to do; the others map as if those cells were empty.
+        """
+        problems = [
+            RecordProblem(name, "formula", formula_message(row.formulas[col]))
+            for name, _n, col, _c, _d in self._column_fields
+            if col in row.formulas
+        ]
+        plain = {k: (None if k in row.formulas else v) for k, v in row.items()}
+        if problems:
+            try:
+                partial = self.apply(plain)
+            except RecordError as exc:
+                problems += [q for q in exc.problems if q.path not in {p.path for p in problems}]
+                partial = exc.partial
+            raise RecordError(problems, partial=partial)
+        return self.apply(plain)
 
     def apply_reference(self, row: dict) -> dict:
         """What ``apply`` does, written as a plain loop over the fields (the readable reference)."""

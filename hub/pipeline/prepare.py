@@ -16,6 +16,7 @@ import orjson
 
 from hub.errors import RecordError, RecordProblem
 from hub.mapping import Mapping
+from hub.readers.uncalculated import UncalculatedRow
 from hub.store.records import MAX_KEY, Prepared, prepared_from
 from hub.validation import validator_for
 
@@ -85,6 +86,7 @@ class Preparer:
             return self._bound[1]
         mapping = self.mapping
         apply = mapping.apply if mapping is not None else dict
+        apply_uncalculated = mapping.apply_uncalculated if mapping is not None else dict
         transforms = tuple(self.transforms)
         is_valid, problems_of = self.validator.is_valid, self.validator.problems
         key_fields, owner_field = self.key, self.owner_field
@@ -95,7 +97,7 @@ class Preparer:
             if not isinstance(raw, dict):
                 return Rejected("read", line, raw, [RecordProblem("(record)", "type", "not an object")])
             try:
-                record = apply(raw)
+                record = apply(raw) if raw.__class__ is not UncalculatedRow else apply_uncalculated(raw)
             except RecordError as exc:
                 return Rejected("map", line, raw, with_schema_problems(exc))
             for name, fn in transforms:

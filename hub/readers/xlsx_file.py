@@ -13,8 +13,10 @@ import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
+from xml.sax.saxutils import unescape
 
 from hub.errors import InputError
+from hub.readers.uncalculated import UncalculatedRow
 from hub.text.arabic import strip_marks
 from hub.text.numbers import float_text
 
@@ -37,7 +39,15 @@ def cell_text(v) -> str | None:
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"')
-_OVERLAP = 256  # bytes kept between chunks, longer than any mergeCell element
+# A formula cell with no value after it: <c r="B2"><f>A2*2</f><v /></c>. A workbook written by a
+# program that does not calculate (a script, some ERP exports) leaves them so; a spreadsheet
+# program fills the value in when it saves.
+_UNCACHED_FORMULA = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*'
+    rb"<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+_OVERLAP = 8192  # bytes kept between chunks, longer than any element looked for
 
 
 def _column_number(letters: bytes) -> int:
@@ -47,23 +57,34 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
-    """The sheet's merged ranges as ``(first row, first column, last row, last column)``, 1-based.
+def scan_sheet(path: Path, member: str) -> tuple[list[tuple[int, int, int, int]], dict[tuple[int, int], str]]:
+    """What read-only mode does not give, from one scan of the sheet's XML as it is inflated.
 
-    openpyxl's read-only mode, which keeps a large sheet out of memory, does not read them.
-    They are listed after the cells, so the sheet's XML is scanned once as it is inflated:
-    nothing is parsed or kept but the ``mergeCell`` elements.
+    - merged ranges, as ``(first row, first column, last row, last column)``, 1-based: openpyxl's
+      read-only mode, which keeps a large sheet out of memory, does not read them;
+    - formulas the workbook carries no value for, by ``(row, column)``: read-only mode gives
+      None for them, which a mapping then calls a missing value.
+
+    Nothing is parsed or kept but those elements; on a sheet without formulas the formula
+    pattern is not even tried.
     """
-    found = set()
+    merges, formulas = set(), {}
     with zipfile.ZipFile(path) as book, book.open(member) as xml:
         tail = b""
         for chunk in iter(lambda: xml.read(1 << 20), b""):
             buf = tail + chunk
             for m in _MERGE.finditer(buf):
                 c1, r1, c2, r2 = m.groups()
-                found.add((int(r1), _column_number(c1), int(r2), _column_number(c2)))
+                merges.add((int(r1), _column_number(c1), int(r2), _column_number(c2)))
+            if b"<f" in buf or b":f" in buf:
+                for m in _UNCACHED_FORMULA.finditer(buf):
+                    col, row, text = m.groups()
+                    formulas[(int(row), _column_number(col))] = "=" + (unescape(text.decode("utf-8"), _XML_QUOTES) if text else "…")
             tail = buf[-_OVERLAP:]
-    return sorted(found)
+    return sorted(merges), formulas
+
+
+_XML_QUOTES = {"&quot;": '"', "&apos;": "'"}
 
 
 class XlsxFile:
@@ -95,13 +116,19 @@ class XlsxFile:
             raise InputError(f"{self.path}: the sheet {self._ws.title!r} is empty or has no header row")
         self.header = [strip_marks(cell_text(v) or "") for v in header_row]
         member = getattr(self._ws, "_worksheet_path", None)
+        merges, formulas = scan_sheet(self.path, member) if member else ([], {})
         first_data_row = skip_rows + 2
         # Only merges within the data: a title merged across the columns above the header is not a value.
         self._merged: dict[int, list[tuple[int, int, int, int]]] = {}  # row -> the merges covering it
-        for m in merged_ranges(self.path, member) if member else []:
+        for m in merges:
             if m[0] >= first_data_row:
                 for r in range(m[0], m[2] + 1):
                     self._merged.setdefault(r, []).append(m)
+        # A formula without its value is shown as the formula ("=B2*C2") in an UncalculatedRow:
+        # a mapping then says "'=B2*C2' is a formula …" rather than that the value is missing.
+        self._formulas: dict[int, list[tuple[int, str]]] = {}
+        for (r, c), text in formulas.items():
+            self._formulas.setdefault(r, []).append((c, text))
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:
         """Yield ``(ordinal, row number, row)`` for each non-empty data row after the first ``start_after``."""
@@ -110,7 +137,11 @@ class XlsxFile:
         first = self.skip_rows + 2
         merged = self._merged
         spread: dict[tuple[int, int], object] = {}  # a merge's top-left cell -> the value it shows
+        formulas = self._formulas
         for rownum, values in enumerate(self._ws.iter_rows(min_row=first, values_only=True), start=first):
+            uncalculated = None
+            if rownum in formulas:
+                values, uncalculated = self._with_formulas(values, formulas[rownum], header)
             if rownum in merged:
                 values = self._fill(rownum, values, merged[rownum], spread)
             if values is None or all(v is None for v in values):
@@ -118,7 +149,21 @@ class XlsxFile:
             n += 1
             if n <= start_after:
                 continue
-            yield n, rownum, {h: cell_text(v) for h, v in zip(header, values) if h}
+            row = {h: cell_text(v) for h, v in zip(header, values) if h}
+            yield n, rownum, UncalculatedRow(row, uncalculated) if uncalculated else row
+
+    @staticmethod
+    def _with_formulas(values: tuple, cells: list[tuple[int, str]], header: list[str]) -> tuple[tuple, dict[str, str]]:
+        """``values`` with each formula that has no value written as its text, and those cells by column name."""
+        row, shown = list(values), {}
+        for c, text in cells:
+            if c > len(row):
+                row.extend([None] * (c - len(row)))
+            if row[c - 1] is None:
+                row[c - 1] = text
+                if c <= len(header) and header[c - 1]:
+                    shown[header[c - 1]] = text
+        return tuple(row), shown
 
     @staticmethod
     def _fill(rownum: int, values: tuple, merged: list[tuple[int, int, int, int]], spread: dict) -> tuple | None:

@@ -101,6 +101,47 @@ connections:
     assert folder.sql("select count(*) from quarantine") == [(0,)]
 
 
+def test_a_formula_the_workbook_carries_no_value_for_is_named_as_a_formula(folder):
+    # A workbook written by a program that does not calculate (openpyxl here, some ERP exports)
+    # has formulas without values. The amount came out empty: "amount is missing".
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["رقم", "المحافظة", "عدد الأسر", "التاريخ", "القطاع", "المجموع"])
+    ws.append(["X1", "حماة", "=2*6", "2026-10-05", "food_security"])
+    ws.append(["X2", "حماة", 7, "2026-10-05", "health"])
+    ws.append(['="X"&3', "حماة", 7, "2026-10-05", "health"])  # text from a formula: not stored as "=…"
+    ws.append(["X4", "حماة", 7, "2026-10-05", "health", "=SUM(C2:C4)"])  # a formula in a column not mapped
+    wb.save(folder.path / "d.xlsx")
+    folder.write(
+        "hub.yaml",
+        """store: sqlite:///hub.db
+connections:
+  x:
+    connector: xlsx
+    settings: {path: d.xlsx}
+    streams:
+      d:
+        entity: distribution
+        mapping:
+          id: رقم
+          association_id: {const: a}
+          governorate: {column: المحافظة, type: governorate}
+          households: {column: عدد الأسر, type: integer}
+          distributed_at: {column: التاريخ, type: datetime}
+          sector: القطاع
+""",
+    )
+    assert folder.hub("run", "x").code == 1
+    households, ident = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert households["raw"]["عدد الأسر"] == "=2*6", "the raw payload shows the formula"
+    assert [(e["path"], e["rule"]) for e in households["errors"]] == [("households", "formula")]
+    assert households["errors"][0]["message"].startswith("'=2*6' is a formula whose value the file does not carry")
+    assert [(e["path"], e["rule"]) for e in ident["errors"]] == [("id", "formula")]
+    assert sorted(k for (k,) in folder.sql("select key from records")) == ["a|X2", "a|X4"]
+    [x4] = [json.loads(d) for (d,) in folder.sql("select data from records where key = 'a|X4'")]
+    assert "=SUM(C2:C4)" not in json.dumps(x4, ensure_ascii=False), "an unmapped formula is not kept as if it were a value"
+
+
 def test_jsonl_destination_writes_each_version_once(tmp_path: Path):
     ctx = ConnectorContext(connection="export", base_dir=tmp_path)
     rec = {
