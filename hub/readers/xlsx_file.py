@@ -42,11 +42,13 @@ _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7}
 # A formula cell with no value after it: <c r="B2"><f>A2*2</f><v /></c>. A workbook written by a
 # program that does not calculate (a script, some ERP exports) leaves them so; a spreadsheet
 # program fills the value in when it saves.
+# (A formula whose value is empty text is written with t="str" and an empty <v>: that is a value.)
 _UNCACHED_FORMULA = re.compile(
-    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*'
+    rb"<(?:\w+:)?c\b([^>]*)>\s*"
     rb"<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)\s*"
     rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
 )
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _OVERLAP = 8192  # bytes kept between chunks, longer than any element looked for
 
 
@@ -78,7 +80,11 @@ def scan_sheet(path: Path, member: str) -> tuple[list[tuple[int, int, int, int]]
                 merges.add((int(r1), _column_number(c1), int(r2), _column_number(c2)))
             if b"<f" in buf or b":f" in buf:
                 for m in _UNCACHED_FORMULA.finditer(buf):
-                    col, row, text = m.groups()
+                    attributes, text = m.groups()
+                    ref = _CELL_REF.search(attributes)
+                    if ref is None or b't="str"' in attributes:
+                        continue
+                    col, row = ref.groups()
                     formulas[(int(row), _column_number(col))] = "=" + (unescape(text.decode("utf-8"), _XML_QUOTES) if text else "…")
             tail = buf[-_OVERLAP:]
     return sorted(merges), formulas

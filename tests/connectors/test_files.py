@@ -104,6 +104,27 @@ def test_a_formula_the_workbook_carries_no_value_for_is_named_as_a_formula(folde
     assert "=SUM(C2:C4)" not in json.dumps(got["X4"], ensure_ascii=False), "an unmapped formula is not kept as if it were a value"
 
 
+def test_a_formula_whose_value_is_empty_text_is_a_value(tmp_path: Path):
+    # Excel writes =IF(…,"") that came out empty as t="str" with an empty <v>: calculated, not missing.
+    import zipfile
+
+    from hub.readers.xlsx_file import scan_sheet
+
+    wb = Workbook()
+    wb.active.append(["a", "b", "c"])
+    wb.active.append([1, "=A2*2", "=A2*3"])
+    wb.save(tmp_path / "w.xlsx")
+    sheet = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(tmp_path / "w.xlsx") as book:
+        parts = {i.filename: book.read(i.filename) for i in book.infolist()}
+    assert b'<c r="C2"><f>A2*3</f><v /></c>' in parts[sheet], "openpyxl writes a formula without its value"
+    parts[sheet] = parts[sheet].replace(b'<c r="C2"><f>A2*3</f><v /></c>', b'<c r="C2" t="str"><f>IF(A2&gt;5,"big","")</f><v></v></c>')
+    with zipfile.ZipFile(tmp_path / "excel.xlsx", "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    assert scan_sheet(tmp_path / "excel.xlsx", sheet) == ([], {(2, 2): "=A2*2"})
+
+
 def test_jsonl_destination_writes_each_version_once(tmp_path: Path):
     ctx = ConnectorContext(connection="export", base_dir=tmp_path)
     rec = {
