@@ -8,6 +8,7 @@ done once per batch in :mod:`hub.pipeline.batch`.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -39,6 +40,26 @@ class Rejected:
     line: int | None
     raw: object
     problems: list[RecordProblem]
+
+
+_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+[0-9]+")
+
+
+def _rounded_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | None:
+    """A key part a spreadsheet wrote in scientific notation, which has lost its digits.
+
+    Excel saves a column of long receipt numbers as ``1.23457E+11`` when it is not formatted
+    as text: many receipts then share one id, and each would overwrite the one before.
+    """
+    for field, part in zip(fields, parts, strict=True):
+        if _SCIENTIFIC.fullmatch(part):
+            return RecordProblem(
+                field,
+                "key",
+                f"{part!r} is a number in scientific notation: a spreadsheet rounded it, so several records would "
+                "share it and overwrite each other; format the column as text and export the file again",
+            )
+    return None
 
 
 class Preparer:
@@ -128,6 +149,10 @@ class Preparer:
                 else:
                     parts.append(str(v))
             key = "|".join(parts)
+            if "E+" in key:
+                rounded = _rounded_part(key_fields, parts)
+                if rounded is not None:
+                    return Rejected("key", line, raw, [rounded])
             if len(key) > max_key:
                 # A stream may key on fields of its own choosing; what it makes must fit the store's key.
                 problem = RecordProblem(key_fields[-1], "key", f"the natural key is {len(key)} characters; at most {max_key} are kept")

@@ -388,6 +388,22 @@ def test_a_natural_key_of_the_streams_own_choosing_that_cannot_be_stored_is_quar
     assert entry["stage"] == "key" and entry["errors"][0]["message"] == "the natural key is 511 characters; at most 400 are kept"
 
 
+def test_receipt_numbers_a_spreadsheet_wrote_in_scientific_notation_are_not_merged_into_one(donations):
+    # Excel saves a General-formatted column of long receipt numbers as 1.23457E+11: the two
+    # receipts below became one record, the second overwriting the first, without a word.
+    rows = donation_rows(3)
+    rows[0][0] = rows[1][0] = "1.23457E+11"
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    r = donations.hub("run", "amal")
+    assert r.code == 1, r.err
+    assert donations.sql("select key from records") == [("assoc-amal|D0000002",)]
+    entries = json.loads(donations.hub("quarantine", "list", "--json").out)
+    assert [(e["line"], e["stage"], e["errors"][0]["path"]) for e in entries] == [(2, "key", "id"), (3, "key", "id")]
+    assert entries[0]["errors"][0]["message"].startswith(
+        "'1.23457E+11' is a number in scientific notation: a spreadsheet rounded it, so several records would share it"
+    )
+
+
 def test_a_quote_never_closed_is_named_where_it_opens_not_where_the_reader_gave_up(donations):
     rows = "".join(f"D{i:07d},سامي,{100 + i},SYP,15/10/2026,نقدي\n" for i in range(1, 20_000))
     donations.write("donations.csv", ",".join(DONATION_HEADER) + '\nD0000000,"سامي,100,SYP,15/10/2026,نقدي\n' + rows)
