@@ -8,7 +8,7 @@ and stores nothing twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.pipeline.prepare import Rejected
@@ -29,6 +29,7 @@ class BatchResult:
 
     counts: dict[str, int]
     quarantined: list[dict[str, Any]]
+    repeated: list[str] = field(default_factory=list)  # keys this run wrote again with other content
 
 
 def commit_batch(
@@ -78,4 +79,4 @@ def commit_batch(
         if run_id is not None:
             run_store.add_counts(conn, run_id, counts)
     entries = [{"id": i, "line": r["line"], "stage": r["stage"], "errors": r["errors"]} for i, r in zip(ids, q_rows)]
-    return BatchResult(counts, entries)
+    return BatchResult(counts, entries, up.repeated)

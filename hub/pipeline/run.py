@@ -91,9 +91,13 @@ class _Interrupted(Exception):
     """The hub is stopping: the run ends after the batch it just committed."""
 
 
+_SHOWN_KEYS = 5  # keys named in a flag; the rest are counted
+
+
 def _run_stream(
     hub: Hub, connection: str, stream: Stream, run_id: int, progress: Progress | None, quarantined_hook, should_stop=None
-) -> None:
+) -> str | None:
+    """Read, prepare and commit ``stream`` batch by batch; returns a flag for keys read twice, if any."""
     preparer = build_preparer(hub, connection, stream)
     check_columns(connection, stream, preparer)
     destinations = destinations_for(hub, connection, stream.entity)
@@ -102,6 +106,7 @@ def _run_stream(
     check_cursor(connection, stream, cursor.value, saved=True)
     produce = forked_batches if hub.config.parallel and can_fork() else batches
     total = 0
+    repeated, shown = 0, []
     for batch in produce(stream, cursor, preparer, hub.config.batch_size):
         result = commit_batch(
             hub.store,
@@ -117,12 +122,22 @@ def _run_stream(
         )
         if result.quarantined:
             quarantined_hook(result.quarantined)
+        if result.repeated:
+            repeated += len(result.repeated)
+            shown += [k for k in dict.fromkeys(result.repeated) if k not in shown][: _SHOWN_KEYS - len(shown)]
         stream.committed(batch.cursor)
         total += batch.read
         if progress:
             progress(stream.name, total)
         if should_stop is not None and should_stop():
             raise _Interrupted
+    if not repeated:
+        return None
+    more = f" and {repeated - len(shown)} more" if repeated > len(shown) else ""
+    return (
+        f"{stream.name}: {repeated} record(s) came again in this run with other content, the later kept "
+        f"(two rows with one key?): {', '.join(shown)}{more}"
+    )
 
 
 def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) -> dict[str, Any]:
@@ -203,10 +218,14 @@ def run_connection(
 
     connector = None
     deferred: list[str] = []
+    repeats: list[str] = []
     try:
         connector = hub.open_connector(connection)
         for stream in connector.streams():
-            _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop)
+            twice = _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop)
+            if twice:
+                log.warning("%s: %s", connection, twice)
+                repeats.append(twice)
         targets = list(cfg.destinations)
         if connector.is_destination() and not cfg.streams:
             targets.append(connection)  # a destination run on its own: deliver what waits for it
@@ -236,6 +255,7 @@ def run_connection(
         before = run_store.recent_reads(store.engine, connection, before_id=run_id)
         if before and all(n > 0 for n in before):
             flags.append(f"read nothing, where the last {len(before)} run(s) read {min(before)} or more")
+    flags += repeats
     flags += [f"delivery deferred: {e}" for e in deferred]
     status = "partial" if run["quarantined"] or run["delivery_failed"] or deferred else "succeeded"
     return end_run(hub, run_info, status=status, flags=flags)

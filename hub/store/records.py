@@ -65,11 +65,12 @@ class Stored(NamedTuple):
     hash: str
     version: int
     source_version: int | None
+    run_id: int | None = None  # the run that wrote this version (None: the API or the hub itself)
 
 
 def stored_rows(conn: Connection, entity: str, keys: list[str]) -> dict[str, Stored]:
     """The stored row of each of ``keys`` that ``entity`` has (one lookup, in the caller's transaction)."""
-    rows = select_in(conn, _records, ["key", "id", "hash", "version", "source_version"], {"entity": entity}, "key", keys)
+    rows = select_in(conn, _records, ["key", "id", "hash", "version", "source_version", "run_id"], {"entity": entity}, "key", keys)
     return {key: Stored(*rest) for key, *rest in rows}
 
 
@@ -81,6 +82,9 @@ class Upserted:
     updated: int = 0
     unchanged: int = 0
     versions: list[tuple[str, int, str, str]] = field(default_factory=list)  # key, version, hash, data
+    # Keys this run had already written with other content (earlier in the batch or in an
+    # earlier batch): two rows of one export with one id, of which the later is kept.
+    repeated: list[str] = field(default_factory=list)
 
 
 def upsert_batch(
@@ -139,6 +143,7 @@ def upsert_batch(
             history.append(_history_row(entity, key, _as_row(pending), connection, run_id, now))
             pending[1:] = [owner, data, digest, pending[4] + 1]
             out.updated += 1
+            out.repeated.append(key)
             continue
         pending = updates.get(key)
         if pending is not None:
@@ -148,6 +153,8 @@ def upsert_batch(
             history.append(_history_row(entity, key, pending, connection, run_id, now))
             pending.update(data=data, hash=digest, version=pending["version"] + 1, association_id=owner)
             out.updated += 1
+            if run_id is not None:
+                out.repeated.append(key)
             continue
         found = existing.get(key)
         if found is None:
@@ -155,6 +162,8 @@ def upsert_batch(
         elif found.hash == digest:
             unchanged += 1
         else:
+            if run_id is not None and found.run_id == run_id:
+                out.repeated.append(key)
             replaced_ids.append(found.id)
             updates[key] = {
                 "b_id": found.id,

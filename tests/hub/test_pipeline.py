@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import DONATION_HEADER, DONATION_STREAMS, donation_rows
+from tests.conftest import DONATION_HEADER, DONATION_STREAMS, DONATIONS_CONFIG, donation_rows
 
 
 @pytest.mark.parametrize("parallel", [True, False], ids=["reader-process", "one-process"])
@@ -167,6 +167,25 @@ def test_a_cursor_of_another_shape_is_refused_when_set_and_when_a_run_finds_it(d
     assert donations.hub("state", "rewind", "amal").code == 0
     again = donations.hub("run", "amal", "--json")
     assert again.code == 0 and json.loads(again.out)["runs"][0]["read"] == 10, "read again from the start"
+
+
+@pytest.mark.parametrize("batch_size", [5000, 2], ids=["one batch", "another batch"])
+def test_a_key_read_twice_in_one_run_with_other_content_is_flagged(donations, batch_size):
+    # Two rows of one export with one receipt number: the later was kept without a word, and
+    # the first run's counts showed an "update" of a record that was new.
+    donations.write("hub.yaml", DONATIONS_CONFIG.format(batch_size=batch_size))
+    rows = donation_rows(4)
+    rows[3][0] = rows[0][0]
+    rows[3][2] = "999"
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    run = json.loads(donations.hub("run", "amal", "--json").out)["runs"][0]
+    assert (run["inserted"], run["updated"]) == (3, 1)
+    assert run["flags"] == [
+        "donations: 1 record(s) came again in this run with other content, the later kept (two rows with one key?): assoc-amal|D0000000"
+    ]
+    assert json.loads(donations.sql("select data from records where key = 'assoc-amal|D0000000'")[0][0])["amount"] == "999"
+    donations.write_csv("donations.csv", DONATION_HEADER, donation_rows(4))
+    assert json.loads(donations.hub("run", "amal", "--json").out)["runs"][0]["flags"] == [], "a clean file: no flag"
 
 
 def test_a_run_reading_nothing_after_runs_that_read_something_is_flagged(donations):
