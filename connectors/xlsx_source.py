@@ -62,7 +62,15 @@ class XlsxSource(Connector):
         except InputError as exc:
             raise CheckFailed(str(exc)) from None
         f.close()
-        return f"{f.path.name}: {len(f.header)} columns"
+        said = [f"{f.path.name}: {len(f.header)} columns"]
+        if f.merged_cells:
+            said.append(f"{f.merged_cells} merged range(s) in the data, each giving its value to every row it covers")
+        if f.uncalculated:
+            said.append(
+                f"{f.uncalculated} formula cell(s) without a value (a program that does not calculate wrote the file): "
+                "rows reading them are quarantined; open the file in a spreadsheet program and save it"
+            )
+        return "; ".join(said)
 
 
 @hookimpl

@@ -134,7 +134,11 @@ class XlsxFile:
         # a mapping then says "'=B2*C2' is a formula …" rather than that the value is missing.
         self._formulas: dict[int, list[tuple[int, str]]] = {}
         for (r, c), text in formulas.items():
-            self._formulas.setdefault(r, []).append((c, text))
+            if r >= first_data_row:
+                self._formulas.setdefault(r, []).append((c, text))
+        # What ``hub check`` tells before a run: counts of the above, within the data.
+        self.merged_cells = len({m for ranges in self._merged.values() for m in ranges})
+        self.uncalculated = sum(len(cells) for cells in self._formulas.values())
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:
         """Yield ``(ordinal, row number, row)`` for each non-empty data row after the first ``start_after``."""

@@ -75,6 +75,7 @@ def test_a_merged_cell_gives_its_value_to_every_row_it_covers(folder):
     for cells in ("A1:E1", "B3:B6", "D3:D6"):
         ws.merge_cells(cells)
     got = _run_workbook(folder, wb, settings=", skip_rows: 1")
+    assert "d.xlsx: 5 columns; 2 merged range(s) in the data" in folder.hub("check", "x").out
     assert {k: (v["governorate"], v["distributed_at"][:10]) for k, v in got.items()} == {
         "X1": ("SY05", "2026-10-05"),
         "X2": ("SY05", "2026-10-05"),
@@ -95,6 +96,7 @@ def test_a_formula_the_workbook_carries_no_value_for_is_named_as_a_formula(folde
     ws.append(['="X"&3', "حماة", 7, "2026-10-05", "health"])  # text from a formula: not stored as "=…"
     ws.append(["X4", "حماة", 7, "2026-10-05", "health", "=SUM(C2:C4)"])  # a formula in a column not mapped
     got = _run_workbook(folder, wb, code=1)
+    assert "d.xlsx: 6 columns; 3 formula cell(s) without a value" in folder.hub("check", "x").out, "said before a run, too"
     households, ident = json.loads(folder.hub("quarantine", "list", "--json").out)
     assert households["raw"]["عدد الأسر"] == "=2*6", "the raw payload shows the formula"
     assert [(e["path"], e["rule"]) for e in households["errors"]] == [("households", "formula")]
