@@ -45,11 +45,13 @@ class Rejected:
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+[0-9]+")
 
 
-def _rounded_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | None:
-    """A key part a spreadsheet wrote in scientific notation, which has lost its digits.
+def _spoilt_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | None:
+    """A key part a spreadsheet spoilt: in scientific notation, or a formula instead of its value.
 
     Excel saves a column of long receipt numbers as ``1.23457E+11`` when it is not formatted
-    as text: many receipts then share one id, and each would overwrite the one before.
+    as text: many receipts then share one id, and each would overwrite the one before. A
+    formula's text (``=ROW()``, kept where the workbook had no value for it) is the same for
+    every row it was filled down.
     """
     for field, part in zip(fields, parts, strict=True):
         if _SCIENTIFIC.fullmatch(part):
@@ -59,7 +61,12 @@ def _rounded_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | 
                 f"{part!r} is a number in scientific notation: a spreadsheet rounded it, so several records would "
                 "share it and overwrite each other; format the column as text and export the file again",
             )
+        if part.startswith("="):
+            return RecordProblem(field, "key", f"{part!r} is a spreadsheet formula, not its value; " + _FORMULA_FIX)
     return None
+
+
+_FORMULA_FIX = "open the file in a spreadsheet program and save it (or export the values), then read it again"
 
 
 class Preparer:
@@ -149,10 +156,10 @@ class Preparer:
                 else:
                     parts.append(str(v))
             key = "|".join(parts)
-            if "E+" in key:
-                rounded = _rounded_part(key_fields, parts)
-                if rounded is not None:
-                    return Rejected("key", line, raw, [rounded])
+            if "E+" in key or "=" in key:
+                spoilt = _spoilt_part(key_fields, parts)
+                if spoilt is not None:
+                    return Rejected("key", line, raw, [spoilt])
             if len(key) > max_key:
                 # A stream may key on fields of its own choosing; what it makes must fit the store's key.
                 problem = RecordProblem(key_fields[-1], "key", f"the natural key is {len(key)} characters; at most {max_key} are kept")
