@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +25,8 @@ __all__ = ["parse_mt940"]
 logging.getLogger("mt940").setLevel(logging.CRITICAL)
 
 _BLOCK_START = re.compile(r"^:20:", re.MULTILINE)
-_LINE_AMOUNT = re.compile(r":61:\d{6}(?:\d{4})?[Rr]?[CDcd][A-Za-z]?([\d,]+)")
+_LINE_AMOUNT = re.compile(r":61:(\d{6})(\d{4})?[Rr]?[CDcd][A-Za-z]?([\d,]+)")
+_BALANCE_DATE = re.compile(r":(6[0245][FM]?):[CDcd](\d{6})")
 _FORMS = {
     "61": "a :61: line reads value date YYMMDD, [entry date MMDD], C or D (RC/RD for a reversal), "
     "the amount with a decimal comma, the type and reference: :61:2610101010C100,00NTRFNONREF//B1",
@@ -72,15 +74,37 @@ def _line_of(text: str, at: int) -> int:
     return text.count("\n", 0, at) + 1
 
 
-def _too_long_amount(path: Path, block: str, first_line: int) -> None:
-    """A ``:61:`` amount longer than MT940's 15 characters: the parser would read its first 15."""
+def _check_lines(path: Path, block: str, first_line: int) -> None:
+    """What the parser gets wrong or cannot place, found first and named with its line.
+
+    A ``:61:`` amount longer than MT940's 15 characters was cut to its first 15 by the parser;
+    a date that does not exist (``261332``) failed with "month must be in 1..12" and no line.
+    """
     for n, line in enumerate(block.splitlines()):
+        where = f"{path} line {first_line + n}"
         m = _LINE_AMOUNT.match(line)
-        if m and len(m.group(1)) > 15:
-            raise InputError(
-                f"{path} line {first_line + n}: the :61: amount {m.group(1)[:20]}... has {len(m.group(1))} characters; MT940 allows 15",
-                hint="the file is malformed: ask the bank for it again",
-            )
+        if m:
+            value_date, entry_date, amount = m.groups()
+            if len(amount) > 15:
+                raise InputError(
+                    f"{where}: the :61: amount {amount[:20]}... has {len(amount)} characters; MT940 allows 15",
+                    hint="the file is malformed: ask the bank for it again",
+                )
+            _check_date(where, ":61: value date", value_date, "%y%m%d", "YYMMDD")
+            if entry_date:
+                _check_date(where, ":61: entry date", "00" + entry_date, "%y%m%d", "MMDD")  # 2000 is a leap year: 29 Feb passes
+            continue
+        b = _BALANCE_DATE.match(line)
+        if b:
+            _check_date(where, f":{b.group(1)}: balance date", b.group(2), "%y%m%d", "YYMMDD")
+
+
+def _check_date(where: str, what: str, text: str, fmt: str, form: str) -> None:
+    try:
+        datetime.strptime(text, fmt)
+    except ValueError:
+        shown = text[2:] if form == "MMDD" else text
+        raise InputError(f"{where}: the {what} {shown} is not a date ({form})") from None
 
 
 def _unreadable(path: Path, block: str, first_line: int, exc: Exception) -> InputError:
@@ -97,7 +121,7 @@ def _unreadable(path: Path, block: str, first_line: int, exc: Exception) -> Inpu
 
 def _statement(path: Path, text: str, number: int | None, first_line: int) -> Statement:
     """One ``:20:`` block as a statement; ``number`` is its place in a file of several."""
-    _too_long_amount(path, text, first_line)
+    _check_lines(path, text, first_line)
     try:
         options = mt940.options.Options(applicant_iban=True, case_insensitive_marks=True)
         details = {"post_transaction_details": [mt940.processors.transaction_details_post_processor_with_space]}

@@ -111,6 +111,10 @@ def test_an_unreadable_mt940_line_is_named_in_words_without_the_parsers_dump(fol
     # The parser read the first 15 characters of a longer amount as the amount.
     long = folder.hub("reconcile", "--statement", "long.sta", "--donations", "d.csv")
     assert long.code == 2 and "long.sta line 5: the :61: amount 99999999999999999999... has 43 characters; MT940 allows 15" in long.err
+    # A day that does not exist was "month must be in 1..12", with no line.
+    folder.write("date.sta", mt940([("2613321332C100,00NTRFNONREF//B1", "bad month")]))
+    date = folder.hub("reconcile", "--statement", "date.sta", "--donations", "d.csv")
+    assert date.code == 2 and "date.sta line 5: the :61: value date 261332 is not a date (YYMMDD)" in date.err
 
 
 @pytest.mark.parametrize(
