@@ -17,8 +17,9 @@ A stream's ``mapping`` in the config maps each target field (dotted for nested o
     which: {دائن: credit, مدين: debit}   # a value chosen by which column is non-empty
 
 Arabic-Indic digits, ``٫`` and ``٬``, and bidi marks are handled for every numeric and date
-type; numbers in scientific notation are refused (``hub.text.numbers`` says why). Compiling checks the spec once (errors name the config key); applying collects every
-problem of a row into one :class:`~hub.errors.RecordError`.
+type; numbers in scientific notation are refused (``hub.text.numbers`` says why). Compiling
+checks the spec once (errors name the config key); applying collects every problem of a row
+into one :class:`~hub.errors.RecordError`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from hub.places import governorate_code
 from hub.readers.uncalculated import UncalculatedRow, formula_message
 from hub.schema import load_schema
 from hub.text.arabic import matching_key, normalize_digits
-from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number
+from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest
 
 __all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
 
@@ -71,10 +72,7 @@ def _decimal(sep: str) -> Callable[[str], str]:
             # The common case, without Decimal or a regex: "13113.94" as is, "0125.50" -> "125.5".
             if s[0] != "0" and (s[-1] != "0" or "." not in s):
                 return s
-            whole, _, frac = s.partition(".")
-            whole = whole.lstrip("0") or "0"
-            frac = frac.rstrip("0")
-            return f"{whole}.{frac}" if frac else whole
+            return shortest(s)
         t = normalize_digits(s).replace(" ", "").replace("\u00a0", "")
         if sep == ",":
             t = t.replace(".", "").replace(",", ".")

@@ -2,7 +2,8 @@
 
 Validators are compiled once per entity with jsonschema-rs (formats checked: date-time,
 date, e-mail, uri, and ``account``: an IBAN's check digits, see hub.accounts), and
-``is_valid`` answers for the records that pass, which is nearly all of them. Only a record that fails is walked again for every error, each reported as a
+``is_valid`` answers for the records that pass, which is nearly all of them. Only a record
+that fails is walked again for every error, each reported as a
 :class:`~hub.errors.RecordProblem` with its dotted field path and the rule it broke.
 """
 

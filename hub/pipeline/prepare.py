@@ -17,7 +17,7 @@ import orjson
 
 from hub.errors import RecordError, RecordProblem
 from hub.mapping import Mapping
-from hub.readers.uncalculated import UncalculatedRow
+from hub.readers.uncalculated import UncalculatedRow, formula_key_message
 from hub.store.records import MAX_KEY, Prepared, prepared_from
 from hub.validation import validator_for
 
@@ -62,11 +62,8 @@ def _spoilt_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | N
                 "share it and overwrite each other; format the column as text and export the file again",
             )
         if part.startswith("="):
-            return RecordProblem(field, "key", f"{part!r} is a spreadsheet formula, not its value; " + _FORMULA_FIX)
+            return RecordProblem(field, "key", formula_key_message(part))
     return None
-
-
-_FORMULA_FIX = "open the file in a spreadsheet program and save it (or export the values), then read it again"
 
 
 class Preparer:

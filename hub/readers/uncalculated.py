@@ -10,7 +10,7 @@ a field that would be read from one, saying what to do.
 
 from __future__ import annotations
 
-__all__ = ["UncalculatedRow", "formula_message"]
+__all__ = ["UncalculatedRow", "formula_key_message", "formula_message"]
 
 
 class UncalculatedRow(dict):
@@ -32,3 +32,8 @@ def formula_message(text: str) -> str:
         f"{text!r} is a formula whose value the file does not carry (the program that wrote it does not calculate); "
         "open the file in a spreadsheet program and save it, which fills the values in"
     )
+
+
+def formula_key_message(text: str) -> str:
+    """The words for a key that is a formula's text (a replayed entry no longer carries the row's marker)."""
+    return f"{text!r} is a spreadsheet formula, not its value; open the file in a spreadsheet program and save it (or export the values), then read it again"

@@ -51,11 +51,11 @@ def _text(el: Element | None, *path: str) -> str | None:
     return t or None
 
 
-def _number(el: Element, where: str) -> Decimal:
-    """An ``Amt`` element's value; ISO 20022 writes digits and a point, so nothing else is read."""
+def _number(el: Element, where: str, read=plain_decimal):
+    """An ``Amt`` element's value (``read``: as a Decimal, or as text); ISO 20022 writes digits and a point, nothing else is read."""
     text = el.text.strip()
     try:
-        return plain_decimal(text)
+        return read(text)
     except NotPlain as exc:
         raise InputError(f"{where}: amount {text!r} {exc}") from None
 
@@ -63,8 +63,7 @@ def _number(el: Element, where: str) -> Decimal:
 def _amount(el: Element | None, where: str) -> tuple[str, str] | None:
     if el is None or el.text is None:
         return None
-    _number(el, where)
-    return plain_number(el.text.strip().lstrip("+-")), el.get("Ccy") or ""
+    return _number(el, where, plain_number).lstrip("-"), el.get("Ccy") or ""
 
 
 def _date(el: Element | None) -> str | None:

@@ -90,18 +90,18 @@ def _check_lines(path: Path, block: str, first_line: int) -> None:
                     f"{where}: the :61: amount {amount[:20]}... has {len(amount)} characters; MT940 allows 15",
                     hint="the file is malformed: ask the bank for it again",
                 )
-            _check_date(where, ":61: value date", value_date, "%y%m%d", "YYMMDD")
+            _check_date(where, ":61: value date", value_date, "YYMMDD")
             if entry_date:
-                _check_date(where, ":61: entry date", "00" + entry_date, "%y%m%d", "MMDD")  # 2000 is a leap year: 29 Feb passes
+                _check_date(where, ":61: entry date", "00" + entry_date, "MMDD")  # 2000 is a leap year: 29 Feb passes
             continue
         b = _BALANCE_DATE.match(line)
         if b:
-            _check_date(where, f":{b.group(1)}: balance date", b.group(2), "%y%m%d", "YYMMDD")
+            _check_date(where, f":{b.group(1)}: balance date", b.group(2), "YYMMDD")
 
 
-def _check_date(where: str, what: str, text: str, fmt: str, form: str) -> None:
+def _check_date(where: str, what: str, text: str, form: str) -> None:
     try:
-        datetime.strptime(text, fmt)
+        datetime.strptime(text, "%y%m%d")
     except ValueError:
         shown = text[2:] if form == "MMDD" else text
         raise InputError(f"{where}: the {what} {shown} is not a date ({form})") from None

@@ -153,8 +153,7 @@ def upsert_batch(
             history.append(_history_row(entity, key, pending, connection, run_id, now))
             pending.update(data=data, hash=digest, version=pending["version"] + 1, association_id=owner)
             out.updated += 1
-            if run_id is not None:
-                out.repeated.append(key)
+            out.repeated.append(key)
             continue
         found = existing.get(key)
         if found is None:

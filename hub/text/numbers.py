@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["MAX_WHOLE_DIGITS", "NotPlain", "float_text", "plain_decimal", "plain_number"]
+__all__ = ["MAX_WHOLE_DIGITS", "NotPlain", "float_text", "plain_decimal", "plain_number", "shortest"]
 
 # ASCII digits only: Arabic-Indic digits are made ASCII (``normalize_digits``) before this.
 _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -50,6 +50,11 @@ def plain_number(text: str) -> str:
     Done on the text rather than with ``Decimal.normalize()``, which rounds to 28 digits.
     """
     _check(text, "a number")
+    return shortest(text)
+
+
+def shortest(text: str) -> str:
+    """A plain number's shortest form; ``text`` must already be plain (see ``plain_number``)."""
     sign = "-" if text[0] == "-" else ""
     whole, _, frac = text.lstrip("+-").partition(".")
     whole, frac = whole.lstrip("0") or "0", frac.rstrip("0")
