@@ -136,6 +136,11 @@ class XlsxFile:
         for (r, c), text in formulas.items():
             if r >= first_data_row:
                 self._formulas.setdefault(r, []).append((c, text))
+        # A merge whose first cell is such a formula spreads the formula, not a value: every
+        # cell it covers is marked as the first one is.
+        self._merged_formulas: dict[tuple[int, int], str] = {
+            (m[0], m[1]): formulas[(m[0], m[1])] for ranges in self._merged.values() for m in ranges if (m[0], m[1]) in formulas
+        }
         # What ``hub check`` tells before a run: counts of the above, within the data.
         self.merged_cells = len({m for ranges in self._merged.values() for m in ranges})
         self.uncalculated = sum(len(cells) for cells in self._formulas.values())
@@ -154,6 +159,8 @@ class XlsxFile:
                 values, uncalculated = self._with_formulas(values, formulas[rownum], header)
             if rownum in merged:
                 values = self._fill(rownum, values, merged[rownum], spread)
+                if values is not None and self._merged_formulas:
+                    uncalculated = self._spread_formulas(merged[rownum], header, uncalculated)
             if values is None or all(v is None for v in values):
                 continue
             n += 1
@@ -174,6 +181,15 @@ class XlsxFile:
                 if c <= len(header) and header[c - 1]:
                     shown[header[c - 1]] = text
         return tuple(row), shown
+
+    def _spread_formulas(self, merged: list[tuple[int, int, int, int]], header: list[str], shown: dict[str, str] | None) -> dict | None:
+        """``shown`` with the cells of each merge whose first cell is a formula without a value."""
+        for r1, c1, _r2, c2 in merged:
+            text = self._merged_formulas.get((r1, c1))
+            if text is not None:
+                shown = dict(shown or {})
+                shown.update((header[c - 1], text) for c in range(c1, min(c2, len(header)) + 1) if header[c - 1])
+        return shown
 
     @staticmethod
     def _fill(rownum: int, values: tuple, merged: list[tuple[int, int, int, int]], spread: dict) -> tuple | None:

@@ -114,6 +114,26 @@ def test_a_formula_the_workbook_carries_no_value_for_is_named_as_a_formula(folde
     assert "=SUM(C2:C4)" not in json.dumps(got["X4"], ensure_ascii=False), "an unmapped formula is not kept as if it were a value"
 
 
+def test_a_merged_formula_without_a_value_is_a_formula_on_every_row_it_covers(folder):
+    # A sector computed once for a group of rows (=IF(...)) by a program that does not calculate:
+    # the rows below the first took the formula's text as their sector, without a word.
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["رقم", "المحافظة", "عدد الأسر", "التاريخ", "القطاع"])
+    ws.append(["X1", "حماة", 12, "2026-10-05", '=IF(C2>10,"food_security","health")'])
+    ws.append(["X2", "حماة", 7, "2026-10-05", None])
+    ws.append(["X3", "حماة", 3, "2026-10-05", "health"])
+    ws.merge_cells("E2:E3")
+    got = _run_workbook(folder, wb, code=1)
+    assert sorted(got) == ["X3"], "neither row of the merge stores the formula's text as a sector"
+    entries = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert [(e["raw"]["رقم"], [(x["path"], x["rule"]) for x in e["errors"]]) for e in entries] == [
+        ("X1", [("sector", "formula")]),
+        ("X2", [("sector", "formula")]),
+    ]
+    assert entries[1]["raw"]["القطاع"].startswith("=IF("), "the raw payload shows what the cell holds"
+
+
 def test_a_formula_whose_value_is_empty_text_is_a_value(tmp_path: Path):
     # Excel writes =IF(…,"") that came out empty as t="str" with an empty <v>: calculated, not missing.
     import zipfile
