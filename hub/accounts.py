@@ -9,7 +9,9 @@ swapped character. A value of any other shape, ``SY-AMAL-0012345678`` or ``0101-
 taken as the local account number it is.
 
 This is the schema's ``format: account`` (see ``$defs/account``), checked with every record
-(hub.validation).
+(hub.validation). Where a record says the value *is* an IBAN (an association's bank account
+with ``scheme: iban``), it is held to that: a value of another length or shape is refused
+too, not taken for a local number (:func:`declared_iban_problem`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["account_problem"]
+__all__ = ["account_problem", "declared_iban_problem"]
 
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}")
 
@@ -54,3 +56,16 @@ def account_problem(value: str) -> str | None:
     except SchwiftyException as exc:
         return f"{value} is not a valid IBAN: {exc}"
     return None
+
+
+@lru_cache(maxsize=1024)
+def declared_iban_problem(value: str) -> str | None:
+    """Why ``value``, which its record declares an IBAN, is not one; None when it is."""
+    if not _IBAN_SHAPE.fullmatch(value):
+        return f"{value} is declared an IBAN (scheme iban) but is not one: two letters of a country, two check digits, then the account"
+    length = _iban_length(value[:2])
+    if length is None:
+        return f"{value} is declared an IBAN (scheme iban) but {value[:2]} has no IBANs; give its scheme as local"
+    if length != len(value):
+        return f"{value} is declared an IBAN (scheme iban) but has {len(value)} characters; a {value[:2]} IBAN has {length}: one is missing or extra"
+    return account_problem(value)

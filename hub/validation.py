@@ -15,7 +15,7 @@ from functools import cache
 
 import jsonschema_rs
 
-from hub.accounts import account_problem
+from hub.accounts import account_problem, declared_iban_problem
 from hub.errors import RecordProblem
 from hub.schema import load_schema
 
@@ -72,18 +72,27 @@ def _account_paths(schema: dict) -> tuple[tuple[str, ...], ...]:
     return tuple(found)
 
 
-def _accounts_at(record: object, path: tuple[str, ...], at: tuple = ()):
-    """``(path with list indexes, value)`` of each account ``path`` reaches in ``record``."""
+def _accounts_at(record: object, path: tuple[str, ...], at: tuple = (), parent: object = None):
+    """``(path with list indexes, value, the object holding it)`` of each account ``path`` reaches in ``record``."""
     if not path:
-        yield at, record
+        yield at, record, parent
         return
     head, rest = path[0], path[1:]
     if head == "*":
         if isinstance(record, list):
             for i, item in enumerate(record):
-                yield from _accounts_at(item, rest, (*at, i))
+                yield from _accounts_at(item, rest, (*at, i), record)
     elif isinstance(record, dict) and head in record:
-        yield from _accounts_at(record[head], rest, (*at, head))
+        yield from _accounts_at(record[head], rest, (*at, head), record)
+
+
+def _listed_account_problem(value: object, holder: object) -> str | None:
+    """An account in a list (an association's bank accounts): held to IBAN rules where its ``scheme`` says iban."""
+    if not isinstance(value, str):
+        return None
+    if isinstance(holder, dict) and holder.get("scheme") == "iban":
+        return declared_iban_problem(value)
+    return account_problem(value)
 
 
 class RecordValidator:
@@ -135,20 +144,23 @@ class RecordValidator:
                     if node.__class__ is str and problem(node):
                         return False
             for path in listed:
-                for _at, value in _accounts_at(record, path):
-                    if isinstance(value, str) and problem(value):
+                for _at, value, holder in _accounts_at(record, path):
+                    if _listed_account_problem(value, holder):
                         return False
             return True
 
         return is_valid
 
     def _account_problems(self, record: object) -> list[RecordProblem]:
-        return [
-            RecordProblem(path=_dotted(at), rule="format", message=account_problem(value))
-            for path in self._account_paths
-            for at, value in _accounts_at(record, path)
-            if isinstance(value, str) and account_problem(value)
-        ]
+        found = []
+        for path in self._account_paths:
+            for at, value, holder in _accounts_at(record, path):
+                message = (
+                    _listed_account_problem(value, holder) if "*" in path else (account_problem(value) if isinstance(value, str) else None)
+                )
+                if message:
+                    found.append(RecordProblem(path=_dotted(at), rule="format", message=message))
+        return found
 
     def problems(self, record: object) -> list[RecordProblem]:
         """Every problem with ``record``, in a stable order; empty when it is valid."""

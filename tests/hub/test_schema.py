@@ -187,6 +187,62 @@ def test_a_mistyped_iban_is_refused_and_a_local_account_number_is_not(folder):
     }
 
 
+def test_an_association_account_declared_an_iban_must_be_a_whole_iban(folder):
+    # With scheme iban an IBAN a character short was taken for a local account number.
+    accounts = [
+        ("iban", "DE89370400440532013000"),  # a valid German IBAN
+        ("iban", "DE8937040044053201300"),  # a digit missing
+        ("iban", "SY-AMAL-0012345678"),  # a local number declared an IBAN
+        ("iban", "SY21000000000000000000"),  # Syria has no IBANs
+        ("local", "DE8937040044053201300"),  # declared local: taken as written
+        ("iban", "DE89370400440532013001"),  # the length and shape, a digit mistyped
+    ]
+    lines = [
+        {
+            "id": f"a{n}",
+            "name_ar": "جمعية الأمل",
+            "governorate": "SY01",
+            "status": "active",
+            "bank_accounts": [{"scheme": scheme, "value": value}],
+        }
+        for n, (scheme, value) in enumerate(accounts, start=1)
+    ]
+    folder.write("a.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+    r = folder.hub("validate", "association", "a.jsonl", "--json")
+    assert r.code == 1
+    got = {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+    assert got == {
+        2: [
+            (
+                "bank_accounts.0.value",
+                "format",
+                "DE8937040044053201300 is declared an IBAN (scheme iban) but has 21 characters; a DE IBAN has 22: one is missing or extra",
+            )
+        ],
+        3: [
+            (
+                "bank_accounts.0.value",
+                "format",
+                "SY-AMAL-0012345678 is declared an IBAN (scheme iban) but is not one: two letters of a country, two check digits, then the account",
+            )
+        ],
+        4: [
+            (
+                "bank_accounts.0.value",
+                "format",
+                "SY21000000000000000000 is declared an IBAN (scheme iban) but SY has no IBANs; give its scheme as local",
+            )
+        ],
+        6: [
+            (
+                "bank_accounts.0.value",
+                "format",
+                "DE89370400440532013001 has the form of a DE IBAN but its check digits do not add up: a character is mistyped or two are swapped",
+            )
+        ],
+    }
+
+
 def test_validate_csv_with_dotted_nested_columns_and_pcodes(folder):
     folder.write_csv(
         "a.csv",
