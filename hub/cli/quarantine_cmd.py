@@ -83,7 +83,11 @@ def _changes(pairs: tuple[str, ...]) -> dict:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def q_replay(ctx, ids, connection, sets, as_json) -> None:
-    """Re-validate entries with the config as it is now; stored ones close (exit 1 if some still fail)."""
+    """Re-validate entries with the config as it is now; stored ones close (exit 1 if some still fail).
+
+    An entry that still fails keeps the errors found now. An edit (--set) is kept only once the
+    record passes: until then the entry holds what the source sent.
+    """
     if not ids and not connection:
         raise click.UsageError("give entry ids, or --connection NAME")
     changes = _changes(sets)

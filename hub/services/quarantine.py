@@ -139,7 +139,14 @@ def replay(
                 drain_destinations(hub, dest, None)
         else:
             assert isinstance(out, Rejected)
-            still.append({"id": entry["id"], "errors": [p.as_dict() for p in out.problems]})
+            errors = [p.as_dict() for p in out.problems]
+            if not changes:
+                # Judged again as it stands (the mapping or the schema may have changed since):
+                # the entry shows why it fails now, not why it failed then. An edit that still
+                # fails leaves the entry as it was: the raw payload is what the source sent.
+                with hub.store.engine.begin() as conn:
+                    q_store.set_errors(conn, entry["id"], errors, stage=out.stage)
+            still.append({"id": entry["id"], "errors": errors})
     return {"replayed": replayed, "still_invalid": still, "skipped": skipped}
 
 

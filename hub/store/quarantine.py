@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 from hub.errors import NotFoundError
 from hub.store.models import QuarantineEntry
 
-__all__ = ["API_STAGE", "add_entries", "count_open", "get_entry", "list_entries", "set_status"]
+__all__ = ["API_STAGE", "add_entries", "count_open", "get_entry", "list_entries", "set_errors", "set_status"]
 
 _t = QuarantineEntry.__table__
 API_STAGE = "api"  # the stage of records refused over the API (their connection: api:<token name>)
@@ -137,3 +137,8 @@ def set_status(conn: Connection, entry_id: int, status: str, *, reason: str | No
         values["raw"] = _dumps(raw)
         values["raw_hash"] = hashlib.blake2b(values["raw"].encode(), digest_size=16).hexdigest()
     conn.execute(update(_t).where(_t.c.id == entry_id).values(**values))
+
+
+def set_errors(conn: Connection, entry_id: int, errors: list[dict], *, stage: str) -> None:
+    """An open entry judged again as it stands (a replay after a config fix): its errors as they are now."""
+    conn.execute(update(_t).where(_t.c.id == entry_id, _t.c.status == "open").values(errors=_dumps(errors), stage=stage))

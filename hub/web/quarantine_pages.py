@@ -36,9 +36,13 @@ def quarantine_page(request: Request, connection: str = ""):
 
 
 @router.get("/quarantine/{entry_id}")
-def entry_page(request: Request, entry_id: RowId, still: str | None = None):
+def entry_page(request: Request, entry_id: RowId):
     user = current_user(request)
     entry = admin.quarantine_entry(request.app.state.hub, user, entry_id)
+    return _entry(request, user, entry)
+
+
+def _entry(request: Request, user, entry: dict, still: str | None = None):
     bad = {e["path"].split(".")[0] for e in entry["errors"]}
     return render(request, "entry.html", user, entry=entry, bad=bad, still=still)
 
@@ -58,7 +62,14 @@ async def entry_replay(request: Request, entry_id: RowId):
     still = "; ".join(f"{e['path']}: {e['message']}" for s in result["still_invalid"] for e in s["errors"]) or "; ".join(
         s["reason"] for s in result["skipped"]
     )
-    return entry_page(request, entry_id, still=still)
+    # The form again as the admin left it, with what is wrong with it now: edits are not
+    # stored until the record passes, but they are not thrown away either.
+    shown = admin.quarantine_entry(hub, user, entry_id)
+    if changes and isinstance(shown["raw"], dict):
+        shown["raw"] = {**shown["raw"], **changes}
+    if result["still_invalid"]:
+        shown["errors"] = result["still_invalid"][0]["errors"]
+    return _entry(request, user, shown, still=still)
 
 
 @router.post("/quarantine/{entry_id}/dismiss")

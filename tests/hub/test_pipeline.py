@@ -109,6 +109,25 @@ def test_replay_after_fixing_the_mapping_stores_the_record(donations):
     assert [a["action"] for a in audit] == ["quarantine.replay"]
 
 
+def test_a_replay_that_still_fails_shows_why_it_fails_now(donations):
+    # Two problems; the mapping's is fixed, the date's is not. The entry went on naming both,
+    # so the admin could not tell the fix had worked.
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "500", "SYP", "2026-31-12", "حوالة"]])
+    assert donations.hub("run", "amal").code == 1
+    before = json.loads(donations.hub("quarantine", "show", "1", "--json").out)
+    assert sorted((e["path"], e["rule"]) for e in before["errors"]) == [("channel", "map"), ("donated_at", "date")]
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", cfg.replace("نقدي: cash}", "نقدي: cash, حوالة: bank_transfer}"))
+    assert donations.hub("quarantine", "replay", "1").code == 1
+    now = json.loads(donations.hub("quarantine", "show", "1", "--json").out)
+    assert [(e["path"], e["rule"]) for e in now["errors"]] == [("donated_at", "date")]
+    # An edit that still fails changes nothing stored: the payload stays what the source sent.
+    r = donations.hub("quarantine", "replay", "1", "--set", "التاريخ=2026-13-01", "--json")
+    assert r.code == 1 and json.loads(r.out)["still_invalid"][0]["errors"][0]["message"].startswith("'2026-13-01'")
+    after = json.loads(donations.hub("quarantine", "show", "1", "--json").out)
+    assert (after["raw"], after["errors"], after["status"]) == (before["raw"], now["errors"], "open")
+
+
 def test_replay_with_a_corrected_cell(donations):
     donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]])
     donations.hub("run", "amal")
