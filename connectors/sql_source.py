@@ -4,6 +4,10 @@ As a destination, each entity goes to a table (``tables: {donation: donations}``
 the entity's name), a column per schema field (nested fields joined with ``_``: ``donor_name``;
 lists and ``extra`` as JSON text), upserted by the entity's natural key. Columns the table
 does not have are left out; ``create_tables: true`` creates missing tables.
+A table that cannot take any record (missing, without the key's columns or a unique
+constraint on them) keeps the records waiting, retried until it is mended. A record the table
+refuses on its own (a NOT NULL, CHECK or length it does not meet) goes to quarantine with the
+database's reason, and the batch's other records are written.
 
 As a source:
 Incremental on a column: each run reads rows whose cursor column is at or after the last
@@ -20,8 +24,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, select, text, update
-from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, inspect, select, text, update
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, NoSuchTableError, SQLAlchemyError
 
 from hub import (
     CheckFailed,
@@ -29,7 +33,7 @@ from hub import (
     Connector,
     ConnectorError,
     Cursor,
-    DeliveryError,
+    RecordProblem,
     SourceRow,
     Stream,
     TransientDeliveryError,
@@ -269,9 +273,10 @@ class SqlSource(Connector):
             return Table(name, md, autoload_with=engine)
         except NoSuchTableError:
             if not self.settings.get("create_tables"):
-                raise DeliveryError(
-                    f"connections.{self.context.connection}: table {name!r} does not exist in the destination database",
-                    hint="create it, or set create_tables: true",
+                # Waiting, not refused: once the table is there, the records flow.
+                raise TransientDeliveryError(
+                    f"connections.{self.context.connection}: table {name!r} does not exist in the destination database;"
+                    " create it, or set create_tables: true"
                 ) from None
         key = entity_key(entity)
         cols = [Column(c, String(400) if c in key else Text, primary_key=c in key, nullable=c not in key) for c in _columns(entity)]
@@ -279,23 +284,60 @@ class SqlSource(Connector):
         md.create_all(engine)
         return table
 
+    def _upsertable(self, table: Table, key: list[str], entity: str) -> None:
+        """The table can be upserted by ``key``: it has the columns and a unique constraint on exactly them."""
+        missing = [k for k in key if k not in table.c]
+        if missing:
+            raise TransientDeliveryError(
+                f"connections.{self.context.connection}: table {table.name!r} has no column {missing[0]!r}"
+                f" for the key of {entity} ({', '.join(key)})"
+            )
+        if self.engine().dialect.name not in ("sqlite", "postgresql"):
+            return  # upserted by update-then-insert: no constraint needed
+        wanted = set(key)
+        unique = [{c.name for c in table.primary_key.columns}]
+        found = inspect(self.engine())
+        unique += [set(u["column_names"]) for u in found.get_unique_constraints(table.name)]
+        unique += [set(i["column_names"]) for i in found.get_indexes(table.name) if i.get("unique")]
+        if wanted not in unique:
+            raise TransientDeliveryError(
+                f"connections.{self.context.connection}: table {table.name!r} has no primary key or unique constraint on"
+                f" ({', '.join(key)}), the key of {entity} that records are upserted by; add one"
+            )
+
     def write(self, entity: str, deliveries):
         table = self._table(entity)
         key = [c for c in entity_key(entity)]
-        missing = [k for k in key if k not in table.c]
-        if missing:
-            raise DeliveryError(f"table {table.name!r} has no column {missing[0]!r} for the key of {entity}")
+        self._upsertable(table, key, entity)
         rows = []
         for d in deliveries:
             flat = _flat(d.record)
             rows.append({c: flat.get(c) for c in table.c.keys() if c in flat or c in key})
-        engine = self.engine()
         try:
-            with engine.begin() as conn:
+            self._apply(table, key, rows)
+            return WriteResult()
+        except (IntegrityError, DataError):
+            pass  # a record the table refuses: find which, write the others
+        result = WriteResult()
+        for d, row in zip(deliveries, rows):
+            try:
+                self._apply(table, key, [row])
+            except (IntegrityError, DataError) as exc:
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                result.rejected[d.idempotency_key] = [
+                    RecordProblem("(record)", "destination", redactor.redact(f"table {table.name!r} refuses it: {reason}"))
+                ]
+        return result
+
+    def _apply(self, table: Table, key: list[str], rows: list[dict]) -> None:
+        """Upsert ``rows`` in one transaction; a refused record raises, anything else is a reason to wait."""
+        try:
+            with self.engine().begin() as conn:
                 _upsert(conn, table, key, rows)
+        except (IntegrityError, DataError):
+            raise
         except SQLAlchemyError as exc:
             raise TransientDeliveryError(redactor.redact(f"{table.name}: {getattr(exc, 'orig', exc)}")) from None
-        return WriteResult()
 
 
 @hookimpl

@@ -127,3 +127,66 @@ def test_a_file_still_arriving_waits_for_the_next_run_when_the_folder_asks_files
     second = json.loads(folder.hub("run", "drops", "--json").out)["runs"][0]
     assert (second["read"], second["inserted"]) == (1, 1)
     assert (folder.path / "inbox" / "done" / "oct.csv").exists()
+
+
+def test_a_record_the_destination_table_refuses_is_quarantined_and_the_others_flow_on(folder):
+    # The association's own table requires a donor name. One gift without one failed its whole
+    # batch as "try again later", every run, and held every later record back behind it.
+    folder.write("hub.yaml", FOLDER_CONFIG)
+    db = sqlite3.connect(folder.path / "own.db")
+    db.execute(
+        "create table tabarruat (id text, association_id text, amount text, donor_name text not null, primary key (association_id, id))"
+    )
+    db.commit()
+    db.close()
+    folder.write_csv(
+        "inbox/a.csv",
+        ["رقم", "الاسم", "المبلغ", "التاريخ"],
+        [["R1", "سامي", "500", "02/10/2026"], ["R2", "", "10", "02/10/2026"], ["R3", "ليلى", "20", "03/10/2026"]],
+    )
+    r = folder.hub("run", "drops", "--json")
+    assert r.code == 1, r.err
+    run = json.loads(r.out)["runs"][0]
+    assert (run["inserted"], run["delivered"]) == (3, 5), "all three to the workbook, two to the table"
+    [entry] = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert (entry["connection"], entry["stage"], entry["raw"]["id"]) == ("own-db", "deliver", "R2")
+    assert "NOT NULL constraint failed: tabarruat.donor_name" in entry["errors"][0]["message"]
+    db = sqlite3.connect(folder.path / "own.db")
+    assert db.execute("select id from tabarruat order by id").fetchall() == [("R1",), ("R3",)]
+    db.close()
+    status = json.loads(folder.hub("status", "--json").out)
+    assert not any(s.get("waiting") for s in status), "nothing left waiting to be retried"
+    folder.write_csv("inbox/b.csv", ["رقم", "الاسم", "المبلغ", "التاريخ"], [["R4", "هدى", "30", "04/10/2026"]])
+    assert folder.hub("run", "drops").code == 0
+    db = sqlite3.connect(folder.path / "own.db")
+    assert db.execute("select id from tabarruat order by id").fetchall() == [("R1",), ("R3",), ("R4",)]
+    db.close()
+
+
+def test_a_destination_table_that_cannot_take_records_keeps_them_waiting_until_it_is_mended(folder):
+    # A table without a unique key on (association_id, id) cannot be upserted. The records are
+    # not refused for it (that would quarantine them for good): they wait, and the reason shows.
+    folder.write("hub.yaml", FOLDER_CONFIG.replace(", create_tables: true", ""))
+    folder.write_csv("inbox/a.csv", ["رقم", "الاسم", "المبلغ", "التاريخ"], [["R1", "سامي", "500", "02/10/2026"]])
+    run = json.loads(folder.hub("run", "drops", "--json").out)["runs"][0]
+    assert (run["inserted"], run["delivered"]) == (1, 1), "the workbook took it; the missing table did not"
+    status = json.loads(folder.hub("status", "--json").out)
+    waiting = next(s["waiting"] for s in status if s["connection"] == "own-db")
+    assert waiting["pending"] == 1 and "table 'tabarruat' does not exist" in waiting["last_error"]
+
+    db = sqlite3.connect(folder.path / "own.db")
+    db.execute("create table tabarruat (id text primary key, association_id text, amount text)")
+    db.commit()
+    folder.sql("update outbox set next_attempt_at = null")  # as if the retry's wait were over
+    folder.hub("run", "drops")
+    waiting = next(s["waiting"] for s in json.loads(folder.hub("status", "--json").out) if s["connection"] == "own-db")
+    assert "no primary key or unique constraint on (association_id, id)" in waiting["last_error"]
+
+    db.execute("drop table tabarruat")
+    db.execute("create table tabarruat (id text, association_id text, amount text, primary key (association_id, id))")
+    db.commit()
+    folder.sql("update outbox set next_attempt_at = null")
+    folder.hub("run", "drops")
+    assert db.execute("select id, amount from tabarruat").fetchall() == [("R1", "500")]
+    db.close()
+    assert json.loads(folder.hub("quarantine", "list", "--json").out) == []

@@ -198,3 +198,31 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
         server.wait(timeout=30)
     log = server.stderr.read()
     assert "Traceback" not in log and "store unavailable" in log
+
+
+def test_a_destination_table_on_postgres_refuses_one_record_and_takes_the_rest(folder, pg_url):
+    # An association's table on PostgreSQL with a name column too short for one donor's name:
+    # the batch was deferred as a whole, every run, and the records behind it waited forever.
+    from tests.connectors.test_folder_and_destinations import FOLDER_CONFIG
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "create table tabarruat (association_id text, id text, amount text, donor_name varchar(10), primary key (association_id, id))"
+            )
+        )
+    engine.dispose()
+    folder.write("hub.yaml", FOLDER_CONFIG.replace('url: "sqlite:///own.db", create_tables: true', f'url: "{pg_url}"'))
+    folder.write_csv(
+        "inbox/a.csv",
+        ["رقم", "الاسم", "المبلغ", "التاريخ"],
+        [["R1", "سامي", "500", "02/10/2026"], ["R2", "عبد الرحمن بن محمد", "10", "02/10/2026"], ["R3", "ليلى", "20", "03/10/2026"]],
+    )
+    r = folder.hub("run", "drops", "--json")
+    assert r.code == 1, r.err
+    [entry] = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert (entry["connection"], entry["raw"]["id"]) == ("own-db", "R2")
+    assert "value too long for type character varying(10)" in entry["errors"][0]["message"]
+    assert _sql(pg_url, "select id, donor_name from tabarruat order by id") == [("R1", "سامي"), ("R3", "ليلى")]
+    assert json.loads(r.out)["runs"][0]["delivered"] == 5, "three to the workbook, two to the table"
