@@ -6,11 +6,18 @@ last one committed. Attachments and Kobo's bookkeeping fields (``_attachments``,
 ``_notes``, ``_validation_status``...) are dropped; group paths (``group/field``) are kept as
 column names for the mapping. Timeouts, connection errors, 5xx and 429 are retried with
 backoff (``Retry-After`` honoured); other 4xx stop the run with the server's message.
+
+Kobo writes its own times (``_submission_time``, ``_date_modified``) in UTC without saying
+so (``2026-10-01T22:30:00``). Read as written, a mapping would take them in the connection's
+zone, three hours off in Damascus and on another day near midnight, so they reach the mapping
+with their offset (``2026-10-01T22:30:00+00:00``). The form's own times (``start``, ``end``)
+carry the device's offset already and are left as they are.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
@@ -41,6 +48,17 @@ _DROP = {
     "formhub/uuid",
 }
 
+_UTC_FIELDS = ("_submission_time", "_date_modified")
+_NO_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
+
+
+def _in_utc(row: dict) -> None:
+    """Kobo's own times, which are UTC written without an offset, with theirs."""
+    for name in _UTC_FIELDS:
+        value = row.get(name)
+        if isinstance(value, str) and _NO_OFFSET.fullmatch(value):
+            row[name] = value + "+00:00"
+
 
 class Submissions(Stream):
     """Form submissions, oldest first; the cursor is the last ``_submission_time`` read."""
@@ -67,7 +85,8 @@ class Submissions(Stream):
                     continue
                 row = {k: v for k, v in sub.items() if k not in _DROP}
                 if row.get("_submission_time"):
-                    cursor.advance(row["_submission_time"])
+                    cursor.advance(row["_submission_time"])  # as the server writes it: the next query compares it so
+                _in_utc(row)
                 yield SourceRow(row, n)
             start += len(results)
             following = page.get("next")

@@ -404,3 +404,26 @@ class TestRestKit(ConnectorSuite):
 
     def read_back(self, tmp_path, server, settings, entity):
         return list(self.received.values())
+
+
+def test_kobo_times_are_read_as_the_utc_they_are(tmp_path):
+    # Kobo writes _submission_time in UTC without an offset. Taken in the connection's zone, a
+    # distribution submitted at 22:30 UTC was stored three hours early, on the day before.
+    from hub.mapping import compile_mapping
+    from hub.sdk import ConnectorContext, Cursor
+    from hub.testing import TestServer
+
+    with TestServer() as server:
+        late = {**submission(1), "_submission_time": "2026-10-01T22:30:00", "end": "2026-10-02T01:20:00.000+03:00"}
+        _kobo_api(server, [late, {**submission(2), "_submission_time": "2026-10-02T08:00:00Z"}])
+        conn = KoboConnector(
+            {"url": server.url, "token": "kit-token", "form": "aF0rm", "retries": 0}, ConnectorContext(connection="k", base_dir=tmp_path)
+        )
+        cursor = Cursor(None)
+        rows = [r.data for r in conn.streams()[0].read(cursor)]
+        conn.close()
+    assert [r["_submission_time"] for r in rows] == ["2026-10-01T22:30:00+00:00", "2026-10-02T08:00:00Z"]
+    assert rows[0]["end"] == "2026-10-02T01:20:00.000+03:00", "the form's own times keep the device's offset"
+    assert cursor.value == "2026-10-02T08:00:00Z", "the cursor stays as the server writes it, for its next query"
+    mapping = compile_mapping({"at": {"column": "_submission_time", "type": "datetime"}}, timezone="Asia/Damascus", keep_unmapped=False)
+    assert mapping.apply(rows[0]) == {"at": "2026-10-01T22:30:00+00:00"}, "the moment it was, not three hours before"
