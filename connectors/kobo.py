@@ -1,8 +1,9 @@
 """``kobo``: KoboToolbox / ODK-style form submissions, the way field teams record distributions.
 
 Reads ``GET {url}/api/v2/assets/{form}/data/`` page by page (``limit``/``start``, following
-``next``), incrementally on ``_submission_time``: each run asks only for submissions after the
-last one committed. Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
+``next``), incrementally on ``_submission_time``: each run asks only for submissions from the
+last one committed on (that one again, found unchanged, so none of the same second is
+missed). Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
 ``_notes``, ``_validation_status``...) are dropped; group paths (``group/field``) are kept as
 column names for the mapping. Timeouts, connection errors, 5xx and 429 are retried with
 backoff (``Retry-After`` honoured); other 4xx stop the run with the server's message.
@@ -71,7 +72,9 @@ class Submissions(Stream):
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         params = {"format": "json", "limit": self.connector.settings.get("page_size", 1000), "sort": json.dumps({"_submission_time": 1})}
         if cursor.value:
-            params["query"] = json.dumps({"_submission_time": {"$gt": cursor.value}})
+            # At or after (not after): submissions of one second may straddle a batch whose
+            # cursor was committed before a crash; the one read again is found unchanged.
+            params["query"] = json.dumps({"_submission_time": {"$gte": cursor.value}})
         url = self.connector.data_url()
         start = 0
         while url:

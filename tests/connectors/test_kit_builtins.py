@@ -195,8 +195,8 @@ def _kobo_api(server, submissions):
         subs = list(submissions)
         q = req.arg("query")
         if q:
-            since = json.loads(q)["_submission_time"]["$gt"]
-            subs = [s for s in subs if s["_submission_time"] > since]
+            [(op, since)] = json.loads(q)["_submission_time"].items()  # Kobo's MongoDB query: $gt or $gte
+            subs = [s for s in subs if (s["_submission_time"] >= since if op == "$gte" else s["_submission_time"] > since)]
         start, limit = int(req.arg("start", "0")), int(req.arg("limit", "1000"))
         page = subs[start : start + limit]
         nxt = (
@@ -427,3 +427,20 @@ def test_kobo_times_are_read_as_the_utc_they_are(tmp_path):
     assert cursor.value == "2026-10-02T08:00:00Z", "the cursor stays as the server writes it, for its next query"
     mapping = compile_mapping({"at": {"column": "_submission_time", "type": "datetime"}}, timezone="Asia/Damascus", keep_unmapped=False)
     assert mapping.apply(rows[0]) == {"at": "2026-10-01T22:30:00+00:00"}, "the moment it was, not three hours before"
+
+
+def test_kobo_reads_again_from_the_second_it_stopped_at(tmp_path):
+    # Two submissions of one second, a batch committed between them, the run killed: asking
+    # for what came *after* that second lost the second submission for good.
+    from hub.sdk import ConnectorContext, Cursor
+    from hub.testing import TestServer
+
+    with TestServer() as server:
+        same = [{**submission(1), "_uuid": "u1"}, {**submission(1), "_uuid": "u1b"}, submission(2)]
+        _kobo_api(server, same)
+        conn = KoboConnector(
+            {"url": server.url, "token": "kit-token", "form": "aF0rm", "retries": 0}, ConnectorContext(connection="k", base_dir=tmp_path)
+        )
+        rows = [r.data["_uuid"] for r in conn.streams()[0].read(Cursor(same[0]["_submission_time"]))]
+        conn.close()
+    assert rows == ["u1", "u1b", "u2"], "the committed second is read again (u1 is found unchanged)"
