@@ -128,6 +128,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
                 problems.append(f"connections.{name}.destinations: no connection named {d!r}")
             elif d == name:
                 problems.append(f"connections.{name}.destinations: a connection cannot deliver to itself")
+    problems += _notify_problems(data.get("notify") or {})
     jobs = data.get("jobs") or {}
     schedules = [(name, c.schedule, None) for name, c in connections.items() if c.schedule]
     schedules += [(f"job:{job}", spec["schedule"], f"jobs.{job}.schedule") for job, spec in jobs.items()]
@@ -159,6 +160,23 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         api=data.get("api") or {},
         jobs=jobs,
     )
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _notify_problems(notify: dict) -> list[str]:
+    """What the schema cannot say about ``notify``: a password never crosses a network in clear."""
+    email = notify.get("email") or {}
+    problems = []
+    if email.get("ssl") and email.get("starttls"):
+        problems.append("notify.email: give ssl (SMTPS, port 465) or starttls (port 587), not both")
+    if email.get("username") and not (email.get("ssl") or email.get("starttls")) and email.get("host") not in _LOOPBACK:
+        problems.append(
+            f"notify.email: a username without starttls or ssl would send the password to {email.get('host')} in clear;"
+            " set starttls: true (port 587) or ssl: true (port 465)"
+        )
+    return problems
 
 
 class _Loader(yaml.SafeLoader):

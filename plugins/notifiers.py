@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import smtplib
+import ssl
 import time
 from email.message import EmailMessage
 
@@ -54,13 +55,23 @@ def _webhook(channel: dict, payload: dict) -> None:
 
 
 def _email(channel: dict, subject: str, text: str) -> None:
+    """Send one message; with ``ssl`` or ``starttls`` the server's certificate is verified.
+
+    smtplib's ``starttls()`` without a context accepts any certificate, so whoever sits between
+    the hub and the mail server could read the login; the default context checks it.
+    """
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = subject, channel["sender"], ", ".join(channel["to"])
     msg.set_content(text)
+    tls = ssl.create_default_context() if channel.get("ssl") or channel.get("starttls") else None
     try:
-        with smtplib.SMTP(channel["host"], channel.get("port", 25), timeout=15) as smtp:
-            if channel.get("starttls"):
-                smtp.starttls()
+        if channel.get("ssl"):
+            connection = smtplib.SMTP_SSL(channel["host"], channel.get("port", 465), timeout=15, context=tls)
+        else:
+            connection = smtplib.SMTP(channel["host"], channel.get("port", 25), timeout=15)
+        with connection as smtp:
+            if channel.get("starttls") and not channel.get("ssl"):
+                smtp.starttls(context=tls)
             if channel.get("username"):
                 smtp.login(channel["username"], channel.get("password", ""))
             smtp.send_message(msg)

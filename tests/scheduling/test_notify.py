@@ -97,3 +97,74 @@ def test_an_unreachable_notifier_never_fails_the_run(folder):
     r = folder.hub("run", "a")
     assert r.code == 1, "the run's own outcome, not the notifier's"
     assert "webhook" in r.err and "e-mail notification not sent" in r.err
+
+
+@pytest.fixture
+def mail_ca(tmp_path):
+    """A throwaway certificate authority, its certificate for 127.0.0.1, and the CA as a PEM file."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    return server, str(tmp_path / "ca.pem")
+
+
+def _mail_config(sink, tls: str) -> str:
+    return (
+        "store: sqlite:///hub.db\nnotify:\n"
+        f"  email: {{host: 127.0.0.1, port: {sink.port}, {tls}, username: hub, password: '${{SMTP_PASSWORD}}',"
+        " sender: hub@assoc.example, to: [admin@assoc.example]}\n"
+        "connections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n    streams:\n      s: {entity: association}\n"
+    )
+
+
+def test_starttls_checks_the_mail_servers_certificate_before_the_password_goes(folder, mail_ca):
+    # smtplib's starttls() without a context takes any certificate: whoever sat between the
+    # hub and the mail server could present its own and read the login.
+    server_tls, ca_file = mail_ca
+    sink = SmtpSink(server_tls)
+    try:
+        folder.write("hub.yaml", _mail_config(sink, "starttls: true"))
+        env = {"SMTP_PASSWORD": "mail-s3cret"}
+        untrusted = folder.hub("run", "a", env=env)  # no a.csv: the run fails, which is notified
+        assert untrusted.code == 2
+        assert "e-mail notification not sent" in untrusted.err and "CERTIFICATE_VERIFY_FAILED" in untrusted.err
+        assert (sink.logins, sink.messages) == ([], []), "nothing sent to a server whose certificate is not trusted"
+        assert "mail-s3cret" not in untrusted.err
+
+        trusted = folder.hub("run", "a", env={**env, "SSL_CERT_FILE": ca_file})
+        assert "e-mail notification not sent" not in trusted.err, trusted.err
+        [(login, over_tls)] = sink.logins
+        assert login.startswith("AUTH PLAIN") and over_tls
+        [mail] = sink.messages
+        assert mail["tls"] and "Subject: [Wasl Hub] a: run 2 failed" in mail["data"]
+    finally:
+        sink.close()
+
+
+def test_ssl_speaks_tls_from_the_first_byte(folder, mail_ca):
+    server_tls, ca_file = mail_ca
+    sink = SmtpSink(server_tls, implicit=True)
+    try:
+        folder.write("hub.yaml", _mail_config(sink, "ssl: true"))
+        r = folder.hub("run", "a", env={"SMTP_PASSWORD": "mail-s3cret", "SSL_CERT_FILE": ca_file})
+        assert r.code == 2 and "e-mail notification not sent" not in r.err, r.err
+        assert [over_tls for _login, over_tls in sink.logins] == [True]
+        assert [m["tls"] for m in sink.messages] == [True]
+    finally:
+        sink.close()
+
+
+def test_a_mail_login_without_tls_is_refused_in_the_config(folder):
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nnotify:\n  email: {host: smtp.example.org, port: 587, username: hub, password: x,"
+        " sender: a@example.org, to: [b@example.org]}\n",
+    )
+    r = folder.hub("status")
+    assert r.code == 2
+    assert "notify.email: a username without starttls or ssl would send the password to smtp.example.org in clear" in r.err
