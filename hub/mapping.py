@@ -35,7 +35,7 @@ from hub.places import governorate_code
 from hub.readers.uncalculated import UncalculatedRow, formula_message
 from hub.schema import load_schema
 from hub.text.arabic import matching_key, normalize_digits
-from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest
+from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
 
 __all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
 
@@ -73,13 +73,9 @@ def _decimal(sep: str) -> Callable[[str], str]:
             if s[0] != "0" and (s[-1] != "0" or "." not in s):
                 return s
             return shortest(s)
-        t = normalize_digits(s).replace(" ", "").replace("\u00a0", "")
-        if sep == ",":
-            t = t.replace(".", "").replace(",", ".")
-        else:
-            t = t.replace(",", "")
         try:
-            return plain_number(t)
+            t = ungrouped(normalize_digits(s), "." if sep == "," else ",")
+            return plain_number(t.replace(",", ".") if sep == "," else t)
         except NotPlain as exc:
             raise _Bad("decimal", f"{s!r} {exc}") from None
 
@@ -105,8 +101,8 @@ def _cached(fn: Callable[[str], Any], size: int = 4096) -> Callable[[str], Any]:
 
 
 def _integer(s: str) -> int:
-    t = normalize_digits(s).replace(",", "").replace(" ", "")
     try:
+        t = ungrouped(normalize_digits(s), ",", hint=False)
         d = plain_decimal(t, "a whole number")
     except NotPlain as exc:
         raise _Bad("integer", f"{s!r} {exc}") from None

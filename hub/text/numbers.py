@@ -8,6 +8,10 @@ those into a donations sheet, and two of them do harm:
 - an exponent is a few characters that stand for a huge number: ``1e999999`` as a whole
   number took 22 seconds to expand, and one more digit takes hours, all from one cell.
 
+Thousands separators are taken out only where they separate thousands. Taken out wherever
+they stood, ``2,50`` (two and a half with a decimal comma, in a column read with a decimal
+point) was stored as 250, and ``1.234,50`` as 1.2345: amounts a hundred times off, without a word.
+
 So text from outside becomes a number here, or is refused with a reason a person can act on.
 """
 
@@ -16,12 +20,18 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["MAX_WHOLE_DIGITS", "NotPlain", "float_text", "plain_decimal", "plain_number", "shortest"]
+__all__ = ["MAX_WHOLE_DIGITS", "NotPlain", "float_text", "plain_decimal", "plain_number", "shortest", "ungrouped"]
 
 # ASCII digits only: Arabic-Indic digits are made ASCII (``normalize_digits``) before this.
 _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
 MAX_WHOLE_DIGITS = 30  # beyond any count or amount the schema holds; int() of a long number is slow
+# A whole part grouped by thousands: 1,250,000 (or 1.250.000 where the comma is the decimal point).
+_GROUPED = {g: re.compile(rf"[+-]?[0-9]{{1,3}}(?:{re.escape(g)}[0-9]{{3}})+") for g in (",", ".")}
+_SEPARATOR_WORDS = {
+    ",": "a comma that does not stand between thousands (1,250,000); if the comma is the decimal point, set decimal_separator: ',' for this column",
+    ".": "a point that does not stand between thousands (1.250.000,50); if the point is the decimal point, set decimal_separator: '.' for this column",
+}
 
 
 class NotPlain(ValueError):
@@ -36,6 +46,25 @@ def _check(text: str, what: str) -> None:
             "is in scientific notation; write the number in full (a spreadsheet that shows 1.23457E+11 has already rounded the digits away)"
         )
     raise NotPlain(f"is not {what}")
+
+
+def ungrouped(text: str, group: str, *, hint: bool = True) -> str:
+    """``text`` without the thousands separators ``group`` (``,`` or ``.``); spaces between digit groups too.
+
+    Each separator must stand between groups of three digits in the whole part; NotPlain says
+    what is wrong otherwise, and (``hint``) which ``decimal_separator`` the column may need. The
+    decimal point (the other of the two) is left where it is.
+    """
+    if " " in text or "\u00a0" in text:
+        text = re.sub(r"^([+-])\s+", r"\1", text).replace("\u00a0", group).replace(" ", group)
+    if group not in text:
+        return text
+    point = "." if group == "," else ","
+    whole, has_point, fraction = text.partition(point)
+    if group in fraction or not _GROUPED[group].fullmatch(whole):
+        words = _SEPARATOR_WORDS[group]
+        raise NotPlain(f"has {words if hint else words.split(';')[0]}")
+    return whole.replace(group, "") + (point + fraction if has_point else "")
 
 
 def plain_decimal(text: str, what: str = "a number") -> Decimal:

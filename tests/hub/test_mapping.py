@@ -28,6 +28,8 @@ def apply(spec, row, **kw):
         (" 0075.500 ", ".", "75.5"),
         ("\u200f2500\u200e", ".", "2500"),
         ("0.00", ".", "0"),
+        ("1 250 000,5", ",", "1250000.5"),
+        ("- 500", ".", "-500"),
     ],
 )
 def test_decimal_conversions(raw, sep, want):
@@ -47,6 +49,12 @@ def test_decimal_conversions(raw, sep, want):
         ("1e999999", "integer", "'1e999999' is in scientific notation"),
         ("1" * 40, "integer", "has more than 30 digits"),
         ("12.5", "integer", "'12.5' is not a whole number"),
+        # A separator out of place is not taken out: '2,50' (a decimal comma) was stored as 250,
+        # and '1.234,50' as 1.2345, both a hundred times off.
+        ("2,50", "decimal", "'2,50' has a comma that does not stand between thousands (1,250,000); if the comma is the decimal point, set"),
+        ("1.234,50", "decimal", "'1.234,50' has a comma that does not stand between thousands"),
+        ("1,2345", "decimal", "does not stand between thousands"),
+        ("1,5", "integer", "'1,5' has a comma that does not stand between thousands (1,250,000)"),
     ],
 )
 def test_numbers_in_other_notations_are_refused_with_the_reason(raw, kind, message):
@@ -54,6 +62,17 @@ def test_numbers_in_other_notations_are_refused_with_the_reason(raw, kind, messa
         apply({"a": {"column": "x", "type": kind}}, {"x": raw})
     [problem] = exc.value.problems
     assert (problem.path, problem.rule) == ("a", kind) and message in problem.message
+
+
+def test_a_point_out_of_place_in_a_decimal_comma_column_is_refused():
+    # '1,234.50' read where the comma is the decimal point was 1.2345.
+    with pytest.raises(RecordError) as exc:
+        apply({"a": {"column": "x", "type": "decimal", "decimal_separator": ","}}, {"x": "1,234.50"})
+    [problem] = exc.value.problems
+    assert problem.message == (
+        "'1,234.50' has a point that does not stand between thousands (1.250.000,50); "
+        "if the point is the decimal point, set decimal_separator: '.' for this column"
+    )
 
 
 def test_numbers_keep_every_digit_and_workbook_floats_read_as_written():
