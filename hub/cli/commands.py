@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -279,15 +280,52 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--head",
+    "recorded",
+    metavar="HASH",
+    help="A head printed by an earlier verify and kept elsewhere: check that its entry is still in the chain.",
+)
+@click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def audit_verify(ctx) -> None:
-    """Check every entry's hash chain; exit 1 naming the first altered or removed entry."""
+def audit_verify(ctx, recorded, as_json) -> None:
+    """Check every entry's hash chain; exit 1 naming the first altered or removed entry.
+
+    It prints the head, the last entry's hash. Entries removed from the end leave a chain that
+    still fits; keep the head somewhere else (a ticket, a mail, the platform) and give it back
+    with --head to prove nothing was cut since.
+    """
+    if recorded is not None and not re.fullmatch(r"[0-9a-f]{64}", recorded.strip().lower()):
+        raise click.BadParameter("a head is the 64 hexadecimal characters verify printed", param_hint="--head")
+    recorded = recorded.strip().lower() if recorded else None
     with open_hub(ctx).store.engine.connect() as conn:
-        n, bad = audit.verify(conn)
-    if bad is None:
-        say(f"audit log intact: {n} entries")
+        found = audit.verify(conn, head=recorded)
+    lost = recorded is not None and found.head_at is None
+    if as_json:
+        emit_json(
+            {
+                "intact": found.broken_at is None and not lost,
+                "checked": found.checked,
+                "broken_at": found.broken_at,
+                "head": found.head,
+                **({"recorded_head_at": found.head_at} if recorded else {}),
+            }
+        )
+    elif found.broken_at is not None:
+        say(
+            (f"audit log broken at entry {found.broken_at}", "red"),
+            f" (checked {found.checked}): it was altered, or the one before it was removed",
+        )
+    elif lost:
+        say(
+            ("audit log cut back or altered", "red"),
+            f": no entry carries the recorded head {recorded[:16]}…; its {found.checked} entries fit together, but the"
+            " entries up to that head are no longer all there",
+        )
     else:
-        say((f"audit log broken at entry {bad}", "red"), f" (checked {n}): it was altered, or the one before it was removed")
+        since = f"; the recorded head is entry {found.head_at}" if recorded and found.head_at else ""
+        say(f"audit log intact: {found.checked} entries{since}\nhead {found.head}")
+    if found.broken_at is not None or lost:
         raise SystemExit(1)
 
 

@@ -1,12 +1,16 @@
 """The audit log: append-only, each entry carrying the hash of the one before.
 
 Altering or removing an entry breaks the chain from that entry on, and ``verify`` names the
-first entry that no longer fits.
+first entry that no longer fits. Removing the last entries leaves a shorter chain that still
+fits: no chain can see what is missing after its end. The head (the last entry's hash),
+written down elsewhere, closes that gap: ``verify(conn, head=...)`` finds that entry still in
+the chain, or says the log was cut back (or altered) since.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -15,7 +19,7 @@ from sqlalchemy import Connection, insert, select
 from hub.store.db import hold_until_commit
 from hub.store.models import AuditEntry
 
-__all__ = ["GENESIS", "append", "entries", "verify"]
+__all__ = ["GENESIS", "Verified", "append", "entries", "verify"]
 
 _t = AuditEntry.__table__
 GENESIS = "0" * 64
@@ -58,13 +62,26 @@ def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int =
     ]
 
 
-def verify(conn: Connection) -> tuple[int, int | None]:
-    """Check the whole chain: (entries checked, id of the first bad entry or None)."""
+@dataclass(frozen=True)
+class Verified:
+    """What ``verify`` found: entries checked, the first bad one, the head, and the recorded head's place."""
+
+    checked: int
+    broken_at: int | None  # id of the first entry that does not fit; None when the chain holds
+    head: str  # the hash of the last entry that fits (GENESIS for an empty log)
+    head_at: int | None = None  # id of the entry carrying the recorded head; None if not found (or none asked)
+
+
+def verify(conn: Connection, *, head: str | None = None) -> Verified:
+    """Check the whole chain; with ``head`` (a hash recorded earlier), also where that entry is now."""
     prev = GENESIS
     n = 0
+    found = 0 if head == GENESIS else None
     for r in conn.execute(select(_t).order_by(_t.c.id)):
         n += 1
         if r.prev_hash != prev or _digest(prev, r.at, r.actor, r.action, r.subject, r.detail) != r.hash:
-            return n, r.id
+            return Verified(n, r.id, prev, found)
         prev = r.hash
-    return n, None
+        if head is not None and r.hash == head:
+            found = r.id
+    return Verified(n, None, prev, found)

@@ -148,6 +148,28 @@ def test_dismiss_needs_a_reason_and_is_audited(donations):
     assert donations.hub("audit", "verify").code == 0
 
 
+def test_entries_cut_from_the_end_of_the_audit_log_are_found_with_a_recorded_head(donations):
+    # Deleting the last entries leaves a chain that still fits: verify said "intact". The head
+    # it prints, kept elsewhere, is what proves nothing was cut since.
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]])
+    donations.hub("run", "amal")
+    donations.hub("quarantine", "dismiss", "1", "--reason", "duplicate of D8")
+    first = donations.hub("audit", "verify", "--json")
+    assert first.code == 0
+    recorded = json.loads(first.out)
+    assert recorded["intact"] and recorded["checked"] == 1 and len(recorded["head"]) == 64
+    assert f"head {recorded['head']}" in donations.hub("audit", "verify").out
+    donations.hub("state", "rewind", "amal")  # a later entry: the recorded head stays in the chain
+    later = donations.hub("audit", "verify", "--head", recorded["head"])
+    assert later.code == 0 and "intact: 2 entries; the recorded head is entry 1" in later.out
+
+    donations.sql("delete from audit_log where id >= 1")  # someone hides the dismissal and what followed
+    assert donations.hub("audit", "verify").code == 0, "without a head, an emptied log fits together"
+    cut = donations.hub("audit", "verify", "--head", recorded["head"])
+    assert cut.code == 1 and "audit log cut back or altered" in cut.out
+    assert donations.hub("audit", "verify", "--head", "not-a-hash").code == 2
+
+
 def test_state_show_set_rewind_are_audited(donations):
     donations.hub("run", "amal")
     shown = json.loads(donations.hub("state", "show", "amal", "--json").out)

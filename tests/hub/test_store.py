@@ -89,18 +89,19 @@ def test_audit_chain_names_the_first_altered_or_removed_entry(store, tmp_path):
         for i in range(5):
             audit.append(conn, actor="admin", action="state.set", subject=f"state/c/{i}", detail={"n": i}, now=utcnow())
     with store.engine.connect() as conn:
-        assert audit.verify(conn) == (5, None)
+        found = audit.verify(conn)
+    assert (found.checked, found.broken_at) == (5, None)
     db = sqlite3.connect(tmp_path / "nested" / "hub.db")
     db.execute("update audit_log set detail = '{\"n\":99}' where id = 3")
     db.commit()
     with store.engine.connect() as conn:
-        assert audit.verify(conn)[1] == 3
+        assert audit.verify(conn).broken_at == 3
     db.execute("update audit_log set detail = '{\"n\":2}' where id = 3")
     db.execute("delete from audit_log where id = 2")
     db.commit()
     db.close()
     with store.engine.connect() as conn:
-        assert audit.verify(conn)[1] == 3, "the entry after the removed one no longer links"
+        assert audit.verify(conn).broken_at == 3, "the entry after the removed one no longer links"
 
 
 def test_key_lookup_finds_exactly_the_stored_keys_in_any_dialect_form(store, monkeypatch):
