@@ -28,6 +28,7 @@ _EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
 MAX_WHOLE_DIGITS = 30  # beyond any count or amount the schema holds; int() of a long number is slow
 # A whole part grouped by thousands: 1,250,000 (or 1.250.000 where the comma is the decimal point).
 _GROUPED = {g: re.compile(rf"[+-]?[0-9]{{1,3}}(?:{re.escape(g)}[0-9]{{3}})+") for g in (",", ".")}
+_NUMBER_CHARACTERS = re.compile(r"[0-9+\-., \u00a0]*")
 _SEPARATOR_WORDS = {
     ",": "a comma that does not stand between thousands (1,250,000); if the comma is the decimal point, set decimal_separator: ',' for this column",
     ".": "a point that does not stand between thousands (1.250.000,50); if the point is the decimal point, set decimal_separator: '.' for this column",
@@ -55,6 +56,8 @@ def ungrouped(text: str, group: str, *, hint: bool = True) -> str:
     what is wrong otherwise, and (``hint``) which ``decimal_separator`` the column may need. The
     decimal point (the other of the two) is left where it is.
     """
+    if not _NUMBER_CHARACTERS.fullmatch(text):
+        return text  # words, a currency: not a number at all, which the caller says
     if " " in text or "\u00a0" in text:
         text = re.sub(r"^([+-])\s+", r"\1", text).replace("\u00a0", group).replace(" ", group)
     if group not in text:

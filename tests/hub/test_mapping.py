@@ -55,6 +55,8 @@ def test_decimal_conversions(raw, sep, want):
         ("1.234,50", "decimal", "'1.234,50' has a comma that does not stand between thousands"),
         ("1,2345", "decimal", "does not stand between thousands"),
         ("1,5", "integer", "'1,5' has a comma that does not stand between thousands (1,250,000)"),
+        ("ألف ليرة", "decimal", "'ألف ليرة' is not a number"),  # words are not a number, whatever their spaces
+        ("1,000 ل.س", "decimal", "'1,000 ل.س' is not a number"),
     ],
 )
 def test_numbers_in_other_notations_are_refused_with_the_reason(raw, kind, message):
