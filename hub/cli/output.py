@@ -24,7 +24,7 @@ from hub.secrets import redactor
 from hub.store.types import MAX_ROW_ID
 from hub.text.controls import escape_controls
 
-__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "say", "table"]
+__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "local_time", "say", "table"]
 
 console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
@@ -87,6 +87,29 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for r in rows:
         t.add_row(*["" if v is None else escape_controls(redactor.redact(str(v))) for v in r])
     console.print(t)
+
+
+def local_time(moment: str | None, zone: str) -> str:
+    """An ISO 8601 moment as an admin reads it in a table: in the hub's zone, to the minute.
+
+    ``2026-11-29T20:33:52.030080+00:00`` in Asia/Damascus reads ``2026-11-29 23:33 +03``. JSON
+    output keeps the full ISO form; a value that is not a moment is shown as it is.
+    """
+    if not moment:
+        return ""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    if at.tzinfo is None:
+        return moment
+    at = at.astimezone(ZoneInfo(zone))
+    offset = at.strftime("%z")
+    shown = offset[:3] if offset[3:] == "00" else f"{offset[:3]}:{offset[3:]}"
+    return f"{at:%Y-%m-%d %H:%M} {shown}"
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import emit_json, say, table
+from hub.cli.output import emit_json, local_time, say, table
 from hub.store import runs as run_store
 
 
@@ -101,8 +101,8 @@ def schedule_list(ctx, as_json) -> None:
                 [
                     r["connection"],
                     r["when"] + (" (paused)" if r["paused"] else ""),
-                    r["next"],
-                    f"{r['last_run']['status']} at {r['last_run']['started_at']}" if r["last_run"] else "",
+                    local_time(r["next"], hub.config.timezone),
+                    f"{r['last_run']['status']} at {local_time(r['last_run']['started_at'], hub.config.timezone)}" if r["last_run"] else "",
                 ]
                 for r in rows
             ],
@@ -184,6 +184,11 @@ def status(ctx, as_json) -> None:
     if as_json:
         emit_json(rows)
         return
+    zone = hub.config.timezone
+
+    def at(moment: str | None) -> str:
+        return local_time(moment, zone)
+
     table(
         None,
         ["connection", "schedule", "next", "running", "last run", "last failure", "waiting to send"],
@@ -191,24 +196,24 @@ def status(ctx, as_json) -> None:
             [
                 r["connection"],
                 (r["schedule"] or "") + (" (paused)" if r["paused"] else ""),
-                r["next"],
+                at(r["next"]),
                 ", ".join(map(str, r["running"])),
-                f"{r['last_run']['status']} {r['last_run']['started_at']}" if r["last_run"] else "",
-                f"{r['last_failure']['started_at']}: {r['last_failure']['error']}" if r["last_failure"] else "",
-                _waiting_words(r["waiting"]),
+                f"{r['last_run']['status']} {at(r['last_run']['started_at'])}" if r["last_run"] else "",
+                f"{at(r['last_failure']['started_at'])}: {r['last_failure']['error']}" if r["last_failure"] else "",
+                _waiting_words(r["waiting"], zone),
             ]
             for r in rows
         ],
     )
 
 
-def _waiting_words(w: dict | None) -> str:
-    """'120 since 2026-11-29 09:00 UTC; next try 10:05; <why the last try failed>'."""
+def _waiting_words(w: dict | None, zone: str) -> str:
+    """'120 since 2026-11-29 12:00 +03; next try 2026-11-29 13:05 +03; <why the last try failed>'."""
     if not w:
         return ""
-    words = f"{w['pending']} since {w['oldest'][:16].replace('T', ' ')} UTC"
+    words = f"{w['pending']} since {local_time(w['oldest'], zone)}"
     if w["next_attempt_at"]:
-        words += f"; next try {w['next_attempt_at'][11:16]}"
+        words += f"; next try {local_time(w['next_attempt_at'], zone)}"
     if w["last_error"]:
         words += f"; {w['last_error'][:120]}"
     return words

@@ -19,3 +19,30 @@ def test_every_declared_command_is_listed_and_answers_help():
     for name in sorted(names):
         proc = subprocess.run([sys.executable, "-m", "hub", name, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0 and "Usage: hub " + name in proc.stdout, (name, proc.stderr)
+
+
+def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
+    # The table showed 2026-11-29T20:33:52.030080+00:00: UTC to the microsecond, for an admin in Damascus.
+    import json
+
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\ntimezone: Asia/Damascus\nconnections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n"
+        "    streams:\n      s: {entity: association}\n    schedule: {cron: '0 2 * * *'}\n",
+    )
+    assert folder.hub("run", "a").code == 2  # no a.csv: a failed run to show
+    [row] = json.loads(folder.hub("status", "--json").out)
+    started = row["last_failure"]["started_at"]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromisoformat(started).astimezone(ZoneInfo("Asia/Damascus"))
+    shown = folder.hub("status", env={"COLUMNS": "250"}).out
+    assert f"failed {local:%Y-%m-%d %H:%M} +03" in shown
+    assert started not in shown, "JSON keeps the full moment; the table reads as a clock does"
+    assert "02:00 +03" in shown, "the next run, at 02:00 in Damascus"
+    from hub.cli.output import local_time
+
+    assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus") == "2026-11-29 23:33 +03"
+    assert local_time("2026-03-29T12:00:00+00:00", "Asia/Kolkata") == "2026-03-29 17:30 +05:30"
+    assert local_time("not a time", "Asia/Damascus") == "not a time"
