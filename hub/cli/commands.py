@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, say, table
+from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, local_time, say, table
 from hub.errors import HubError
 from hub.pipeline.run import check_columns, run_connection
 from hub.store import audit
@@ -99,11 +99,12 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
             )
 
 
-def _run_line(r: dict) -> list:
+def _run_line(r: dict, zone: str) -> list:
     return [
         r["id"],
         r["connection"],
         r["status"],
+        local_time(r.get("started_at"), zone),
         r["read"],
         r["inserted"],
         r["updated"],
@@ -119,6 +120,7 @@ RUN_COLUMNS = [
     "run",
     "connection",
     "status",
+    "started",
     "read",
     "new",
     "changed",
@@ -180,7 +182,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
     if as_json:
         emit_json({"runs": results, "failed": failed})
     else:
-        table(None, RUN_COLUMNS, [_run_line(r) for r in results])
+        table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in results])
         if any(r["quarantined"] for r in results):
             say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
     if failed:
@@ -208,7 +210,7 @@ def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None
     if as_json:
         emit_json(rows)
     else:
-        table(None, RUN_COLUMNS, [_run_line(r) for r in rows])
+        table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in rows])
 
 
 def _follow(hub, connection, as_json) -> None:
@@ -225,7 +227,7 @@ def _follow(hub, connection, as_json) -> None:
                     sys.stdout.write(__import__("orjson").dumps(r).decode() + "\n")
                     sys.stdout.flush()
                 else:
-                    say(" ".join(str(x) for x in _run_line(r)))
+                    say(" ".join(str(x) for x in _run_line(r, hub.config.timezone)))
         time.sleep(1.0)
 
 

@@ -41,6 +41,7 @@ def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
     assert f"failed {local:%Y-%m-%d %H:%M} +03" in shown
     assert started not in shown, "JSON keeps the full moment; the table reads as a clock does"
     assert "02:00 +03" in shown, "the next run, at 02:00 in Damascus"
+    assert f"{local:%Y-%m-%d %H:%M} +03" in folder.hub("runs", env={"COLUMNS": "250"}).out, "hub runs says when each started"
     from hub.cli.output import local_time
 
     assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus") == "2026-11-29 23:33 +03"
