@@ -71,6 +71,9 @@ MAX_CURSOR = MAX_ROW_ID  # cursors are 64-bit row and sequence numbers
 # PostgreSQL cannot hold in text) is a 422 naming the parameter, never a store error.
 _DEFS = load_schema("bank_transaction")["$defs"]
 IDENTIFIER, ACCOUNT = ({"max_length": _DEFS[d]["maxLength"], "pattern": _DEFS[d]["pattern"]} for d in ("identifier", "account"))
+# Filters take only what a record can hold: SY15 or a misspelt sector is a 422, not an empty
+# page that reads as "none there".
+GOVERNORATE, SECTORS = _DEFS["governorate"]["pattern"], _DEFS["sector"]["enum"]
 
 
 def _problems(*codes: int) -> dict:
@@ -263,14 +266,20 @@ def get_records(
     request: Request,
     caller: Caller,
     association: Annotated[str | None, Query(**IDENTIFIER)] = None,
-    governorate: Annotated[str | None, Query(pattern=r"^SY\d{2}$", description="Governorate P-code, e.g. SY01")] = None,
-    sector: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
+    governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Governorate P-code, SY01 to SY14")] = None,
+    sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="A sector of the common schema")] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     after: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> Response:
     """A page of records, filtered, within the token's scope (an association token sees its own)."""
+    if sector is not None and sector not in SECTORS:
+        raise ApiProblem(
+            422,
+            f"sector {sector!r} is not a sector of the common schema",
+            errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
+        )
     filters = browse.Filters(association, governorate, sector, date_from, date_to)
     return _json(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
 

@@ -98,6 +98,11 @@ def test_filters_by_governorate_sector_and_dates(api):
     assert r.status_code == 422 and "no governorate" in r.json()["detail"]
     r = httpx.get(f"{api.url}/api/v1/donation", params={"from": "2026-10-15", "to": "2026-10-05"}, headers=platform)
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "from"
+    # A governorate or sector no record can hold is named, not answered with an empty page.
+    r = httpx.get(f"{api.url}/api/v1/distribution", params={"governorate": "SY15"}, headers=platform)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "governorate", r.text
+    r = httpx.get(f"{api.url}/api/v1/distribution", params={"sector": "helth"}, headers=platform)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "sector" and "food_security" in r.json()["errors"][0]["message"]
 
 
 def test_a_misspelt_filter_is_refused_rather_than_ignored(api):
