@@ -66,10 +66,15 @@ def init(ctx: click.Context, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def check(ctx: click.Context, connection: str, as_json: bool) -> None:
-    """Check that CONNECTION can reach its system and that its mapping fits the source."""
+    """Check that CONNECTION can reach its system and that its mapping fits the source.
+
+    A file's first rows are put through the mapping and the schema, storing nothing: it says
+    how many would be stored and why the others would be quarantined (exit 1 if any would be).
+    """
     hub = open_hub(ctx)
     connector = hub.open_connector(connection)
     from hub.pipeline.run import build_preparer
+    from hub.pipeline.trial import try_rows
 
     try:
         detail = connector.check()
@@ -77,12 +82,14 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
         for stream in connector.streams():
             prep = build_preparer(hub, connection, stream)
             check_columns(connection, stream, prep)
+            trial = try_rows(stream, prep)
             streams.append(
                 {
                     "stream": stream.name,
                     "entity": stream.entity,
                     "key": list(stream.key),
                     "cursor_field": stream.cursor_field,
+                    **({"trial": trial.as_dict()} if trial is not None else {}),
                 }
             )
     finally:
@@ -97,6 +104,24 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
                 f"  stream {s['stream']}: {s['entity']} keyed by {', '.join(s['key'])}"
                 + (f", incremental on {s['cursor_field']}" if s["cursor_field"] else "")
             )
+            if "trial" in s:
+                _say_trial(s["trial"])
+    if any(s.get("trial", {}).get("would_quarantine") for s in streams):
+        raise SystemExit(1)
+
+
+_SHOWN_REFUSALS = 5
+
+
+def _say_trial(trial: dict) -> None:
+    """'the first 500 rows: 498 would be stored, 2 quarantined', with the first reasons."""
+    refused = trial["would_quarantine"]
+    counts = f"{trial['would_store']} would be stored" + (f", {len(refused)} quarantined" if refused else "")
+    say(f"    the first {trial['tried']} row(s) through the mapping and the schema: {counts}")
+    for r in refused[:_SHOWN_REFUSALS]:
+        say(("    line " + str(r["line"]), "yellow"), ": " + "; ".join(f"{e['path']}: {e['message']}" for e in r["errors"]))
+    if len(refused) > _SHOWN_REFUSALS:
+        say(f"    … and {len(refused) - _SHOWN_REFUSALS} more (--json lists them all)")
 
 
 def _run_line(r: dict, zone: str) -> list:

@@ -83,6 +83,26 @@ def test_bad_rows_are_quarantined_with_raw_payload_and_neighbours_stored(donatio
     assert donations.sql("select count(*) from records") == [(5,)]
 
 
+def test_check_tries_the_first_rows_through_the_mapping_and_stores_nothing(donations):
+    # Writing a mapping, the IT person learnt what it made of the rows only by running it.
+    rows = donation_rows(3)
+    rows[1][2] = "2,50"  # a decimal comma, in a column read with a decimal point
+    rows.append(["D9", "سمير", "500", "SYP", "15/10/2026", "حوالة"])  # a channel the map does not know
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    r = donations.hub("check", "amal")
+    assert r.code == 1, "some rows would be quarantined"
+    assert "the first 4 row(s) through the mapping and the schema: 2 would be stored, 2 quarantined" in r.out
+    assert "line 3: amount: '2,50' has a comma that does not stand between thousands" in r.out
+    assert "line 5: channel:" in r.out
+    trial = json.loads(donations.hub("check", "amal", "--json").out)["streams"][0]["trial"]
+    assert (trial["tried"], trial["would_store"], [q["line"] for q in trial["would_quarantine"]]) == (4, 2, [3, 5])
+    assert json.loads(donations.hub("quarantine", "list", "--json").out) == [], "a check stores nothing"
+    assert json.loads(donations.hub("runs", "--json").out) == []
+    assert json.loads(donations.hub("state", "show", "amal", "--json").out)[0]["cursor"] is None
+    donations.write_csv("donations.csv", DONATION_HEADER, donation_rows(3))
+    assert donations.hub("check", "amal").code == 0
+
+
 def test_rerun_of_an_unchanged_file_does_not_duplicate_quarantine(donations):
     rows = donation_rows(3) + [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]]
     donations.write_csv("donations.csv", DONATION_HEADER, rows)

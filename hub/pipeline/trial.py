@@ -1,0 +1,55 @@
+"""A trial of a file stream's first rows through its mapping and the schema, storing nothing.
+
+``hub check`` runs it so that the person writing a mapping sees, before any run, what the
+first rows would become: how many would be stored and why the others would be quarantined
+(a decimal comma in an amount column, a date in another format, a channel the map lacks).
+Only file streams are tried: reading a file has no effect, where a drop folder moves the
+files it cannot read and an API may count the requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hub.filestreams import FileStream
+from hub.pipeline.prepare import Preparer, Rejected
+from hub.sdk import Cursor, Stream
+
+__all__ = ["SAMPLE_ROWS", "Trial", "try_rows"]
+
+SAMPLE_ROWS = 500
+
+
+@dataclass
+class Trial:
+    """What the first rows would become: how many were tried, stored, and each refusal's reasons."""
+
+    tried: int = 0
+    stored: int = 0
+    refused: list[dict] = field(default_factory=list)  # {"line": N, "errors": [{"path", "rule", "message"}]}
+
+    def as_dict(self) -> dict:
+        return {"tried": self.tried, "would_store": self.stored, "would_quarantine": self.refused}
+
+
+def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Trial | None:
+    """Prepare the first ``rows`` rows of a file stream; None for a stream that is not a file's."""
+    if not isinstance(stream, FileStream):
+        return None
+    prepare = preparer.bound()
+    trial = Trial()
+    reader = stream.read(Cursor(None))
+    try:
+        for row in reader:
+            if trial.tried >= rows:
+                break
+            trial.tried += 1
+            data, line, problems = row
+            out = Rejected("read", line, data, list(problems)) if problems else prepare(data, line)
+            if isinstance(out, Rejected):
+                trial.refused.append({"line": line, "errors": [p.as_dict() for p in out.problems]})
+            else:
+                trial.stored += 1
+    finally:
+        reader.close()
+    return trial
