@@ -13,9 +13,9 @@ from hub.reconcile import service as svc
 from hub.reconcile.output import as_json, totals, write_report
 
 
-def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None) -> None:
+def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None, settings) -> None:
     if report:
-        write_report(report, decisions)
+        write_report(report, decisions, settings)
     if as_json_flag:
         emit_json(as_json(decisions, evidence=evidence))
         return
@@ -43,7 +43,7 @@ def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None) ->
     table(
         "totals",
         ["status", "lines", "amount"],
-        [[s, n, "; ".join(f"{v} {k}" for k, v in sorted(m.items()))] for s, n, m in totals(decisions)],
+        [[s, n, "; ".join(f"{v} {k}" for k, v in sorted(m.items()))] for s, n, m in totals(decisions, settings)],
     )
     if report:
         say(f"report written to {report}")
@@ -78,12 +78,15 @@ def reconcile_command(ctx, statements, donations, as_json_flag, evidence, report
             plugins, section = hub.plugins, hub.config.reconcile
         else:
             plugins, section = Plugins().load(), {}
-        decisions, warnings = svc.reconcile_files(plugins, convert.settings_from(section), list(statements), donations)
+        settings = convert.settings_from(section)
+        decisions, warnings = svc.reconcile_files(plugins, settings, list(statements), donations)
         for w in warnings:
             say(("warning:", "yellow"), f" {w}", err=True)
     else:
-        decisions = svc.reconcile_store(open_hub(ctx))
-    _show(decisions, as_json_flag, evidence, report)
+        hub = open_hub(ctx)
+        settings = convert.settings_from(hub.config.reconcile)
+        decisions = svc.reconcile_store(hub)
+    _show(decisions, as_json_flag, evidence, report, settings)
     if any(d.status in ("suggested", "unmatched") for d in decisions):
         raise SystemExit(1)
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hub.reconcile.model import Decision
+from hub.reconcile.model import Decision, Settings
 from hub.services.spreadsheet import save_workbook, write_table, xlsx_cell
 
 __all__ = ["as_json", "totals", "write_report"]
@@ -30,19 +30,32 @@ def as_json(decisions: list[Decision], *, evidence: bool = False) -> dict[str, l
     return out
 
 
-def totals(decisions: list[Decision]) -> list[tuple[str, int, dict[str, Decimal]]]:
-    """Per status: how many lines and how much money, by currency."""
+def totals(decisions: list[Decision], settings: Settings | None = None) -> list[tuple[str, int, dict[str, Decimal]]]:
+    """Per status: how many lines and how much money, by currency.
+
+    A currency that was redenominated is totalled per epoch: the lines booked before the
+    change count in old units (``SYP before 2026-01-01``), apart from the new ones. Added
+    together, 250,000 old pounds and 2,500 new ones made a figure that is neither.
+    """
+    changes = settings.redenominations if settings else ()
+
+    def unit(d: Decision) -> str:
+        for r in changes:
+            if r.currency == d.txn.currency and d.txn.booking_date < r.since:
+                return f"{r.currency} before {r.since.isoformat()}"
+        return d.txn.currency
+
     rows = []
     for status in ("matched", "suggested", "unmatched", "ignored"):
         these = [d for d in decisions if d.status == status]
         money: dict[str, Decimal] = {}
         for d in these:
-            money[d.txn.currency] = money.get(d.txn.currency, Decimal(0)) + d.txn.amount
+            money[unit(d)] = money.get(unit(d), Decimal(0)) + d.txn.amount
         rows.append((status, len(these), money))
     return rows
 
 
-def write_report(path: Path, decisions: list[Decision]) -> int:
+def write_report(path: Path, decisions: list[Decision], settings: Settings | None = None) -> int:
     """An .xlsx or .csv an accountant can open: a row per line, then the totals per status."""
     header = [
         "status",
@@ -83,7 +96,7 @@ def write_report(path: Path, decisions: list[Decision]) -> int:
         )
     rows.append([])
     rows.append(["totals"])
-    for status, n, money in totals(decisions):
+    for status, n, money in totals(decisions, settings):
         rows.append([status, n, None, "; ".join(f"{format(v, 'f')} {k}" for k, v in sorted(money.items()))])
     return write_table(path, header, rows, sheet="reconciliation")
 

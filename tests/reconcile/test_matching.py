@@ -222,6 +222,31 @@ def test_report_has_a_row_per_line_and_totals(files):
     assert totals == {"matched": 6, "suggested": 5, "unmatched": 3, "ignored": 2}
 
 
+def test_report_totals_keep_old_and_new_pounds_apart(folder):
+    # A statement across the redenomination: 250,000 old pounds in December, 2,500 new ones in
+    # January. Added together they made 252,500 "SYP", a figure that is neither.
+    folder.write(
+        "d.jsonl",
+        json.dumps(donation("D-OLD", "250000", "SYP", "2025-12-01", ref="AMAL-2001")) + "\n",
+    )
+    folder.write(
+        "s.xml",
+        camt053(
+            [
+                Line("T-DEC", "250000", ccy="SYP", booked="2025-12-20", ustrd=["AMAL-2001"]),
+                Line("T-JAN", "2500", ccy="SYP", booked="2026-01-20", ustrd=["AMAL-9999"]),
+                Line("T-FEB", "300", ccy="SYP", booked="2026-02-02", ustrd=["AMAL-9998"]),
+            ]
+        ),
+    )
+    r = folder.hub("reconcile", "--statement", "s.xml", "--donations", "d.jsonl", "--report", "r.csv", env={"COLUMNS": "200"})
+    assert r.code == 1, r.err
+    assert "250000 SYP before 2026-01-01" in r.out and "2800 SYP" in r.out and "252" not in r.out
+    report = (folder.path / "r.csv").read_text(encoding="utf-8-sig")
+    assert "matched,1,,250000 SYP before 2026-01-01" in report
+    assert "unmatched,2,,2800 SYP" in report
+
+
 def test_bad_inputs_are_clear(files):
     r = files.hub("reconcile", "--statement", "s.xml")
     assert r.code == 2 and "give both" in r.err
