@@ -33,7 +33,15 @@ def tokens() -> None:
 def tokens_create(ctx, name, association, platform, read, write, days, as_json) -> None:
     """Create a token NAME; prints the secret once (only its hash is kept)."""
     lifetime = timedelta(days=days) if days else None
-    t = svc.create(open_hub(ctx), name, association=association, platform=platform, read=read, write=write, expires_in=lifetime)
+    hub = open_hub(ctx)
+    t = svc.create(hub, name, association=association, platform=platform, read=read, write=write, expires_in=lifetime)
+    if svc.unknown_association(hub, t["association_id"]):
+        say(
+            ("warning:", "yellow"),
+            f" this hub's register has no association {t['association_id']!r}: check the spelling (its hub's records must"
+            " carry exactly this association_id, or they are refused); `hub tokens revoke` if it is wrong",
+            err=True,
+        )
     if as_json:
         emit_json(t)
         return

@@ -20,12 +20,13 @@ from hub.app import Hub
 from hub.errors import ConfigError, NotFoundError
 from hub.services.scope import association_scope
 from hub.store import audit
-from hub.store.models import ApiToken
+from hub.store.models import ApiToken, Record
 from hub.store.types import utcnow
 
 __all__ = ["Principal", "authenticate", "create", "expire", "list_tokens", "revoke", "why_refused"]
 
 _t = ApiToken.__table__
+_records = Record.__table__
 PREFIX = "wh_"
 _NAME = re.compile(r"[\w.-]{1,64}")  # letters of any script, digits, . _ -: a label, not a sentence
 MAX_LIFETIME = timedelta(days=3650)  # beyond ten years an expiry is no expiry: leave it out
@@ -142,6 +143,22 @@ def create(
         "write": write,
         "expires_at": _iso(expires_at),
     }
+
+
+def unknown_association(hub: Hub, association: str | None) -> bool:
+    """Whether this hub's register of associations is kept and has no ``association``.
+
+    A token given for a misspelt association is refused on every record its hub pushes
+    ("writes only association 'asoc-amal' records"); said when the token is made, the typo is
+    caught before the association's IT staff meet it. An empty register says nothing.
+    """
+    if not association:
+        return False
+    from hub.store.records import stored_rows
+
+    with hub.store.engine.connect() as conn:
+        any_kept = conn.execute(select(_records.c.id).where(_records.c.entity == "association").limit(1)).first() is not None
+        return any_kept and not stored_rows(conn, "association", [association])
 
 
 def list_tokens(hub: Hub) -> list[dict]:

@@ -246,6 +246,25 @@ def test_no_config_file(folder):
     assert "no config file" in r.err and "hub init" in r.err
 
 
+def test_a_token_for_an_association_the_register_does_not_hold_is_warned_about(folder):
+    # A misspelt association made a token whose every push was refused, found only then.
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  register:\n    connector: csv\n    settings: {path: a.csv}\n"
+        "    streams:\n      s: {entity: association}\n",
+    )
+    first = folder.hub("tokens", "create", "early", "--association", "asoc-amal")
+    assert first.code == 0 and "warning" not in first.err, "no register kept yet: nothing to compare with"
+    folder.write_csv("a.csv", ["id", "name_ar", "governorate", "status"], [["assoc-amal", "جمعية الأمل", "SY01", "active"]])
+    assert folder.hub("run", "register").code == 0
+    typo = folder.hub("tokens", "create", "amal", "--association", "asoc-amal", "--write")
+    assert typo.code == 0 and typo.out.strip().splitlines()[-1].startswith("wh_"), "made all the same: the register may lag"
+    assert "this hub's register has no association 'asoc-amal': check the spelling" in typo.err
+    right = folder.hub("tokens", "create", "amal-2", "--association", "assoc-amal", "--write")
+    assert right.code == 0 and "warning" not in right.err
+    assert "warning" not in folder.hub("tokens", "create", "reader", "--platform").err
+
+
 def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(folder):
     """An unset shell variable (``--association "$ASSOC"``) must not make a token that reads as the platform's."""
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
