@@ -129,6 +129,21 @@ def test_a_file_still_arriving_waits_for_the_next_run_when_the_folder_asks_files
     assert (folder.path / "inbox" / "done" / "oct.csv").exists()
 
 
+def drop_three_gifts(folder, *, second_donor: str):
+    """Three gifts dropped in the inbox and run through ``drops``, the second one's donor named ``second_donor``.
+
+    One of them is refused by the destination table: the run exits 1.
+    """
+    folder.write_csv(
+        "inbox/a.csv",
+        ["رقم", "الاسم", "المبلغ", "التاريخ"],
+        [["R1", "سامي", "500", "02/10/2026"], ["R2", second_donor, "10", "02/10/2026"], ["R3", "ليلى", "20", "03/10/2026"]],
+    )
+    r = folder.hub("run", "drops", "--json")
+    assert r.code == 1, r.err
+    return r
+
+
 def test_a_record_the_destination_table_refuses_is_quarantined_and_the_others_flow_on(folder):
     # The association's own table requires a donor name. One gift without one failed its whole
     # batch as "try again later", every run, and held every later record back behind it.
@@ -139,13 +154,7 @@ def test_a_record_the_destination_table_refuses_is_quarantined_and_the_others_fl
     )
     db.commit()
     db.close()
-    folder.write_csv(
-        "inbox/a.csv",
-        ["رقم", "الاسم", "المبلغ", "التاريخ"],
-        [["R1", "سامي", "500", "02/10/2026"], ["R2", "", "10", "02/10/2026"], ["R3", "ليلى", "20", "03/10/2026"]],
-    )
-    r = folder.hub("run", "drops", "--json")
-    assert r.code == 1, r.err
+    r = drop_three_gifts(folder, second_donor="")
     run = json.loads(r.out)["runs"][0]
     assert (run["inserted"], run["delivered"]) == (3, 5), "all three to the workbook, two to the table"
     [entry] = json.loads(folder.hub("quarantine", "list", "--json").out)
