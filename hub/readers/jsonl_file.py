@@ -1,7 +1,12 @@
-"""JSON Lines: one JSON object a line. A line that is not an object is a bad record, not a bad file."""
+"""JSON Lines: one JSON object a line. A line that is not an object is a bad record, not a bad file.
+
+A UTF-8 byte order mark before the first line (Windows editors write one) is not part of the
+record: orjson refuses it, and the file's first record went to quarantine as "not valid JSON".
+"""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +31,8 @@ class JsonlFile:
         """Yield every non-blank line after line ``start_after``, parsed, or its text with the problem."""
         with self.path.open("rb") as f:
             for lineno, raw in enumerate(f, start=1):
+                if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
                 if lineno <= start_after or not raw.strip():
                     continue
                 try:

@@ -209,6 +209,20 @@ def test_a_bad_jsonl_line_is_quarantined_not_fatal(folder):
     assert [(e["line"], e["raw"], e["errors"][0]["rule"]) for e in q] == [(2, "{not json", "json"), (3, [1, 2], "type")]
 
 
+def test_a_jsonl_file_saved_with_a_byte_order_mark_reads_its_first_line(folder):
+    # Windows editors start a UTF-8 file with a BOM; the first record was quarantined as "not valid JSON".
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n    streams:\n      d: {entity: association}\n",
+    )
+    good = {"id": "a1", "name_ar": "جمعية", "governorate": "SY01", "status": "active"}
+    lines = "\r\n".join(json.dumps({**good, "id": f"a{i}"}, ensure_ascii=False) for i in (1, 2)) + "\r\n"
+    (folder.path / "d.jsonl").write_bytes(b"\xef\xbb\xbf" + lines.encode("utf-8"))
+    r = folder.hub("run", "j", "--json")
+    assert r.code == 0, r.out
+    assert json.loads(r.out)["runs"][0]["inserted"] == 2
+
+
 def test_usage_errors_exit_2(donations):
     assert donations.hub("run").code == 2
     assert donations.hub("frobnicate").code == 2
