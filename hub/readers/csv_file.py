@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hub.errors import InputError
+from hub.readers.header import check_unique
 from hub.text.arabic import strip_marks
 
 __all__ = ["CsvFile"]
@@ -98,11 +99,7 @@ class CsvFile:
             except UnicodeDecodeError:
                 raise InputError(f"{self.path}: the header is not valid {self.encoding}") from None
         header = [strip_marks(h) for h in raw]
-        seen = set()
-        for i, h in enumerate(header):
-            if h and h in seen:
-                raise InputError(f"{self.path} line {self.skip_rows + 1}: column {h!r} appears twice (column {i + 1})")
-            seen.add(h)
+        check_unique(header, f"{self.path} line {self.skip_rows + 1}", lambda i: f"column {i + 1}")
         return header
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import unescape
 
 from hub.errors import InputError
+from hub.readers.header import check_unique
 from hub.readers.uncalculated import UncalculatedRow
 from hub.text.arabic import strip_marks
 from hub.text.numbers import float_text
@@ -50,6 +51,13 @@ _UNCACHED_FORMULA = re.compile(
 )
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _OVERLAP = 8192  # bytes kept between chunks, longer than any element looked for
+
+
+def _column_letter(index: int) -> str:
+    """'column C' for the 0-based ``index`` 2, as the spreadsheet names it."""
+    from openpyxl.utils import get_column_letter
+
+    return f"column {get_column_letter(index + 1)}"
 
 
 def _column_number(letters: bytes) -> int:
@@ -121,6 +129,7 @@ class XlsxFile:
         if not header_row or all(v is None for v in header_row):
             raise InputError(f"{self.path}: the sheet {self._ws.title!r} is empty or has no header row")
         self.header = [strip_marks(cell_text(v) or "") for v in header_row]
+        check_unique(self.header, f"{self.path} sheet {self._ws.title!r} row {skip_rows + 1}", _column_letter)
         member = getattr(self._ws, "_worksheet_path", None)
         merges, formulas = scan_sheet(self.path, member) if member else ([], {})
         first_data_row = skip_rows + 2

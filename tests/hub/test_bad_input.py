@@ -154,6 +154,23 @@ def test_semicolons_bom_rlm_marks_and_arabic_indic_digits(donations):
     )  # Syria keeps UTC+3 all year since 2022
 
 
+def test_a_column_named_twice_is_refused_in_a_csv_and_in_a_workbook(folder):
+    # Rows are read by column name: of two "amount" columns a workbook kept the second's value, silently.
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["id", "association_id", "amount", "currency", "amount"])
+    wb.active.append(["D1", "A1", "100", "SYP", "200"])
+    wb.save(folder.path / "d.xlsx")
+    r = folder.hub("validate", "donation", "d.xlsx")
+    assert r.code == 2, r.out
+    assert "d.xlsx sheet 'Sheet' row 1: column 'amount' appears twice (column C and column E)" in r.err
+    folder.write_csv("d.csv", ["id", "amount", "currency", "amount"], [["D1", "100", "SYP", "200"]])
+    r = folder.hub("validate", "donation", "d.csv")
+    assert r.code == 2 and "d.csv line 1: column 'amount' appears twice (column 2 and column 4)" in r.err
+    _no_traceback(r)
+
+
 def test_a_file_that_is_not_csv(donations):
     (donations.path / "donations.csv").write_bytes(b"")
     r = donations.hub("run", "amal")
