@@ -35,6 +35,7 @@ from hub.places import governorate_code
 from hub.readers.uncalculated import UncalculatedRow, formula_message
 from hub.schema import load_schema
 from hub.text.arabic import matching_key, normalize_digits
+from hub.text.months import in_english
 from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
 
 __all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
@@ -115,11 +116,19 @@ def _integer(s: str) -> int:
 
 def _parse_moment(s: str, formats: list[str], want_time: bool) -> datetime | date:
     t = normalize_digits(s)
+    english = None  # the text with an Arabic month name in English, for formats that name the month
     for fmt in formats:
         try:
             return datetime.strptime(t, fmt)
         except ValueError:
-            continue
+            pass
+        if "%B" in fmt or "%b" in fmt:
+            english = english if english is not None else (in_english(t) or "")
+            if english:
+                try:
+                    return datetime.strptime(english, fmt.replace("%b", "%B"))
+                except ValueError:
+                    pass
     try:
         return datetime.fromisoformat(t.replace("Z", "+00:00")) if want_time or "T" in t or " " in t else date.fromisoformat(t)
     except ValueError:

@@ -112,6 +112,31 @@ def test_dates_with_declared_formats_arabic_digits_and_zone():
     }
 
 
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("5 تشرين الأول 2026", "2026-10-05"),  # the Levantine names, as a Syrian long date shows them
+        ("١٢ آذار ٢٠٢٦", "2026-03-12"),
+        ("12 اذار 2026", "2026-03-12"),  # written without the madda
+        ("1 كانون الثاني 2026", "2026-01-01"),
+        ("31 كانون الأول 2025", "2025-12-31"),
+        ("3 أبريل 2026", "2026-04-03"),  # the names used elsewhere in the Arab world
+        ("3 ابريل 2026", "2026-04-03"),  # not August ("اب") followed by letters
+        ("9 آب 2026", "2026-08-09"),
+        ("5 October 2026", "2026-10-05"),
+    ],
+)
+def test_a_date_format_that_names_the_month_reads_arabic_month_names(written, day):
+    # '%d %B %Y' read English names only: a long date exported from an Arabic spreadsheet was refused.
+    assert apply({"d": {"column": "x", "type": "date", "format": "%d %B %Y"}}, {"x": written}) == {"d": day}
+
+
+def test_an_arabic_word_that_is_no_month_is_still_refused():
+    with pytest.raises(RecordError) as exc:
+        apply({"d": {"column": "x", "type": "date", "format": "%d %B %Y"}}, {"x": "5 تشرين 2026"})
+    assert exc.value.problems[0].message == "'5 تشرين 2026' is not a date in the format %d %B %Y"
+
+
 def test_value_maps_match_arabic_spellings_and_defaults():
     spec = {"c": {"column": "x", "map": {"تحويل بنكي": "bank_transfer", "نقدي": "cash"}, "default": "direct"}}
     assert apply(spec, {"x": "تحويل بنكى"}) == {"c": "bank_transfer"}, "alef maqsura and yaa are one letter for matching"
