@@ -113,6 +113,26 @@ def test_retention_purges_old_bookkeeping_and_keeps_the_evidence(folder, in_proc
     assert "intact" in folder.hub("audit", "verify").out
 
 
+def test_retention_never_lets_a_quarantine_number_be_given_again(folder, in_process):
+    # Every quarantine entry decided long ago, all purged: SQLite numbered the next entry 1
+    # again, and "quarantine/1" in the audit log came to name another record.
+    _config(folder, more="jobs:\n  retention:\n    schedule: {cron: '0 4 * * 0'}\n    keep_days: {quarantine: 30}\n")
+    folder.write_csv(
+        "a.csv", ["id", "name_ar", "governorate", "status"], [["a1", "جمعية", "Beirut", "active"], ["a2", "جمعية", "Tyre", "active"]]
+    )
+    assert folder.hub("run", "a").code == 1
+    assert folder.hub("quarantine", "dismiss", "1", "2", "--reason", "not in Syria").code == 0
+    old = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%d %H:%M:%S")
+    folder.execute("update quarantine set resolved_at = ?", (old,))
+    from hub.scheduling.jobs import run_job
+
+    assert run_job(in_process(), "retention")["status"] == "succeeded"
+    assert folder.sql("select id, status from quarantine") == [(2, "dismissed")], "the newest entry is kept, whatever its age"
+    folder.write_csv("a.csv", ["id", "name_ar", "governorate", "status"], [["a3", "جمعية", "Sidon", "active"]])
+    assert folder.hub("run", "a").code == 1
+    assert [e["id"] for e in json.loads(folder.hub("quarantine", "list", "--json").out)] == [3]
+
+
 def test_schedule_reload_applies_a_new_config_and_refuses_a_bad_one(folder):
     _config(folder, schedule_a="schedule: {every: {seconds: 1}}")
     assert folder.hub("schedule", "list").code == 0
