@@ -57,10 +57,8 @@ _KINDS = {
 def _rows(path: Path, settings: dict, start_after: int) -> Iterator[tuple[int, int, object, object]]:
     kind = _KINDS.get(path.suffix.lower())
     if kind == "csv":
-        for n, line, row in CsvFile(path, encoding=settings.get("encoding", "auto"), delimiter=settings.get("delimiter", "auto")).rows(
-            start_after
-        ):
-            yield n, line, row, None
+        for item in CsvFile(path, encoding=settings.get("encoding", "auto"), delimiter=settings.get("delimiter", "auto")).rows(start_after):
+            yield item[0], item[1], item[2], item[3] if len(item) > 3 else None
     elif kind == "xlsx":
         book = XlsxFile(path)
         try:

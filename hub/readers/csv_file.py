@@ -12,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from hub.errors import InputError
+from hub.errors import InputError, RecordProblem
 from hub.readers.header import check_unique
 from hub.text.arabic import strip_marks
 
@@ -102,8 +102,21 @@ class CsvFile:
         check_unique(header, f"{self.path} line {self.skip_rows + 1}", lambda i: f"column {i + 1}")
         return header
 
-    def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:
-        """Yield ``(ordinal, line, row)`` for each data row after the first ``start_after`` rows."""
+    def _overflow_problem(self, cells: int, width: int) -> RecordProblem:
+        shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(self.delimiter, repr(self.delimiter))
+        return RecordProblem(
+            "(record)",
+            "columns",
+            f"the line has {cells} values where the header has {width} columns: a value holding a {shown} without quotes"
+            f' around it ("1,000" rather than 1,000) moves every value after it one column on',
+        )
+
+    def rows(self, start_after: int = 0) -> Iterator[tuple]:
+        """Yield ``(ordinal, line, row)`` for each data row after the first ``start_after`` rows.
+
+        A row with more values than the header has columns comes as ``(ordinal, line, row,
+        problems)``: its values cannot be told apart, so it is a bad record, kept whole.
+        """
         header = self.header
         width = len(header)
         with self._open() as f:
@@ -124,9 +137,14 @@ class CsvFile:
                         yield n, line, dict(zip(header, cells))
                     else:
                         row = dict(zip(header, cells))
-                        if len(cells) > width:
-                            row["_overflow"] = cells[width:]
-                        yield n, line, row
+                        extra = cells[width:]
+                        if any(c.strip() for c in extra):
+                            # More values than columns: a delimiter inside a value without quotes
+                            # (1,000 in a comma file) shifted every value after it one column on.
+                            row["_overflow"] = extra
+                            yield n, line, row, (self._overflow_problem(len(cells), width),)
+                        else:
+                            yield n, line, row  # empty cells after the last column: nothing lost
             except UnicodeDecodeError:
                 raise InputError(
                     f"{self.path} line {reader.line_num + 1}: the file is not valid {self.encoding.replace('-sig', '')}",

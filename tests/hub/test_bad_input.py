@@ -171,6 +171,29 @@ def test_a_column_named_twice_is_refused_in_a_csv_and_in_a_workbook(folder):
     _no_traceback(r)
 
 
+def test_a_value_with_an_unquoted_comma_is_quarantined_not_shifted(folder):
+    # "1,000" written without quotes in a comma file moved every value after it one column on:
+    # the gift was stored as 1 pound from a donor named "000", and the name was dropped.
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  gifts:\n    connector: csv\n    settings: {path: g.csv}\n    streams:\n"
+        "      g:\n        entity: donation\n        mapping:\n          id: رقم\n          association_id: {const: A1}\n"
+        "          amount: {column: المبلغ, type: decimal}\n          donor.name: الاسم\n          currency: {const: SYP}\n"
+        "          donated_at: {const: '2026-10-01T10:00:00+03:00'}\n          channel: {const: cash}\n"
+        "          status: {const: received}\n",
+    )
+    folder.write("g.csv", "رقم,المبلغ,الاسم\nD1,1,000,سامي\nD2,500,ليلى,,\n")
+    r = folder.hub("run", "gifts", "--json")
+    assert r.code == 1, r.err
+    run = json.loads(r.out)["runs"][0]
+    assert (run["inserted"], run["quarantined"]) == (1, 1), "empty cells after the last column lose nothing: D2 is stored"
+    [entry] = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert entry["line"] == 2 and entry["raw"]["_overflow"] == ["سامي"], "kept whole, the pushed-out value too"
+    [problem] = entry["errors"]
+    assert problem["rule"] == "columns" and problem["message"].startswith("the line has 4 values where the header has 3 columns")
+    assert [json.loads(d)["id"] for (d,) in folder.sql("select data from records")] == ["D2"]
+
+
 def test_a_file_that_is_not_csv(donations):
     (donations.path / "donations.csv").write_bytes(b"")
     r = donations.hub("run", "amal")
