@@ -18,6 +18,11 @@ SETTINGS = {
     "properties": {
         "path": {"type": "string", "description": "The statement file; relative to the config file's folder"},
         "format": {"enum": ["auto", "camt", "mt940"], "default": "auto"},
+        "encoding": {
+            "type": "string",
+            "default": "auto",
+            "description": "MT940 only: auto (UTF-8, else Windows-1256 or -1252 as the bytes show), or a codec such as windows-1256",
+        },
     },
 }
 
@@ -27,8 +32,8 @@ class _StatementRows:
 
     header = None
 
-    def __init__(self, path, fmt, log):
-        self.statements = read_statement(path, fmt)
+    def __init__(self, path, fmt, log, encoding="auto"):
+        self.statements = read_statement(path, fmt, encoding)
         for st in self.statements:
             problem = st.balance_problem()
             if problem:
@@ -49,7 +54,8 @@ class StatementStream(FileStream):
     entity = "bank_transaction"
 
     def open_file(self):
-        return _StatementRows(self.file_path(), self.connector.settings.get("format", "auto"), self.connector.context.log)
+        s = self.connector.settings
+        return _StatementRows(self.file_path(), s.get("format", "auto"), self.connector.context.log, s.get("encoding", "auto"))
 
     def columns(self):
         return None

@@ -1,7 +1,8 @@
 """CSV as associations export it: any of , ; tab |, UTF-8 with or without BOM, or Windows-1256.
 
 Encoding ``auto`` takes a BOM when there is one, else UTF-8 when the start of the file decodes
-as UTF-8, else Windows-1256 (older Arabic Excel exports). Header cells lose bidi marks and
+as UTF-8, else Windows-1256 (older Arabic Excel exports) or, for a Western bank's export,
+Windows-1252, as the bytes show (hub.text.legacy). Header cells lose bidi marks and
 surrounding spaces so that ``‏المبلغ `` and ``المبلغ`` are one column.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from hub.errors import InputError, RecordProblem
 from hub.readers.header import check_unique
 from hub.text.arabic import strip_marks
+from hub.text.legacy import single_byte_encoding
 
 __all__ = ["CsvFile"]
 
@@ -31,7 +33,7 @@ def _detect_encoding(head: bytes) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8-sig"
     except UnicodeDecodeError:
-        return "cp1256"
+        return single_byte_encoding(head)
 
 
 class CsvFile:

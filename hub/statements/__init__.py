@@ -33,8 +33,11 @@ def sniff(path: Path) -> str:
     )
 
 
-def read_statement(path: Path, fmt: str = "auto") -> list[Statement]:
-    """Every statement in the file (a camt file or an MT940 file may hold several)."""
+def read_statement(path: Path, fmt: str = "auto", encoding: str = "auto") -> list[Statement]:
+    """Every statement in the file (a camt file or an MT940 file may hold several).
+
+    ``encoding`` is for MT940 files (XML declares its own): see hub.statements.mt940_file.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -46,5 +49,5 @@ def read_statement(path: Path, fmt: str = "auto") -> list[Statement]:
     if kind == "mt940":
         from hub.statements.mt940_file import parse_mt940
 
-        return parse_mt940(path)
+        return parse_mt940(path, encoding)
     raise InputError(f"{path}: unknown statement format {fmt!r}", hint="auto, camt or mt940")

@@ -17,6 +17,7 @@ import mt940
 
 from hub.errors import InputError
 from hub.statements.model import Statement, fingerprint
+from hub.text.legacy import single_byte_encoding
 
 __all__ = ["parse_mt940"]
 
@@ -44,30 +45,43 @@ def _clean(v) -> str | None:
     return t or None
 
 
-def parse_mt940(path: Path) -> list[Statement]:
+def parse_mt940(path: Path, encoding: str = "auto") -> list[Statement]:
     """Parse an MT940 file into statements, one per ``:20:`` block.
 
     A bank's file often holds several statements: one a day, or one per account. The parser
     reads a file as one statement whose header each new block overwrites, which put every
     line under the last block's account; so each block is parsed on its own.
+
+    SWIFT's own character set is ASCII, but banks' exports carry names and remittance text in
+    their code page. ``auto`` takes UTF-8, else Windows-1256 or -1252 as the bytes show
+    (hub.text.legacy): read as Western, an Arabic name came out as ``ÓÇãí`` and matched nobody.
     """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    text = ""
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = _decoded(path, raw, encoding)
     starts = [m.start() for m in _BLOCK_START.finditer(text)] or [0]
     blocks = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
     return [
         _statement(path, block, n if len(blocks) > 1 else None, _line_of(text, at))
         for n, (block, at) in enumerate(zip(blocks, starts, strict=True), start=1)
     ]
+
+
+def _decoded(path: Path, raw: bytes, encoding: str) -> str:
+    if encoding != "auto":
+        try:
+            return raw.decode(encoding)
+        except LookupError:
+            raise InputError(f"{path}: unknown encoding {encoding!r}", hint="auto, utf-8, windows-1256 or windows-1252") from None
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise InputError(f"{path} line {line}: the file is not valid {encoding}", hint="set encoding: auto") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode(single_byte_encoding(raw), errors="replace")
 
 
 def _line_of(text: str, at: int) -> int:

@@ -141,6 +141,25 @@ def test_windows_1256_is_read_when_encoding_is_auto(donations):
     assert json.loads(donations.sql("select data from records limit 1")[0][0])["donor"]["name"] == "محمد أحمد"
 
 
+def test_a_western_export_in_windows_1252_is_read_as_such_when_encoding_is_auto(folder):
+    # Donations collected by a partner in Europe: read as Arabic Windows-1256, "Jörg Käßler"
+    # became "Jِrg Kنككler" (Windows-1256 shares only the French accented letters).
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  eu:\n    connector: csv\n    settings: {path: eu.csv}\n    streams:\n"
+        "      g:\n        entity: donation\n        mapping:\n          id: Ref\n          association_id: {const: A1}\n"
+        "          amount: {column: Betrag, type: decimal}\n          donor.name: Name\n          currency: {const: EUR}\n"
+        "          donated_at: {const: '2026-10-01T10:00:00+02:00'}\n          channel: {const: bank_transfer}\n"
+        "          status: {const: received}\n",
+    )
+    folder.write_csv(
+        "eu.csv", ["Ref", "Name", "Betrag"], [["E1", "Jörg Käßler", "50"], ["E2", "Société Générale", "75"]], encoding="cp1252"
+    )
+    assert folder.hub("run", "eu").code == 0
+    names = sorted(json.loads(d)["donor"]["name"] for (d,) in folder.sql("select data from records"))
+    assert names == ["Jörg Käßler", "Société Générale"]
+
+
 def test_semicolons_bom_rlm_marks_and_arabic_indic_digits(donations):
     header = ["\u200f" + h + " " for h in DONATION_HEADER]
     rows = [["D1", "فاطمة", "١٢٬٥٠٠٫٧٥", "SYP", "٠٣/١١/٢٠٢٦", "نقدي"]]

@@ -89,6 +89,35 @@ def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
     assert st.balance_problem() is None
 
 
+@pytest.mark.parametrize(
+    ("encoding", "remittance"),
+    [
+        ("cp1256", "تبرع من سامي أحمد للأيتام"),  # a Syrian bank's export
+        ("cp1252", "Überweisung für Waisen, Jörg Käßler"),  # a European bank's
+        ("utf-8", "تبرع من سامي أحمد"),
+    ],
+)
+def test_mt940_remittance_text_is_read_in_the_code_page_it_was_written_in(tmp_path, encoding, remittance):
+    # Read as Windows-1252 whatever it was, an Arabic remittance came out as "ÊÈÑÚ ãä ÓÇãí"
+    # and matched no donor's name.
+    text = mt940([("2610101010C100,00NTRFNONREF//BR-1", remittance)], closing="100,00")
+    path = tmp_path / "s.sta"
+    path.write_bytes(text.encode(encoding))
+    [st] = read_statement(path)
+    assert st.transactions[0]["remittance"] == remittance
+
+
+def test_mt940_encoding_can_be_named(tmp_path):
+    text = mt940([("2610101010C100,00NTRFNONREF//BR-1", "سامي")], closing="100,00")
+    path = tmp_path / "s.sta"
+    path.write_bytes(text.encode("cp1256"))
+    assert read_statement(path, encoding="windows-1256")[0].transactions[0]["remittance"] == "سامي"
+    with pytest.raises(InputError, match="s.sta line 6: the file is not valid utf-8"):
+        read_statement(path, encoding="utf-8")
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        read_statement(path, encoding="klingon")
+
+
 def test_an_mt940_file_of_several_statements_keeps_each_lines_account(tmp_path):
     # One statement a day, or one per account, in one file. Each :20: block used to overwrite
     # the last one's header, so every line was put under the last block's account.
