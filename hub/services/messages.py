@@ -51,6 +51,17 @@ _TEMPLATES = {
     "key": ("{field} is empty but identifies the record", "الحقل «{field}» فارغ وهو مطلوب لتعريف السجل"),
     "json": ("the line is not valid JSON", "السطر ليس JSON صالحاً"),
     "delivery": ("the destination refused the record", "رفضت الجهة المستقبلة السجل"),
+    "destination": ("the destination refused the record", "رفضت الجهة المستقبلة السجل"),
+    "platform": ("the platform refused the record", "رفضت المنصة السجل"),
+    "scope": ("the record belongs to another association", "السجل يخص جمعية أخرى"),
+    "formula": (
+        "{field} is a formula whose value the file does not carry",
+        "«{field}» صيغة لا يحمل الملف قيمتها: افتح الملف في برنامج الجداول واحفظه",
+    ),
+    "columns": (
+        "the line has more values than the header has columns",
+        "في السطر قيم أكثر من أعمدة العنوان: قيمة فيها فاصلة دون علامتي تنصيص؟",
+    ),
     "dependentRequired": ("{field} is missing", "الحقل «{field}» مفقود"),
 }
 
