@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import ConfigError, RecordProblem
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, send_in_halves
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_in_halves
 from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
@@ -291,10 +291,10 @@ class RestConnector(Connector):
             else [deliveries[i : i + self.batch_size] for i in range(0, len(deliveries), self.batch_size)]
         )
         for group in groups:
-            self._send(group, result)
+            self._send(entity, group, result)
         return result
 
-    def _send(self, group: Sequence[Delivery], result: WriteResult) -> None:
+    def _send(self, entity: str, group: Sequence[Delivery], result: WriteResult) -> None:
         """Send one request; a batch refused as too large (413) goes again in halves."""
         w = self.write_settings
 
@@ -304,7 +304,7 @@ class RestConnector(Connector):
             else:
                 records = [d.record for d in part]
                 body = {w["body_key"]: records} if w["body_key"] else records
-            key = part[0].idempotency_key if len(part) == 1 else f"{part[0].idempotency_key}+{len(part)}"
+            key = part[0].idempotency_key if len(part) == 1 else batch_key("rest", entity, [d.idempotency_key for d in part])
             self.http.request(w["method"], w["path"], json=body, headers={"Idempotency-Key": key})
 
         def refused(part: Sequence[Delivery], exc: Refused) -> None:

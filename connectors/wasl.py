@@ -20,7 +20,6 @@ hub holds by the time it is pulled.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ import orjson
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import RecordProblem
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, send_in_halves
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_in_halves
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +67,9 @@ SETTINGS = {
 }
 
 
-def batch_key(entity: str, deliveries: Sequence[Delivery]) -> str:
+def _batch_key(entity: str, deliveries: Sequence[Delivery]) -> str:
     """The Idempotency-Key of a batch: the same record versions always give the same key."""
-    h = hashlib.sha256(entity.encode())
-    for d in deliveries:
-        h.update(b"\x1f" + d.idempotency_key.encode())
-    return f"wasl-{h.hexdigest()[:40]}"
+    return batch_key("wasl", entity, [d.idempotency_key for d in deliveries])
 
 
 def _body(chunk: Sequence[Delivery]) -> bytes:
@@ -197,7 +193,7 @@ class WaslConnector(Connector):
         url = self.settings["url"]
 
         def post(part: Sequence[Delivery]) -> None:
-            body, headers = _body(part), {"Content-Type": "application/json", "Idempotency-Key": batch_key(entity, part)}
+            body, headers = _body(part), {"Content-Type": "application/json", "Idempotency-Key": _batch_key(entity, part)}
             if self.compress:
                 body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5, mtime=0), "gzip"
             response = self.http.request("POST", f"/api/v1/{entity}/batch", content=body, headers=headers)

@@ -222,6 +222,20 @@ class HttpClient:
         self._client.close()
 
 
+def batch_key(prefix: str, entity: str, keys: Sequence[str]) -> str:
+    """The Idempotency-Key of a request carrying several record versions: a digest of all of them.
+
+    The same versions always give the same key, and any other set another: a key made of the
+    first version and the count named two different batches alike.
+    """
+    import hashlib
+
+    h = hashlib.sha256(entity.encode())
+    for k in keys:
+        h.update(b"\x1f" + k.encode())
+    return f"{prefix}-{h.hexdigest()[:40]}"
+
+
 def send_in_halves(
     group: Sequence,
     send: Callable[[Sequence], None],

@@ -128,6 +128,20 @@ def test_write_each_sends_one_request_per_record_with_its_key(server, tmp_path):
     assert not result.rejected and got == [("k0", {"id": 0}), ("k1", {"id": 1}), ("k2", {"id": 2})]
 
 
+def test_a_batch_key_names_every_record_version_it_carries(server, tmp_path):
+    # The key was the first version's and the count: [k0, k1] and then [k0, k2] shared one, so
+    # a partner honouring it answered the second batch with the first's answer, and k2 was lost.
+    got = []
+    server.route("POST", "/gifts", lambda req: (got.append((req.headers["Idempotency-Key"], req.json())), Response(200, {}))[1])
+    conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gifts"}})
+    deliveries = {k: Delivery(k, "donation", k, 1, {"id": k}) for k in ("k0", "k1", "k2")}
+    conn.write("donation", [deliveries["k0"], deliveries["k1"]])
+    conn.write("donation", [deliveries["k0"], deliveries["k2"]])
+    conn.write("donation", [deliveries["k0"], deliveries["k1"]])  # the first again, as after a crash: its own key
+    keys = [k for k, _body in got]
+    assert keys[0] != keys[1] and keys[0] == keys[2] and all(k.startswith("rest-") for k in keys)
+
+
 def test_a_refused_record_is_reported_not_retried(server, tmp_path):
     server.route("POST", "/gifts", lambda req: Response(400, {"detail": "amount missing"}))
     conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gifts", "mode": "each"}, "retries": 3})
