@@ -187,8 +187,13 @@ class RecordValidator:
         identifier: 1 to 120 characters, no space at either end, …" does. The schema keeps the pattern for machines.
         """
         where = list(err.schema_path)
-        if len(where) < 3 or where[-1] != "pattern" or where[-3] != "$defs":
+        if len(where) < 3 or where[-1] not in ("pattern", "type") or where[-3] != "$defs":
             return None
+        if where[-1] == "type" and where[-2] != "amount":
+            return None
+        if where[-1] == "type" and isinstance(err.instance, int | float) and not isinstance(err.instance, bool):
+            # A JSON number: its digits past what a float holds are already gone by the time it is read.
+            return f'{json.dumps(err.instance)} is a JSON number; write amounts as text, like "1250.50", so that no digit is lost'
         expected = self.schema["$defs"].get(where[-2], {}).get("x-expected")
         return f"{json.dumps(err.instance, ensure_ascii=False)} is not a valid {where[-2]}: {expected}" if expected else None
 

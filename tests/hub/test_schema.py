@@ -146,6 +146,18 @@ def test_validate_jsonl_reports_every_invalid_record_with_line_path_rule(folder)
     assert all(set(e) == {"path", "rule", "message"} for i in out["invalid"] for e in i["errors"])
 
 
+def test_an_amount_sent_as_a_json_number_is_told_to_come_as_text(folder):
+    # 'is not of type "string"' told an API client nothing of why; a float has lost digits already.
+    lines = [{**GOOD, "amount": 100.5}, {**GOOD, "id": "D2", "amount": 12345678901234567.89}]
+    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    r = folder.hub("validate", "donation", "d.jsonl", "--json")
+    got = [i["errors"][0]["message"] for i in json.loads(r.out)["invalid"]]
+    assert got == [
+        '100.5 is a JSON number; write amounts as text, like "1250.50", so that no digit is lost',
+        '1.2345678901234568e+16 is a JSON number; write amounts as text, like "1250.50", so that no digit is lost',
+    ]
+
+
 def test_a_mistyped_iban_is_refused_and_a_local_account_number_is_not(folder):
     # A donor's IBAN with one digit wrong was stored as fact, and matching by a verified
     # account could never find the transfer it should.
