@@ -64,12 +64,23 @@ for _code, _en, _ar, _iso, _others in GOVERNORATES:
         _BY_NAME[_key] = _code
 
 
+# "محافظة حلب", "Aleppo Governorate", "Aleppo gov.": the word for governorate around the name.
+_GOVERNORATE_WORD = re.compile(r"^(?:محافظه|governorate of)\s+|\s+(?:governorate|gov\.?|governorat)$")
+
+
 def governorate_code(value: str) -> str | None:
-    """The admin1 P-code for a P-code, ISO 3166-2 code or a governorate name; None if unknown."""
+    """The admin1 P-code for a P-code, ISO 3166-2 code or a governorate name; None if unknown.
+
+    The name may carry the word for governorate (``محافظة حلب``, ``Aleppo Governorate``).
+    """
     text = value.strip().upper()
     if _PCODE.match(text):
         return text
     key = matching_key(value).replace("'", "").replace("’", "")
+    return _by_key(key) or _by_key(_GOVERNORATE_WORD.sub("", key).strip())
+
+
+def _by_key(key: str) -> str | None:
     if key in _BY_NAME:
         return _BY_NAME[key]
     for article in ("al ", "as ", "ar ", "ad ", "ال"):

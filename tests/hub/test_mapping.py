@@ -160,6 +160,10 @@ def test_governorates_by_name_code_and_spelling():
     assert governorate_code("SY-QU") == "SY14"
     assert governorate_code("SY.01") is None, "a GeoNames code is never guessed"
     assert governorate_code("بيروت") is None
+    # Written with the word for governorate, as forms and letterheads do.
+    assert governorate_code("محافظة حلب") == governorate_code("Aleppo Governorate") == governorate_code("Governorate of Aleppo") == "SY02"
+    assert governorate_code("محافظة ريف دمشق") == "SY03" and governorate_code("Homs gov.") == "SY04"
+    assert governorate_code("محافظة") is None and governorate_code("محافظة بيروت") is None
 
 
 def test_every_problem_of_a_row_is_reported_at_once():
