@@ -34,17 +34,18 @@ from hub.errors import ConfigError, RecordError, RecordProblem
 from hub.places import governorate_code
 from hub.readers.uncalculated import UncalculatedRow, formula_message
 from hub.schema import load_schema
+from hub.sectors import sector_code
 from hub.text.arabic import matching_key, normalize_digits
 from hub.text.months import in_english
 from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
 
 __all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
 
-_TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "account", "list"}
+_TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "sector", "account", "list"}
 _TRUE = {"true", "yes", "y", "1", "نعم", "صح"}
 _FALSE = {"false", "no", "n", "0", "لا", "خطا"}
 _EDGE_MARKS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c\ufeff \t\r\n\u00a0"
-_SPLIT_DEFAULT = re.compile(r"\s*[;,،|]\s*")
+_SPLIT_DEFAULT = re.compile(r"\s*[;,،؛|]\s*")  # Arabic comma and semicolon too
 
 
 class _Bad(Exception):
@@ -188,6 +189,13 @@ def _governorate(s: str) -> str:
     return code
 
 
+def _sector(s: str) -> str:
+    code = sector_code(s)
+    if code is None:
+        raise _Bad("sector", f"{s!r} is not a sector the platform knows (hub schema sectors lists them with their names)")
+    return code
+
+
 def _account(s: str) -> str:
     return re.sub(r"[\s\u00a0]+", "", normalize_digits(s)).upper()
 
@@ -212,6 +220,8 @@ def _scalar_converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Call
         return _boolean
     if kind == "governorate":
         return _governorate
+    if kind == "sector":
+        return _sector
     if kind == "account":
         return _account
     raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")

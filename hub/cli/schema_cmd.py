@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hub.cli.output import emit_json, say, table
-from hub.schema import ENTITIES, entity_key, load_schema
+from hub.schema import ENTITIES, entity_key, load_schema, sector_crosswalk
 from hub.services.validate import validate_file
 
 
@@ -44,6 +44,24 @@ def schema_list(as_json) -> None:
 def schema_show(entity) -> None:
     """Print ENTITY's JSON Schema (self-contained, Draft 2020-12)."""
     emit_json(load_schema(entity))
+
+
+@schema.command("sectors")
+@click.option("--json", "as_json", is_flag=True)
+def schema_sectors(as_json) -> None:
+    """The platform's sector codes, with the names a mapping's ``type: sector`` reads as each."""
+    rows = [
+        {"code": code, "en": e["en"], "ar": e["ar"], "cluster": e["cluster"], "dac": e["dac"], "also": e.get("also", [])}
+        for code, e in sector_crosswalk().items()
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        table(
+            None,
+            ["code", "English", "Arabic", "also read as", "cluster", "DAC"],
+            [[r["code"], r["en"], r["ar"], ", ".join(r["also"]), r["cluster"], r["dac"]] for r in rows],
+        )
 
 
 @click.command()

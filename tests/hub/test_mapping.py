@@ -166,6 +166,31 @@ def test_governorates_by_name_code_and_spelling():
     assert governorate_code("محافظة") is None and governorate_code("محافظة بيروت") is None
 
 
+def test_sectors_by_arabic_or_english_name_as_associations_write_them():
+    # A distributions sheet says صحة or الأمن الغذائي; the platform holds health, food_security.
+    spec = {"s": {"column": "x", "type": "sector"}, "ss": {"column": "y", "type": "list", "items": "sector"}}
+    assert apply(spec, {"x": "صحة", "y": "الامن الغذائي؛ WASH، كفالة أيتام"}) == {
+        "s": "health",
+        "ss": ["food_security", "wash", "orphan_care"],
+    }
+    assert apply(spec, {"x": "Multi-sector", "y": "child_protection"}) == {"s": "multi_sector", "ss": ["child_protection"]}
+    with pytest.raises(RecordError) as exc:
+        apply(spec, {"x": "طبخ", "y": ""})
+    [problem] = exc.value.problems
+    assert (problem.path, problem.rule) == ("s", "sector") and "hub schema sectors" in problem.message
+
+
+def test_no_sector_name_stands_for_two_sectors():
+    from hub.schema import sector_crosswalk
+    from hub.sectors import _keys
+
+    seen: dict[str, str] = {}
+    for code, entry in sector_crosswalk().items():
+        for name in (code, entry["en"], entry["ar"], *entry.get("also", ())):
+            for key in _keys(name):
+                assert seen.setdefault(key, code) == code, f"{name!r} reads as {seen[key]} and {code}"
+
+
 def test_every_problem_of_a_row_is_reported_at_once():
     spec = {
         "a": {"column": "x", "type": "decimal"},

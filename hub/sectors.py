@@ -1,0 +1,44 @@
+"""Sectors as associations write them, read as the platform's sector codes.
+
+A distributions sheet says ``صحة`` or ``الأمن الغذائي`` or ``WASH`` in its sector column; the
+platform holds ``health``, ``food_security``, ``wash``. The crosswalk (hub/schema/sectors.json)
+gives each code its English and Arabic names and the other names sources use; any of them,
+in any spelling a reader takes for the same word (with or without ``ال``, alef forms, case),
+is the code. A name no code carries is None: the mapping says so rather than guess.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hub.schema import sector_crosswalk
+from hub.text import matching_key
+
+__all__ = ["sector_code"]
+
+
+def _keys(name: str) -> set[str]:
+    key = matching_key(name).replace("_", " ").replace("-", " ")
+    keys = {key}
+    if key.startswith("ال"):
+        keys.add(key[2:])
+    return keys
+
+
+@cache
+def _by_name() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for code, entry in sector_crosswalk().items():
+        for name in (code, entry["en"], entry["ar"], *entry.get("also", ())):
+            for key in _keys(name):
+                found.setdefault(key, code)
+    return found
+
+
+def sector_code(value: str) -> str | None:
+    """The platform's sector code for a code or a name of one; None if unknown."""
+    by_name = _by_name()
+    for key in _keys(value):
+        if key in by_name:
+            return by_name[key]
+    return None
