@@ -16,6 +16,7 @@ from functools import cache
 import jsonschema_rs
 
 from hub.accounts import account_problem, declared_iban_problem
+from hub.consistency import CHECKS
 from hub.errors import RecordProblem
 from hub.schema import load_schema
 
@@ -109,6 +110,10 @@ class RecordValidator:
         self._compiled = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True)
         self._account_paths = _account_paths(self.schema)
         self.is_valid = self._compiled.is_valid if not self._account_paths else self._valid_with_accounts()
+        self._consistency = CHECKS.get(entity)
+        if self._consistency is not None:
+            valid, agrees = self.is_valid, self._consistency
+            self.is_valid = lambda record: valid(record) and not agrees(record)
 
     def _valid_with_accounts(self) -> Callable[[object], bool]:
         """``is_valid`` that also checks the accounts: a plain walk for fields, the general one for lists."""
@@ -178,6 +183,8 @@ class RecordValidator:
         if self._account_paths:
             taken = {p.path for p in found}
             found += [p for p in self._account_problems(record) if p.path not in taken]
+        if self._consistency is not None and not found and isinstance(record, dict):
+            found += self._consistency(record)  # figures are compared once each is of its kind
         return sorted(found, key=lambda p: (p.path, p.rule))
 
     def _expected(self, err) -> str | None:

@@ -158,6 +158,31 @@ def test_an_amount_sent_as_a_json_number_is_told_to_come_as_text(folder):
     ]
 
 
+def test_figures_that_do_not_add_up_are_refused_with_the_figures_named(folder):
+    # 6 women and 7 men out of 10 people reached: a slip in a field team's sheet, which stored
+    # would swell what the platform reports as reached.
+    base = {"association_id": "A1", "sector": "health", "governorate": "SY01", "distributed_at": "2026-10-01T10:00:00+03:00"}
+    lines = [
+        {**base, "id": "B1", "individuals": 10, "female": 6, "male": 7},
+        {**base, "id": "B2", "individuals": 3, "households": 5},
+        {**base, "id": "B3", "individuals": 10, "female": 4, "male": 6, "households": 2},  # adds up
+        {**base, "id": "B4", "female": 6, "male": 7},  # no total given: nothing to compare with
+    ]
+    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    r = folder.hub("validate", "distribution", "d.jsonl", "--json")
+    got = {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+    assert got == {
+        1: [("individuals", "consistency", "female (6) and male (7) make 13, more than individuals (10)")],
+        2: [("households", "consistency", "households (5) are more than individuals (3): a household is at least one person")],
+    }
+    program = {"id": "P1", "association_id": "A1", "title_ar": "كسوة الشتاء", "status": "implementation", "start_date": "2026-05-01"}
+    folder.write("p.jsonl", json.dumps({**program, "end_date": "2026-04-01"}, ensure_ascii=False) + "\n")
+    r = folder.hub("validate", "program", "p.jsonl", "--json")
+    assert [e["message"] for e in json.loads(r.out)["invalid"][0]["errors"]] == [
+        "the program ends (2026-04-01) before it starts (2026-05-01)"
+    ]
+
+
 def test_a_mistyped_iban_is_refused_and_a_local_account_number_is_not(folder):
     # A donor's IBAN with one digit wrong was stored as fact, and matching by a verified
     # account could never find the transfer it should.
