@@ -107,6 +107,18 @@ def test_a_next_link_to_another_site_stops_the_read_and_the_token_never_goes_the
         assert elsewhere.requests == [], "nothing, and no token, went to the other site"
 
 
+def test_an_answer_in_another_shape_fails_the_read_instead_of_reading_as_empty(server, tmp_path):
+    # The partner renamed "items" to "results": every run read nothing, said nothing, and no
+    # new gift ever arrived. A null there is still an empty page.
+    server.route("GET", "/renamed", lambda req: Response(200, {"results": ROWS[:3], "meta": {}}))
+    server.route("GET", "/null", lambda req: Response(200, {"items": None}))
+    renamed = _open(tmp_path, {"url": server.url}, {"path": "/renamed", "record_path": "items"})
+    with pytest.raises(ConnectorError) as exc:
+        _read(renamed)
+    assert "has no 'items' on the way to record_path 'items' (it has 'meta', 'results')" in str(exc.value)
+    assert _read(_open(tmp_path, {"url": server.url}, {"path": "/null", "record_path": "items"})) == []
+
+
 def test_the_rate_limit_spaces_requests(server, tmp_path):
     server.route("GET", "/rows", lambda req: Response(200, ROWS[int(req.arg("page")) - 1 : int(req.arg("page"))]))
     conn = _open(tmp_path, {"url": server.url, "path": "/rows", "rate_limit": 5, "pagination": {"type": "page", "page_size": 1}})
