@@ -1,7 +1,10 @@
 """Quarantine services: look, replay after a fix, dismiss with a reason, export for correction.
 
 Replay runs the raw payload through the stream's pipeline as the config is *now*, so fixing
-a mapping (or the payload itself, with ``changes``) and replaying stores what was stuck.
+a mapping (or the payload itself, with ``changes``) and replaying stores what was stuck. A
+record a destination refused is sent to it again, once the destination is mended (a token of
+the right association, a column made wider): running the source again would not resend it,
+since the record has not changed.
 Every decision is written to the audit log.
 """
 
@@ -16,10 +19,12 @@ from hub.mapping import identity_mapping
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.prepare import Rejected
 from hub.pipeline.run import build_preparer, destinations_for, drain_destinations
+from hub.schema import entity_key
 from hub.sdk import StreamConfig
 from hub.services.messages import plain_words
 from hub.services.spreadsheet import write_table
 from hub.store import audit
+from hub.store import outbox as outbox_store
 from hub.store import quarantine as q_store
 from hub.store.records import Prepared
 from hub.store.types import utcnow
@@ -76,12 +81,16 @@ def replay(
             skipped.append({"id": entry["id"], "reason": f"already {entry['status']}"})
             continue
         if entry["stage"] == "deliver":
-            skipped.append(
-                {
-                    "id": entry["id"],
-                    "reason": "a delivery rejection: fix it at the destination, then run the source again",
-                }
-            )
+            if changes:
+                skipped.append({"id": entry["id"], "reason": "a delivery goes as the hub stores the record: correct it at its source"})
+                continue
+            outcome = _deliver_again(hub, entry, actor)
+            if isinstance(outcome, list):
+                still.append({"id": entry["id"], "errors": outcome})
+            elif outcome:
+                skipped.append({"id": entry["id"], "reason": outcome})
+            else:
+                replayed.append({"id": entry["id"], "key": _record_key(entry), "delivered_to": entry["connection"]})
             continue
         if entry["stage"] == q_store.API_STAGE:
             # Received over the API: the sender holds the record and its versions. Storing a
@@ -148,6 +157,48 @@ def replay(
                     q_store.set_errors(conn, entry["id"], errors, stage=out.stage)
             still.append({"id": entry["id"], "errors": errors})
     return {"replayed": replayed, "still_invalid": still, "skipped": skipped}
+
+
+def _record_key(entry: dict) -> str | None:
+    """The natural key of the record an entry holds (``association_id|id``), as the outbox has it."""
+    record = entry["raw"]
+    return "|".join(str(record.get(f, "")) for f in entity_key(entry["entity"])) if isinstance(record, dict) else None
+
+
+def _deliver_again(hub: Hub, entry: dict, actor: str) -> list[dict] | str | None:
+    """Send a record its destination refused once more, the destination being mended.
+
+    None when it was taken (the entry closes as replayed), the destination's errors when it
+    was refused again (kept on the entry), or why it was not sent now.
+    """
+    destination, entity, record = entry["connection"], entry["entity"], entry["raw"]
+    if destination not in hub.config.connections:
+        return f"the destination {destination!r} is no longer in the config"
+    if not isinstance(record, dict):
+        return "the payload is not a record"
+    key = _record_key(entry)
+    with hub.store.engine.begin() as conn:
+        row_id = outbox_store.requeue_rejected(conn, destination, entity, record, key)
+    if row_id is None:
+        return f"no refused delivery of this record to {destination} is kept any more (retention): run its source after a change"
+    drain_destinations(hub, [destination], None)
+    now = utcnow()
+    with hub.store.engine.begin() as conn:
+        status = outbox_store.status_of(conn, row_id)
+        if status == "delivered":
+            q_store.set_status(conn, entry["id"], "replayed", reason=f"delivered to {destination} after replay", now=now)
+            audit.append(
+                conn,
+                actor=actor,
+                action="quarantine.replay",
+                subject=f"quarantine/{entry['id']}",
+                detail={"delivered_to": destination, "key": key},
+                now=now,
+            )
+            return None
+        if status == "rejected":
+            return q_store.get_entry(conn, entry["id"])["errors"]  # the new refusal's reasons, kept on the entry
+    return f"queued for {destination} again; it could not take it just now, so it goes with the next run or drain"
 
 
 def dismiss(hub: Hub, ids: list[int], *, reason: str, actor: str = "cli") -> list[int]:

@@ -11,13 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, func, or_, select, update
 
 from hub.store.bulk import in_clauses, insert_many
 from hub.store.models import OutboxItem
 from hub.text.controls import escape_controls
 
-__all__ = ["Waiting", "enqueue", "mark_delivered", "mark_failed", "mark_retry", "pending", "pending_count", "waiting"]
+__all__ = [
+    "Waiting",
+    "enqueue",
+    "mark_delivered",
+    "mark_failed",
+    "mark_retry",
+    "pending",
+    "pending_count",
+    "requeue_rejected",
+    "status_of",
+    "waiting",
+]
 
 _t = OutboxItem.__table__
 
@@ -137,3 +149,25 @@ def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at:
 def _mark(conn: Connection, ids: list[int], **values) -> None:
     for clause, params in in_clauses(conn, _t.c.id, ids):
         conn.execute(update(_t).where(clause).values(**values), params)
+
+
+def requeue_rejected(conn: Connection, destination: str, entity: str, record: dict, key: str) -> int | None:
+    """Put the latest rejected delivery of ``record`` to ``destination`` back to pending; its row id, or None.
+
+    Found by the record's natural ``key``, else (a stream with a key of its own) by its content.
+    """
+    base = select(_t.c.id, _t.c.payload).where(_t.c.destination == destination, _t.c.entity == entity, _t.c.status == "rejected")
+    row_id = conn.execute(base.with_only_columns(_t.c.id).where(_t.c.key == key).order_by(_t.c.id.desc()).limit(1)).scalar()
+    if row_id is None:
+        for candidate, payload in conn.execute(base.order_by(_t.c.id.desc()).limit(10000)):
+            if orjson.loads(payload) == record:
+                row_id = candidate
+                break
+    if row_id is not None:
+        conn.execute(update(_t).where(_t.c.id == row_id).values(status="pending", next_attempt_at=None, last_error=None))
+    return row_id
+
+
+def status_of(conn: Connection, row_id: int) -> str | None:
+    """A row's status (pending, delivered, rejected); None if it is gone."""
+    return conn.execute(select(_t.c.status).where(_t.c.id == row_id)).scalar()

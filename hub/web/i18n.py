@@ -87,6 +87,11 @@ AR = {
         "وصل عبر الواجهة البرمجية: يصحّح المركز المرسِل السجل ويرسله من جديد، ثم استبعد هذا القيد."
     ),
     "Stored: the record passed after the fix.": "تم التخزين: نجح السجل بعد التصحيح.",
+    "Refused by the destination. Once it is mended (the right token, a wider column), send the record again.": (
+        "رفضته الجهة المستقبلة. بعد إصلاحها (الرمز الصحيح، عمود أعرض) أرسل السجل من جديد."
+    ),
+    "Send again": "إرسال من جديد",
+    "Sent: the destination took the record.": "أُرسل: قبلت الجهة المستقبلة السجل.",
     "Still invalid:": "ما زال غير صالح:",
     "Dismissed.": "تم الاستبعاد.",
     "Nothing waits in quarantine.": "لا شيء في الحجر.",

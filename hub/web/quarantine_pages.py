@@ -58,7 +58,7 @@ async def entry_replay(request: Request, entry_id: RowId):
     changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and str(raw.get(k[len("f:") :], "")) != v}
     result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=f"web:{user.email}"))
     if result["replayed"]:
-        return back("/quarantine", msg="replayed")
+        return back("/quarantine", msg="resent" if result["replayed"][0].get("delivered_to") else "replayed")
     still = "; ".join(f"{e['path']}: {e['message']}" for s in result["still_invalid"] for e in s["errors"]) or "; ".join(
         s["reason"] for s in result["skipped"]
     )

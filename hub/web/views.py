@@ -54,6 +54,7 @@ MESSAGES = {
     "paused": "Schedule paused.",
     "resumed": "Schedule resumed.",
     "replayed": "Stored: the record passed after the fix.",
+    "resent": "Sent: the destination took the record.",
     "dismissed": "Dismissed.",
     "confirmed": "Confirmed.",
     "rejected": "Rejected.",

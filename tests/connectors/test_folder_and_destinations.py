@@ -169,7 +169,24 @@ def test_a_record_the_destination_table_refuses_is_quarantined_and_the_others_fl
     assert folder.hub("run", "drops").code == 0
     db = sqlite3.connect(folder.path / "own.db")
     assert db.execute("select id from tabarruat order by id").fetchall() == [("R1",), ("R3",), ("R4",)]
+    # Replayed while the table still refuses it: refused again, the entry stays open with the reason.
+    still = json.loads(folder.hub("quarantine", "replay", str(entry["id"]), "--json").out)
+    assert still["replayed"] == [] and "NOT NULL" in still["still_invalid"][0]["errors"][0]["message"]
+    # The association lets the column be empty; the replay sends the record again and it is taken.
+    db.execute("alter table tabarruat rename to old")
+    db.execute("create table tabarruat (id text, association_id text, amount text, donor_name text, primary key (association_id, id))")
+    db.execute("insert into tabarruat select * from old")
+    db.commit()
+    done = folder.hub("quarantine", "replay", str(entry["id"]), "--json")
+    assert done.code == 0 and json.loads(done.out)["replayed"] == [{"id": entry["id"], "key": "A1|R2", "delivered_to": "own-db"}]
+    assert db.execute("select id, donor_name from tabarruat order by id").fetchall() == [
+        ("R1", "سامي"),
+        ("R2", None),
+        ("R3", "ليلى"),
+        ("R4", "هدى"),
+    ]
     db.close()
+    assert json.loads(folder.hub("quarantine", "list", "--json").out) == []
 
 
 def test_a_destination_table_that_cannot_take_records_keeps_them_waiting_until_it_is_mended(folder):

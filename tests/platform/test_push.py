@@ -119,6 +119,16 @@ def test_an_association_token_cannot_write_another_associations_records(platform
     replay = json.loads(platform.folder.hub("quarantine", "replay", str(first), "--json").out)
     assert replay["replayed"] == [] and "the sending hub fixes the record" in replay["skipped"][0]["reason"]
     assert platform.folder.sql("select status from quarantine where id = ?", (first,)) == [("open",)]
+    # The association is given the right token. Its records have not changed, so running the
+    # source again sends nothing; replaying the refusals sends each again, and they arrive.
+    association.env["PLATFORM_TOKEN"] = platform.token("amal", "assoc-amal")
+    assert _run(association).code == 0 and platform.count() == 0, "an unchanged source resends nothing"
+    again = association.hub("quarantine", "replay", "--connection", "platform", "--json")
+    assert again.code == 0, again.out + again.err
+    assert len(json.loads(again.out)["replayed"]) == 5
+    assert platform.count() == 5 and association.outbox() == {"delivered": 5}
+    assert json.loads(association.hub("quarantine", "list", "--json").out) == []
+    assert association.hub("audit", "verify").code == 0
 
 
 def test_a_revoked_token_fails_the_run_and_loses_nothing(platform, association):
