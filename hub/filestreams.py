@@ -65,10 +65,12 @@ class FileStream(Stream):
         position = {"file": digest, "rows": start, "complete": False}
         cursor.advance(position)
         row = _source_row
-        for item in reader.rows(start_after=start):
-            position["rows"] = item[0]
-            yield row((item[2], item[1], item[3] if len(item) > 3 else None))
-        position["complete"] = True
         close = getattr(reader, "close", None)
-        if close:
-            close()
+        try:
+            for item in reader.rows(start_after=start):
+                position["rows"] = item[0]
+                yield row((item[2], item[1], item[3] if len(item) > 3 else None))
+            position["complete"] = True
+        finally:
+            if close:
+                close()  # also when the reader stops early (hub check reads the first rows only)
