@@ -171,6 +171,9 @@ AR = {
     "Revoked": "أُلغي",
     "Revoke": "إلغاء",
     "Token revoked: it is refused from the next request on.": "أُلغي الرمز: يُرفض ابتداءً من الطلب التالي.",
+    "This hub's register holds no association with this id: check the spelling, since its hub's records must carry exactly this id. Revoke the token if it is wrong.": (
+        "لا يضم سجل هذا المركز جمعية بهذا المعرّف: تحقّق من الكتابة، فسجلات مركزها يجب أن تحمل هذا المعرّف نفسه. ألغِ الرمز إن كان خاطئاً."
+    ),
 }
 
 

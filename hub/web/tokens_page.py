@@ -88,6 +88,7 @@ async def token_create(
         )
     except ConfigError as exc:
         return _page(request, user, http_status=422, problem=str(exc), form=form)
+    created["unknown_association"] = await run_in_threadpool(tokens.unknown_association, request.app.state.hub, created["association_id"])
     return _page(request, user, created=created)
 
 

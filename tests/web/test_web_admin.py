@@ -237,6 +237,7 @@ def test_platform_staff_issue_a_token_see_its_secret_once_and_revoke_it(browse, 
     page.get_by_role("button", name="Create token").click()
     secret = page.locator("#new-secret").inner_text()
     assert secret.startswith("wh_")
+    expect(page.get_by_role("alert")).to_have_count(0)  # assoc-amal is in the register
     b.shot("created")
     # The secret works at once on this hub's API, for that association only, until it expires.
     api = {"Authorization": f"Bearer {secret}"}
@@ -267,6 +268,12 @@ def test_platform_staff_issue_a_token_see_its_secret_once_and_revoke_it(browse, 
     expect(page.get_by_role("status")).to_contain_text("Token revoked")
     assert httpx.get(f"{site.url}/api/v1/token", headers=api).status_code == 401
     b.shot("revoked")
+    # A misspelt association is made all the same (the register may lag) but said at once.
+    page.get_by_label("Name").fill("typo")
+    page.get_by_label("One association").check()
+    page.get_by_label("Association id").fill("asoc-amal")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_role("alert")).to_contain_text("This hub's register holds no association with this id")
     page.goto("/lang/ar?next=/tokens")
     expect(page.get_by_role("heading", name="رموز الواجهة البرمجية")).to_be_visible()
     b.shot("ar")
@@ -276,7 +283,7 @@ def test_platform_staff_issue_a_token_see_its_secret_once_and_revoke_it(browse, 
     assert amal.page.goto("/tokens").status == 404
     cookies = {c["name"]: c["value"] for c in amal.context.cookies()}
     forged = httpx.post(f"{site.url}/tokens", cookies=cookies, data={"name": "x", "scope": "platform", "read": "1"}, follow_redirects=False)
-    assert forged.status_code == 404 and site.folder.sql("select count(*) from api_tokens") == [(1,)]
+    assert forged.status_code == 404 and site.folder.sql("select count(*) from api_tokens") == [(2,)], "amal-hub and typo only"
 
 
 def test_signing_out_ends_the_session(browse, site):
