@@ -134,14 +134,14 @@ def replay(
                 save_cursor=False,
             )
             with hub.store.engine.begin() as conn:
-                q_store.set_status(conn, entry["id"], "replayed", reason="stored after replay", now=now, raw=raw if changes else None)
-                audit.append(
+                _close_replayed(
                     conn,
-                    actor=actor,
-                    action="quarantine.replay",
-                    subject=f"quarantine/{entry['id']}",
-                    detail={"key": out.key, "changes": sorted(changes or {})},
-                    now=now,
+                    entry["id"],
+                    "stored after replay",
+                    {"key": out.key, "changes": sorted(changes or {})},
+                    actor,
+                    now,
+                    raw if changes else None,
                 )
             replayed.append({"id": entry["id"], "key": out.key})
             if dest:
@@ -157,6 +157,12 @@ def replay(
                     q_store.set_errors(conn, entry["id"], errors, stage=out.stage)
             still.append({"id": entry["id"], "errors": errors})
     return {"replayed": replayed, "still_invalid": still, "skipped": skipped}
+
+
+def _close_replayed(conn, entry_id: int, reason: str, detail: dict, actor: str, now, raw: Any = None) -> None:
+    """Close an entry as replayed (with the corrected payload, if it was corrected), audited."""
+    q_store.set_status(conn, entry_id, "replayed", reason=reason, now=now, raw=raw)
+    audit.append(conn, actor=actor, action="quarantine.replay", subject=f"quarantine/{entry_id}", detail=detail, now=now)
 
 
 def _record_key(entry: dict) -> str | None:
@@ -186,14 +192,8 @@ def _deliver_again(hub: Hub, entry: dict, actor: str) -> list[dict] | str | None
     with hub.store.engine.begin() as conn:
         status = outbox_store.status_of(conn, row_id)
         if status == "delivered":
-            q_store.set_status(conn, entry["id"], "replayed", reason=f"delivered to {destination} after replay", now=now)
-            audit.append(
-                conn,
-                actor=actor,
-                action="quarantine.replay",
-                subject=f"quarantine/{entry['id']}",
-                detail={"delivered_to": destination, "key": key},
-                now=now,
+            _close_replayed(
+                conn, entry["id"], f"delivered to {destination} after replay", {"delivered_to": destination, "key": key}, actor, now
             )
             return None
         if status == "rejected":
