@@ -241,6 +241,7 @@ class SqlSource(Connector):
     def __init__(self, settings, context):
         super().__init__(settings, context)
         self._engine = None
+        self._upsertable_tables: set[str] = set()  # tables found fit, not looked at again by this connection
 
     def engine(self):
         if self._engine is None:
@@ -292,8 +293,8 @@ class SqlSource(Connector):
                 f"connections.{self.context.connection}: table {table.name!r} has no column {missing[0]!r}"
                 f" for the key of {entity} ({', '.join(key)})"
             )
-        if self.engine().dialect.name not in ("sqlite", "postgresql"):
-            return  # upserted by update-then-insert: no constraint needed
+        if self.engine().dialect.name not in ("sqlite", "postgresql") or table.name in self._upsertable_tables:
+            return  # upserted by update-then-insert: no constraint needed (or already found fit)
         wanted = set(key)
         unique = [{c.name for c in table.primary_key.columns}]
         found = inspect(self.engine())
@@ -304,6 +305,7 @@ class SqlSource(Connector):
                 f"connections.{self.context.connection}: table {table.name!r} has no primary key or unique constraint on"
                 f" ({', '.join(key)}), the key of {entity} that records are upserted by; add one"
             )
+        self._upsertable_tables.add(table.name)
 
     def write(self, entity: str, deliveries):
         table = self._table(entity)
