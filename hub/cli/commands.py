@@ -11,7 +11,7 @@ import click
 from hub.cli.context import open_hub
 from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, local_time, say, table
 from hub.errors import HubError
-from hub.pipeline.run import check_columns, run_connection
+from hub.pipeline.run import run_connection
 from hub.store import audit
 from hub.store import runs as run_store
 
@@ -71,34 +71,14 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
     A file's first rows are put through the mapping and the schema, storing nothing: it says
     how many would be stored and why the others would be quarantined (exit 1 if any would be).
     """
-    hub = open_hub(ctx)
-    connector = hub.open_connector(connection)
-    from hub.pipeline.run import build_preparer
-    from hub.pipeline.trial import try_rows
+    from hub.services.checking import check_connection
 
-    try:
-        detail = connector.check()
-        streams = []
-        for stream in connector.streams():
-            prep = build_preparer(hub, connection, stream)
-            check_columns(connection, stream, prep)
-            trial = try_rows(stream, prep)
-            streams.append(
-                {
-                    "stream": stream.name,
-                    "entity": stream.entity,
-                    "key": list(stream.key),
-                    "cursor_field": stream.cursor_field,
-                    **({"trial": trial.as_dict()} if trial is not None else {}),
-                }
-            )
-    finally:
-        connector.close()
-    result = {"connection": connection, "connector": connector.name, "ok": True, "detail": detail, "streams": streams}
+    result = check_connection(open_hub(ctx), connection)
+    streams = result["streams"]
     if as_json:
         emit_json(result)
     else:
-        say(("ok", "green"), f" {connection} ({connector.name}): {detail}")
+        say(("ok", "green"), f" {connection} ({result['connector']}): {result['detail']}")
         for s in streams:
             say(
                 f"  stream {s['stream']}: {s['entity']} keyed by {', '.join(s['key'])}"

@@ -91,6 +91,10 @@ AR = {
         "رفضته الجهة المستقبلة. بعد إصلاحها (الرمز الصحيح، عمود أعرض) أرسل السجل من جديد."
     ),
     "Send again": "إرسال من جديد",
+    "The first rows through the mapping and the schema, nothing stored:": "الصفوف الأولى عبر التحويل والمخطط، دون تخزين شيء:",
+    "rows": "الصفوف",
+    "would be stored": "ستُخزَّن",
+    "would be quarantined": "ستُحجَز",
     "Sent: the destination took the record.": "أُرسل: قبلت الجهة المستقبلة السجل.",
     "Still invalid:": "ما زال غير صالح:",
     "Dismissed.": "تم الاستبعاد.",

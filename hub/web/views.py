@@ -201,7 +201,7 @@ def overview(request: Request):
 
 
 @router.get("/connections/{name}")
-def connection_page(request: Request, name: str, checked: str | None = None, problem: str | None = None):
+def connection_page(request: Request, name: str, checked: str | None = None, problem: str | None = None, trials: list | None = None):
     user = current_user(request)
     hub = request.app.state.hub
     admin.check_connection(hub, user, name)
@@ -222,6 +222,7 @@ def connection_page(request: Request, name: str, checked: str | None = None, pro
         runs=admin.runs_list(hub, user, connection=name, limit=10),
         checked=checked,
         problem=problem,
+        trials=trials or [],
     )
 
 
@@ -254,18 +255,17 @@ async def connection_check(request: Request, name: str, csrf: Csrf = None):
     hub = request.app.state.hub
     admin.check_connection(hub, user, name)
 
-    def check() -> tuple[str | None, str | None]:
+    def check() -> tuple[dict | None, str | None]:
+        from hub.services.checking import check_connection
+
         try:
-            connector = hub.open_connector(name)
-            try:
-                return connector.check(), None
-            finally:
-                connector.close()
+            return check_connection(hub, name), None
         except (CheckFailed, ConfigError, HubError) as exc:
             return None, str(exc)
 
-    ok, problem = await run_in_threadpool(check)
-    return connection_page(request, name, checked=ok, problem=problem)
+    found, problem = await run_in_threadpool(check)
+    trials = [s["trial"] for s in found["streams"] if "trial" in s] if found else []
+    return connection_page(request, name, checked=found["detail"] if found else None, problem=problem, trials=trials)
 
 
 @router.post("/connections/{name}/{action}")

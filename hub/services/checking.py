@@ -1,0 +1,40 @@
+"""Checking a connection: can it reach its system, does its mapping fit, what would its first rows become.
+
+``hub check`` and the web admin's Check button ask the same: the connector's own check, the
+mapping's columns against the source's, and for a file the first rows put through the
+mapping and the schema, storing nothing (hub.pipeline.trial).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.app import Hub
+from hub.pipeline.run import build_preparer, check_columns
+from hub.pipeline.trial import try_rows
+
+__all__ = ["check_connection"]
+
+
+def check_connection(hub: Hub, connection: str) -> dict[str, Any]:
+    """What the check found; the connector's CheckFailed, or a ConfigError/InputError, when it cannot reach or read."""
+    connector = hub.open_connector(connection)
+    try:
+        detail = connector.check()
+        streams = []
+        for stream in connector.streams():
+            prep = build_preparer(hub, connection, stream)
+            check_columns(connection, stream, prep)
+            trial = try_rows(stream, prep)
+            streams.append(
+                {
+                    "stream": stream.name,
+                    "entity": stream.entity,
+                    "key": list(stream.key),
+                    "cursor_field": stream.cursor_field,
+                    **({"trial": trial.as_dict()} if trial is not None else {}),
+                }
+            )
+    finally:
+        connector.close()
+    return {"connection": connection, "connector": connector.name, "ok": True, "detail": detail, "streams": streams}
