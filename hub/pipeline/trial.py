@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hub.filestreams import FileStream
-from hub.pipeline.prepare import Preparer, Rejected
+from hub.pipeline.prepare import Preparer
+from hub.pipeline.reader import batches
 from hub.sdk import Cursor, Stream
 
 __all__ = ["SAMPLE_ROWS", "Trial", "try_rows"]
@@ -33,23 +34,13 @@ class Trial:
 
 
 def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Trial | None:
-    """Prepare the first ``rows`` rows of a file stream; None for a stream that is not a file's."""
+    """Prepare the first ``rows`` rows of a file stream, as a run's first batch would; None for a stream that is not a file's."""
     if not isinstance(stream, FileStream):
         return None
-    prepare = preparer.bound()
-    trial = Trial()
-    reader = stream.read(Cursor(None))
+    first_batches = batches(stream, Cursor(None), preparer, rows)
     try:
-        for row in reader:
-            if trial.tried >= rows:
-                break
-            trial.tried += 1
-            data, line, problems = row
-            out = Rejected("read", line, data, list(problems)) if problems else prepare(data, line)
-            if isinstance(out, Rejected):
-                trial.refused.append({"line": line, "errors": [p.as_dict() for p in out.problems]})
-            else:
-                trial.stored += 1
+        first = next(first_batches)
     finally:
-        reader.close()
-    return trial
+        first_batches.close()
+    refused = [{"line": r.line, "errors": [p.as_dict() for p in r.problems]} for r in first.rejected]
+    return Trial(first.read, len(first.prepared), refused)

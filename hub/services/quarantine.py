@@ -10,6 +10,7 @@ Every decision is written to the audit log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,8 @@ from hub.app import Hub
 from hub.errors import ConfigError, HubError, NotFoundError
 from hub.mapping import identity_mapping
 from hub.pipeline.batch import commit_batch
-from hub.pipeline.prepare import Rejected
+from hub.pipeline.prepare import Rejected, canonical
 from hub.pipeline.run import build_preparer, destinations_for, drain_destinations
-from hub.schema import entity_key
 from hub.sdk import StreamConfig
 from hub.services.messages import plain_words
 from hub.services.spreadsheet import write_table
@@ -87,10 +87,10 @@ def replay(
             outcome = _deliver_again(hub, entry, actor)
             if isinstance(outcome, list):
                 still.append({"id": entry["id"], "errors": outcome})
-            elif outcome:
+            elif isinstance(outcome, str):
                 skipped.append({"id": entry["id"], "reason": outcome})
             else:
-                replayed.append({"id": entry["id"], "key": _record_key(entry), "delivered_to": entry["connection"]})
+                replayed.append({"id": entry["id"], "key": outcome.key, "delivered_to": entry["connection"]})
             continue
         if entry["stage"] == q_store.API_STAGE:
             # Received over the API: the sender holds the record and its versions. Storing a
@@ -165,28 +165,30 @@ def _close_replayed(conn, entry_id: int, reason: str, detail: dict, actor: str, 
     audit.append(conn, actor=actor, action="quarantine.replay", subject=f"quarantine/{entry_id}", detail=detail, now=now)
 
 
-def _record_key(entry: dict) -> str | None:
-    """The natural key of the record an entry holds (``association_id|id``), as the outbox has it."""
-    record = entry["raw"]
-    return "|".join(str(record.get(f, "")) for f in entity_key(entry["entity"])) if isinstance(record, dict) else None
+@dataclass(frozen=True)
+class _Resent:
+    """A refused delivery sent again and taken: the record's key."""
+
+    key: str
 
 
-def _deliver_again(hub: Hub, entry: dict, actor: str) -> list[dict] | str | None:
+def _deliver_again(hub: Hub, entry: dict, actor: str) -> _Resent | list[dict] | str:
     """Send a record its destination refused once more, the destination being mended.
 
-    None when it was taken (the entry closes as replayed), the destination's errors when it
-    was refused again (kept on the entry), or why it was not sent now.
+    ``_Resent`` when it was taken (the entry closes as replayed), the destination's errors when
+    it was refused again (kept on the entry), or why it was not sent now.
     """
     destination, entity, record = entry["connection"], entry["entity"], entry["raw"]
     if destination not in hub.config.connections:
         return f"the destination {destination!r} is no longer in the config"
     if not isinstance(record, dict):
         return "the payload is not a record"
-    key = _record_key(entry)
     with hub.store.engine.begin() as conn:
-        row_id = outbox_store.requeue_rejected(conn, destination, entity, record, key)
-    if row_id is None:
+        # The refused version exactly as it went out: the outbox keeps its canonical JSON.
+        found = outbox_store.requeue_rejected(conn, destination, entity, canonical(record)[0])
+    if found is None:
         return f"no refused delivery of this record to {destination} is kept any more (retention): run its source after a change"
+    row_id, key = found
     drain_destinations(hub, [destination], None)
     now = utcnow()
     with hub.store.engine.begin() as conn:
@@ -195,7 +197,7 @@ def _deliver_again(hub: Hub, entry: dict, actor: str) -> list[dict] | str | None
             _close_replayed(
                 conn, entry["id"], f"delivered to {destination} after replay", {"delivered_to": destination, "key": key}, actor, now
             )
-            return None
+            return _Resent(key)
         if status == "rejected":
             return q_store.get_entry(conn, entry["id"])["errors"]  # the new refusal's reasons, kept on the entry
     return f"queued for {destination} again; it could not take it just now, so it goes with the next run or drain"

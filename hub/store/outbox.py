@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, func, or_, select, update
 
 from hub.store.bulk import in_clauses, insert_many
@@ -151,21 +150,21 @@ def _mark(conn: Connection, ids: list[int], **values) -> None:
         conn.execute(update(_t).where(clause).values(**values), params)
 
 
-def requeue_rejected(conn: Connection, destination: str, entity: str, record: dict, key: str) -> int | None:
-    """Put the latest rejected delivery of ``record`` to ``destination`` back to pending; its row id, or None.
+def requeue_rejected(conn: Connection, destination: str, entity: str, payload: str) -> tuple[int, str] | None:
+    """Put the latest rejected delivery of this very version (its canonical JSON) back to pending.
 
-    Found by the record's natural ``key``, else (a stream with a key of its own) by its content.
+    Returns the row's id and the record's key; None when no such row is kept (retention).
     """
-    base = select(_t.c.id, _t.c.payload).where(_t.c.destination == destination, _t.c.entity == entity, _t.c.status == "rejected")
-    row_id = conn.execute(base.with_only_columns(_t.c.id).where(_t.c.key == key).order_by(_t.c.id.desc()).limit(1)).scalar()
-    if row_id is None:
-        for candidate, payload in conn.execute(base.order_by(_t.c.id.desc()).limit(10000)):
-            if orjson.loads(payload) == record:
-                row_id = candidate
-                break
-    if row_id is not None:
-        conn.execute(update(_t).where(_t.c.id == row_id).values(status="pending", next_attempt_at=None, last_error=None))
-    return row_id
+    row = conn.execute(
+        select(_t.c.id, _t.c.key)
+        .where(_t.c.destination == destination, _t.c.status == "rejected", _t.c.entity == entity, _t.c.payload == payload)
+        .order_by(_t.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    conn.execute(update(_t).where(_t.c.id == row.id).values(status="pending", next_attempt_at=None, last_error=None))
+    return row.id, row.key
 
 
 def status_of(conn: Connection, row_id: int) -> str | None:
