@@ -169,13 +169,14 @@ class Endpoint(Stream):
             record_path = self._option("record_path", "")
             records = dig(body, record_path)
             if records is None:
-                missing = _missing_part(body, record_path)
-                if missing is not None:
+                broken = _path_break(body, record_path)
+                if broken is not None:
                     # The API answered in another shape (a renamed key): reading on would take
                     # every run for an empty source, and nothing new would ever arrive.
+                    missing, there = broken
                     raise ConnectorError(
                         f"rest: the answer of {path} has no {missing!r} on the way to record_path {record_path!r}"
-                        f" (it has {', '.join(map(repr, _keys_at_break(body, record_path))) or 'nothing there'})"
+                        f" (it has {', '.join(map(repr, there)) or 'nothing there'})"
                     )
                 records = []  # the path is there and null: no records
             if not isinstance(records, list):
@@ -214,26 +215,19 @@ class Endpoint(Stream):
                     url, params = nxt, {}  # the link carries its own query
 
 
-def _missing_part(data: Any, path: str | None) -> str | None:
-    """The first part of a dotted ``path`` the answer lacks; None when every part is there (its value may be null)."""
+def _path_break(data: Any, path: str | None) -> tuple[str, list[str]] | None:
+    """Where a dotted ``path`` breaks off in the answer: the part it lacks and the keys there instead.
+
+    None when every part is there (its value may be null).
+    """
     for part in (path or "").split(".") if path else ():
         if isinstance(data, dict) and part in data:
             data = data[part]
         elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
             data = data[int(part)]
         else:
-            return part
+            return part, sorted(map(str, data))[:10] if isinstance(data, dict) else []
     return None
-
-
-def _keys_at_break(data: Any, path: str | None) -> list[str]:
-    """The keys the answer holds where ``path`` breaks off (for the message saying what is there instead)."""
-    for part in (path or "").split(".") if path else ():
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
-            break
-    return sorted(map(str, data))[:10] if isinstance(data, dict) else []
 
 
 def _later(value: Any, current: Any) -> bool:

@@ -67,11 +67,6 @@ SETTINGS = {
 }
 
 
-def _batch_key(entity: str, deliveries: Sequence[Delivery]) -> str:
-    """The Idempotency-Key of a batch: the same record versions always give the same key."""
-    return batch_key("wasl", entity, [d.idempotency_key for d in deliveries])
-
-
 def _body(chunk: Sequence[Delivery]) -> bytes:
     """The request body; records the store holds as canonical JSON are sent as they are."""
     records = b",".join(d.raw.encode() if d.raw is not None else orjson.dumps(d.record) for d in chunk)
@@ -193,7 +188,10 @@ class WaslConnector(Connector):
         url = self.settings["url"]
 
         def post(part: Sequence[Delivery]) -> None:
-            body, headers = _body(part), {"Content-Type": "application/json", "Idempotency-Key": _batch_key(entity, part)}
+            body, headers = (
+                _body(part),
+                {"Content-Type": "application/json", "Idempotency-Key": batch_key("wasl", entity, [d.idempotency_key for d in part])},
+            )
             if self.compress:
                 body, headers["Content-Encoding"] = gzip.compress(body, compresslevel=5, mtime=0), "gzip"
             response = self.http.request("POST", f"/api/v1/{entity}/batch", content=body, headers=headers)
