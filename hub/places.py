@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from hub.text.arabic import matching_key
+from hub.text.arabic import name_keys
 
 __all__ = ["GOVERNORATES", "governorate_code"]
 
@@ -46,22 +46,11 @@ GOVERNORATES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
 _PCODE = re.compile(r"^SY(0[1-9]|1[0-4])$")
 
 
-def _name_keys(*names: str) -> set[str]:
-    keys = set()
-    for name in names:
-        key = matching_key(name).replace("'", "").replace("’", "")
-        keys.add(key)
-        # "Al-Hasakeh" / "الحسكة": accept the name with and without its article.
-        for article in ("al ", "as ", "ar ", "ad ", "ال"):
-            if key.startswith(article):
-                keys.add(key[len(article) :].strip())
-    return keys
-
-
 _BY_NAME: dict[str, str] = {}
 for _code, _en, _ar, _iso, _others in GOVERNORATES:
-    for _key in _name_keys(_en, _ar, _iso, *_others):
-        _BY_NAME[_key] = _code
+    for _name in (_en, _ar, _iso, *_others):
+        for _key in name_keys(_name):
+            _BY_NAME[_key] = _code
 
 
 # "محافظة حلب", "Aleppo Governorate", "Aleppo gov.": the word for governorate around the name.
@@ -76,14 +65,6 @@ def governorate_code(value: str) -> str | None:
     text = value.strip().upper()
     if _PCODE.match(text):
         return text
-    key = matching_key(value).replace("'", "").replace("’", "")
-    return _by_key(key) or _by_key(_GOVERNORATE_WORD.sub("", key).strip())
-
-
-def _by_key(key: str) -> str | None:
-    if key in _BY_NAME:
-        return _BY_NAME[key]
-    for article in ("al ", "as ", "ar ", "ad ", "ال"):
-        if key.startswith(article) and key[len(article) :].strip() in _BY_NAME:
-            return _BY_NAME[key[len(article) :].strip()]
-    return None
+    keys = name_keys(value)
+    keys += name_keys(_GOVERNORATE_WORD.sub("", keys[0]).strip())
+    return next((_BY_NAME[k] for k in keys if k in _BY_NAME), None)

@@ -12,17 +12,9 @@ from __future__ import annotations
 from functools import cache
 
 from hub.schema import sector_crosswalk
-from hub.text import matching_key
+from hub.text import name_keys
 
 __all__ = ["sector_code"]
-
-
-def _keys(name: str) -> set[str]:
-    key = matching_key(name).replace("_", " ").replace("-", " ")
-    keys = {key}
-    if key.startswith("ال"):
-        keys.add(key[2:])
-    return keys
 
 
 @cache
@@ -30,7 +22,7 @@ def _by_name() -> dict[str, str]:
     found: dict[str, str] = {}
     for code, entry in sector_crosswalk().items():
         for name in (code, entry["en"], entry["ar"], *entry.get("also", ())):
-            for key in _keys(name):
+            for key in name_keys(name):
                 found.setdefault(key, code)
     return found
 
@@ -38,7 +30,7 @@ def _by_name() -> dict[str, str]:
 def sector_code(value: str) -> str | None:
     """The platform's sector code for a code or a name of one; None if unknown."""
     by_name = _by_name()
-    for key in _keys(value):
+    for key in name_keys(value):
         if key in by_name:
             return by_name[key]
     return None

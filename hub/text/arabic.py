@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["matching_key", "normalize_digits", "strip_marks"]
+__all__ = ["matching_key", "name_keys", "normalize_digits", "strip_marks"]
 
 # Bidi and format marks that spreadsheets and bank exports leave inside cells.
 _MARKS = "".join(
@@ -70,3 +70,16 @@ def matching_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_MARKS_TABLE).translate(_LETTERS_TABLE).translate(_DIGITS_TABLE)
     return _SPACES.sub(" ", text).strip().casefold()
+
+
+_ARTICLES = ("al ", "as ", "ar ", "ad ", "ال")
+
+
+def name_keys(name: str) -> list[str]:
+    """The keys a proper name is looked up by: its matching key, then the same without its article.
+
+    ``Al-Hasakeh`` and ``الحسكة`` are also ``hasakeh`` and ``حسكه``; apostrophes are left out
+    (``Dar'a`` is ``dara``). Governorates and sectors are indexed and looked up this way.
+    """
+    key = matching_key(name).replace("'", "").replace("’", "")
+    return [key, *(key[len(a) :].strip() for a in _ARTICLES if key.startswith(a))]

@@ -182,12 +182,12 @@ def test_sectors_by_arabic_or_english_name_as_associations_write_them():
 
 def test_no_sector_name_stands_for_two_sectors():
     from hub.schema import sector_crosswalk
-    from hub.sectors import _keys
+    from hub.text import name_keys
 
     seen: dict[str, str] = {}
     for code, entry in sector_crosswalk().items():
         for name in (code, entry["en"], entry["ar"], *entry.get("also", ())):
-            for key in _keys(name):
+            for key in name_keys(name):
                 assert seen.setdefault(key, code) == code, f"{name!r} reads as {seen[key]} and {code}"
 
 
