@@ -87,8 +87,8 @@ def _accounts_at(record: object, path: tuple[str, ...], at: tuple = (), parent: 
         yield from _accounts_at(record[head], rest, (*at, head), record)
 
 
-def _listed_account_problem(value: object, holder: object) -> str | None:
-    """An account in a list (an association's bank accounts): held to IBAN rules where its ``scheme`` says iban."""
+def _account_problem_in(value: object, holder: object) -> str | None:
+    """An account's problem; held to IBAN rules where the object holding it says ``scheme: iban``."""
     if not isinstance(value, str):
         return None
     if isinstance(holder, dict) and holder.get("scheme") == "iban":
@@ -150,7 +150,7 @@ class RecordValidator:
                         return False
             for path in listed:
                 for _at, value, holder in _accounts_at(record, path):
-                    if _listed_account_problem(value, holder):
+                    if _account_problem_in(value, holder):
                         return False
             return True
 
@@ -160,9 +160,7 @@ class RecordValidator:
         found = []
         for path in self._account_paths:
             for at, value, holder in _accounts_at(record, path):
-                message = (
-                    _listed_account_problem(value, holder) if "*" in path else (account_problem(value) if isinstance(value, str) else None)
-                )
+                message = _account_problem_in(value, holder)
                 if message:
                     found.append(RecordProblem(path=_dotted(at), rule="format", message=message))
         return found

@@ -29,9 +29,10 @@ MAX_WHOLE_DIGITS = 30  # beyond any count or amount the schema holds; int() of a
 # A whole part grouped by thousands: 1,250,000 (or 1.250.000 where the comma is the decimal point).
 _GROUPED = {g: re.compile(rf"[+-]?[0-9]{{1,3}}(?:{re.escape(g)}[0-9]{{3}})+") for g in (",", ".")}
 _NUMBER_CHARACTERS = re.compile(r"[0-9+\-., \u00a0]*")
-_SEPARATOR_WORDS = {
-    ",": "a comma that does not stand between thousands (1,250,000); if the comma is the decimal point, set decimal_separator: ',' for this column",
-    ".": "a point that does not stand between thousands (1.250.000,50); if the point is the decimal point, set decimal_separator: '.' for this column",
+# What is wrong with a separator out of place, and which decimal_separator the column may need.
+_MISPLACED = {
+    ",": ("a comma that does not stand between thousands (1,250,000)", "if the comma is the decimal point, set decimal_separator: ','"),
+    ".": ("a point that does not stand between thousands (1.250.000,50)", "if the point is the decimal point, set decimal_separator: '.'"),
 }
 
 
@@ -65,8 +66,8 @@ def ungrouped(text: str, group: str, *, hint: bool = True) -> str:
     point = "." if group == "," else ","
     whole, has_point, fraction = text.partition(point)
     if group in fraction or not _GROUPED[group].fullmatch(whole):
-        words = _SEPARATOR_WORDS[group]
-        raise NotPlain(f"has {words if hint else words.split(';')[0]}")
+        wrong, fix = _MISPLACED[group]
+        raise NotPlain(f"has {wrong}; {fix} for this column" if hint else f"has {wrong}")
     return whole.replace(group, "") + (point + fraction if has_point else "")
 
 
