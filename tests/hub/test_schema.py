@@ -146,12 +146,17 @@ def test_validate_jsonl_reports_every_invalid_record_with_line_path_rule(folder)
     assert all(set(e) == {"path", "rule", "message"} for i in out["invalid"] for e in i["errors"])
 
 
+def _invalid(folder, entity: str, lines: list[dict]) -> tuple[int, dict[int, list[tuple[str, str, str]]]]:
+    """``hub validate ENTITY`` over ``lines`` as JSONL: its exit code and each invalid line's (path, rule, message)."""
+    folder.write("v.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+    r = folder.hub("validate", entity, "v.jsonl", "--json")
+    return r.code, {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+
+
 def test_an_amount_sent_as_a_json_number_is_told_to_come_as_text(folder):
     # 'is not of type "string"' told an API client nothing of why; a float has lost digits already.
-    lines = [{**GOOD, "amount": 100.5}, {**GOOD, "id": "D2", "amount": 12345678901234567.89}]
-    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
-    r = folder.hub("validate", "donation", "d.jsonl", "--json")
-    got = [i["errors"][0]["message"] for i in json.loads(r.out)["invalid"]]
+    _code, invalid = _invalid(folder, "donation", [{**GOOD, "amount": 100.5}, {**GOOD, "id": "D2", "amount": 12345678901234567.89}])
+    got = [errors[0][2] for errors in invalid.values()]
     assert got == [
         '100.5 is a JSON number; write amounts as text, like "1250.50", so that no digit is lost',
         '1.2345678901234568e+16 is a JSON number; write amounts as text, like "1250.50", so that no digit is lost',
@@ -168,19 +173,14 @@ def test_figures_that_do_not_add_up_are_refused_with_the_figures_named(folder):
         {**base, "id": "B3", "individuals": 10, "female": 4, "male": 6, "households": 2},  # adds up
         {**base, "id": "B4", "female": 6, "male": 7},  # no total given: nothing to compare with
     ]
-    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
-    r = folder.hub("validate", "distribution", "d.jsonl", "--json")
-    got = {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+    _code, got = _invalid(folder, "distribution", lines)
     assert got == {
         1: [("individuals", "consistency", "female (6) and male (7) make 13, more than individuals (10)")],
         2: [("households", "consistency", "households (5) are more than individuals (3): a household is at least one person")],
     }
     program = {"id": "P1", "association_id": "A1", "title_ar": "كسوة الشتاء", "status": "implementation", "start_date": "2026-05-01"}
-    folder.write("p.jsonl", json.dumps({**program, "end_date": "2026-04-01"}, ensure_ascii=False) + "\n")
-    r = folder.hub("validate", "program", "p.jsonl", "--json")
-    assert [e["message"] for e in json.loads(r.out)["invalid"][0]["errors"]] == [
-        "the program ends (2026-04-01) before it starts (2026-05-01)"
-    ]
+    _code, got = _invalid(folder, "program", [{**program, "end_date": "2026-04-01"}])
+    assert [message for _path, _rule, message in got[1]] == ["the program ends (2026-04-01) before it starts (2026-05-01)"]
 
 
 def test_a_mistyped_iban_is_refused_and_a_local_account_number_is_not(folder):
@@ -194,11 +194,8 @@ def test_a_mistyped_iban_is_refused_and_a_local_account_number_is_not(folder):
         "D5": "TR330006100519786457841326",
         "D6": "TR330006100591786457841326",  # two digits swapped
     }
-    lines = [{**GOOD, "id": k, "donor": {"name": "Sami", "account": v}} for k, v in accounts.items()]
-    folder.write("d.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
-    r = folder.hub("validate", "donation", "d.jsonl", "--json")
-    assert r.code == 1
-    got = {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+    code, got = _invalid(folder, "donation", [{**GOOD, "id": k, "donor": {"name": "Sami", "account": v}} for k, v in accounts.items()])
+    assert code == 1
     assert got == {
         2: [
             (
@@ -244,10 +241,8 @@ def test_an_association_account_declared_an_iban_must_be_a_whole_iban(folder):
         }
         for n, (scheme, value) in enumerate(accounts, start=1)
     ]
-    folder.write("a.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
-    r = folder.hub("validate", "association", "a.jsonl", "--json")
-    assert r.code == 1
-    got = {i["line"]: [(e["path"], e["rule"], e["message"]) for e in i["errors"]] for i in json.loads(r.out)["invalid"]}
+    code, got = _invalid(folder, "association", lines)
+    assert code == 1
     assert got == {
         2: [
             (
