@@ -58,6 +58,7 @@ class Config:
     timezone: str = "Asia/Damascus"
     batch_size: int = 5000
     parallel: bool = True
+    lease_seconds: float = 60.0
     plugin_folders: tuple[Path, ...] = ()
     plugin_block: tuple[str, ...] = ()
     plugin_allow: tuple[str, ...] | None = None
@@ -150,6 +151,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         timezone=tz,
         batch_size=data.get("batch_size", 5000),
         parallel=data.get("parallel", True),
+        lease_seconds=float(data.get("lease_seconds", (data.get("celery") or {}).get("lease_seconds", 60))),
         plugin_folders=tuple(base_dir / f for f in plugins.get("folders", ())),
         plugin_block=tuple(plugins.get("block", ())),
         plugin_allow=tuple(plugins["allow"]) if "allow" in plugins else None,

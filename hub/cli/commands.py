@@ -143,7 +143,7 @@ RUN_COLUMNS = [
 @click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
 @click.pass_context
 def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json: bool) -> None:
-    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed)."""
+    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere now)."""
     hub = open_hub(ctx)
     if run_all:
         names = list(hub.config.connections)
@@ -182,7 +182,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
         except HubError as exc:
             if len(names) == 1:
                 raise
-            failed.append({"connection": name, "error": str(exc)})
+            failed.append({"connection": name, "error": str(exc), "exit_code": exc.exit_code})
             say((f"{name} failed:", "red"), f" {exc}", err=True)
     if as_json:
         emit_json({"runs": results, "failed": failed})
@@ -191,7 +191,8 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
         if any(r["quarantined"] for r in results):
             say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
     if failed:
-        raise SystemExit(2)
+        # 75 when every one that did not run is only busy elsewhere: a script may try again later.
+        raise SystemExit(75 if all(f["exit_code"] == 75 for f in failed) else 2)
     if any(r["quarantined"] or r["delivery_failed"] for r in results):
         raise SystemExit(1)
 

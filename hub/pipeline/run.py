@@ -19,6 +19,7 @@ from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.deliver import drain
+from hub.pipeline.lease import RunLease
 from hub.pipeline.prepare import Preparer
 from hub.pipeline.reader import batches, can_fork, forked_batches
 from hub.sdk import Cursor, Stream
@@ -169,10 +170,19 @@ def begin_run(hub: Hub, connection: str, *, trigger: str, scheduled_for: datetim
     """Record a run's start (or carry on ``run_id``) and tell the plugins; returns the run as hooks see it.
 
     Syncs and the hub's own jobs (``job:NAME``) are recorded alike, so runs, notifiers and
-    the slot-once rule treat them the same.
+    the slot-once rule treat them the same. A new run holds its connection (ConnectionBusy
+    while another process runs it); the caller keeps the lease with ``RunLease``.
     """
     if run_id is None:
-        run_id = run_store.create_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
+        with hub.store.writing(f"runs:{connection}") as conn:
+            run_id = run_store.start_run(
+                conn,
+                connection,
+                trigger=trigger,
+                scheduled_for=scheduled_for,
+                worker=run_store.holder(),
+                lease_seconds=hub.config.lease_seconds,
+            )
     run_info = {"id": run_id, "connection": connection, "trigger": trigger}
     hub.plugins.hook.hub_run_started(run=run_info)
     return run_info
@@ -209,9 +219,19 @@ def run_connection(
     its streams resume from their committed cursors) instead of starting a new one.
     """
     cfg = hub.config.connection(connection)
-    store = hub.store
-    run_info = begin_run(hub, connection, trigger=trigger, scheduled_for=scheduled_for, run_id=run_id)
-    run_id = run_info["id"]
+    if run_id is not None:  # a worker's run: the worker keeps its lease
+        return _run(hub, cfg, begin_run(hub, connection, run_id=run_id, trigger=trigger), progress, should_stop)
+    run_info = begin_run(hub, connection, trigger=trigger, scheduled_for=scheduled_for)
+    with RunLease(hub.store.engine, run_info["id"], run_store.holder(), hub.config.lease_seconds) as lease:
+
+        def stop() -> bool:
+            return lease.lost.is_set() or (should_stop is not None and should_stop())
+
+        return _run(hub, cfg, run_info, progress, stop, lost=lease.lost)
+
+
+def _run(hub: Hub, cfg, run_info: dict, progress: Progress | None, should_stop: Callable[[], bool] | None, lost=None) -> dict[str, Any]:
+    connection, run_id, store = cfg.name, run_info["id"], hub.store
 
     def quarantined(entries):
         hub.plugins.hook.hub_records_quarantined(run=run_info, entries=entries)
@@ -239,12 +259,24 @@ def run_connection(
             for err in deferred:
                 log.warning("delivery deferred: %s", err)
     except _Interrupted:
+        why = (
+            "this process went silent for longer than its lease and the run was taken as stopped"
+            if lost is not None and lost.is_set()
+            else "the hub stopped"
+        )
         run_store.finish_run(
-            store.engine, run_id, status="interrupted", error="the hub stopped; the next run resumes after the last committed batch"
+            store.engine, run_id, status="interrupted", error=f"{why}; the next run resumes after the last committed batch"
         )
         return run_store.get_run(store.engine, run_id)
     except Exception as exc:  # noqa: BLE001 - recorded on the run, then re-raised for the caller
         fail_run(hub, run_info, exc)
+        raise
+    except BaseException:
+        # Ctrl-C in ``hub run``: the run ends here, not "running" for a lease's length, so the
+        # connection can run again at once.
+        run_store.finish_run(
+            store.engine, run_id, status="interrupted", error="stopped by hand; the next run resumes after the last committed batch"
+        )
         raise
     finally:
         if connector is not None:

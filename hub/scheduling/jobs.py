@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.app import Hub
 from hub.errors import ConfigError
+from hub.pipeline.lease import RunLease
 from hub.pipeline.run import begin_run, drain_destinations, end_run, fail_run
 from hub.store import runs as run_store
 
@@ -64,9 +65,13 @@ def run_job(hub: Hub, name: str, *, trigger: str = "manual", scheduled_for: date
         raise ConfigError(f"unknown job {name!r}", hint=f"jobs: {', '.join(JOBS)}")
     info = begin_run(hub, f"job:{name}", trigger=trigger, scheduled_for=scheduled_for)
     try:
-        counts, flags = _RUNNERS[name](hub, info["id"])
+        with RunLease(hub.store.engine, info["id"], run_store.holder(), hub.config.lease_seconds):
+            counts, flags = _RUNNERS[name](hub, info["id"])
     except Exception as exc:
         fail_run(hub, info, exc)
+        raise
+    except BaseException:
+        run_store.finish_run(hub.store.engine, info["id"], status="interrupted", error="stopped by hand")
         raise
     if counts:
         with hub.store.engine.begin() as conn:

@@ -28,7 +28,7 @@ from hub.pipeline.run import run_connection
 from hub.scheduling.commands import last_id, new_commands, paused_connections
 from hub.scheduling.triggers import Schedule, parse_schedule
 from hub.store import runs as run_store
-from hub.store.runs import SlotTaken
+from hub.store.runs import ConnectionBusy, SlotTaken
 
 __all__ = ["HubServer", "schedules_of"]
 
@@ -116,6 +116,11 @@ class HubServer:
         self.scheduler.remove_all_jobs()
         admin_paused = paused_connections(self.hub)
         self._seen_command = last_id(self.hub)
+        # Put back with the schedules: a reload removes every job, and the lease may have changed.
+        every = max(1.0, self.hub.config.lease_seconds / 3)
+        self.scheduler.add_job(
+            self._reap, "interval", seconds=every, id="#reaper", replace_existing=True, next_run_time=datetime.now().astimezone()
+        )
         for s in found:
             paused = {"next_run_time": None} if (s.paused or s.connection in admin_paused) else {}
             self.scheduler.add_job(
@@ -183,6 +188,9 @@ class HubServer:
             log.info("%s: run %s %s (read %s)", connection, run["id"], run["status"], run["read"])
         except SlotTaken:
             log.info("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
+        except ConnectionBusy as exc:
+            # Like cron under flock: the run going on reads what this slot would have read.
+            log.warning("%s: slot %s skipped: %s", connection, scheduled_for.isoformat(), exc)
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
 
@@ -197,6 +205,8 @@ class HubServer:
             log.info("%s: run %s %s", name, run["id"], run["status"])
         except SlotTaken:
             log.info("%s: slot %s already run by another scheduler", name, scheduled_for.isoformat())
+        except ConnectionBusy as exc:
+            log.warning("%s: slot %s skipped: %s", name, scheduled_for.isoformat(), exc)
         except HubError as exc:
             self._retry_later(name, attempt, scheduled_for, exc)
 
@@ -219,11 +229,18 @@ class HubServer:
             log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
 
     def _reap(self, scheduled_for: datetime | None = None) -> None:
-        """Queue again the runs whose worker went silent (``scheduled_for`` comes with every job)."""
-        from hub.scheduling.workers import reap
+        """Close the runs whose process was killed; queue again those whose worker went silent.
 
+        Without it a ``hub run`` killed mid-way would read "running" in ``hub status`` until its
+        connection next ran. ``scheduled_for`` comes with every job and is not needed here.
+        """
         try:
-            reap(self.hub)
+            for run_id in run_store.close_lapsed(self.hub.store.engine, self.hub.config.lease_seconds):
+                log.warning("run %s: its process stopped without a word (killed?); marked interrupted", run_id)
+            if self.executor == "celery":
+                from hub.scheduling.workers import reap
+
+                reap(self.hub)
         except HubError as exc:
             log.error("reaper: %s", exc)
 
@@ -266,7 +283,7 @@ class HubServer:
         if self.api_app is not None:
             self.api_app.state.hub = fresh  # requests from now on see the new config
         old.close()
-        log.info("config reloaded: %s schedule(s)", len(self.scheduler.get_jobs()))
+        log.info("config reloaded: %s schedule(s)", len(schedules_of(fresh)))
 
     def _start_api(self) -> None:
         """Serve the API from a thread; HubError if the address cannot be bound."""
@@ -304,9 +321,6 @@ class HubServer:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, self.reload)
-        if self.executor == "celery":
-            lease = float((self.hub.config.celery or {}).get("lease_seconds", 60))
-            self.scheduler.add_job(self._reap, "interval", seconds=max(1.0, lease / 3), id="#reaper", replace_existing=True)
         self.scheduler.start()
         log.info("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
         while not done.wait(1.0):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from celery import Celery
 
 from hub.app import Hub
 from hub.errors import ConfigError, HubError
+from hub.pipeline.lease import RunLease
 from hub.pipeline.run import run_connection
 from hub.store import runs as run_store
 from hub.store.runs import SlotTaken
@@ -82,7 +82,7 @@ def _send(hub: Hub, run_id: int) -> None:
 
 def reap(hub: Hub) -> list[int]:
     """Put runs whose lease lapsed back in the queue, and send them again."""
-    lease = float(_settings(hub).get("lease_seconds", 60))
+    lease = hub.config.lease_seconds
     ids = run_store.requeue_lost(hub.store.engine, lease)
     for run_id in ids:
         log.warning("run %s lost its worker (no heartbeat for %ss): queued again", run_id, lease)
@@ -98,32 +98,18 @@ def _hub(config_path: str) -> Hub:
 def execute(config_path: Path, run_id: int) -> None:
     """A worker's part: claim the run, keep its lease, run it."""
     hub = _hub(str(config_path))
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    connection = run_store.claim_run(hub.store.engine, run_id, worker)
+    worker = run_store.holder()
+    connection = run_store.claim_run(hub.store.engine, run_id, worker, hub.config.lease_seconds)
     if connection is None:
         if run_store.run_status(hub.store.engine, run_id) == "queued":
             # Its connection is running elsewhere: ask again shortly, never run it twice at once.
             celery_app(_settings(hub)["broker"]).send_task(TASK, args=[str(config_path), run_id], countdown=1)
         return
-    lease = float((hub.config.celery or {}).get("lease_seconds", 60))
-    stop = threading.Event()
-
-    def renew() -> None:
-        while not stop.wait(max(0.5, lease / 3)):
-            try:
-                run_store.heartbeat(hub.store.engine, run_id, worker)
-            except Exception as exc:  # noqa: BLE001 - a missed heartbeat is retried; the lease has slack
-                log.warning("heartbeat of run %s failed: %s", run_id, exc)
-
-    beat = threading.Thread(target=renew, daemon=True)
-    beat.start()
     try:
-        run_connection(hub, connection, run_id=run_id)
+        with RunLease(hub.store.engine, run_id, worker, hub.config.lease_seconds) as lease:
+            run_connection(hub, connection, run_id=run_id, should_stop=lease.lost.is_set)
     except HubError as exc:
         log.error("run %s of %s failed: %s", run_id, connection, exc)
-    finally:
-        stop.set()
-        beat.join()
 
 
 def start_worker(config_path: Path, concurrency: int = 1) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "match_for",
     "quarantine_entry",
     "quarantine_list",
+    "request_run",
     "run_for",
     "runs_list",
     "suggestions",
@@ -50,6 +51,17 @@ def visible_connections(hub: Hub, user: User) -> list[str]:
     if user.is_platform:
         names += [f"job:{j}" for j in hub.config.jobs]
     return names
+
+
+def request_run(hub: Hub, user: User, name: str) -> bool:
+    """Ask ``hub serve`` to run ``name`` now; False, asking nothing, when it is running already."""
+    check_connection(hub, user, name)
+    if run_store.running_run(hub.store.engine, name, hub.config.lease_seconds) is not None:
+        return False
+    from hub.scheduling.commands import issue
+
+    issue(hub, name, "trigger", actor=f"web:{user.email}")
+    return True
 
 
 def check_connection(hub: Hub, user: User, name: str) -> None:

@@ -2,10 +2,19 @@
 
 A run's ``(connection, scheduled_for)`` is unique, so a scheduler that fires one slot twice
 gets a refusal from the database instead of a second run.
+
+A running run holds its connection: whoever runs it (``hub run``, ``hub serve``, a worker)
+writes its ``worker`` and renews ``heartbeat_at`` while it works, and no other run of the
+connection starts while that lease is fresh, whichever process asks. Two runs of one source
+at once would read the same rows and race on its cursor. A run whose process was killed stops
+renewing: once its lease lapses it is marked interrupted (or, a worker's, queued again), and
+its connection is free. The next run resumes after its last committed batch.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,24 +22,29 @@ import orjson
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.errors import NotFoundError
+from hub.errors import HubError, NotFoundError
 from hub.store.models import Run
 from hub.store.types import utcnow
 from hub.text.controls import escape_controls
 
 __all__ = [
     "COUNTS",
+    "ConnectionBusy",
     "run_status",
     "SlotTaken",
     "add_counts",
     "claim_run",
+    "close_lapsed",
     "create_run",
     "finish_run",
     "get_run",
     "heartbeat",
+    "holder",
     "list_runs",
     "recent_reads",
     "requeue_lost",
+    "running_run",
+    "start_run",
 ]
 
 _t = Run.__table__
@@ -41,8 +55,54 @@ class SlotTaken(Exception):
     """Another run already holds this connection's scheduled slot."""
 
 
-def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None, status: str = "running") -> int:
-    """Insert a run (running, or queued for a worker); SlotTaken when the slot already has one."""
+class ConnectionBusy(HubError):
+    """Another run of the connection is running now, and its lease is fresh: try again later."""
+
+    exit_code = 75  # EX_TEMPFAIL: nothing is wrong, only not now
+
+    def __init__(self, run: dict[str, Any], lease_seconds: float) -> None:
+        now = utcnow()
+        heard = datetime.fromisoformat(run["heartbeat_at"] or run["started_at"])
+        silent = max(0, round((now - heard).total_seconds()))
+        super().__init__(
+            f"{run['connection']} is running already: run {run['id']} ({run['trigger']}, by {run['worker'] or 'another hub'}), "
+            f"last heard from {silent} s ago",
+            hint=f"wait for it to finish (hub runs show {run['id']}); if its process is gone, the run is taken as "
+            f"stopped {lease_seconds:g} s after it was last heard from (lease_seconds in hub.yaml)",
+        )
+        self.run = run
+
+
+def holder() -> str:
+    """Who runs a run, as its ``worker`` column names it: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(worker: str | None) -> bool:
+    """Whether ``worker`` (``host:pid``) is a process of this machine that has ended.
+
+    A run killed on this machine need not hold its connection for a whole lease: ``hub run``
+    again right after a crash goes ahead. A process elsewhere, or a pid in use again, is never
+    judged here; its lease decides.
+    """
+    host, _, pid = (worker or "").rpartition(":")
+    if os.name != "posix" or host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: alive
+        return False
+    return False
+
+
+def _last_heard():
+    return func.coalesce(_t.c.heartbeat_at, _t.c.started_at)
+
+
+def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None, status: str = "queued") -> int:
+    """Insert a run queued for a worker; SlotTaken when the slot already has one (``start_run`` starts one here)."""
     now = utcnow()
     try:
         with engine.begin() as conn:
@@ -60,15 +120,122 @@ def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: 
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
 
 
-def claim_run(engine: Engine, run_id: int, worker: str) -> str | None:
+def start_run(
+    conn: Connection,
+    connection: str,
+    *,
+    trigger: str,
+    scheduled_for: datetime | None,
+    worker: str,
+    lease_seconds: float,
+) -> int:
+    """Insert a running run held by ``worker``, in ``conn``, a transaction that holds the store's write lock.
+
+    SlotTaken when the slot already has a run (another scheduler fired it). ConnectionBusy when
+    another run of the connection is running with a fresh lease; one whose lease lapsed (its
+    process is gone) is marked interrupted first. The caller's write lock makes the look and the insert one step, so two
+    processes asking at once cannot both start.
+    """
+    now = utcnow()
+    if (
+        scheduled_for is not None
+        and conn.execute(select(_t.c.id).where(_t.c.connection == connection, _t.c.scheduled_for == scheduled_for)).first()
+    ):
+        raise SlotTaken(f"{connection} already has a run for {scheduled_for}")
+    live, ended = _holders(conn, connection, now - timedelta(seconds=lease_seconds))
+    if live:
+        raise ConnectionBusy(_as_dict(conn.execute(select(_t).where(_t.c.id == live[0])).one()), lease_seconds)
+    _interrupt(conn, ended)
+    try:
+        return conn.execute(
+            insert(_t).values(
+                connection=connection,
+                trigger=trigger,
+                scheduled_for=scheduled_for or now,
+                status="running",
+                started_at=now,
+                worker=worker,
+                heartbeat_at=now,
+                **{c: 0 for c in COUNTS},
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError:  # the unique slot, should the look above have missed a twin (another clock's rounding)
+        raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
+
+
+def _holders(conn: Connection, connection: str, cutoff: datetime) -> tuple[list[int], list[int]]:
+    """Running runs of ``connection``, as (ids that hold it, ids of in-process runs whose process is gone).
+
+    A run holds its connection while its lease is fresh and its process is not known to have
+    ended. A worker's run that lost its lease is in neither list: the reaper queues it again.
+    """
+    live, ended = [], []
+    for r in conn.execute(
+        select(_t.c.id, _t.c.worker, _t.c.attempts, _last_heard().label("heard"))
+        .where(_t.c.connection == connection, _t.c.status == "running")
+        .order_by(_t.c.id)
+    ):
+        if r.attempts == 0 and _gone(r.worker):
+            ended.append(r.id)
+        elif r.heard is not None and r.heard >= cutoff:
+            live.append(r.id)
+        elif r.attempts == 0:
+            ended.append(r.id)
+    return live, ended
+
+
+def _interrupt(conn: Connection, ids: list[int]) -> list[int]:
+    """Mark in-process runs whose process is gone interrupted."""
+    if ids:
+        conn.execute(
+            update(_t)
+            .where(_t.c.id.in_(ids), _t.c.status == "running")
+            .values(
+                status="interrupted",
+                finished_at=utcnow(),
+                error="its process stopped without a word (killed?); the next run resumes after the last committed batch",
+            )
+        )
+    return ids
+
+
+def close_lapsed(engine: Engine, lease_seconds: float) -> list[int]:
+    """Runs left "running" by a process that was killed, marked interrupted; returns their ids.
+
+    A worker's run (claimed from the queue) is not among them: ``requeue_lost`` queues it again.
+    """
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    with engine.begin() as conn:
+        running = conn.execute(
+            select(_t.c.id, _t.c.worker, _last_heard().label("heard")).where(_t.c.status == "running", _t.c.attempts == 0)
+        ).all()
+        return _interrupt(conn, [r.id for r in running if r.heard is None or r.heard < cutoff or _gone(r.worker)])
+
+
+def running_run(engine: Engine, connection: str, lease_seconds: float) -> dict[str, Any] | None:
+    """The run that holds ``connection`` now (running, with a fresh lease), if any."""
+    with engine.connect() as conn:
+        live, _ended = _holders(conn, connection, utcnow() - timedelta(seconds=lease_seconds))
+        return _as_dict(conn.execute(select(_t).where(_t.c.id == live[0])).one()) if live else None
+
+
+def claim_run(engine: Engine, run_id: int, worker: str, lease_seconds: float) -> str | None:
     """Take a queued run for ``worker``: its connection, or None.
 
     None when the run is not queued any more (another worker took it), or when another run of
-    the same connection is running: one connection never runs twice at once.
+    the same connection is running with a fresh lease: one connection never runs twice at once.
     """
     now = utcnow()
     other = _t.alias("other")
-    busy = select(other.c.id).where(other.c.connection == _t.c.connection, other.c.status == "running").exists()
+    busy = (
+        select(other.c.id)
+        .where(
+            other.c.connection == _t.c.connection,
+            other.c.status == "running",
+            func.coalesce(other.c.heartbeat_at, other.c.started_at) >= now - timedelta(seconds=lease_seconds),
+        )
+        .exists()
+    )
     with engine.begin() as conn:
         res = conn.execute(
             update(_t)
@@ -98,12 +265,19 @@ def heartbeat(engine: Engine, run_id: int, worker: str) -> bool:
 
 
 def requeue_lost(engine: Engine, lease_seconds: float) -> list[int]:
-    """Runs whose worker stopped renewing its lease, put back in the queue; returns their ids."""
+    """Runs whose worker stopped renewing its lease, put back in the queue; returns their ids.
+
+    Only runs a worker claimed from the queue (``attempts`` counts the claims): a ``hub run``
+    or an in-process scheduled run that was killed has no queue message to go back to, and
+    ``close_lapsed`` marks it interrupted instead.
+    """
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
         ids = list(
             conn.execute(
-                select(_t.c.id).where(_t.c.status == "running", _t.c.heartbeat_at.is_not(None), _t.c.heartbeat_at < cutoff)
+                select(_t.c.id).where(
+                    _t.c.status == "running", _t.c.attempts > 0, _t.c.heartbeat_at.is_not(None), _t.c.heartbeat_at < cutoff
+                )
             ).scalars()
         )
         if ids:
@@ -149,6 +323,7 @@ def _as_dict(r) -> dict[str, Any]:
         "error": r.error,
         "flags": orjson.loads(r.flags) if r.flags else [],
         "worker": r.worker,
+        "heartbeat_at": r.heartbeat_at.isoformat() if r.heartbeat_at else None,
         "attempts": r.attempts,
     }
     d.update({c: getattr(r, c) for c in COUNTS})

@@ -131,6 +131,7 @@ AR = {
     "This page does not exist, or it is not yours to see.": "هذه الصفحة غير موجودة أو ليست من صلاحياتك.",
     "The form expired; please try again.": "انتهت صلاحية النموذج؛ حاول مرة أخرى.",
     "Run requested; it starts within seconds.": "طُلب التشغيل؛ سيبدأ خلال ثوانٍ.",
+    "It is running now; the run going on reads what a new one would. Nothing was requested.": "إنه يعمل الآن؛ والتشغيل الجاري يقرأ ما كان سيقرؤه تشغيل جديد. لم يُطلب شيء.",
     "Schedule saved.": "تم حفظ الجدولة.",
     "Schedule paused.": "تم إيقاف الجدولة مؤقتاً.",
     "Schedule resumed.": "تم استئناف الجدولة.",

@@ -50,6 +50,7 @@ ChosenRow = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 
 MESSAGES = {
     "ran": "Run requested; it starts within seconds.",
+    "busy": "It is running now; the run going on reads what a new one would. Nothing was requested.",
     "saved": "Schedule saved.",
     "paused": "Schedule paused.",
     "resumed": "Schedule resumed.",
@@ -277,8 +278,7 @@ def connection_action(request: Request, name: str, action: str, csrf: Csrf = Non
     from hub.scheduling.commands import issue
 
     if action == "run":
-        issue(hub, name, "trigger", actor=f"web:{user.email}")
-        return back(f"/connections/{name}", msg="ran")
+        return back(f"/connections/{name}", msg="ran" if admin.request_run(hub, user, name) else "busy")
     if action in ("pause", "resume"):
         issue(hub, name, action, actor=f"web:{user.email}")
         return back(f"/connections/{name}", msg="paused" if action == "pause" else "resumed")

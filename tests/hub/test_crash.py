@@ -74,3 +74,5 @@ def test_sigkill_halfway_then_rerun_stores_each_row_once(folder):
     assert ids == {f"D{i:07d}" for i in range(ROWS)}
     cursor = json.loads(folder.sql("select cursor from stream_state")[0][0])
     assert (cursor["rows"], cursor["complete"]) == (ROWS, True)
+    # Its process gone, the killed run no longer holds the connection nor reads "running".
+    assert folder.sql("select status from runs order by id") == [("interrupted",), ("succeeded",)]

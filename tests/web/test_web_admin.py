@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 
 import httpx
 from playwright.sync_api import expect
@@ -44,6 +46,21 @@ def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
     page.get_by_role("row").filter(has_text="trigger").get_by_role("link").first.click()
     expect(page.locator("dl.counts")).to_contain_text("43")  # read
     b.shot("run")
+
+
+def test_run_now_while_the_connection_runs_asks_for_nothing(browse, site):
+    # A run of amal-donations going on in a live process (this one), heard from just now.
+    site.folder.execute(
+        "update runs set status = 'running', finished_at = null, worker = ?, heartbeat_at = CURRENT_TIMESTAMP"
+        " where id = (select max(id) from runs where connection = 'amal-donations')",
+        (f"{socket.gethostname()}:{os.getpid()}",),
+    )
+    commands = site.folder.sql("select count(*) from schedule_commands")[0][0]
+    page = browse().sign_in("admin@wasl.example").page
+    page.goto("/connections/amal-donations")
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("It is running now")
+    assert site.folder.sql("select count(*) from schedule_commands")[0][0] == commands, "no run was requested"
 
 
 def test_edit_a_schedule_with_the_cron_in_words(browse, site):

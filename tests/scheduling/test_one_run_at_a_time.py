@@ -1,0 +1,158 @@
+"""One connection never runs twice at once, whoever asks: ``hub run`` beside ``hub run`` or ``hub serve``.
+
+A gate transform holds a run in the middle of its first batch until the test lets it go, so
+the second run is asked for while the first surely holds its connection.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import datetime
+from functools import partial
+
+from tests.conftest import wait_for
+
+_wait_for = partial(wait_for, timeout=60)
+ROWS = 50
+
+
+def _setup(folder, *, lease: float = 1, schedule: str = "") -> None:
+    gate = folder.path / "go"
+    started = folder.path / "started"
+    folder.write(
+        "gate/gate.py",
+        "import time\nfrom pathlib import Path\nfrom hub import hookimpl\n\n"
+        "def gate(record, context):\n"
+        f"    Path({str(started)!r}).touch()\n"
+        "    deadline = time.monotonic() + 120\n"
+        f"    while not Path({str(gate)!r}).exists() and time.monotonic() < deadline:\n"
+        "        time.sleep(0.05)\n"
+        "    return record\n\n"
+        "@hookimpl\ndef hub_register_transforms(registry):\n    registry.add('gate', gate)\n",
+    )
+    folder.write(
+        "hub.yaml",
+        f"store: sqlite:///hub.db\nlease_seconds: {lease}\nplugins: {{folders: [gate]}}\nconnections:\n"
+        "  held:\n    connector: csv\n    settings: {path: held.csv}\n"
+        f"    streams:\n      s: {{entity: association, transforms: [gate]}}\n{schedule}"
+        "  other:\n    connector: csv\n    settings: {path: other.csv}\n    streams:\n      s: {entity: association}\n",
+    )
+    header = ["id", "name_ar", "governorate", "status"]
+    folder.write_csv("held.csv", header, [[f"h{i}", "جمعية الأمل", "SY01", "active"] for i in range(ROWS)])
+    folder.write_csv("other.csv", header, [["o1", "جمعية البر", "SY02", "active"]])
+    assert folder.hub("schedule", "list").code == 0  # the store exists before two processes race for it
+
+
+def _held_run(folder):
+    """``hub run held``, started and waiting at its gate."""
+    proc = folder.popen("run", "held", "--json")
+    assert _wait_for(lambda: (folder.path / "started").exists() or proc.poll() is not None)
+    assert proc.poll() is None, proc.stderr.read()
+    return proc
+
+
+def _runs(folder) -> list[dict]:
+    return sorted(json.loads(folder.hub("runs", "--limit", "100", "--json").out), key=lambda r: r["id"])
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_connection(folder):
+    _setup(folder, lease=1)
+    first = _held_run(folder)
+    try:
+        # Longer than the lease: the first run's heartbeat keeps renewing it while it waits.
+        time.sleep(2.5)
+        second = folder.hub("run", "held")
+        assert second.code == 75, second.err
+        assert "held is running already: run 1 (manual, by " in second.err
+        assert "wait for it to finish (hub runs show 1)" in second.err
+        assert "Traceback" not in second.err
+        # Other connections are not held up, nor is a list of connections beside the busy one.
+        both = folder.hub("run", "other", "held", "--json")
+        assert both.code == 75, both.err
+        assert [r["connection"] for r in json.loads(both.out)["runs"]] == ["other"]
+        assert "held failed: held is running already" in both.err
+        (folder.path / "go").touch()
+        assert first.wait(timeout=120) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    again = folder.hub("run", "held", "--json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["runs"][0]["unchanged"] == ROWS
+    runs = [r for r in _runs(folder) if r["connection"] == "held"]
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"], runs
+    assert runs[0]["inserted"] == ROWS and runs[0]["worker"].endswith(f":{first.pid}")
+    assert folder.sql("select count(*) from records where entity = 'association'") == [(ROWS + 1,)]
+
+
+def test_ctrl_c_ends_the_run_as_interrupted_and_frees_the_connection_at_once(folder):
+    _setup(folder, lease=60)
+    first = _held_run(folder)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=60) == 130
+    assert "Traceback" not in first.stderr.read()
+    run = _runs(folder)[0]
+    assert run["status"] == "interrupted" and run["error"].startswith("stopped by hand"), run
+    (folder.path / "go").touch()
+    again = folder.hub("run", "held", "--json")
+    assert again.code == 0, again.err  # not held up for a lease of 60 s
+    assert folder.sql("select count(*) from records") == [(ROWS,)]
+
+
+def test_a_run_killed_on_another_machine_holds_the_connection_until_its_lease_lapses(folder):
+    _setup(folder, lease=6)
+    first = _held_run(folder)
+    # As if it ran on another machine of a shared PostgreSQL store: its process cannot be looked at.
+    folder.execute("update runs set worker = 'elsewhere:4242' where id = 1")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    (folder.path / "go").touch()
+    refused = folder.hub("run", "held")
+    assert refused.code == 75 and "by elsewhere:4242" in refused.err, refused.err
+    assert "taken as stopped 6 s after it was last heard from" in refused.err
+    assert _wait_for(lambda: folder.hub("run", "held").code == 0), "free once the lease lapsed"
+    runs = _runs(folder)
+    assert runs[0]["status"] == "interrupted" and "stopped without a word" in runs[0]["error"], runs[0]
+    assert runs[-1]["status"] == "succeeded"
+    assert folder.sql("select count(*) from records") == [(ROWS,)]
+
+
+def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
+    _setup(folder, lease=2, schedule="    schedule: {every: {seconds: 1}}\n")
+    first = _held_run(folder)
+    server = folder.popen("serve")
+    try:
+        assert _wait_for(lambda: "skipped: held is running already: run 1" in server.stderr.read()), server.stderr.read()
+        assert [r["connection"] for r in _runs(folder)] == ["held"], "no scheduled run started beside the held one"
+        (folder.path / "go").touch()
+        assert first.wait(timeout=120) == 0
+        assert _wait_for(lambda: sum(r["trigger"] == "schedule" and r["status"] == "succeeded" for r in _runs(folder)) >= 2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+        if first.poll() is None:
+            first.kill()
+    spans = sorted(
+        (datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"] or r["started_at"])) for r in _runs(folder)
+    )
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"held ran twice at once: {spans}"
+
+
+def test_serve_marks_a_run_killed_on_this_machine_interrupted(folder):
+    _setup(folder, lease=60)
+    first = _held_run(folder)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert _runs(folder)[0]["status"] == "running"
+    server = folder.popen("serve")
+    try:
+        # Not a lease of 60 s: its process is gone, and the reaper sees that at once.
+        assert _wait_for(lambda: _runs(folder)[0]["status"] == "interrupted", timeout=30), server.stderr.read()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    assert "run 1: its process stopped without a word (killed?); marked interrupted" in server.stderr.read()
+    held = next(c for c in json.loads(folder.hub("status", "--json").out) if c["connection"] == "held")
+    assert held["running"] == [] and held["last_run"]["status"] == "interrupted", held
