@@ -122,7 +122,7 @@ def test_a_run_killed_on_another_machine_holds_the_connection_until_its_lease_la
 def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
     _setup(folder, lease=2, schedule="    schedule: {every: {seconds: 1}}\n")
     first = _held_run(folder)
-    server = folder.popen("serve")
+    server = folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: "skipped: held is running already: run 1" in server.stderr.read()), server.stderr.read()
         assert [r["connection"] for r in _runs(folder)] == ["held"], "no scheduled run started beside the held one"
@@ -146,7 +146,7 @@ def test_serve_marks_a_run_killed_on_this_machine_interrupted(folder):
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert _runs(folder)[0]["status"] == "running"
-    server = folder.popen("serve")
+    server = folder.popen("serve", "--port", "0")
     try:
         # Not a lease of 60 s: its process is gone, and the reaper sees that at once.
         assert _wait_for(lambda: _runs(folder)[0]["status"] == "interrupted", timeout=30), server.stderr.read()
