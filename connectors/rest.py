@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import ConfigError, RecordProblem
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_in_halves
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_groups, send_in_halves
 from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
@@ -315,9 +315,7 @@ class RestConnector(Connector):
             if w["mode"] == "each"
             else [deliveries[i : i + self.batch_size] for i in range(0, len(deliveries), self.batch_size)]
         )
-        for group in groups:
-            self._send(entity, group, result)
-        return result
+        return send_groups(groups, lambda group: self._send(entity, group, result), result)
 
     def _send(self, entity: str, group: Sequence[Delivery], result: WriteResult) -> None:
         """Send one request; a batch refused as too large (413) goes again in halves."""

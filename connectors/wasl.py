@@ -28,7 +28,7 @@ import orjson
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
 from hub.errors import RecordProblem
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_in_halves
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_groups, send_in_halves
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +179,8 @@ class WaslConnector(Connector):
 
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         result = WriteResult()
-        for start in range(0, len(deliveries), self.batch_size):
-            self._send(entity, deliveries[start : start + self.batch_size], result)
-        return result
+        chunks = [deliveries[start : start + self.batch_size] for start in range(0, len(deliveries), self.batch_size)]
+        return send_groups(chunks, lambda chunk: self._send(entity, chunk, result), result)
 
     def _send(self, entity: str, chunk: Sequence[Delivery], result: WriteResult) -> None:
         """POST one chunk; per-record refusals land in ``result``; a chunk too large goes in halves."""

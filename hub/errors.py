@@ -21,6 +21,7 @@ stop a run: they become quarantine rows. The tree::
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -102,11 +103,25 @@ class DeliveryError(ConnectorError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """A delivery failure worth retrying: timeouts, connection errors, 5xx, 429."""
+    """A delivery failure worth retrying: timeouts, connection errors, 5xx, 429.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    A destination that sends a batch in several requests and fails part-way says what the
+    destination already took (``delivered``: idempotency keys) and refused (``rejected``), so
+    only the rest is sent again: a partner that ignores ``Idempotency-Key`` gets nothing twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        delivered: Sequence[str] = (),
+        rejected: Mapping[str, list[RecordProblem]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.delivered = tuple(delivered)
+        self.rejected = dict(rejected or {})
 
 
 class NotFoundError(HubError):

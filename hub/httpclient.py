@@ -24,11 +24,22 @@ from hub.text.controls import escape_controls
 if TYPE_CHECKING:
     import httpx
 
+    from hub.sdk import Delivery, WriteResult
+
 # httpx and tenacity are imported where a client is built or a request sent, not here: every
 # hub command loads the connectors that use this module, and most of them never talk HTTP
 # (httpx with its asyncio and ssl costs about 25 ms of every start-up).
 
-__all__ = ["POLICY_SETTINGS", "HttpClient", "HttpPolicy", "Refused", "Unavailable", "parse_retry_after", "send_in_halves"]
+__all__ = [
+    "POLICY_SETTINGS",
+    "HttpClient",
+    "HttpPolicy",
+    "Refused",
+    "Unavailable",
+    "parse_retry_after",
+    "send_groups",
+    "send_in_halves",
+]
 
 # The settings a connector offers for its HttpPolicy (spread into its settings schema's
 # properties): one declaration, so that every HTTP connector names and bounds them alike.
@@ -234,6 +245,22 @@ def batch_key(prefix: str, entity: str, keys: Sequence[str]) -> str:
     for k in keys:
         h.update(b"\x1f" + k.encode())
     return f"{prefix}-{h.hexdigest()[:40]}"
+
+
+def send_groups(groups: Sequence[Sequence[Delivery]], send: Callable[[Sequence[Delivery]], None], result: WriteResult) -> WriteResult:
+    """Send a batch's ``groups`` (one request each) in turn with ``send``, which fills ``result``.
+
+    A group that fails for now (TransientDeliveryError) ends the batch, naming the deliveries
+    the destination took in the groups before it and those it refused: only the rest are sent
+    again, so a partner that ignores ``Idempotency-Key`` does not get them twice.
+    """
+    for n, group in enumerate(groups):
+        try:
+            send(group)
+        except TransientDeliveryError as exc:
+            taken = [d.idempotency_key for g in groups[:n] for d in g if d.idempotency_key not in result.rejected]
+            raise TransientDeliveryError(str(exc), retry_after=exc.retry_after, delivered=taken, rejected=result.rejected) from None
+    return result
 
 
 def send_in_halves(

@@ -179,8 +179,24 @@ class _Drain:
         self.result.rejected += len(bad)
 
     def defer(self, sent: _Sent, exc: TransientDeliveryError) -> None:
-        """The destination could not take the batch now: retry it after a backoff."""
+        """The destination could not take the batch now: retry it after a backoff.
+
+        What it took or refused before it failed (``exc.delivered``, ``exc.rejected``) is settled
+        now, and only the rest waits for the retry.
+        """
+        known = set(exc.delivered) | set(exc.rejected)
+        if known:
+            done = [n for n, r in enumerate(sent.items) if r["idempotency_key"] in known]
+            self.settle(
+                _Sent(sent.entity, [sent.items[n] for n in done], [sent.deliveries[n] for n in done], sent.at, sent.answer),
+                WriteResult(rejected=exc.rejected),
+            )
+            rest = [n for n in range(len(sent.items)) if sent.items[n]["idempotency_key"] not in known]
+            sent = _Sent(sent.entity, [sent.items[n] for n in rest], [sent.deliveries[n] for n in rest], sent.at, sent.answer)
         msg = redactor.redact(str(exc))
+        self.result.error = msg
+        if not sent.items:
+            return
         with self.store.engine.begin() as conn:
             outbox_store.mark_retry(
                 conn,
@@ -189,7 +205,6 @@ class _Drain:
                 next_attempt_at=sent.at + _backoff(sent.items[0]["attempts"], exc.retry_after),
             )
         self.result.deferred += len(sent.items)
-        self.result.error = msg
 
     def settle_late(self, sent: _Sent) -> None:
         """A batch that was in flight when an earlier one failed: mark what it got, whatever that was."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 
 import pytest
 
 from connectors.rest import RestConnector
-from hub.errors import ConfigError, ConnectorError
+from hub.errors import ConfigError, ConnectorError, TransientDeliveryError
 from hub.sdk import ConnectorContext, Cursor, Delivery, StreamConfig
 from hub.testing import Response, TestServer
 
@@ -212,3 +213,53 @@ def test_an_incremental_number_field_moves_the_cursor_by_value_not_as_text(serve
     rows.append({"n": 13, "seq": 13})
     assert [row.data["n"] for row in conn.streams()[0].read(cursor)] == [13]
     assert server.requests[-1].arg("after_seq") == "12"
+
+
+def test_write_each_failing_part_way_says_what_the_partner_already_took(server, tmp_path):
+    answers = iter([Response(200, {}), Response(422, {"detail": "no donor"}), Response(200, {}), Response(503, {})])
+    server.route("POST", "/gift", lambda req: next(answers))
+    conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gift", "mode": "each"}, "retries": 0})
+    with pytest.raises(TransientDeliveryError) as exc:
+        conn.write("donation", [Delivery(f"k{i}", "donation", str(i), 1, {"id": i}) for i in range(5)])
+    assert exc.value.delivered == ("k0", "k2")
+    assert list(exc.value.rejected) == ["k1"] and "no donor" in exc.value.rejected["k1"][0].message
+    assert len(server.requests) == 4, "k4 was not tried after the partner became unavailable"
+
+
+def test_a_push_interrupted_part_way_sends_only_the_rest_to_a_partner_that_ignores_keys(server, folder):
+    # The partner keeps every request it takes, Idempotency-Key or not, and is away for a while
+    # from its third request on: the records it took before must not reach it twice.
+    taken, away = [], {"from": 3, "until": 5}
+
+    def gift(req):
+        n = len(server.requests)
+        if away["from"] <= n < away["until"]:
+            return Response(503, {"detail": "maintenance"})
+        taken.append(req.json()["id"])
+        return Response(201, {})
+
+    server.route("POST", "/gifts", gift)
+    folder.write_csv(
+        "donations.csv",
+        ["id", "association_id", "amount", "currency", "donated_at", "channel", "status"],
+        [[f"D{i}", "assoc-amal", "100", "SYP", "2026-11-01T10:00:00+03:00", "cash", "received"] for i in range(5)],
+    )
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n"
+        "  gifts:\n    connector: csv\n    settings: {path: donations.csv}\n"
+        "    streams:\n      s: {entity: donation}\n    destinations: [crm]\n"
+        f"  crm:\n    connector: rest\n    settings: {{url: '{server.url}', retries: 1, backoff: 0, write: {{path: /gifts, mode: each}}}}\n",
+    )
+    first = folder.hub("run", "gifts", "--json")
+    assert first.code == 0, first.err
+    run = json.loads(first.out)["runs"][0]
+    assert run["delivered"] == 2 and run["status"] == "partial"
+    assert any("maintenance" in f or "503" in f for f in run["flags"]), run["flags"]
+    assert sorted(taken) == ["D0", "D1"]
+    # The partner is back; the waiting records are due again (as after their backoff).
+    folder.execute("update outbox set next_attempt_at = created_at where status = 'pending'")
+    second = folder.hub("run", "crm", "--json")
+    assert second.code == 0, second.err
+    assert json.loads(second.out)["runs"][0]["delivered"] == 3
+    assert sorted(taken) == ["D0", "D1", "D2", "D3", "D4"], "each record reached the partner once"
