@@ -13,8 +13,6 @@ its connection is free. The next run resumes after its last committed batch.
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import HubError, NotFoundError
+from hub.processes import alive, holder_id
 from hub.store.models import Run
 from hub.store.types import utcnow
 from hub.text.controls import escape_controls
@@ -67,34 +66,15 @@ class ConnectionBusy(HubError):
         super().__init__(
             f"{run['connection']} is running already: run {run['id']} ({run['trigger']}, by {run['worker'] or 'another hub'}), "
             f"last heard from {silent} s ago",
-            hint=f"wait for it to finish (hub runs show {run['id']}); if its process is gone, the run is taken as "
-            f"stopped {lease_seconds:g} s after it was last heard from (lease_seconds in hub.yaml)",
+            hint=f"wait for it to finish (hub runs show {run['id']}); a run whose process was killed frees its connection at once "
+            f"on this machine, and {lease_seconds:g} s after it was last heard from on another (lease_seconds in hub.yaml)",
         )
         self.run = run
 
 
 def holder() -> str:
     """Who runs a run, as its ``worker`` column names it: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _gone(worker: str | None) -> bool:
-    """Whether ``worker`` (``host:pid``) is a process of this machine that has ended.
-
-    A run killed on this machine need not hold its connection for a whole lease: ``hub run``
-    again right after a crash goes ahead. A process elsewhere, or a pid in use again, is never
-    judged here; its lease decides.
-    """
-    host, _, pid = (worker or "").rpartition(":")
-    if os.name != "posix" or host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # another user's process: alive
-        return False
-    return False
+    return holder_id()
 
 
 def _last_heard():
@@ -166,22 +146,32 @@ def start_run(
 def _holders(conn: Connection, connection: str, cutoff: datetime) -> tuple[list[int], list[int]]:
     """Running runs of ``connection``, as (ids that hold it, ids of in-process runs whose process is gone).
 
-    A run holds its connection while its lease is fresh and its process is not known to have
-    ended. A worker's run that lost its lease is in neither list: the reaper queues it again.
+    An in-process run whose process this machine can see holds its connection exactly while
+    that process lives; otherwise while its lease is fresh. A worker's run that lost its lease
+    is in neither list: the reaper queues it again.
     """
     live, ended = [], []
     for r in conn.execute(
-        select(_t.c.id, _t.c.worker, _t.c.attempts, _last_heard().label("heard"))
+        select(_t.c.id, _t.c.worker, _t.c.attempts, _t.c.started_at, _last_heard().label("heard"))
         .where(_t.c.connection == connection, _t.c.status == "running")
         .order_by(_t.c.id)
     ):
-        if r.attempts == 0 and _gone(r.worker):
-            ended.append(r.id)
-        elif r.heard is not None and r.heard >= cutoff:
+        holds = _holds(r, cutoff)
+        if holds:
             live.append(r.id)
-        elif r.attempts == 0:
+        elif holds is False:
             ended.append(r.id)
     return live, ended
+
+
+def _holds(r, cutoff: datetime) -> bool | None:
+    """Whether running run ``r`` holds its connection: True, False (its process is gone), None (a worker's, lapsed)."""
+    seen = alive(r.worker, r.started_at) if r.attempts == 0 else None
+    if seen is not None:
+        return seen
+    if r.heard is not None and r.heard >= cutoff:
+        return True
+    return False if r.attempts == 0 else None
 
 
 def _interrupt(conn: Connection, ids: list[int]) -> list[int]:
@@ -207,9 +197,11 @@ def close_lapsed(engine: Engine, lease_seconds: float) -> list[int]:
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
         running = conn.execute(
-            select(_t.c.id, _t.c.worker, _last_heard().label("heard")).where(_t.c.status == "running", _t.c.attempts == 0)
+            select(_t.c.id, _t.c.worker, _t.c.attempts, _t.c.started_at, _last_heard().label("heard")).where(
+                _t.c.status == "running", _t.c.attempts == 0
+            )
         ).all()
-        return _interrupt(conn, [r.id for r in running if r.heard is None or r.heard < cutoff or _gone(r.worker)])
+        return _interrupt(conn, [r.id for r in running if _holds(r, cutoff) is False])
 
 
 def running_run(engine: Engine, connection: str, lease_seconds: float) -> dict[str, Any] | None:

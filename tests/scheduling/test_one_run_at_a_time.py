@@ -23,11 +23,11 @@ def _setup(folder, *, lease: float = 1, schedule: str = "") -> None:
     started = folder.path / "started"
     folder.write(
         "gate/gate.py",
-        "import time\nfrom pathlib import Path\nfrom hub import hookimpl\n\n"
+        "import time\nfrom pathlib import Path\nfrom hub import hookimpl\n\nDEADLINE = []\n\n"
         "def gate(record, context):\n"
         f"    Path({str(started)!r}).touch()\n"
-        "    deadline = time.monotonic() + 120\n"
-        f"    while not Path({str(gate)!r}).exists() and time.monotonic() < deadline:\n"
+        "    DEADLINE.append(time.monotonic() + 120)  # one deadline for the whole run, not one per record\n"
+        f"    while not Path({str(gate)!r}).exists() and time.monotonic() < DEADLINE[0]:\n"
         "        time.sleep(0.05)\n"
         "    return record\n\n"
         "@hookimpl\ndef hub_register_transforms(registry):\n    registry.add('gate', gate)\n",
@@ -63,13 +63,13 @@ def test_a_second_run_is_refused_while_the_first_holds_the_connection(folder):
     try:
         # Longer than the lease: the first run's heartbeat keeps renewing it while it waits.
         time.sleep(2.5)
-        second = folder.hub("run", "held")
+        second = folder.hub("run", "held", timeout=60)
         assert second.code == 75, second.err
         assert "held is running already: run 1 (manual, by " in second.err
         assert "wait for it to finish (hub runs show 1)" in second.err
         assert "Traceback" not in second.err
         # Other connections are not held up, nor is a list of connections beside the busy one.
-        both = folder.hub("run", "other", "held", "--json")
+        both = folder.hub("run", "other", "held", "--json", timeout=60)
         assert both.code == 75, both.err
         assert [r["connection"] for r in json.loads(both.out)["runs"]] == ["other"]
         assert "held failed: held is running already" in both.err
@@ -85,6 +85,24 @@ def test_a_second_run_is_refused_while_the_first_holds_the_connection(folder):
     assert [r["status"] for r in runs] == ["succeeded", "succeeded"], runs
     assert runs[0]["inserted"] == ROWS and runs[0]["worker"].endswith(f":{first.pid}")
     assert folder.sql("select count(*) from records where entity = 'association'") == [(ROWS + 1,)]
+
+
+def test_a_stalled_run_whose_process_lives_still_holds_the_connection(folder):
+    _setup(folder, lease=1)
+    first = _held_run(folder)
+    try:
+        first.send_signal(signal.SIGSTOP)  # alive, and silent: no heartbeat for longer than the lease
+        time.sleep(2.5)
+        refused = folder.hub("run", "held", timeout=60)
+        assert refused.code == 75, refused.err
+        first.send_signal(signal.SIGCONT)
+        (folder.path / "go").touch()
+        assert first.wait(timeout=120) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGCONT)
+            first.kill()
+    assert [r["status"] for r in _runs(folder)] == ["succeeded"]
 
 
 def test_ctrl_c_ends_the_run_as_interrupted_and_frees_the_connection_at_once(folder):
@@ -109,9 +127,9 @@ def test_a_run_killed_on_another_machine_holds_the_connection_until_its_lease_la
     first.send_signal(signal.SIGKILL)
     first.wait()
     (folder.path / "go").touch()
-    refused = folder.hub("run", "held")
+    refused = folder.hub("run", "held", timeout=60)
     assert refused.code == 75 and "by elsewhere:4242" in refused.err, refused.err
-    assert "taken as stopped 6 s after it was last heard from" in refused.err
+    assert "and 6 s after it was last heard from on another (lease_seconds in hub.yaml)" in refused.err
     assert _wait_for(lambda: folder.hub("run", "held").code == 0), "free once the lease lapsed"
     runs = _runs(folder)
     assert runs[0]["status"] == "interrupted" and "stopped without a word" in runs[0]["error"], runs[0]
