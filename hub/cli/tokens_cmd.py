@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import ROW_ID, emit_json, say, table
+from hub.cli.output import ROW_ID, emit_json, local_time, say, table
 from hub.services import tokens as svc
 
 
@@ -47,7 +47,7 @@ def tokens_create(ctx, name, association, platform, read, write, days, as_json) 
         return
     scope = f"association {association}" if association else "the platform"
     rights = "+".join(r for r, ok in (("read", read), ("write", write)) if ok)
-    until = f", until {t['expires_at'][:19]} UTC" if t["expires_at"] else ""
+    until = f", until {local_time(t['expires_at'], hub.config.timezone)}" if t["expires_at"] else ""
     say(f"token {t['id']} ({name}) for {scope}, {rights}{until}. Keep it now; it is not shown again:")
     click.echo(t["token"])
 
@@ -57,25 +57,18 @@ def tokens_create(ctx, name, association, platform, read, write, days, as_json) 
 @click.pass_context
 def tokens_list(ctx, as_json) -> None:
     """Every token, without secrets."""
-    rows = svc.list_tokens(open_hub(ctx))
+    hub = open_hub(ctx)
+    rows = svc.list_tokens(hub)
     if as_json:
         emit_json(rows)
         return
+    zone = hub.config.timezone
     table(
         "tokens",
-        ["id", "name", "starts", "scope", "rights", "created (UTC)", "last used (UTC)", "expires (UTC)", "revoked (UTC)"],
+        ["id", "name", "starts", "scope", "rights", "created", "last used", "expires", "revoked"],
         [
-            [
-                r["id"],
-                r["name"],
-                r["prefix"],
-                r["scope"],
-                r["rights"],
-                r["created_at"][:19],
-                (r["last_used_at"] or "")[:19],
-                (r["expires_at"] or "")[:19],
-                (r["revoked_at"] or "")[:19],
-            ]
+            [r["id"], r["name"], r["prefix"], r["scope"], r["rights"]]
+            + [local_time(r[at], zone) for at in ("created_at", "last_used_at", "expires_at", "revoked_at")]
             for r in rows
         ],
     )
@@ -99,8 +92,9 @@ def tokens_expire(ctx, token_id, days, never) -> None:
     """Set when token TOKEN_ID lapses: a rotation's grace period, or a renewal."""
     if (days is None) == (not never):
         raise click.UsageError("give --in DAYS or --never")
-    r = svc.expire(open_hub(ctx), token_id, None if never else timedelta(days=days))
-    until = f"until {r['expires_at'][:19]} UTC" if r["expires_at"] else "until revoked"
+    hub = open_hub(ctx)
+    r = svc.expire(hub, token_id, None if never else timedelta(days=days))
+    until = f"until {local_time(r['expires_at'], hub.config.timezone)}" if r["expires_at"] else "until revoked"
     say(f"token {r['id']} ({r['name']}) is accepted {until}")
 
 

@@ -42,6 +42,14 @@ def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
     assert started not in shown, "JSON keeps the full moment; the table reads as a clock does"
     assert "02:00 +03" in shown, "the next run, at 02:00 in Damascus"
     assert f"{local:%Y-%m-%d %H:%M} +03" in folder.hub("runs", env={"COLUMNS": "250"}).out, "hub runs says when each started"
+    # Tokens too: made, last used, lapsing, in the hub's zone (they were UTC to the second).
+    made = folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--expires-in", "30", "--json")
+    token = json.loads(made.out)
+    lapses = datetime.fromisoformat(token["expires_at"]).astimezone(ZoneInfo("Asia/Damascus"))
+    listed = folder.hub("tokens", "list", env={"COLUMNS": "250"}).out
+    assert f"{lapses:%Y-%m-%d %H:%M} +03" in listed and "(UTC)" not in listed, listed
+    renewed = folder.hub("tokens", "expire", str(token["id"]), "--in", "30").out
+    assert renewed.startswith(f"token {token['id']} (amal) is accepted until ") and renewed.rstrip().endswith("+03"), renewed
     from hub.cli.output import local_time
 
     assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus") == "2026-11-29 23:33 +03"
