@@ -149,6 +149,8 @@ def _tagged(v) -> dict:
 class SqlStream(Stream):
     """One query's rows, ordered by the cursor column when there is one."""
 
+    may_sample = True  # a query changes nothing: hub check may try its first rows
+
     cursor_schema = {
         "description": 'the cursor column\'s last value and its type: {"type": "datetime", "value": "2026-03-01T10:00:00+03:00"} '
         "(type datetime, date, decimal or plain)",

@@ -40,6 +40,7 @@ class FileStream(Stream):
         "properties": {"file": {"type": "string"}, "rows": {"type": "integer", "minimum": 0}, "complete": {"type": "boolean"}},
         "additionalProperties": False,
     }
+    may_sample = True  # reading a file moves nothing
 
     def file_path(self) -> Path:
         """The file this stream reads."""

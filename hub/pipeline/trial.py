@@ -1,17 +1,18 @@
-"""A trial of a file stream's first rows through its mapping and the schema, storing nothing.
+"""A trial of a stream's first rows through its mapping and the schema, storing nothing.
 
 ``hub check`` runs it so that the person writing a mapping sees, before any run, what the
 first rows would become: how many would be stored and why the others would be quarantined
 (a decimal comma in an amount column, a date in another format, a channel the map lacks).
-Only file streams are tried: reading a file has no effect, where a drop folder moves the
-files it cannot read and an API may count the requests.
+Only streams that declare ``may_sample`` are tried: files and SQL queries, whose reading has
+no effect, where a drop folder moves the files it cannot read and an API may count the
+requests. A query's first rows come after the database has ordered them all (by the cursor
+column): on a large table without an index on it, the check waits for that sort.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hub.filestreams import FileStream
 from hub.pipeline.prepare import Preparer
 from hub.pipeline.reader import batches
 from hub.sdk import Cursor, Stream
@@ -34,8 +35,8 @@ class Trial:
 
 
 def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Trial | None:
-    """Prepare the first ``rows`` rows of a file stream, as a run's first batch would; None for a stream that is not a file's."""
-    if not isinstance(stream, FileStream):
+    """Prepare the first ``rows`` rows of a stream, as a run's first batch would; None for a stream that may not be sampled."""
+    if not stream.may_sample:
         return None
     first_batches = batches(stream, Cursor(None), preparer, rows)
     try:

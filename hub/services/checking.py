@@ -1,7 +1,7 @@
 """Checking a connection: can it reach its system, does its mapping fit, what would its first rows become.
 
 ``hub check`` and the web admin's Check button ask the same: the connector's own check, the
-mapping's columns against the source's, and for a file the first rows put through the
+mapping's columns against the source's, and for a file or a query the first rows put through the
 mapping and the schema, storing nothing (hub.pipeline.trial).
 """
 

@@ -91,3 +91,24 @@ def test_rows_without_a_cursor_value_do_not_stop_incremental_reads(folder):
     run = json.loads(folder.hub("run", "erp", "--json").out)["runs"][0]
     assert (run["read"], run["inserted"]) == (3, 1), "G3 is read (and G1, G2 again, found unchanged)"
     assert json.loads(folder.sql("select cursor from stream_state")[0][0]) == {"type": "plain", "value": "2026-10-03 10:00:00"}
+
+
+def test_check_tries_the_querys_first_rows_and_stores_nothing(folder):
+    # An association's IT person writing the mapping sees what the query's rows would become
+    # before any run: here an amount the ERP keeps as words, and a gift without a date.
+    folder.write("hub.yaml", CONFIG)
+    _erp(
+        folder.path / "erp.db",
+        [("G1", 1, 100, "2026-10-01 09:00:00"), ("G2", 2, "خمسون", "2026-10-02 09:00:00"), ("G3", 1, 75, "2026-10-03 09:00:00")],
+    )
+    r = folder.hub("check", "erp", "--json")
+    assert r.code == 1, r.err
+    [stream] = json.loads(r.out)["streams"]
+    trial = stream["trial"]
+    assert (trial["tried"], trial["would_store"]) == (3, 2)
+    [refused] = trial["would_quarantine"]
+    assert refused["line"] == 2 and "'خمسون' is not a number" in refused["errors"][0]["message"]
+    if folder.store_url is None:
+        assert not (folder.path / "hub.db").exists(), "a check creates no store"
+    else:
+        assert folder.sql("select count(*) from information_schema.tables where table_name = 'records'") == [(0,)]
