@@ -99,7 +99,7 @@ def execute(config_path: Path, run_id: int) -> None:
     """A worker's part: claim the run, keep its lease, run it."""
     hub = _hub(str(config_path))
     worker = run_store.holder()
-    connection = run_store.claim_run(hub.store.engine, run_id, worker, hub.config.lease_seconds)
+    connection = run_store.claim_run(hub.store, run_id, worker, hub.config.lease_seconds)
     if connection is None:
         if run_store.run_status(hub.store.engine, run_id) == "queued":
             # Its connection is running elsewhere: ask again shortly, never run it twice at once.

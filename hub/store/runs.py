@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.errors import HubError, NotFoundError
 from hub.processes import alive, holder_id
+from hub.store.db import Store
 from hub.store.models import Run
 from hub.store.types import utcnow
 from hub.text.controls import escape_controls
@@ -211,27 +212,27 @@ def running_run(engine: Engine, connection: str, lease_seconds: float) -> dict[s
         return _as_dict(conn.execute(select(_t).where(_t.c.id == live[0])).one()) if live else None
 
 
-def claim_run(engine: Engine, run_id: int, worker: str, lease_seconds: float) -> str | None:
+def claim_run(store: Store, run_id: int, worker: str, lease_seconds: float) -> str | None:
     """Take a queued run for ``worker``: its connection, or None.
 
     None when the run is not queued any more (another worker took it), or when another run of
-    the same connection is running with a fresh lease: one connection never runs twice at once.
+    the same connection holds it: one connection never runs twice at once. The look and the
+    claim share the write lock ``start_run`` takes, so a worker and a ``hub run`` asking at
+    once cannot both go.
     """
+    with store.engine.connect() as conn:
+        connection = conn.execute(select(_t.c.connection).where(_t.c.id == run_id, _t.c.status == "queued")).scalar()
+    if connection is None:
+        return None
     now = utcnow()
-    other = _t.alias("other")
-    busy = (
-        select(other.c.id)
-        .where(
-            other.c.connection == _t.c.connection,
-            other.c.status == "running",
-            func.coalesce(other.c.heartbeat_at, other.c.started_at) >= now - timedelta(seconds=lease_seconds),
-        )
-        .exists()
-    )
-    with engine.begin() as conn:
+    with store.writing(f"runs:{connection}") as conn:
+        live, ended = _holders(conn, connection, now - timedelta(seconds=lease_seconds))
+        if live:
+            return None
+        _interrupt(conn, ended)
         res = conn.execute(
             update(_t)
-            .where(_t.c.id == run_id, _t.c.status == "queued", ~busy)
+            .where(_t.c.id == run_id, _t.c.status == "queued")
             .values(
                 status="running",
                 worker=worker,
@@ -240,9 +241,7 @@ def claim_run(engine: Engine, run_id: int, worker: str, lease_seconds: float) ->
                 attempts=_t.c.attempts + 1,
             )
         )
-        if res.rowcount != 1:
-            return None
-        return conn.execute(select(_t.c.connection).where(_t.c.id == run_id)).scalar()
+        return connection if res.rowcount == 1 else None
 
 
 def heartbeat(engine: Engine, run_id: int, worker: str) -> bool:

@@ -1,7 +1,7 @@
 """One connection never runs twice at once, whoever asks: ``hub run`` beside ``hub run`` or ``hub serve``.
 
-A gate transform holds a run in the middle of its first batch until the test lets it go, so
-the second run is asked for while the first surely holds its connection.
+A gate transform (tests/gate.py) holds a run at its first record until the test lets it go,
+so the second run is asked for while the first surely holds its connection.
 """
 
 from __future__ import annotations
@@ -13,25 +13,14 @@ from datetime import datetime
 from functools import partial
 
 from tests.conftest import wait_for
+from tests.gate import open_gate, started, write_gate
 
 _wait_for = partial(wait_for, timeout=60)
 ROWS = 50
 
 
 def _setup(folder, *, lease: float = 1, schedule: str = "") -> None:
-    gate = folder.path / "go"
-    started = folder.path / "started"
-    folder.write(
-        "gate/gate.py",
-        "import time\nfrom pathlib import Path\nfrom hub import hookimpl\n\nDEADLINE = []\n\n"
-        "def gate(record, context):\n"
-        f"    Path({str(started)!r}).touch()\n"
-        "    DEADLINE.append(time.monotonic() + 120)  # one deadline for the whole run, not one per record\n"
-        f"    while not Path({str(gate)!r}).exists() and time.monotonic() < DEADLINE[0]:\n"
-        "        time.sleep(0.05)\n"
-        "    return record\n\n"
-        "@hookimpl\ndef hub_register_transforms(registry):\n    registry.add('gate', gate)\n",
-    )
+    write_gate(folder)
     folder.write(
         "hub.yaml",
         f"store: sqlite:///hub.db\nlease_seconds: {lease}\nplugins: {{folders: [gate]}}\nconnections:\n"
@@ -48,7 +37,7 @@ def _setup(folder, *, lease: float = 1, schedule: str = "") -> None:
 def _held_run(folder):
     """``hub run held``, started and waiting at its gate."""
     proc = folder.popen("run", "held", "--json")
-    assert _wait_for(lambda: (folder.path / "started").exists() or proc.poll() is not None)
+    assert _wait_for(lambda: started(folder).exists() or proc.poll() is not None)
     assert proc.poll() is None, proc.stderr.read()
     return proc
 
@@ -73,7 +62,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_connection(folder):
         assert both.code == 75, both.err
         assert [r["connection"] for r in json.loads(both.out)["runs"]] == ["other"]
         assert "held failed: held is running already" in both.err
-        (folder.path / "go").touch()
+        open_gate(folder)
         assert first.wait(timeout=120) == 0, first.stderr.read()
     finally:
         if first.poll() is None:
@@ -96,7 +85,7 @@ def test_a_stalled_run_whose_process_lives_still_holds_the_connection(folder):
         refused = folder.hub("run", "held", timeout=60)
         assert refused.code == 75, refused.err
         first.send_signal(signal.SIGCONT)
-        (folder.path / "go").touch()
+        open_gate(folder)
         assert first.wait(timeout=120) == 0, first.stderr.read()
     finally:
         if first.poll() is None:
@@ -113,7 +102,7 @@ def test_ctrl_c_ends_the_run_as_interrupted_and_frees_the_connection_at_once(fol
     assert "Traceback" not in first.stderr.read()
     run = _runs(folder)[0]
     assert run["status"] == "interrupted" and run["error"].startswith("stopped by hand"), run
-    (folder.path / "go").touch()
+    open_gate(folder)
     again = folder.hub("run", "held", "--json")
     assert again.code == 0, again.err  # not held up for a lease of 60 s
     assert folder.sql("select count(*) from records") == [(ROWS,)]
@@ -126,7 +115,7 @@ def test_a_run_killed_on_another_machine_holds_the_connection_until_its_lease_la
     folder.execute("update runs set worker = 'elsewhere:4242' where id = 1")
     first.send_signal(signal.SIGKILL)
     first.wait()
-    (folder.path / "go").touch()
+    open_gate(folder)
     refused = folder.hub("run", "held", timeout=60)
     assert refused.code == 75 and "by elsewhere:4242" in refused.err, refused.err
     assert "and 6 s after it was last heard from on another (lease_seconds in hub.yaml)" in refused.err
@@ -144,7 +133,7 @@ def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
     try:
         assert _wait_for(lambda: "skipped: held is running already: run 1" in server.stderr.read()), server.stderr.read()
         assert [r["connection"] for r in _runs(folder)] == ["held"], "no scheduled run started beside the held one"
-        (folder.path / "go").touch()
+        open_gate(folder)
         assert first.wait(timeout=120) == 0
         assert _wait_for(lambda: sum(r["trigger"] == "schedule" and r["status"] == "succeeded" for r in _runs(folder)) >= 2)
     finally:

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import partial
 
 from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows, wait_for
+from tests.gate import open_gate, started, write_gate
 
 _wait_for = partial(wait_for, timeout=60)
 
@@ -101,3 +102,63 @@ def test_a_worker_killed_mid_run_the_run_completes_elsewhere_with_exact_counts(f
     assert (run["read"], run["inserted"], run["attempts"]) == (n, n, 2), "counts of the committed batches of both attempts: exact"
     assert folder.sql("select count(*), count(distinct key) from records") == [(n, n)]
     assert "lost its worker" in reaper.stderr.read()
+
+
+def test_a_worker_waits_while_hub_run_holds_the_connection(folder, redis_url):
+    # An admin's `hub run` and a queued run of the same connection: the worker takes the queued
+    # run only once the admin's has finished, never beside it.
+    write_gate(folder)
+    folder.write(
+        "hub.yaml",
+        f"store: sqlite:///hub.db\nplugins: {{folders: [gate]}}\ncelery: {{broker: '{redis_url}', lease_seconds: 2}}\n"
+        "connections:\n  held:\n    connector: csv\n    settings: {path: held.csv}\n"
+        "    streams:\n      s: {entity: association, transforms: [gate]}\n",
+    )
+    folder.write_csv("held.csv", ["id", "name_ar", "governorate", "status"], [[f"h{i}", "جمعية", "SY01", "active"] for i in range(20)])
+    assert folder.hub("schedule", "list").code == 0  # the store exists before the processes race for it
+    by_hand = folder.popen("run", "held")
+    worker = folder.popen("worker")
+    try:
+        assert _wait_for(lambda: started(folder).exists())
+        time.sleep(3)  # the worker connected
+        assert folder.hub("enqueue", "held").code == 0
+        time.sleep(5)  # longer than the lease: the hand run's heartbeat keeps it
+        assert [r["status"] for r in sorted(_runs(folder), key=lambda r: r["id"])] == ["running", "queued"]
+        open_gate(folder)
+        assert by_hand.wait(timeout=120) == 0
+        assert _wait_for(lambda: [r["status"] for r in _runs(folder)] == ["succeeded", "succeeded"]), _runs(folder)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        if by_hand.poll() is None:
+            by_hand.kill()
+    first, second = sorted(_runs(folder), key=lambda r: r["id"])
+    assert datetime.fromisoformat(first["finished_at"]) <= datetime.fromisoformat(second["started_at"]), "never both at once"
+    assert (first["attempts"], second["attempts"]) == (0, 1)
+
+
+def test_a_hub_run_killed_mid_way_does_not_keep_workers_from_its_connection(folder, redis_url):
+    # It stayed "running" for good, and every queued run of its connection waited behind it.
+    write_gate(folder)
+    folder.write(
+        "hub.yaml",
+        f"store: sqlite:///hub.db\nplugins: {{folders: [gate]}}\ncelery: {{broker: '{redis_url}', lease_seconds: 60}}\n"
+        "connections:\n  held:\n    connector: csv\n    settings: {path: held.csv}\n"
+        "    streams:\n      s: {entity: association, transforms: [gate]}\n",
+    )
+    folder.write_csv("held.csv", ["id", "name_ar", "governorate", "status"], [[f"h{i}", "جمعية", "SY01", "active"] for i in range(20)])
+    assert folder.hub("schedule", "list").code == 0
+    by_hand = folder.popen("run", "held")
+    assert _wait_for(lambda: started(folder).exists())
+    by_hand.send_signal(signal.SIGKILL)
+    by_hand.wait()
+    open_gate(folder)
+    worker = folder.popen("worker")
+    try:
+        assert folder.hub("enqueue", "held").code == 0
+        # Not a lease of 60 s: the killed run's process is gone from this machine.
+        assert _wait_for(lambda: [r["status"] for r in _runs(folder)] == ["succeeded", "interrupted"], timeout=40), _runs(folder)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert folder.sql("select count(*) from records") == [(20,)]
