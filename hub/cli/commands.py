@@ -209,6 +209,7 @@ def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None
     if ctx.invoked_subcommand:
         return
     hub = open_hub(ctx)
+    run_store.close_lapsed(hub.store.engine, hub.config.lease_seconds)  # not "running" for a killed process
     if follow:
         _follow(hub, connection, as_json)
         return
@@ -225,6 +226,7 @@ def _follow(hub, connection, as_json) -> None:
 
     seen: dict[int, tuple] = {}
     while True:
+        run_store.close_lapsed(hub.store.engine, hub.config.lease_seconds)
         for r in reversed(run_store.list_runs(hub.store.engine, connection=connection, limit=50)):
             state = (r["status"], r["read"], r["quarantined"])
             if seen.get(r["id"]) != state:

@@ -158,6 +158,7 @@ def status(ctx, as_json) -> None:
     from hub.store import outbox
 
     hub = open_hub(ctx)
+    run_store.close_lapsed(hub.store.engine, hub.config.lease_seconds)  # a killed run is not "running"
     paused = paused_connections(hub)
     now = datetime.now().astimezone()
     with hub.store.engine.connect() as conn:

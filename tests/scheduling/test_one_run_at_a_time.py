@@ -163,3 +163,15 @@ def test_serve_marks_a_run_killed_on_this_machine_interrupted(folder):
     assert "run 1: its process stopped without a word (killed?); marked interrupted" in server.stderr.read()
     held = next(c for c in json.loads(folder.hub("status", "--json").out) if c["connection"] == "held")
     assert held["running"] == [] and held["last_run"]["status"] == "interrupted", held
+
+
+def test_status_and_runs_do_not_show_a_killed_run_as_running(folder):
+    # Without hub serve to notice, `hub status` said "running" until the connection next ran.
+    _setup(folder, lease=60)
+    first = _held_run(folder)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    held = next(c for c in json.loads(folder.hub("status", "--json").out) if c["connection"] == "held")
+    assert held["running"] == [] and held["last_run"]["status"] == "interrupted", held
+    [run] = _runs(folder)
+    assert run["status"] == "interrupted" and "stopped without a word" in run["error"]
