@@ -143,7 +143,7 @@ RUN_COLUMNS = [
 @click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
 @click.pass_context
 def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json: bool) -> None:
-    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere now)."""
+    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere or was stopped)."""
     hub = open_hub(ctx)
     if run_all:
         names = list(hub.config.connections)
@@ -193,6 +193,8 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
     if failed:
         # 75 when every one that did not run is only busy elsewhere: a script may try again later.
         raise SystemExit(75 if all(f["exit_code"] == 75 for f in failed) else 2)
+    if any(r["status"] == "interrupted" for r in results):
+        raise SystemExit(75)  # stopped after a committed batch (its lease was taken): the next run resumes
     if any(r["quarantined"] or r["delivery_failed"] for r in results):
         raise SystemExit(1)
 

@@ -175,3 +175,17 @@ def test_status_and_runs_do_not_show_a_killed_run_as_running(folder):
     assert held["running"] == [] and held["last_run"]["status"] == "interrupted", held
     [run] = _runs(folder)
     assert run["status"] == "interrupted" and "stopped without a word" in run["error"]
+
+
+def test_a_run_taken_as_stopped_while_it_stalled_stops_after_its_batch(folder):
+    # Another process judged the run stopped (as it would one silent for a whole lease on
+    # another machine) and may have started its own: the stalled run must not go on beside it.
+    _setup(folder, lease=1)
+    first = _held_run(folder)
+    folder.execute("update runs set status = 'interrupted' where id = 1")
+    time.sleep(1.5)  # the next heartbeat finds the run is no longer this process's
+    open_gate(folder)
+    assert first.wait(timeout=120) == 75, first.stderr.read()
+    [run] = _runs(folder)
+    assert run["status"] == "interrupted" and run["error"].startswith("this process went silent for longer than its lease"), run
+    assert "no longer held by this process" in first.stderr.read()
