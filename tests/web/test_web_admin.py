@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 
 import httpx
+import yaml
 from playwright.sync_api import expect
 
 from tests.conftest import wait_for
@@ -46,6 +48,40 @@ def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
     page.get_by_role("row").filter(has_text="trigger").get_by_role("link").first.click()
     expect(page.locator("dl.counts")).to_contain_text("43")  # read
     b.shot("run")
+
+
+def test_send_again_delivers_what_the_destination_refused_once_it_is_mended(browse, site):
+    from hub.testing import Response, TestServer
+
+    with TestServer() as crm:
+        # The CRM refuses a donor it does not know yet; once its staff add the donor, it takes the gift.
+        mended, taken = [], []
+
+        def donations(req):
+            if not mended:
+                return Response(422, {"detail": "unknown donor"})
+            taken.append(req.json()["id"])
+            return Response(201, {})
+
+        crm.route("POST", "/donations", donations)
+        cfg = yaml.safe_load((site.folder.path / "hub.yaml").read_text(encoding="utf-8"))
+        cfg["connections"]["crm"]["settings"] = {"url": crm.url, "retries": 0, "write": {"path": "/donations", "mode": "each"}}
+        cfg["connections"]["amal-donations"]["destinations"] = ["crm"]
+        site.folder.write("hub.yaml", yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+        site.proc.send_signal(signal.SIGHUP)  # the web admin sends with the config as it is now
+        with (site.folder.path / "amal_donations.csv").open("a", encoding="utf-8") as f:
+            f.write("AM-2001,سامر يوسف,5000,SYP,20/11/2026,نقدي,RF11AMAL2001,\n")
+        assert site.folder.hub("run", "amal-donations").code == 1  # the new gift refused by the CRM, quarantined
+        [(entry,)] = site.folder.sql("select id from quarantine where stage = 'deliver' and status = 'open'")
+        assert wait_for(lambda: "config reloaded" in site.proc.stderr.read())
+        mended.append(True)
+        page = browse().sign_in("admin@wasl.example").page
+        page.goto(f"/quarantine/{entry}")
+        expect(page.locator("ul.errors")).to_contain_text("unknown donor")
+        page.get_by_role("button", name="Send again").click()
+        expect(page.get_by_role("status")).to_contain_text("Sent: the destination took the record")
+    assert taken == ["AM-2001"]
+    assert site.folder.sql(f"select status from quarantine where id = {entry}") == [("replayed",)]
 
 
 def test_run_now_while_the_connection_runs_asks_for_nothing(browse, site):
