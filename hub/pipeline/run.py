@@ -22,6 +22,7 @@ from hub.pipeline.deliver import drain
 from hub.pipeline.lease import RunLease
 from hub.pipeline.prepare import Preparer
 from hub.pipeline.reader import batches, can_fork, forked_batches
+from hub.processes import holder_id
 from hub.sdk import Cursor, Stream
 from hub.secrets import redactor
 from hub.store import runs as run_store
@@ -180,7 +181,7 @@ def begin_run(hub: Hub, connection: str, *, trigger: str, scheduled_for: datetim
                 connection,
                 trigger=trigger,
                 scheduled_for=scheduled_for,
-                worker=run_store.holder(),
+                worker=holder_id(),
                 lease_seconds=hub.config.lease_seconds,
             )
     run_info = {"id": run_id, "connection": connection, "trigger": trigger}
@@ -222,7 +223,7 @@ def run_connection(
     if run_id is not None:  # a worker's run: the worker keeps its lease
         return _run(hub, cfg, begin_run(hub, connection, run_id=run_id, trigger=trigger), progress, should_stop)
     run_info = begin_run(hub, connection, trigger=trigger, scheduled_for=scheduled_for)
-    with RunLease(hub.store.engine, run_info["id"], run_store.holder(), hub.config.lease_seconds) as lease:
+    with RunLease(hub.store.engine, run_info["id"], holder_id(), hub.config.lease_seconds) as lease:
 
         def stop() -> bool:
             return lease.lost.is_set() or (should_stop is not None and should_stop())

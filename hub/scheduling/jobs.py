@@ -14,6 +14,7 @@ from hub.app import Hub
 from hub.errors import ConfigError
 from hub.pipeline.lease import RunLease
 from hub.pipeline.run import begin_run, drain_destinations, end_run, fail_run
+from hub.processes import holder_id
 from hub.store import runs as run_store
 
 __all__ = ["JOBS", "destinations", "run_job"]
@@ -65,7 +66,7 @@ def run_job(hub: Hub, name: str, *, trigger: str = "manual", scheduled_for: date
         raise ConfigError(f"unknown job {name!r}", hint=f"jobs: {', '.join(JOBS)}")
     info = begin_run(hub, f"job:{name}", trigger=trigger, scheduled_for=scheduled_for)
     try:
-        with RunLease(hub.store.engine, info["id"], run_store.holder(), hub.config.lease_seconds):
+        with RunLease(hub.store.engine, info["id"], holder_id(), hub.config.lease_seconds):
             counts, flags = _RUNNERS[name](hub, info["id"])
     except Exception as exc:
         fail_run(hub, info, exc)

@@ -27,6 +27,7 @@ from hub.app import Hub
 from hub.errors import ConfigError, HubError
 from hub.pipeline.lease import RunLease
 from hub.pipeline.run import run_connection
+from hub.processes import holder_id
 from hub.store import runs as run_store
 from hub.store.runs import SlotTaken
 
@@ -98,7 +99,7 @@ def _hub(config_path: str) -> Hub:
 def execute(config_path: Path, run_id: int) -> None:
     """A worker's part: claim the run, keep its lease, run it."""
     hub = _hub(str(config_path))
-    worker = run_store.holder()
+    worker = holder_id()
     connection = run_store.claim_run(hub.store, run_id, worker, hub.config.lease_seconds)
     if connection is None:
         if run_store.run_status(hub.store.engine, run_id) == "queued":

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import HubError, NotFoundError
-from hub.processes import alive, holder_id
+from hub.processes import alive
 from hub.store.db import Store
 from hub.store.models import Run
 from hub.store.types import utcnow
@@ -39,7 +39,6 @@ __all__ = [
     "finish_run",
     "get_run",
     "heartbeat",
-    "holder",
     "list_runs",
     "recent_reads",
     "requeue_lost",
@@ -71,11 +70,6 @@ class ConnectionBusy(HubError):
             f"on this machine, and {lease_seconds:g} s after it was last heard from on another (lease_seconds in hub.yaml)",
         )
         self.run = run
-
-
-def holder() -> str:
-    """Who runs a run, as its ``worker`` column names it: host and process id."""
-    return holder_id()
 
 
 def _last_heard():
@@ -113,9 +107,9 @@ def start_run(
     """Insert a running run held by ``worker``, in ``conn``, a transaction that holds the store's write lock.
 
     SlotTaken when the slot already has a run (another scheduler fired it). ConnectionBusy when
-    another run of the connection is running with a fresh lease; one whose lease lapsed (its
-    process is gone) is marked interrupted first. The caller's write lock makes the look and the insert one step, so two
-    processes asking at once cannot both start.
+    another run holds the connection; one whose process is gone is marked interrupted first.
+    The caller's write lock makes the look and the insert one step, so two processes asking
+    at once cannot both start.
     """
     now = utcnow()
     if (
@@ -140,7 +134,7 @@ def start_run(
                 **{c: 0 for c in COUNTS},
             )
         ).inserted_primary_key[0]
-    except IntegrityError:  # the unique slot, should the look above have missed a twin (another clock's rounding)
+    except IntegrityError:  # the unique slot keeps the last word, whatever the look above saw
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
 
 
