@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -103,9 +104,14 @@ class HubFolder:
         )
         return Result(p.returncode, p.stdout, p.stderr)
 
-    def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
+    def popen(self, *args: str, env: dict | None = None, ctrl_c: bool = False) -> subprocess.Popen:
         """Start ``hub ARGS`` in the background. Its stderr goes to a file (a chatty server must
-        never block on a full pipe); ``proc.stderr.read()`` reads that file."""
+        never block on a full pipe); ``proc.stderr.read()`` reads that file.
+
+        ``ctrl_c``: SIGINT acts on it as a terminal's Ctrl-C would, even when the suite itself
+        runs as a background job under make (as ``.ci/run`` runs it), which leaves SIGINT ignored for
+        every process below it.
+        """
         log = (self.path / f".stderr-{len(list(self.path.glob('.stderr-*')))}.log").open("w+", encoding="utf-8")
         proc = subprocess.Popen(
             [sys.executable, "-m", "hub", *args],
@@ -114,6 +120,7 @@ class HubFolder:
             stderr=log,
             text=True,
             env={**os.environ, **self.env, **(env or {})},
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if ctrl_c else None,
         )
         proc.stderr = _FileReader(log)
         return proc

@@ -35,8 +35,8 @@ def _setup(folder, *, lease: float = 1, schedule: str = "") -> None:
 
 
 def _held_run(folder):
-    """``hub run held``, started and waiting at its gate."""
-    proc = folder.popen("run", "held", "--json")
+    """``hub run held``, started and waiting at its gate (Ctrl-C reaches it as in a terminal)."""
+    proc = folder.popen("run", "held", "--json", ctrl_c=True)
     assert _wait_for(lambda: started(folder).exists() or proc.poll() is not None)
     assert proc.poll() is None, proc.stderr.read()
     return proc
