@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -187,7 +188,21 @@ class _Loader(yaml.SafeLoader):
     ``start: 2026-02-30`` looks like a date to YAML, whose constructor then fails with a bare
     ValueError that names no line. ``.nan`` and ``.inf`` are refused the same way: no setting
     means them, and a schema's ``minimum`` lets NaN through (every comparison with it is false).
+
+    Only ``true`` and ``false`` are booleans, as in YAML 1.2. YAML 1.1 also reads ``yes``,
+    ``no``, ``on`` and ``off`` as booleans, so a column named "No" (a receipt number) or "On"
+    mapped as ``id: No`` read the column ``False``, and ``map: {no: ...}`` had a key no cell
+    matches; every row was then quarantined for a missing field. A boolean setting written
+    ``yes`` is refused by the schema instead ("'yes' is not of type 'boolean'").
     """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _timestamp(loader: _Loader, node: yaml.ScalarNode):

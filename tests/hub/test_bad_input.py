@@ -82,6 +82,31 @@ def test_a_yaml_date_where_text_belongs_is_named_like_any_other_error(donations)
     assert "timezone: datetime.date(2026, 1, 1) is not of type 'string'" in r.err
 
 
+def test_a_column_named_no_or_on_is_read_as_that_column_not_as_a_yes_or_no(folder):
+    # YAML 1.1 reads unquoted No, On, yes and off as booleans: `id: No` read the column False,
+    # and every row was quarantined for a missing id; `map: {yes: ...}` had a key no cell
+    # matched. Only true and false are booleans now.
+    folder.write_csv(
+        "a.csv", ["No", "الاسم", "On", "Registered"], [["A-1", "جمعية الأمل", "SY01", "yes"], ["A-2", "جمعية البر", "SY02", "no"]]
+    )
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n"
+        "    streams:\n      s:\n        entity: association\n        mapping:\n          id: No\n          name_ar: الاسم\n"
+        "          governorate: {column: On, type: governorate}\n"
+        "          status: {column: Registered, map: {yes: active, no: pending}}\n",
+    )
+    r = folder.hub("run", "a", "--json")
+    assert r.code == 0, r.err
+    got = {json.loads(d)["id"]: json.loads(d) for (d,) in folder.sql("select data from records")}
+    assert set(got) == {"A-1", "A-2"} and got["A-1"]["governorate"] == "SY01"
+    assert (got["A-1"]["status"], got["A-2"]["status"]) == ("active", "pending")
+    # A boolean setting written the YAML 1.1 way is named, not taken for text.
+    folder.write("hub.yaml", (folder.path / "hub.yaml").read_text(encoding="utf-8") + "parallel: no\n")
+    r = folder.hub("run", "a")
+    assert r.code == 2 and "parallel: 'no' is not of type 'boolean'" in r.err, r.err
+
+
 def test_unknown_connector_names_the_key_and_the_known_ones(donations):
     donations.write("hub.yaml", "connections:\n  amal:\n    connector: cvs\n")
     r = donations.hub("run", "amal")
