@@ -135,6 +135,7 @@ class Endpoint(Stream):
     name = "records"
     entity = "donation"
     cursor_schema = {"description": "the last value of the incremental field read (text or a number)", "type": ["string", "number"]}
+    may_sample = True  # GETs change nothing; hub check reads a few pages, as its own check reads one
 
     def _option(self, name: str, default=None):
         opts = self.config.options if self.config else {}

@@ -118,9 +118,9 @@ class Stream(abc.ABC):
     # Declared, ``hub state set`` refuses a value of another shape and a run refuses a saved one
     # (see hub.cursors); the kit checks every cursor the stream leaves against it.
     cursor_schema: dict | None = None
-    # Whether reading the first rows and stopping has no effect the source would notice (a file,
-    # a query), so that ``hub check`` may put them through the mapping and the schema. Not a
-    # drop folder, which moves what it cannot read, nor an API that counts requests.
+    # Whether reading the first rows and stopping has no effect at the source (a file, a query,
+    # an API's GETs), so that ``hub check`` may put them through the mapping and the schema.
+    # Not a drop folder, which moves the files it cannot read.
     may_sample: bool = False
 
     def __init__(self, config: StreamConfig | None = None, connector: Connector | None = None):

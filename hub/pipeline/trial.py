@@ -3,10 +3,11 @@
 ``hub check`` runs it so that the person writing a mapping sees, before any run, what the
 first rows would become: how many would be stored and why the others would be quarantined
 (a decimal comma in an amount column, a date in another format, a channel the map lacks).
-Only streams that declare ``may_sample`` are tried: files and SQL queries, whose reading has
-no effect, where a drop folder moves the files it cannot read and an API may count the
-requests. A query's first rows come after the database has ordered them all (by the cursor
-column): on a large table without an index on it, the check waits for that sort.
+Only streams that declare ``may_sample`` are tried: files, SQL queries and the HTTP sources
+(rest, kobo, wasl), whose reading changes nothing at the source, where a drop folder moves
+the files it cannot read. A query's first rows come after the database has ordered them all
+(by the cursor column): on a large table without an index on it, the check waits for that
+sort. An API is read page by page until the rows are tried, within its rate limit.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Checking a connection: can it reach its system, does its mapping fit, what would its first rows become.
 
 ``hub check`` and the web admin's Check button ask the same: the connector's own check, the
-mapping's columns against the source's, and for a file or a query the first rows put through the
-mapping and the schema, storing nothing (hub.pipeline.trial).
+mapping's columns against the source's, and for a source whose reading changes nothing (a
+file, a query, an API) the first rows put through the mapping and the schema, storing
+nothing (hub.pipeline.trial).
 """
 
 from __future__ import annotations

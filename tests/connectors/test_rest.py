@@ -263,3 +263,34 @@ def test_a_push_interrupted_part_way_sends_only_the_rest_to_a_partner_that_ignor
     assert second.code == 0, second.err
     assert json.loads(second.out)["runs"][0]["delivered"] == 3
     assert sorted(taken) == ["D0", "D1", "D2", "D3", "D4"], "each record reached the partner once"
+
+
+def test_check_tries_an_apis_first_rows_through_the_mapping(server, folder):
+    # The CRM's gifts, as its API lists them: the check shows, before any run, that one has its
+    # amount as a number of another shape (a comma decimal) that the mapping would not read.
+    gifts = [
+        {"ref": "G1", "sum": "1500", "on": "2026-11-01T10:00:00+03:00"},
+        {"ref": "G2", "sum": "1500,75", "on": "2026-11-02T10:00:00+03:00"},
+        {"ref": "G3", "sum": "300", "on": "2026-11-03T10:00:00+03:00"},
+    ]
+
+    def page(req):
+        start = int(req.arg("offset") or 0)
+        return Response(200, gifts[start : start + 2])
+
+    server.route("GET", "/gifts", page)
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  crm:\n    connector: rest\n"
+        f"    settings: {{url: '{server.url}', check_path: /gifts}}\n"
+        "    streams:\n      gifts:\n        entity: donation\n"
+        "        options: {path: /gifts, pagination: {type: offset, page_size: 2}}\n"
+        "        mapping:\n          id: ref\n          association_id: {const: assoc-amal}\n"
+        "          amount: {column: sum, type: decimal}\n          currency: {const: SYP}\n"
+        "          donated_at: {column: on, type: datetime}\n          channel: {const: platform}\n          status: {const: received}\n",
+    )
+    r = folder.hub("check", "crm", "--json")
+    assert r.code == 1, r.err
+    trial = json.loads(r.out)["streams"][0]["trial"]
+    assert (trial["tried"], trial["would_store"]) == (3, 2), trial
+    assert "'1500,75'" in trial["would_quarantine"][0]["errors"][0]["message"]
