@@ -152,11 +152,12 @@ def test_serve_marks_a_run_killed_on_this_machine_interrupted(folder):
     first = _held_run(folder)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    assert _runs(folder)[0]["status"] == "running"
+    # Read from the store itself: `hub runs` and `hub status` would mark it as they show it.
+    assert folder.sql("select status from runs") == [("running",)]
     server = folder.popen("serve", "--port", "0")
     try:
         # Not a lease of 60 s: its process is gone, and the reaper sees that at once.
-        assert _wait_for(lambda: _runs(folder)[0]["status"] == "interrupted", timeout=30), server.stderr.read()
+        assert _wait_for(lambda: folder.sql("select status from runs") == [("interrupted",)], timeout=30), server.stderr.read()
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
