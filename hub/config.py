@@ -182,6 +182,9 @@ def _notify_problems(notify: dict) -> list[str]:
     return problems
 
 
+_REDEFINED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
 class _Loader(yaml.SafeLoader):
     """YAML as the safe loader reads it, but a date that does not exist is an error with its line.
 
@@ -189,20 +192,29 @@ class _Loader(yaml.SafeLoader):
     ValueError that names no line. ``.nan`` and ``.inf`` are refused the same way: no setting
     means them, and a schema's ``minimum`` lets NaN through (every comparison with it is false).
 
-    Only ``true`` and ``false`` are booleans, as in YAML 1.2. YAML 1.1 also reads ``yes``,
-    ``no``, ``on`` and ``off`` as booleans, so a column named "No" (a receipt number) or "On"
-    mapped as ``id: No`` read the column ``False``, and ``map: {no: ...}`` had a key no cell
-    matches; every row was then quarantined for a missing field. A boolean setting written
-    ``yes`` is refused by the schema instead ("'yes' is not of type 'boolean'").
+    Booleans and numbers are read as YAML 1.2 reads them, not as YAML 1.1 (PyYAML's default):
+    - only ``true`` and ``false`` are booleans. YAML 1.1 also reads ``yes``, ``no``, ``on``
+      and ``off``, so a column named "No" (a receipt number) or "On" mapped as ``id: No``
+      read the column ``False``, and ``map: {no: ...}`` had a key no cell matched: every row
+      was quarantined. A boolean setting written ``yes`` is refused by the schema instead;
+    - a number with a leading zero is text: YAML 1.1 reads ``0123`` as octal (83), so
+      ``map: {01: bank_transfer}`` matched no cell "01", and ``const: 0944123456`` lost digits;
+    - ``10:30`` is text, not YAML 1.1's sexagesimal 630.
     """
 
     yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REDEFINED]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
 
 
 def _timestamp(loader: _Loader, node: yaml.ScalarNode):

@@ -82,25 +82,31 @@ def test_a_yaml_date_where_text_belongs_is_named_like_any_other_error(donations)
     assert "timezone: datetime.date(2026, 1, 1) is not of type 'string'" in r.err
 
 
-def test_a_column_named_no_or_on_is_read_as_that_column_not_as_a_yes_or_no(folder):
-    # YAML 1.1 reads unquoted No, On, yes and off as booleans: `id: No` read the column False,
-    # and every row was quarantined for a missing id; `map: {yes: ...}` had a key no cell
-    # matched. Only true and false are booleans now.
+def test_hub_yaml_keeps_no_on_yes_and_leading_zeros_as_written(folder):
+    # YAML 1.1 reads unquoted No, On and yes as booleans and 0123 as octal: `id: No` read the
+    # column False, `map: {yes: ...}` and `map: {01: ...}` had keys no cell matched, and
+    # `const: 0123` stored 83. Only true and false are booleans now, and 0123 is text.
     folder.write_csv(
-        "a.csv", ["No", "الاسم", "On", "Registered"], [["A-1", "جمعية الأمل", "SY01", "yes"], ["A-2", "جمعية البر", "SY02", "no"]]
+        "a.csv",
+        ["No", "الاسم", "On", "Registered", "Kind"],
+        [["A-1", "جمعية الأمل", "SY01", "yes", "01"], ["A-2", "جمعية البر", "SY02", "no", "02"]],
     )
     folder.write(
         "hub.yaml",
         "store: sqlite:///hub.db\nconnections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n"
         "    streams:\n      s:\n        entity: association\n        mapping:\n          id: No\n          name_ar: الاسم\n"
         "          governorate: {column: On, type: governorate}\n"
-        "          status: {column: Registered, map: {yes: active, no: pending}}\n",
+        "          status: {column: Registered, map: {yes: active, no: pending}}\n"
+        "          name_en: {column: Kind, map: {01: Relief, 02: Development}}\n"
+        "          registration_number: {const: 0123}\n",
     )
     r = folder.hub("run", "a", "--json")
     assert r.code == 0, r.err
     got = {json.loads(d)["id"]: json.loads(d) for (d,) in folder.sql("select data from records")}
     assert set(got) == {"A-1", "A-2"} and got["A-1"]["governorate"] == "SY01"
     assert (got["A-1"]["status"], got["A-2"]["status"]) == ("active", "pending")
+    assert (got["A-1"]["name_en"], got["A-2"]["name_en"]) == ("Relief", "Development")
+    assert got["A-1"]["registration_number"] == "0123"
     # A boolean setting written the YAML 1.1 way is named, not taken for text.
     folder.write("hub.yaml", (folder.path / "hub.yaml").read_text(encoding="utf-8") + "parallel: no\n")
     r = folder.hub("run", "a")
