@@ -258,7 +258,8 @@ def send_groups(groups: Sequence[Sequence[Delivery]], send: Callable[[Sequence[D
         try:
             send(group)
         except TransientDeliveryError as exc:
-            taken = [d.idempotency_key for g in groups[:n] for d in g if d.idempotency_key not in result.rejected]
+            sent = [d.idempotency_key for g in groups[:n] for d in g] + list(exc.delivered)  # and halves of this group
+            taken = [k for k in sent if k not in result.rejected]
             raise TransientDeliveryError(str(exc), retry_after=exc.retry_after, delivered=taken, rejected=result.rejected) from None
     return result
 
@@ -277,7 +278,8 @@ def send_in_halves(
     - 401/403: ConnectorError with ``auth_hint``, since no record is at fault and the run fails;
     - 413 for more than one record: ``too_large(len(group))`` is told, then each half is sent
       the same way, since the size is at fault, not the records (each half builds its own
-      request, so its own idempotency key);
+      request, so its own idempotency key); a half that fails for now names the deliveries the
+      halves before it sent (``TransientDeliveryError.delivered``);
     - any other 4xx: ``refused(group, exc)``, which rejects those records with the server's words.
     """
     try:
@@ -290,7 +292,14 @@ def send_in_halves(
         if exc.status == 413 and len(group) > 1:
             too_large(len(group))
             half = len(group) // 2
+            sent: list[str] = []
             for part in (group[:half], group[half:]):
-                send_in_halves(part, send, refused=refused, too_large=too_large, auth_hint=auth_hint)
+                try:
+                    send_in_halves(part, send, refused=refused, too_large=too_large, auth_hint=auth_hint)
+                except TransientDeliveryError as failed:  # what the halves before it delivered is said
+                    raise TransientDeliveryError(
+                        str(failed), retry_after=failed.retry_after, delivered=[*sent, *failed.delivered]
+                    ) from None
+                sent += [d.idempotency_key for d in part]
             return
         refused(group, exc)

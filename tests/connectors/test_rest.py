@@ -294,3 +294,12 @@ def test_check_tries_an_apis_first_rows_through_the_mapping(server, folder):
     trial = json.loads(r.out)["streams"][0]["trial"]
     assert (trial["tried"], trial["would_store"]) == (3, 2), trial
     assert "'1500,75'" in trial["would_quarantine"][0]["errors"][0]["message"]
+
+
+def test_a_batch_halved_after_a_413_says_which_half_arrived_when_the_other_fails(server, tmp_path):
+    answers = iter([Response(413, {"detail": "too large"}), Response(200, {}), Response(503, {"detail": "maintenance"})])
+    server.route("POST", "/gifts", lambda req: next(answers))
+    conn = _open(tmp_path, {"url": server.url, "write": {"path": "/gifts", "batch_size": 4}, "retries": 0})
+    with pytest.raises(TransientDeliveryError) as exc:
+        conn.write("donation", [Delivery(f"k{i}", "donation", str(i), 1, {"id": i}) for i in range(4)])
+    assert exc.value.delivered == ("k0", "k1"), "the first half arrived; only k2 and k3 are sent again"
