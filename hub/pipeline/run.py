@@ -9,11 +9,13 @@ moved file usually first shows itself.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from hub.app import Hub
+from hub.config import ConnectionConfig
 from hub.cursors import check_cursor
 from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
@@ -231,7 +233,19 @@ def run_connection(
         return _run(hub, cfg, run_info, progress, stop, lost=lease.lost)
 
 
-def _run(hub: Hub, cfg, run_info: dict, progress: Progress | None, should_stop: Callable[[], bool] | None, lost=None) -> dict[str, Any]:
+def _run(
+    hub: Hub,
+    cfg: ConnectionConfig,
+    run_info: dict,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+    lost: threading.Event | None = None,
+) -> dict[str, Any]:
+    """The run's work: every stream, then the deliveries; the run's end recorded whatever happens.
+
+    ``lost`` is set when the run's lease was taken from this process: it then stops after the
+    batch it committed, as when the hub stops, and says why.
+    """
     connection, run_id, store = cfg.name, run_info["id"], hub.store
 
     def quarantined(entries):
