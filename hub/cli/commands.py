@@ -140,9 +140,17 @@ RUN_COLUMNS = [
 @click.command()
 @click.argument("connections", nargs=-1)
 @click.option("--all", "run_all", is_flag=True, help="Run every configured connection.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0, max=86400),
+    default=0,
+    metavar="SECONDS",
+    help="If a connection is running in another process, wait up to SECONDS for it to finish (default: do not wait).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
 @click.pass_context
-def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json: bool) -> None:
+def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_seconds: float, as_json: bool) -> None:
     """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere or was stopped)."""
     hub = open_hub(ctx)
     if run_all:
@@ -157,28 +165,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, as_json
     show_progress = not as_json and sys.stderr.isatty()
     for name in names:
         try:
-            if show_progress:
-                # Loaded only for a terminal: scheduled and scripted runs do not pay for it.
-                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-                with Progress(
-                    SpinnerColumn(),
-                    TextColumn("{task.description}", markup=False),
-                    TextColumn("{task.completed:,} records"),
-                    TimeElapsedColumn(),
-                    console=err_console,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task(name, total=None)
-                    results.append(
-                        run_connection(
-                            hub,
-                            name,
-                            progress=lambda s, n, t=task, c=name: bar.update(t, completed=n, description=f"{c}/{s}"),
-                        )
-                    )
-            else:
-                results.append(run_connection(hub, name))
+            results.append(_when_free(lambda n=name: _run_one(hub, n, show_progress), name, wait_seconds))
         except HubError as exc:
             if len(names) == 1:
                 raise
@@ -220,6 +207,48 @@ def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None
         emit_json(rows)
     else:
         table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in rows])
+
+
+def _run_one(hub, name: str, show_progress: bool) -> dict:
+    """Run one connection, with a spinner and a count on a terminal."""
+    if not show_progress:
+        return run_connection(hub, name)
+    # Loaded only for a terminal: scheduled and scripted runs do not pay for it.
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(name, total=None)
+        return run_connection(hub, name, progress=lambda s, n: bar.update(task, completed=n, description=f"{name}/{s}"))
+
+
+def _when_free(start, name: str, wait_seconds: float):
+    """``start()``, asked again every two seconds while the connection runs elsewhere, up to ``wait_seconds``.
+
+    Like ``flock -w``: a script that must run after an admin's import waits for it instead of
+    handling exit 75 itself. The run going on is named once.
+    """
+    import time
+
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            return start()
+        except run_store.ConnectionBusy as busy:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            if not told:
+                say(f"{name} is running already (run {busy.run['id']}); waiting up to {wait_seconds:g} s for it to finish", err=True)
+                told = True
+            time.sleep(min(2.0, left))
 
 
 def _follow(hub, connection, as_json) -> None:

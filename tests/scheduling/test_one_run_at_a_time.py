@@ -190,3 +190,25 @@ def test_a_run_taken_as_stopped_while_it_stalled_stops_after_its_batch(folder):
     [run] = _runs(folder)
     assert run["status"] == "interrupted" and run["error"].startswith("this process went silent for longer than its lease"), run
     assert "no longer held by this process" in first.stderr.read()
+
+
+def test_hub_run_wait_runs_once_the_running_one_has_finished(folder):
+    _setup(folder, lease=1)
+    first = _held_run(folder)
+    waiting = None
+    try:
+        # Not long enough: the same refusal as without --wait, after waiting.
+        short = folder.hub("run", "held", "--wait", "1", timeout=60)
+        assert short.code == 75 and "waiting up to 1 s" in short.err and "held is running already" in short.err, short.err
+        waiting = folder.popen("run", "held", "--wait", "120", "--json")
+        assert _wait_for(lambda: "waiting up to 120 s for it to finish" in waiting.stderr.read())
+        open_gate(folder)
+        assert first.wait(timeout=120) == 0
+        assert waiting.wait(timeout=120) == 0, waiting.stderr.read()
+    finally:
+        for proc in (first, waiting):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    first_run, second_run = _runs(folder)
+    assert datetime.fromisoformat(first_run["finished_at"]) <= datetime.fromisoformat(second_run["started_at"])
+    assert (first_run["inserted"], second_run["unchanged"]) == (ROWS, ROWS)
