@@ -194,9 +194,10 @@ class _Loader(yaml.SafeLoader):
 
     Booleans and numbers are read as YAML 1.2 reads them, not as YAML 1.1 (PyYAML's default):
     - only ``true`` and ``false`` are booleans. YAML 1.1 also reads ``yes``, ``no``, ``on``
-      and ``off``, so a column named "No" (a receipt number) or "On" mapped as ``id: No``
-      read the column ``False``, and ``map: {no: ...}`` had a key no cell matched: every row
-      was quarantined. A boolean setting written ``yes`` is refused by the schema instead;
+      and ``off``, so ``id: No`` (a receipt-number column) was refused as "not a column name",
+      ``column: On`` read a column ``True`` that no row has (every row quarantined), and
+      ``map: {no: ...}`` had a key no cell matched. A boolean setting written ``yes`` is
+      refused by the schema instead;
     - a number with a leading zero is text: YAML 1.1 reads ``0123`` as octal (83), so
       ``map: {01: bank_transfer}`` matched no cell "01", and ``const: 0944123456`` lost digits;
     - ``10:30`` is text, not YAML 1.1's sexagesimal 630.

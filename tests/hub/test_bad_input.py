@@ -83,9 +83,10 @@ def test_a_yaml_date_where_text_belongs_is_named_like_any_other_error(donations)
 
 
 def test_hub_yaml_keeps_no_on_yes_and_leading_zeros_as_written(folder):
-    # YAML 1.1 reads unquoted No, On and yes as booleans and 0123 as octal: `id: No` read the
-    # column False, `map: {yes: ...}` and `map: {01: ...}` had keys no cell matched, and
-    # `const: 0123` stored 83. Only true and false are booleans now, and 0123 is text.
+    # YAML 1.1 reads unquoted No, On and yes as booleans and 0123 as octal: `id: No` was refused
+    # as not a column name, `column: On` read a column True, `map: {yes: ...}` and
+    # `map: {01: ...}` had keys no cell matched, and `const: 0123` stored 83. Only true and false
+    # are booleans now, and 0123 is text.
     folder.write_csv(
         "a.csv",
         ["No", "الاسم", "On", "Registered", "Kind"],
