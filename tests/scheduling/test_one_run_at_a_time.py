@@ -11,6 +11,7 @@ import signal
 import time
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from tests.conftest import wait_for
 from tests.gate import open_gate, started, write_gate
@@ -57,6 +58,11 @@ def test_a_second_run_is_refused_while_the_first_holds_the_connection(folder):
         assert "held is running already: run 1 (manual, by " in second.err
         assert "wait for it to finish (hub runs show 1)" in second.err
         assert "Traceback" not in second.err
+        # An admin sees what runs, and since when, in the hub's zone.
+        [held] = [c for c in json.loads(folder.hub("status", "--json").out) if c["connection"] == "held"]
+        assert held["running"] == [1]
+        started = datetime.fromisoformat(_runs(folder)[0]["started_at"]).astimezone(ZoneInfo("Asia/Damascus"))
+        assert f"1 since {started:%Y-%m-%d %H:%M} +03" in folder.hub("status", env={"COLUMNS": "250"}).out
         # Other connections are not held up, nor is a list of connections beside the busy one.
         both = folder.hub("run", "other", "held", "--json", timeout=60)
         assert both.code == 75, both.err
