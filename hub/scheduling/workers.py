@@ -69,7 +69,7 @@ def enqueue(hub: Hub, connection: str, *, trigger: str = "manual", scheduled_for
     """Queue a run of ``connection`` for the workers; None when the slot already has a run."""
     hub.config.connection(connection)
     try:
-        run_id = run_store.create_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for, status="queued")
+        run_id = run_store.queue_run(hub.store.engine, connection, trigger=trigger, scheduled_for=scheduled_for)
     except SlotTaken:
         return None
     _send(hub, run_id)

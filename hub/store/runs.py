@@ -35,11 +35,11 @@ __all__ = [
     "add_counts",
     "claim_run",
     "close_lapsed",
-    "create_run",
     "finish_run",
     "get_run",
     "heartbeat",
     "list_runs",
+    "queue_run",
     "recent_reads",
     "requeue_lost",
     "running_run",
@@ -76,18 +76,16 @@ def _last_heard():
     return func.coalesce(_t.c.heartbeat_at, _t.c.started_at)
 
 
-def create_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None, status: str = "queued") -> int:
+def queue_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None) -> int:
     """Insert a run queued for a worker; SlotTaken when the slot already has one (``start_run`` starts one here)."""
-    now = utcnow()
     try:
         with engine.begin() as conn:
             return conn.execute(
                 insert(_t).values(
                     connection=connection,
                     trigger=trigger,
-                    scheduled_for=scheduled_for or now,
-                    status=status,
-                    started_at=now if status == "running" else None,
+                    scheduled_for=scheduled_for or utcnow(),
+                    status="queued",
                     **{c: 0 for c in COUNTS},
                 )
             ).inserted_primary_key[0]
@@ -117,10 +115,9 @@ def start_run(
         and conn.execute(select(_t.c.id).where(_t.c.connection == connection, _t.c.scheduled_for == scheduled_for)).first()
     ):
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}")
-    live, ended = _holders(conn, connection, now - timedelta(seconds=lease_seconds))
-    if live:
-        raise ConnectionBusy(_as_dict(conn.execute(select(_t).where(_t.c.id == live[0])).one()), lease_seconds)
-    _interrupt(conn, ended)
+    holder = _free_or_holder(conn, connection, lease_seconds)
+    if holder is not None:
+        raise ConnectionBusy(holder, lease_seconds)
     try:
         return conn.execute(
             insert(_t).values(
@@ -138,25 +135,35 @@ def start_run(
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
 
 
-def _holders(conn: Connection, connection: str, cutoff: datetime) -> tuple[list[int], list[int]]:
-    """Running runs of ``connection``, as (ids that hold it, ids of in-process runs whose process is gone).
+def _running(conn: Connection, *where):
+    """The running runs (``where``: further conditions), with what judges whether each still holds its connection."""
+    return conn.execute(
+        select(_t.c.id, _t.c.worker, _t.c.attempts, _t.c.started_at, _last_heard().label("heard"))
+        .where(_t.c.status == "running", *where)
+        .order_by(_t.c.id)
+    ).all()
+
+
+def _judge(conn: Connection, connection: str, lease_seconds: float) -> tuple[dict[str, Any] | None, list[int]]:
+    """The run that holds ``connection`` (as a dict, or None), and the in-process runs of it whose process is gone.
 
     An in-process run whose process this machine can see holds its connection exactly while
     that process lives; otherwise while its lease is fresh. A worker's run that lost its lease
-    is in neither list: the reaper queues it again.
+    is in neither: the reaper queues it again.
     """
-    live, ended = [], []
-    for r in conn.execute(
-        select(_t.c.id, _t.c.worker, _t.c.attempts, _t.c.started_at, _last_heard().label("heard"))
-        .where(_t.c.connection == connection, _t.c.status == "running")
-        .order_by(_t.c.id)
-    ):
-        holds = _holds(r, cutoff)
-        if holds:
-            live.append(r.id)
-        elif holds is False:
-            ended.append(r.id)
-    return live, ended
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    judged = [(r.id, _holds(r, cutoff)) for r in _running(conn, _t.c.connection == connection)]
+    live = [i for i, holds in judged if holds]
+    holder = _as_dict(conn.execute(select(_t).where(_t.c.id == live[0])).one()) if live else None
+    return holder, [i for i, holds in judged if holds is False]
+
+
+def _free_or_holder(conn: Connection, connection: str, lease_seconds: float) -> dict[str, Any] | None:
+    """The run that holds ``connection``, or None once the runs whose process is gone are marked interrupted."""
+    holder, ended = _judge(conn, connection, lease_seconds)
+    if holder is None:
+        _interrupt(conn, ended)
+    return holder
 
 
 def _holds(r, cutoff: datetime) -> bool | None:
@@ -191,19 +198,13 @@ def close_lapsed(engine: Engine, lease_seconds: float) -> list[int]:
     """
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
-        running = conn.execute(
-            select(_t.c.id, _t.c.worker, _t.c.attempts, _t.c.started_at, _last_heard().label("heard")).where(
-                _t.c.status == "running", _t.c.attempts == 0
-            )
-        ).all()
-        return _interrupt(conn, [r.id for r in running if _holds(r, cutoff) is False])
+        return _interrupt(conn, [r.id for r in _running(conn, _t.c.attempts == 0) if _holds(r, cutoff) is False])
 
 
 def running_run(engine: Engine, connection: str, lease_seconds: float) -> dict[str, Any] | None:
-    """The run that holds ``connection`` now (running, with a fresh lease), if any."""
+    """The run that holds ``connection`` now, if any (a look only: nothing is marked)."""
     with engine.connect() as conn:
-        live, _ended = _holders(conn, connection, utcnow() - timedelta(seconds=lease_seconds))
-        return _as_dict(conn.execute(select(_t).where(_t.c.id == live[0])).one()) if live else None
+        return _judge(conn, connection, lease_seconds)[0]
 
 
 def claim_run(store: Store, run_id: int, worker: str, lease_seconds: float) -> str | None:
@@ -220,10 +221,8 @@ def claim_run(store: Store, run_id: int, worker: str, lease_seconds: float) -> s
         return None
     now = utcnow()
     with store.writing(f"runs:{connection}") as conn:
-        live, ended = _holders(conn, connection, now - timedelta(seconds=lease_seconds))
-        if live:
+        if _free_or_holder(conn, connection, lease_seconds) is not None:
             return None
-        _interrupt(conn, ended)
         res = conn.execute(
             update(_t)
             .where(_t.c.id == run_id, _t.c.status == "queued")
