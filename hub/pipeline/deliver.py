@@ -52,6 +52,11 @@ class _Sent:
     at: datetime
     answer: Future
 
+    def part(self, keep: Callable[[str], bool]) -> _Sent:
+        """The rows of this batch whose idempotency key ``keep`` accepts, as a batch of their own."""
+        chosen = [n for n, r in enumerate(self.items) if keep(r["idempotency_key"])]
+        return _Sent(self.entity, [self.items[n] for n in chosen], [self.deliveries[n] for n in chosen], self.at, self.answer)
+
 
 def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     if retry_after is not None:
@@ -186,13 +191,8 @@ class _Drain:
         """
         known = set(exc.delivered) | set(exc.rejected)
         if known:
-            done = [n for n, r in enumerate(sent.items) if r["idempotency_key"] in known]
-            self.settle(
-                _Sent(sent.entity, [sent.items[n] for n in done], [sent.deliveries[n] for n in done], sent.at, sent.answer),
-                WriteResult(rejected=exc.rejected),
-            )
-            rest = [n for n in range(len(sent.items)) if sent.items[n]["idempotency_key"] not in known]
-            sent = _Sent(sent.entity, [sent.items[n] for n in rest], [sent.deliveries[n] for n in rest], sent.at, sent.answer)
+            self.settle(sent.part(lambda key: key in known), WriteResult(rejected=exc.rejected))
+            sent = sent.part(lambda key: key not in known)
         msg = redactor.redact(str(exc))
         self.result.error = msg
         if not sent.items:
