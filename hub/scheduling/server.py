@@ -167,25 +167,23 @@ class HubServer:
             return
         if scheduled_for is None:  # set by _SlotExecutor; only a direct call lacks it
             scheduled_for = datetime.now().astimezone()
-        if connection.startswith("job:"):
-            self._job(connection, attempt, scheduled_for, trigger)
-            return
-        if self.executor == "celery":
+        job = connection.startswith("job:")
+        if self.executor == "celery" and not job:
             from hub.scheduling.workers import enqueue
 
             run_id = enqueue(self.hub, connection, trigger=trigger, scheduled_for=scheduled_for)
             if run_id is None:
                 log.info("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
             return
+        trigger = trigger if attempt == 0 else f"retry {attempt}"
         try:
-            run = run_connection(
-                self.hub,
-                connection,
-                trigger=trigger if attempt == 0 else f"retry {attempt}",
-                scheduled_for=scheduled_for,
-                should_stop=self.stopping.is_set,
-            )
-            log.info("%s: run %s %s (read %s)", connection, run["id"], run["status"], run["read"])
+            if job:  # a hub job runs here, whatever the executor: it is store work, not a sync
+                from hub.scheduling.jobs import run_job
+
+                run = run_job(self.hub, connection.removeprefix("job:"), trigger=trigger, scheduled_for=scheduled_for)
+            else:
+                run = run_connection(self.hub, connection, trigger=trigger, scheduled_for=scheduled_for, should_stop=self.stopping.is_set)
+            log.info("%s: run %s %s%s", connection, run["id"], run["status"], "" if job else f" (read {run['read']})")
         except SlotTaken:
             log.info("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
         except ConnectionBusy as exc:
@@ -193,22 +191,6 @@ class HubServer:
             log.warning("%s: slot %s skipped: %s", connection, scheduled_for.isoformat(), exc)
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
-
-    def _job(self, name: str, attempt: int, scheduled_for: datetime, trigger: str) -> None:
-        """A hub job runs here, whatever the executor: it is store work, not a sync."""
-        from hub.scheduling.jobs import run_job
-
-        try:
-            run = run_job(
-                self.hub, name.removeprefix("job:"), trigger=trigger if attempt == 0 else f"retry {attempt}", scheduled_for=scheduled_for
-            )
-            log.info("%s: run %s %s", name, run["id"], run["status"])
-        except SlotTaken:
-            log.info("%s: slot %s already run by another scheduler", name, scheduled_for.isoformat())
-        except ConnectionBusy as exc:
-            log.warning("%s: slot %s skipped: %s", name, scheduled_for.isoformat(), exc)
-        except HubError as exc:
-            self._retry_later(name, attempt, scheduled_for, exc)
 
     def _retry_later(self, connection: str, attempt: int, scheduled_for: datetime, exc: HubError) -> None:
         """Try a failed run again after the schedule's backoff, up to its retries; then report it."""
