@@ -119,14 +119,23 @@ OPTIONS = {"type": "object", "additionalProperties": False, "properties": _READ}
 
 def dig(data: Any, path: str | None) -> Any:
     """The value at a dotted path (``data.items``; ``""``: the data itself); None when absent."""
+    return _walk(data, path)[0]
+
+
+def _walk(data: Any, path: str | None) -> tuple[Any, tuple[str, list[str]] | None]:
+    """The value at a dotted ``path``, and where the path breaks off if it does.
+
+    The break is the part the data lacks and the keys there instead (the value is then None);
+    None when every part is there, its value null or not.
+    """
     for part in (path or "").split(".") if path else ():
-        if isinstance(data, dict):
-            data = data.get(part)
+        if isinstance(data, dict) and part in data:
+            data = data[part]
         elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
             data = data[int(part)]
         else:
-            return None
-    return data
+            return None, (part, sorted(map(str, data))[:10] if isinstance(data, dict) else [])
+    return data, None
 
 
 class Endpoint(Stream):
@@ -168,9 +177,8 @@ class Endpoint(Stream):
             previous = resp.content
             body = _json(resp, url)
             record_path = self._option("record_path", "")
-            records = dig(body, record_path)
+            records, broken = _walk(body, record_path)
             if records is None:
-                broken = _path_break(body, record_path)
                 if broken is not None:
                     # The API answered in another shape (a renamed key): reading on would take
                     # every run for an empty source, and nothing new would ever arrive.
@@ -214,21 +222,6 @@ class Endpoint(Stream):
                 if nxt:
                     self.connector.http.same_site(str(nxt), where=path)
                     url, params = nxt, {}  # the link carries its own query
-
-
-def _path_break(data: Any, path: str | None) -> tuple[str, list[str]] | None:
-    """Where a dotted ``path`` breaks off in the answer: the part it lacks and the keys there instead.
-
-    None when every part is there (its value may be null).
-    """
-    for part in (path or "").split(".") if path else ():
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return part, sorted(map(str, data))[:10] if isinstance(data, dict) else []
-    return None
 
 
 def _later(value: Any, current: Any) -> bool:
