@@ -68,8 +68,9 @@ def init(ctx: click.Context, force: bool) -> None:
 def check(ctx: click.Context, connection: str, as_json: bool) -> None:
     """Check that CONNECTION can reach its system and that its mapping fits the source.
 
-    A file's first rows are put through the mapping and the schema, storing nothing: it says
-    how many would be stored and why the others would be quarantined (exit 1 if any would be).
+    The first rows of a file, a query or an API are put through the mapping and the schema,
+    storing nothing: it says how many would be stored and why the others would be quarantined
+    (exit 1 if any would be).
     """
     from hub.services.checking import check_connection
 
