@@ -376,16 +376,18 @@ def audit_verify(ctx, recorded, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def audit_list(ctx, limit, as_json) -> None:
-    """Newest audit entries first."""
-    with open_hub(ctx).store.engine.connect() as conn:
+    """Newest audit entries first, in the hub's zone (``--json``: as stored, in UTC)."""
+    hub = open_hub(ctx)
+    with hub.store.engine.connect() as conn:
         rows = audit.entries(conn, limit=limit)
     if as_json:
         emit_json(rows)
     else:
+        zone = hub.config.timezone
         table(
             None,
             ["id", "at", "actor", "action", "subject", "detail"],
-            [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["detail"]] for r in rows],
+            [[r["id"], local_time(r["at"], zone), r["actor"], r["action"], r["subject"], r["detail"]] for r in rows],
         )
 
 

@@ -50,6 +50,11 @@ def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
     assert f"{lapses:%Y-%m-%d %H:%M} +03" in listed and "(UTC)" not in listed, listed
     renewed = folder.hub("tokens", "expire", str(token["id"]), "--in", "30").out
     assert renewed.startswith(f"token {token['id']} (amal) is accepted until ") and renewed.rstrip().endswith("+03"), renewed
+    # The audit log too: the token's creation, as the admin's clock read it.
+    [entry] = [e for e in json.loads(folder.hub("audit", "list", "--json").out) if e["action"] == "token.create"]
+    logged = datetime.fromisoformat(entry["at"]).astimezone(ZoneInfo("Asia/Damascus"))
+    audited = folder.hub("audit", "list", env={"COLUMNS": "250"}).out
+    assert f"{logged:%Y-%m-%d %H:%M} +03" in audited and entry["at"] not in audited, audited
     from hub.cli.output import local_time
 
     assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus") == "2026-11-29 23:33 +03"
