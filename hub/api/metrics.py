@@ -52,7 +52,10 @@ class _StoreCollector:
             ):
                 outbox.add_metric([destination], n)
             last = (
-                select(r.c.connection, func.max(r.c.id).label("id")).where(r.c.finished_at.is_not(None)).group_by(r.c.connection).subquery()
+                select(r.c.connection, func.max(r.c.id).label("id"))
+                .where(r.c.finished_at.is_not(None), r.c.status != "skipped")  # a skipped slot did not run
+                .group_by(r.c.connection)
+                .subquery()
             )
             for connection, started, finished in conn.execute(
                 select(r.c.connection, r.c.started_at, r.c.finished_at).join(last, r.c.id == last.c.id)

@@ -81,14 +81,15 @@ def schedule_list(ctx, as_json) -> None:
     now = datetime.now().astimezone()
     for s in schedules_of(hub):
         nxt = None if s.paused else s.trigger.get_next_fire_time(None, now)
-        last = run_store.list_runs(hub.store.engine, connection=s.connection, limit=1)
+        last, skipped = run_store.last_ran(hub.store.engine, s.connection)
         rows.append(
             {
                 "connection": s.connection,
                 "when": s.description,
                 "paused": s.paused,
                 "next": nxt.isoformat() if nxt else None,
-                "last_run": last[0] if last else None,
+                "last_run": last,
+                "skipped": skipped,
             }
         )
     if as_json:
@@ -102,7 +103,7 @@ def schedule_list(ctx, as_json) -> None:
                     r["connection"],
                     r["when"] + (" (paused)" if r["paused"] else ""),
                     local_time(r["next"], hub.config.timezone),
-                    f"{r['last_run']['status']} at {local_time(r['last_run']['started_at'], hub.config.timezone)}" if r["last_run"] else "",
+                    _last_words(r["last_run"], r["skipped"], hub.config.timezone, "at "),
                 ]
                 for r in rows
             ],
@@ -170,6 +171,7 @@ def status(ctx, as_json) -> None:
         recent = run_store.list_runs(hub.store.engine, connection=name, limit=20)
         running = [r for r in recent if r["status"] == "running"]
         failed = next((r for r in recent if r["status"] == "failed"), None)
+        last, skipped = run_store.last_ran(hub.store.engine, name)
         rows.append(
             {
                 "connection": name,
@@ -178,7 +180,8 @@ def status(ctx, as_json) -> None:
                 "next": nxt.isoformat() if nxt else None,
                 "running": [r["id"] for r in running],
                 "running_since": [r["started_at"] for r in running],
-                "last_run": recent[0] if recent else None,
+                "last_run": last,
+                "skipped": skipped,
                 "last_failure": failed,
                 "waiting": waiting[name].as_dict() if name in waiting else None,
             }
@@ -200,13 +203,22 @@ def status(ctx, as_json) -> None:
                 (r["schedule"] or "") + (" (paused)" if r["paused"] else ""),
                 at(r["next"]),
                 ", ".join(f"{i} since {at(t)}" for i, t in zip(r["running"], r["running_since"], strict=True)),
-                f"{r['last_run']['status']} {at(r['last_run']['started_at'])}" if r["last_run"] else "",
+                _last_words(r["last_run"], r["skipped"], zone),
                 f"{at(r['last_failure']['started_at'])}: {r['last_failure']['error']}" if r["last_failure"] else "",
                 _waiting_words(r["waiting"], zone),
             ]
             for r in rows
         ],
     )
+
+
+def _last_words(last: dict | None, skipped: dict | None, zone: str, at: str = "") -> str:
+    """'succeeded 2026-11-29 12:00 +03; 3 slots skipped since 2026-11-29 12:05 +03' (skipped: slots that found it busy)."""
+    words = [f"{last['status']} {at}{local_time(last['started_at'], zone)}"] if last else []
+    if skipped:
+        n = skipped["attempts"]
+        words.append(f"{n} slot{'s' if n > 1 else ''} skipped since {local_time(skipped['started_at'], zone)}")
+    return "; ".join(words)
 
 
 def _waiting_words(w: dict | None, zone: str) -> str:

@@ -189,8 +189,19 @@ class HubServer:
         except ConnectionBusy as exc:
             # Like cron under flock: the run going on reads what this slot would have read.
             log.warning("%s: slot %s skipped: %s", connection, scheduled_for.isoformat(), exc)
+            self._keep_skipped(connection, trigger, scheduled_for, exc.run)
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
+
+    def _keep_skipped(self, connection: str, trigger: str, scheduled_for: datetime, holder: dict) -> None:
+        """Record a skipped slot as a run, so that admins see it beside the runs (not only in this log)."""
+        try:
+            with self.hub.store.writing(f"runs:{connection}") as conn:
+                run_store.skip_slot(conn, connection, trigger=trigger, scheduled_for=scheduled_for, holder=holder)
+        except SlotTaken:
+            pass  # another scheduler fired or skipped this slot, and keeps it
+        except HubError as exc:  # a store too busy to say so: the log line above stays
+            log.warning("%s: skipped slot %s not recorded: %s", connection, scheduled_for.isoformat(), exc)
 
     def _retry_later(self, connection: str, attempt: int, scheduled_for: datetime, exc: HubError) -> None:
         """Try a failed run again after the schedule's backoff, up to its retries; then report it."""

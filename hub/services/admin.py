@@ -112,7 +112,7 @@ def connection_rows(hub: Hub, user: User) -> list[dict[str, Any]]:
                 open_s[txn_conn[key]] += 1
     rows = []
     for n in names:
-        last = run_store.list_runs(hub.store.engine, connection=n, limit=1)
+        last, skipped = run_store.last_ran(hub.store.engine, n)
         when, nxt, paused = schedules.get(n, (None, None, False))
         cfg = hub.config.connections[n]
         rows.append(
@@ -121,7 +121,8 @@ def connection_rows(hub: Hub, user: User) -> list[dict[str, Any]]:
                 "connector": cfg.connector,
                 "description": cfg.description,
                 "association": cfg.association,
-                "last_run": last[0] if last else None,
+                "last_run": last,
+                "skipped": skipped,
                 "schedule": when,
                 "cron": (cfg.schedule or {}).get("cron"),
                 "next_run": nxt.isoformat() if nxt else None,

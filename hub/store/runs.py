@@ -9,6 +9,11 @@ connection starts while that lease is fresh, whichever process asks. Two runs of
 at once would read the same rows and race on its cursor. A run whose process was killed stops
 renewing: once its lease lapses it is marked interrupted (or, a worker's, queued again), and
 its connection is free. The next run resumes after its last committed batch.
+
+A scheduled slot that finds its connection busy is not run (the run going on reads what it
+would have read) but kept as a ``skipped`` run, so ``hub runs``, ``hub status`` and the
+metrics show a schedule tighter than its runs. Slots skipped one after another while the same
+run holds the connection share one row, which counts them.
 """
 
 from __future__ import annotations
@@ -38,11 +43,13 @@ __all__ = [
     "finish_run",
     "get_run",
     "heartbeat",
+    "last_ran",
     "list_runs",
     "queue_run",
     "recent_reads",
     "requeue_lost",
     "running_run",
+    "skip_slot",
     "start_run",
 ]
 
@@ -133,6 +140,55 @@ def start_run(
         ).inserted_primary_key[0]
     except IntegrityError:  # the unique slot keeps the last word, whatever the look above saw
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
+
+
+def skip_slot(conn: Connection, connection: str, *, trigger: str, scheduled_for: datetime, holder: dict[str, Any]) -> int:
+    """Keep slot ``scheduled_for``, which found ``connection`` held by run ``holder``, as a skipped run; its id.
+
+    While the same run holds the connection, later slots join the row it opened: ``attempts``
+    counts the slots, ``started_at`` is when the first was skipped, ``scheduled_for`` the last
+    slot. SlotTaken when the slot already has a run (another scheduler fired it). ``conn``
+    holds the store's write lock for ``runs:CONNECTION``, as ``start_run``'s does.
+    """
+    if conn.execute(select(_t.c.id).where(_t.c.connection == connection, _t.c.scheduled_for == scheduled_for)).first():
+        raise SlotTaken(f"{connection} already has a run for {scheduled_for}")
+    now = utcnow()
+    last = conn.execute(
+        select(_t.c.id, _t.c.status, _t.c.scheduled_for, _t.c.attempts)
+        .where(_t.c.connection == connection)
+        .order_by(_t.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.status == "skipped" and last.id > holder["id"]:
+        # Nothing started since this row was opened, and the run it names still holds the connection.
+        if scheduled_for > last.scheduled_for:  # a late twin of an older slot counts once
+            n = last.attempts + 1
+            conn.execute(
+                update(_t)
+                .where(_t.c.id == last.id)
+                .values(scheduled_for=scheduled_for, finished_at=now, attempts=n, flags=_skip_note(n, holder))
+            )
+        return last.id
+    try:
+        return conn.execute(
+            insert(_t).values(
+                connection=connection,
+                trigger=trigger,
+                scheduled_for=scheduled_for,
+                status="skipped",
+                started_at=now,
+                finished_at=now,
+                attempts=1,
+                flags=_skip_note(1, holder),
+                **{c: 0 for c in COUNTS},
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError:  # as in start_run: the unique slot keeps the last word
+        raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
+
+
+def _skip_note(slots: int, holder: dict[str, Any]) -> str:
+    return orjson.dumps([f"{slots} slot{'s' if slots > 1 else ''} skipped: run {holder['id']} was still running"]).decode()
 
 
 def _running(conn: Connection, *where):
@@ -311,7 +367,7 @@ def _as_dict(r) -> dict[str, Any]:
         "attempts": r.attempts,
     }
     d.update({c: getattr(r, c) for c in COUNTS})
-    if r.started_at and r.finished_at:
+    if r.started_at and r.finished_at and r.status != "skipped":  # skipped slots span their first to their last
         d["seconds"] = round((r.finished_at - r.started_at).total_seconds(), 3)
     return d
 
@@ -338,6 +394,21 @@ def list_runs(
         q = q.where(_t.c.status == status)
     with engine.connect() as conn:
         return [_as_dict(r) for r in conn.execute(q)]
+
+
+def last_ran(engine: Engine, connection: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The newest run of ``connection`` that ran (not a skipped slot), and the skipped slots after it, if any.
+
+    "Last run" in ``hub status`` and the web admin means the last one that read its source;
+    the slots skipped since (one row, see ``skip_slot``) are said beside it.
+    """
+    with engine.connect() as conn:
+        ran = conn.execute(
+            select(_t).where(_t.c.connection == connection, _t.c.status != "skipped").order_by(_t.c.id.desc()).limit(1)
+        ).first()
+        q = select(_t).where(_t.c.connection == connection, _t.c.status == "skipped").order_by(_t.c.id.desc()).limit(1)
+        skipped = conn.execute(q if ran is None else q.where(_t.c.id > ran.id)).first()
+    return (_as_dict(ran) if ran else None), (_as_dict(skipped) if skipped else None)
 
 
 def recent_reads(engine: Engine, connection: str, *, before_id: int, n: int = 10) -> list[int]:

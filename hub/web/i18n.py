@@ -141,6 +141,8 @@ AR = {
     "failed": "فشل",
     "interrupted": "مقاطع",
     "queued": "في الانتظار",
+    "skipped": "متخطّى",
+    "Slots skipped": "مواعيد متخطّاة",
     "suggested": "مقترح",
     "confirmed": "مؤكد",
     "rejected": "مرفوض",

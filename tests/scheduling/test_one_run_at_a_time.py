@@ -7,6 +7,7 @@ so the second run is asked for while the first surely holds its connection.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from datetime import datetime
@@ -138,7 +139,20 @@ def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
     server = folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: "skipped: held is running already: run 1" in server.stderr.read()), server.stderr.read()
-        assert [r["connection"] for r in _runs(folder)] == ["held"], "no scheduled run started beside the held one"
+        # Kept where admins look, not only in the log: one row for the slots this run kept busy.
+        assert _wait_for(lambda: any(r["status"] == "skipped" and r["attempts"] >= 3 for r in _runs(folder)))
+        runs = _runs(folder)
+        assert [(r["id"], r["status"]) for r in runs] == [(1, "running"), (2, "skipped")], "no scheduled run started beside the held one"
+        skipped = runs[1]
+        assert skipped["trigger"] == "schedule" and skipped["read"] == 0
+        assert skipped["flags"] == [f"{skipped['attempts']} slots skipped: run 1 was still running"], skipped
+        assert skipped["scheduled_for"] > skipped["started_at"], "the row's slot is the last one skipped"
+        assert [r["id"] for r in json.loads(folder.hub("runs", "--status", "skipped", "--json").out)] == [2]
+        assert "seconds" not in skipped, "a skipped slot took no time"
+        shown = " ".join(re.sub("[│┃]", " ", folder.hub("status").out).split())  # the table's cells, unwrapped
+        assert re.search(r"running \S+ \S+ \+03; \d+ slots skipped since \S+ \S+ \+03", shown), shown
+        [row] = [r for r in json.loads(folder.hub("status", "--json").out) if r["connection"] == "held"]
+        assert row["last_run"]["id"] == 1 and row["skipped"]["id"] == 2, "the last run is the one that ran; the skipped slots beside it"
         open_gate(folder)
         assert first.wait(timeout=120) == 0
         assert _wait_for(lambda: sum(r["trigger"] == "schedule" and r["status"] == "succeeded" for r in _runs(folder)) >= 2)
@@ -147,9 +161,8 @@ def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
         assert server.wait(timeout=60) == 0
         if first.poll() is None:
             first.kill()
-    spans = sorted(
-        (datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"] or r["started_at"])) for r in _runs(folder)
-    )
+    ran = [r for r in _runs(folder) if r["status"] != "skipped"]
+    spans = sorted((datetime.fromisoformat(r["started_at"]), datetime.fromisoformat(r["finished_at"] or r["started_at"])) for r in ran)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"held ran twice at once: {spans}"
 
 

@@ -257,6 +257,28 @@ def test_the_overview_shows_what_waits_to_be_sent_and_why(browse, site):
     expect(b.page.get_by_role("columnheader", name="بانتظار الإرسال")).to_be_visible()
 
 
+def test_the_overview_says_when_scheduled_slots_were_skipped(browse, site):
+    # A run ran long; four slots of the schedule found it running, kept as one skipped run (hub serve's skip_slot).
+    runs = "insert into runs (connection, trigger, scheduled_for, status, started_at, finished_at, read, valid, inserted, updated, unchanged, quarantined, delivered, delivery_failed, attempts, flags) values ('amal-donations', 'schedule', ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0, ?, ?)"
+    site.folder.execute(
+        runs, ("2026-10-01 08:00:00.000000", "succeeded", "2026-10-01 08:00:00.000000", "2026-10-01 08:05:00.000000", 0, None)
+    )
+    [(long_run,)] = site.folder.sql("select max(id) from runs")
+    note = f'["4 slots skipped: run {long_run} was still running"]'
+    site.folder.execute(
+        runs, ("2026-10-01 08:04:00.000000", "skipped", "2026-10-01 08:01:00.000000", "2026-10-01 08:04:00.000000", 4, note)
+    )
+    b = browse().sign_in("admin@wasl.example")
+    row = b.page.get_by_role("row").filter(has_text="amal-donations")
+    expect(row.get_by_role("link", name="succeeded")).to_be_visible()  # the last run is the one that ran
+    expect(row).to_contain_text("Slots skipped: 4 since")
+    row.get_by_role("link", name="Slots skipped: 4").click()
+    expect(b.page.get_by_text(f"4 slots skipped: run {long_run} was still running")).to_be_visible()
+    b.shot("overview-skipped")
+    b.page.goto("/lang/ar?next=/")
+    expect(b.page.get_by_role("row").filter(has_text="amal-donations")).to_contain_text("مواعيد متخطّاة: ٤")
+
+
 def test_platform_staff_see_what_the_api_refused_and_can_only_dismiss_it(browse, site):
     token = json.loads(site.folder.hub("tokens", "create", "amal-push", "--association", "assoc-amal", "--write", "--json").out)["token"]
     bad = {"id": "W-1", "association_id": "assoc-amal", "amount": "ألف", "currency": "SYP", "donor": {"name": "فاطمة علي"}}
