@@ -24,13 +24,14 @@ from hub.errors import ConfigError
 from hub.schemacheck import problems_of
 from hub.sdk import StreamConfig
 
-__all__ = ["Config", "ConnectionConfig", "DEFAULT_CONFIG", "load_config"]
+__all__ = ["Config", "ConnectionConfig", "DEFAULT_CONFIG", "config_schema", "load_config"]
 
 DEFAULT_CONFIG = "hub.yaml"
 
 
 @cache
-def _schema() -> dict:
+def config_schema() -> dict:
+    """The JSON Schema hub.yaml is checked against (its names' patterns serve the API too)."""
     return json.loads(resources.files("hub").joinpath("config_schema.json").read_text(encoding="utf-8"))
 
 
@@ -91,7 +92,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
     if data is None:
         data = {}
     where = str(path) if path else "config"
-    problems = problems_of(_schema(), data)
+    problems = problems_of(config_schema(), data)
     if problems:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
     tz = data.get("timezone", "Asia/Damascus")

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from hub.api.answers import json_answer, problem_answers
 from hub.api.auth import principal
-from hub.api.models import Changes, Health, IngestAnswer, Item, Page, Problem, TokenInfo
+from hub.api.models import Changes, Health, IngestAnswer, Item, Page, TokenInfo
 from hub.schema import ENTITIES, load_schema
 from hub.services import browse
 from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, ingest
@@ -74,15 +75,6 @@ IDENTIFIER, ACCOUNT = ({"max_length": _DEFS[d]["maxLength"], "pattern": _DEFS[d]
 # Filters take only what a record can hold: SY15 or a misspelt sector is a 422, not an empty
 # page that reads as "none there".
 GOVERNORATE, SECTORS = _DEFS["governorate"]["pattern"], _DEFS["sector"]["enum"]
-
-
-def _problems(*codes: int) -> dict:
-    """The problem answers of an operation; every one may be a 400 (a NUL in its address: hub.api.nulguard)."""
-    return {c: {"model": Problem, "content": {"application/problem+json": {}}} for c in sorted({400, *codes})}
-
-
-def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 async def _read_json(request: Request, limit: int):
@@ -160,7 +152,7 @@ _BATCH_BODY = {
 @router.post(
     "/api/v1/{entity}/batch",
     response_model=IngestAnswer,
-    responses=_problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
+    responses=problem_answers(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": _BATCH_BODY},
     tags=["ingestion"],
     summary="Store a batch of records",
@@ -193,7 +185,7 @@ async def post_batch(
         for status in ("accepted", "unchanged", "rejected"):
             if answer.body[status]:
                 metrics.ingested.labels(entity, status).inc(answer.body[status])
-    return _json(answer.body, answer.status, {"Idempotent-Replayed": "true"} if answer.replayed else None)
+    return json_answer(answer.body, answer.status, {"Idempotent-Replayed": "true"} if answer.replayed else None)
 
 
 def _page_size(request: Request, limit: int) -> int:
@@ -203,7 +195,7 @@ def _page_size(request: Request, limit: int) -> int:
 @router.get(
     "/api/v1/changes",
     response_model=Changes,
-    responses=_problems(401, 403, 404, 422, 429, 503),
+    responses=problem_answers(401, 403, 404, 422, 429, 503),
     tags=["reading"],
     summary="What changed since a cursor",
 )
@@ -219,19 +211,21 @@ def get_changes(
     ] = "any",
 ) -> Response:
     """Record versions committed after ``since``, oldest first, within the token's scope."""
-    return _json(browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit), origin=origin))
+    return json_answer(
+        browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit), origin=origin)
+    )
 
 
 @router.get(
     "/api/v1/token",
     response_model=TokenInfo,
-    responses=_problems(401, 422, 429, 503),
+    responses=problem_answers(401, 422, 429, 503),
     tags=["reading"],
     summary="What this token may do",
 )
 def get_token(caller: Caller) -> Response:
     """The presented token's scope and rights (a connector's ``check`` calls this)."""
-    return _json(
+    return json_answer(
         {
             "name": caller.name,
             "association_id": caller.association_id,
@@ -245,19 +239,19 @@ def get_token(caller: Caller) -> Response:
 
 @router.get(
     "/api/v1/schema/{entity}",
-    responses=_problems(404, 422),
+    responses=problem_answers(404, 422),
     tags=["reading"],
     summary="An entity's JSON Schema",
 )
 def get_schema(entity: EntityPath) -> Response:
     """The common schema of ``entity`` (JSON Schema 2020-12), as the ingestion validates it."""
-    return _json(load_schema(entity))
+    return json_answer(load_schema(entity))
 
 
 @router.get(
     "/api/v1/{entity}",
     response_model=Page,
-    responses=_problems(401, 403, 404, 422, 429, 503),
+    responses=problem_answers(401, 403, 404, 422, 429, 503),
     tags=["reading"],
     summary="List records",
 )
@@ -281,13 +275,13 @@ def get_records(
             errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
         )
     filters = browse.Filters(association, governorate, sector, date_from, date_to)
-    return _json(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
+    return json_answer(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
 
 
 @router.get(
     "/api/v1/{entity}/{record_id:path}",
     response_model=Item,
-    responses=_problems(401, 403, 404, 422, 429, 503),
+    responses=problem_answers(401, 403, 404, 422, 429, 503),
     tags=["reading"],
     summary="One record, by its key",
 )
@@ -318,13 +312,13 @@ def get_record(
     ] = None,
 ) -> Response:
     """The version of one record this hub holds, within the token's scope; 404 if none is."""
-    return _json(browse.get_record(request.app.state.hub, caller, entity, record_id, association=association, account=account))
+    return json_answer(browse.get_record(request.app.state.hub, caller, entity, record_id, association=association, account=account))
 
 
 @operations.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
 def healthz() -> Response:
     """The process answers."""
-    return _json({"status": "ok"})
+    return json_answer({"status": "ok"})
 
 
 @operations.get("/readyz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"], summary="Readiness")
@@ -335,10 +329,10 @@ def readyz(request: Request) -> Response:
         with hub.store.engine.connect() as conn:
             revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready, said in words
-        return _json({"status": "unavailable", "detail": f"store: {type(exc).__name__}"}, 503)
+        return json_answer({"status": "unavailable", "detail": f"store: {type(exc).__name__}"}, 503)
     if revision != HEAD_REVISION:
-        return _json({"status": "unavailable", "detail": f"store at migration {revision}, expected {HEAD_REVISION}"}, 503)
-    return _json({"status": "ready"})
+        return json_answer({"status": "unavailable", "detail": f"store at migration {revision}, expected {HEAD_REVISION}"}, 503)
+    return json_answer({"status": "ready"})
 
 
 @operations.get(

@@ -152,40 +152,11 @@ def schedule_reload(ctx) -> None:
 @click.pass_context
 def status(ctx, as_json) -> None:
     """What is scheduled next, what is running, what failed last."""
-    from datetime import datetime
-
-    from hub.scheduling.commands import paused_connections
-    from hub.scheduling.server import schedules_of
-    from hub.store import outbox
+    from hub.services.status import connection_status
 
     hub = open_hub(ctx)
     run_store.close_lapsed(hub.store.engine, hub.config.lease_seconds)  # a killed run is not "running"
-    paused = paused_connections(hub)
-    now = datetime.now().astimezone()
-    with hub.store.engine.connect() as conn:
-        waiting = outbox.waiting(conn)
-    rows = []
-    for name in [*hub.config.connections, *(f"job:{j}" for j in hub.config.jobs)]:
-        sched = next((s for s in schedules_of(hub) if s.connection == name), None)
-        nxt = sched.trigger.get_next_fire_time(None, now) if sched and not (sched.paused or name in paused) else None
-        recent = run_store.list_runs(hub.store.engine, connection=name, limit=20)
-        running = [r for r in recent if r["status"] == "running"]
-        failed = next((r for r in recent if r["status"] == "failed"), None)
-        last, skipped = run_store.last_ran(hub.store.engine, name)
-        rows.append(
-            {
-                "connection": name,
-                "schedule": sched.description if sched else None,
-                "paused": bool(sched and (sched.paused or name in paused)),
-                "next": nxt.isoformat() if nxt else None,
-                "running": [r["id"] for r in running],
-                "running_since": [r["started_at"] for r in running],
-                "last_run": last,
-                "skipped": skipped,
-                "last_failure": failed,
-                "waiting": waiting[name].as_dict() if name in waiting else None,
-            }
-        )
+    rows = connection_status(hub, [*hub.config.connections, *(f"job:{j}" for j in hub.config.jobs)])
     if as_json:
         emit_json(rows)
         return

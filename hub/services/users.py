@@ -73,6 +73,11 @@ class User:
         """Whether a record, connection or run of ``association_id`` is this user's to see."""
         return self.is_platform or association_id == self.association_id
 
+    @property
+    def actor(self) -> str:
+        """How the audit log names what this person did in the web admin."""
+        return f"web:{self.email}"
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

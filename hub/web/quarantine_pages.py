@@ -56,7 +56,7 @@ async def entry_replay(request: Request, entry_id: RowId):
     entry = admin.quarantine_entry(hub, user, entry_id)
     raw = entry["raw"] if isinstance(entry["raw"], dict) else {}
     changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and str(raw.get(k[len("f:") :], "")) != v}
-    result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=f"web:{user.email}"))
+    result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=user.actor))
     if result["replayed"]:
         return back("/quarantine", msg="resent" if result["replayed"][0].get("delivered_to") else "replayed")
     still = "; ".join(f"{e['path']}: {e['message']}" for s in result["still_invalid"] for e in s["errors"]) or "; ".join(
@@ -78,5 +78,5 @@ def entry_dismiss(request: Request, entry_id: RowId, csrf: Csrf = None, reason: 
     check_csrf(user.csrf, csrf)
     hub = request.app.state.hub
     admin.quarantine_entry(hub, user, entry_id)
-    q_svc.dismiss(hub, [entry_id], reason=reason, actor=f"web:{user.email}")
+    q_svc.dismiss(hub, [entry_id], reason=reason, actor=user.actor)
     return back("/quarantine", msg="dismissed")

@@ -37,10 +37,10 @@ async def reconcile_decide(request: Request, match_id: RowId, decision: str, csr
     from hub.reconcile.service import confirm_match, reject_match
 
     if decision == "confirm":
-        await run_in_threadpool(confirm_match, hub, match_id, actor=f"web:{user.email}")
+        await run_in_threadpool(confirm_match, hub, match_id, actor=user.actor)
         return back("/reconcile", msg="confirmed")
     if decision == "reject":
-        await run_in_threadpool(lambda: reject_match(hub, match_id, actor=f"web:{user.email}", reason="rejected in the web admin"))
+        await run_in_threadpool(lambda: reject_match(hub, match_id, actor=user.actor, reason="rejected in the web admin"))
         return back("/reconcile", msg="rejected")
     raise NotFoundError(f"no decision {decision!r}")
 

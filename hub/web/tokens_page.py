@@ -83,7 +83,7 @@ async def token_create(
                 read=bool(read),
                 write=bool(write),
                 expires_in=timedelta(days=int(days)) if days else None,
-                actor=f"web:{user.email}",
+                actor=user.actor,
             )
         )
     except ConfigError as exc:
@@ -96,5 +96,5 @@ async def token_create(
 def token_revoke(request: Request, token_id: RowId, csrf: Csrf = None):
     user = _platform_staff(request)
     check_csrf(user.csrf, csrf)
-    tokens.revoke(request.app.state.hub, token_id, actor=f"web:{user.email}")
+    tokens.revoke(request.app.state.hub, token_id, actor=user.actor)
     return back("/tokens", msg="revoked")

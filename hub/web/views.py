@@ -280,13 +280,13 @@ def connection_action(request: Request, name: str, action: str, csrf: Csrf = Non
     if action == "run":
         return back(f"/connections/{name}", msg="ran" if admin.request_run(hub, user, name) else "busy")
     if action in ("pause", "resume"):
-        issue(hub, name, action, actor=f"web:{user.email}")
+        issue(hub, name, action, actor=user.actor)
         return back(f"/connections/{name}", msg="paused" if action == "pause" else "resumed")
     if action == "schedule":
         from hub.scheduling.overrides import set_schedule
 
         try:
-            set_schedule(hub, name, {"cron": cron.strip()} if cron and cron.strip() else None, actor=f"web:{user.email}")
+            set_schedule(hub, name, {"cron": cron.strip()} if cron and cron.strip() else None, actor=user.actor)
         except ConfigError as exc:
             return connection_page(request, name, problem=str(exc))
         return back(f"/connections/{name}", msg="saved")

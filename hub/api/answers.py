@@ -1,0 +1,20 @@
+"""How the API's routes answer: pre-serialised JSON, and the problem answers an operation documents."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.responses import Response
+
+from hub.api.models import Problem
+
+__all__ = ["json_answer", "problem_answers"]
+
+
+def json_answer(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    """``body`` as JSON by orjson (Decimal-free, Arabic as written), without FastAPI's re-validation."""
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def problem_answers(*codes: int) -> dict:
+    """The problem answers of an operation; every one may be a 400 (a NUL in its address: hub.api.nulguard)."""
+    return {c: {"model": Problem, "content": {"application/problem+json": {}}} for c in sorted({400, *codes})}
