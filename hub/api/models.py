@@ -6,7 +6,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Change", "Changes", "Health", "IngestAnswer", "IngestResult", "Item", "Page", "Problem", "TokenInfo"]
+from hub.store.runs import STATUSES
+
+__all__ = [
+    "Change",
+    "Changes",
+    "ConnectionState",
+    "Connections",
+    "Health",
+    "IngestAnswer",
+    "IngestResult",
+    "Item",
+    "Page",
+    "Problem",
+    "Run",
+    "RunDetail",
+    "RunRequested",
+    "Runs",
+    "TokenInfo",
+]
 
 
 class Error(BaseModel):
@@ -102,3 +120,92 @@ class TokenInfo(BaseModel):
     read: bool
     write: bool
     expires_at: str | None = None
+
+
+class Run(BaseModel):
+    """One run of a connection or hub job: when, what it read and stored, how it ended.
+
+    A ``skipped`` run stands for scheduled slots that found the connection busy: ``attempts``
+    counts them, ``started_at`` is the first and ``scheduled_for`` the last.
+    """
+
+    id: int
+    connection: str
+    trigger: str
+    status: Literal[STATUSES]
+    scheduled_for: str | None
+    started_at: str | None
+    finished_at: str | None
+    seconds: float | None = None
+    read: int
+    valid: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    delivered: int
+    delivery_failed: int
+    error: str | None
+    flags: list[str]
+    heartbeat_at: str | None
+    attempts: int
+    worker: str | None = None
+
+
+class QuarantinedLine(BaseModel):
+    """A record the run quarantined: its entry, where it was, and why."""
+
+    id: int
+    line: int | None
+    stage: str
+    errors: list[Error]
+
+
+class RunDetail(Run):
+    """A run and the records it quarantined (the first 200)."""
+
+    quarantine: list[QuarantinedLine]
+
+
+class Runs(BaseModel):
+    """Runs, newest first; pass ``next_before`` as ``before`` for older ones (null: no more)."""
+
+    runs: list[Run]
+    next_before: int | None
+
+
+class Waiting(BaseModel):
+    """Record versions waiting to be sent to a destination, and why the last try failed."""
+
+    pending: int
+    oldest: str
+    next_attempt_at: str | None
+    last_error: str | None
+
+
+class ConnectionState(BaseModel):
+    """A connection or hub job (``job:NAME``): its schedule, what runs now, ran last, failed last, waits."""
+
+    connection: str
+    schedule: str | None
+    paused: bool
+    next: str | None
+    running: list[int]
+    running_since: list[str]
+    last_run: Run | None
+    skipped: Run | None
+    last_failure: Run | None
+    waiting: Waiting | None
+
+
+class Connections(BaseModel):
+    """What the token may see, connections first, then the hub's jobs (platform tokens)."""
+
+    connections: list[ConnectionState]
+
+
+class RunRequested(BaseModel):
+    """A run was asked of the hub's scheduler; it starts within seconds (``GET /api/v1/runs`` shows it)."""
+
+    connection: str
+    requested: bool

@@ -190,7 +190,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
 @click.group(invoke_without_command=True)
 @click.option("--follow", is_flag=True, help="Keep printing runs as they start and finish (Ctrl-C to stop).")
 @click.option("--connection", help="Only this connection's runs.")
-@click.option("--status", type=click.Choice(["running", "succeeded", "partial", "failed", "interrupted", "skipped"]))
+@click.option("--status", type=click.Choice(run_store.STATUSES))
 @click.option("--limit", default=20, show_default=True, type=LIMIT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from hub.app import Hub
 from hub.errors import NotFoundError
 from hub.services.browse import GOVERNORATE_FIELDS
+from hub.services.tokens import Principal
 from hub.services.users import User
 from hub.store import outbox
 from hub.store import quarantine as q_store
@@ -43,9 +44,12 @@ __all__ = [
 ]
 
 _runs, _records, _q, _m = Run.__table__, Record.__table__, QuarantineEntry.__table__, Match.__table__
+# Who looks: a person signed in to the web admin, or an API token watching runs (hub.api.watch).
+# Both see by the same rule: their association's connections, or everything for the platform.
+Viewer = User | Principal
 
 
-def visible_connections(hub: Hub, user: User) -> list[str]:
+def visible_connections(hub: Hub, user: Viewer) -> list[str]:
     """Connections (and, for platform staff, hub jobs) this user may see."""
     names = [n for n, c in hub.config.connections.items() if user.may_see(c.association)]
     if user.is_platform:
@@ -53,18 +57,18 @@ def visible_connections(hub: Hub, user: User) -> list[str]:
     return names
 
 
-def request_run(hub: Hub, user: User, name: str) -> bool:
+def request_run(hub: Hub, user: Viewer, name: str) -> bool:
     """Ask ``hub serve`` to run ``name`` now; False, asking nothing, when it is running already."""
     check_connection(hub, user, name)
     if run_store.running_run(hub.store.engine, name, hub.config.lease_seconds) is not None:
         return False
     from hub.scheduling.commands import issue
 
-    issue(hub, name, "trigger", actor=f"web:{user.email}")
+    issue(hub, name, "trigger", actor=user.actor)
     return True
 
 
-def check_connection(hub: Hub, user: User, name: str) -> None:
+def check_connection(hub: Hub, user: Viewer, name: str) -> None:
     """NotFoundError unless ``name`` is a connection this user may see."""
     if name not in hub.config.connections or name not in visible_connections(hub, user):
         raise NotFoundError(f"no connection {name!r}")
@@ -157,15 +161,19 @@ def daily_activity(hub: Hub, user: User, days: int = 30) -> list[dict[str, Any]]
     return [{"day": d, **v} for d, v in by_day.items()]
 
 
-def runs_list(hub: Hub, user: User, *, connection: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
-    """Newest runs of what the user may see."""
+def runs_list(
+    hub: Hub, user: Viewer, *, connection: str | None = None, status: str | None = None, limit: int = 100, before: int | None = None
+) -> list[dict]:
+    """Newest runs of what the user may see (``before``: only runs older than that run id, for the next page)."""
     names = visible_connections(hub, user)
     if connection and connection not in names:
         return []
-    return run_store.list_runs(hub.store.engine, connection=connection or None, status=status or None, limit=limit, connections=names)
+    return run_store.list_runs(
+        hub.store.engine, connection=connection or None, status=status or None, limit=limit, connections=names, before=before
+    )
 
 
-def run_for(hub: Hub, user: User, run_id: int) -> dict[str, Any]:
+def run_for(hub: Hub, user: Viewer, run_id: int) -> dict[str, Any]:
     """One run with its quarantined records; NotFoundError if it is not the user's."""
     run = run_store.get_run(hub.store.engine, run_id)
     if run["connection"] not in visible_connections(hub, user):

@@ -58,6 +58,9 @@ class Principal:
         """Whether this token may read or write a record of ``association_id``."""
         return self.is_platform or (association_id is not None and association_id == self.association_id)
 
+    # A connection or a run of ``association_id``: the same rule as a record (hub.services.admin).
+    may_see = may_touch
+
 
 def _lapses_at(now: datetime, expires_in: timedelta | None) -> datetime | None:
     """When a token given ``expires_in`` from ``now`` stops working (None: never); ConfigError past the bounds."""

@@ -36,6 +36,7 @@ __all__ = [
     "COUNTS",
     "ConnectionBusy",
     "run_status",
+    "STATUSES",
     "SlotTaken",
     "add_counts",
     "claim_run",
@@ -55,6 +56,7 @@ __all__ = [
 
 _t = Run.__table__
 COUNTS = ("read", "valid", "inserted", "updated", "unchanged", "quarantined", "delivered", "delivery_failed")
+STATUSES = ("queued", "running", "succeeded", "partial", "failed", "interrupted", "skipped")
 
 
 class SlotTaken(Exception):
@@ -382,10 +384,18 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any]:
 
 
 def list_runs(
-    engine: Engine, *, connection: str | None = None, status: str | None = None, limit: int = 20, connections: list[str] | None = None
+    engine: Engine,
+    *,
+    connection: str | None = None,
+    status: str | None = None,
+    limit: int = 20,
+    connections: list[str] | None = None,
+    before: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest runs first, optionally filtered (``connections``: only runs of these)."""
+    """Newest runs first, optionally filtered (``connections``: only runs of these; ``before``: older than that id)."""
     q = select(_t).order_by(_t.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(_t.c.id < before)
     if connection:
         q = q.where(_t.c.connection == connection)
     if connections is not None:
