@@ -143,6 +143,8 @@ AR = {
     "queued": "في الانتظار",
     "skipped": "متخطّى",
     "Slots skipped": "مواعيد متخطّاة",
+    "First skipped": "أول موعد متخطّى",
+    "Last slot": "آخر موعد",
     "suggested": "مقترح",
     "confirmed": "مؤكد",
     "rejected": "مرفوض",

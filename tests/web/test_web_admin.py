@@ -274,6 +274,8 @@ def test_the_overview_says_when_scheduled_slots_were_skipped(browse, site):
     expect(row).to_contain_text("Slots skipped: 4 since")
     row.get_by_role("link", name="Slots skipped: 4").click()
     expect(b.page.get_by_text(f"4 slots skipped: run {long_run} was still running")).to_be_visible()
+    expect(b.page.locator("dl")).to_contain_text("First skipped")  # no counts: nothing ran
+    expect(b.page.locator("dl")).not_to_contain_text("Inserted")
     b.shot("overview-skipped")
     b.page.goto("/lang/ar?next=/")
     expect(b.page.get_by_role("row").filter(has_text="amal-donations")).to_contain_text("مواعيد متخطّاة: ٤")
