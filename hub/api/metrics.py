@@ -37,12 +37,20 @@ class _StoreCollector:
         quarantine = GaugeMetricFamily("wasl_quarantine_open", "Records waiting in quarantine, by connection", labels=["connection"])
         outbox = GaugeMetricFamily("wasl_outbox_pending", "Record versions waiting for delivery, by destination", labels=["destination"])
         duration = GaugeMetricFamily("wasl_last_run_seconds", "Duration of each connection's last finished run", labels=["connection"])
+        skipped = GaugeMetricFamily(
+            "wasl_skipped_slots", "Scheduled slots skipped because the connection was still running, by connection", labels=["connection"]
+        )
         r, q, o, rec = Run.__table__, QuarantineEntry.__table__, OutboxItem.__table__, Record.__table__
         with self.current_hub().store.engine.connect() as conn:
             for connection, status, n in conn.execute(
                 select(r.c.connection, r.c.status, func.count()).group_by(r.c.connection, r.c.status)
             ):
                 runs.add_metric([connection, status], n)
+            # One skipped run stands for every slot skipped while one run held the connection.
+            for connection, n in conn.execute(
+                select(r.c.connection, func.sum(r.c.attempts)).where(r.c.status == "skipped").group_by(r.c.connection)
+            ):
+                skipped.add_metric([connection], n)
             for entity, n in conn.execute(select(rec.c.entity, func.count()).group_by(rec.c.entity)):
                 records.add_metric([entity], n)
             for connection, n in conn.execute(select(q.c.connection, func.count()).where(q.c.status == "open").group_by(q.c.connection)):
@@ -62,7 +70,7 @@ class _StoreCollector:
             ):
                 if started and finished:
                     duration.add_metric([connection], (finished - started).total_seconds())
-        yield from (runs, records, quarantine, outbox, duration)
+        yield from (runs, records, quarantine, outbox, duration, skipped)
 
 
 class Metrics:

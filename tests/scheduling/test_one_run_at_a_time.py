@@ -14,6 +14,9 @@ from datetime import datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from hub.localport import free_port
 from tests.conftest import wait_for
 from tests.gate import open_gate, started, write_gate
 
@@ -136,7 +139,8 @@ def test_a_run_killed_on_another_machine_holds_the_connection_until_its_lease_la
 def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
     _setup(folder, lease=2, schedule="    schedule: {every: {seconds: 1}}\n")
     first = _held_run(folder)
-    server = folder.popen("serve", "--port", "0")
+    port = free_port()
+    server = folder.popen("serve", "--port", str(port))
     try:
         assert _wait_for(lambda: "skipped: held is running already: run 1" in server.stderr.read()), server.stderr.read()
         # Kept where admins look, not only in the log: one row for the slots this run kept busy.
@@ -153,6 +157,15 @@ def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
         assert re.search(r"running \S+ \S+ \+03; \d+ slots skipped since \S+ \S+ \+03", shown), shown
         [row] = [r for r in json.loads(folder.hub("status", "--json").out) if r["connection"] == "held"]
         assert row["last_run"]["id"] == 1 and row["skipped"]["id"] == 2, "the last run is the one that ran; the skipped slots beside it"
+
+        def slots() -> int:
+            try:
+                found = re.search(r'wasl_skipped_slots\{connection="held"\} (\d+)\.0', httpx.get(f"http://127.0.0.1:{port}/metrics").text)
+            except httpx.TransportError:
+                return 0  # the API is not listening yet
+            return int(found[1]) if found else 0
+
+        assert _wait_for(lambda: slots() >= skipped["attempts"] >= 3), "every slot counted, not the one row"
         open_gate(folder)
         assert first.wait(timeout=120) == 0
         assert _wait_for(lambda: sum(r["trigger"] == "schedule" and r["status"] == "succeeded" for r in _runs(folder)) >= 2)
