@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, inspect, select, text, update
+from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, inspect, literal_column, select, text, update
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, NoSuchTableError, SQLAlchemyError
 
 from hub import (
@@ -168,29 +169,35 @@ class SqlStream(Stream):
     def cursor_field(self) -> str | None:  # the cursor, visible where the stream is declared
         return self._option("cursor_column")
 
-    def _sql(self, engine, cursor: Cursor):
+    def _query(self, engine) -> str:
+        """The configured query (or ``SELECT *`` of the configured table)."""
         query, table = self._option("query"), self._option("table")
-        prep = engine.dialect.identifier_preparer
         if table:
-            query = f"SELECT * FROM {prep.quote(table)}"
+            query = f"SELECT * FROM {engine.dialect.identifier_preparer.quote(table)}"
         if not query:
             raise ConfigError(
                 f"connections.{self.connector.context.connection}: give settings.query or settings.table (or options.query per stream)"
             )
-        col = self.cursor_field
+        return query
+
+    def _sql(self, engine, cursor: Cursor):
+        query, col = self._query(engine), self.cursor_field
         if not col:
             return text(query), {}
-        qcol = prep.quote(col)
+        qcol = engine.dialect.identifier_preparer.quote(col)
         if cursor.value is None:
             return text(f"SELECT * FROM ({query}) src ORDER BY {qcol}"), {}
         return text(f"SELECT * FROM ({query}) src WHERE {qcol} >= :cursor ORDER BY {qcol}"), {"cursor": _typed(cursor.value)}
 
-    def columns(self) -> list[str]:
-        engine = self.connector.engine()
-        sql, params = self._sql(engine, Cursor(None))
+    def _unordered(self, engine):
+        """The query as a subquery, without the cursor's order: for a look, not for a run."""
+        return select(literal_column("*")).select_from(text(self._query(engine)).columns().subquery("src"))
+
+    @contextmanager
+    def _said(self) -> Iterator[None]:
+        """A database's refusal, said as this connection's query failing (secrets masked)."""
         try:
-            with engine.connect() as conn:
-                return list(conn.execute(sql, params).keys())
+            yield
         except SQLAlchemyError as exc:
             raise ConnectorError(
                 redactor.redact(
@@ -198,30 +205,41 @@ class SqlStream(Stream):
                 )
             ) from None
 
+    def _rows(self, sql, params: dict | None = None) -> Iterator:
+        """The rows of ``sql`` as mappings, streamed a thousand at a time."""
+        with self._said(), self.connector.engine().connect() as conn:
+            yield from conn.execution_options(stream_results=True, yield_per=1000).execute(sql, params or {}).mappings()
+
+    def columns(self) -> list[str]:
+        # No row is fetched, and no ORDER BY sorts a large table only to say what its columns are.
+        with self._said(), self.connector.engine().connect() as conn:
+            found = list(conn.execute(self._unordered(conn.engine).where(text("1 = 0"))).keys())
+        if self.cursor_field and self.cursor_field not in found:
+            raise ConfigError(
+                f"connections.{self.connector.context.connection}: cursor_column {self.cursor_field!r} is not a column of the query",
+                hint=f"its columns: {', '.join(found)}",
+            )
+        return found
+
+    def sample(self, rows: int) -> Iterator[SourceRow]:
+        # Any rows show what the mapping makes of them: the database need not sort the table first.
+        for n, row in enumerate(self._rows(self._unordered(self.connector.engine()).limit(rows)), start=1):
+            yield SourceRow({k: _plain(v) for k, v in row.items()}, n)
+
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
-        engine = self.connector.engine()
-        sql, params = self._sql(engine, cursor)
+        sql, params = self._sql(self.connector.engine(), cursor)
         col = self.cursor_field
         unplaced = 0
-        try:
-            with engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, yield_per=1000).execute(sql, params)
-                for n, row in enumerate(result.mappings(), start=1):
-                    data = {k: _plain(v) for k, v in row.items()}
-                    if col:
-                        # A row without a value there has no place in the order. Saving None as
-                        # the cursor made the next run's "col >= NULL" match nothing, ever again.
-                        if row[col] is None:
-                            unplaced += 1
-                        else:
-                            cursor.advance(_tagged(row[col]))
-                    yield SourceRow(data, n)
-        except SQLAlchemyError as exc:
-            raise ConnectorError(
-                redactor.redact(
-                    f"connections.{self.connector.context.connection}: query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}"
-                )
-            ) from None
+        for n, row in enumerate(self._rows(sql, params), start=1):
+            data = {k: _plain(v) for k, v in row.items()}
+            if col:
+                # A row without a value there has no place in the order. Saving None as
+                # the cursor made the next run's "col >= NULL" match nothing, ever again.
+                if row[col] is None:
+                    unplaced += 1
+                else:
+                    cursor.advance(_tagged(row[col]))
+            yield SourceRow(data, n)
         if unplaced:
             self.connector.context.log.warning(
                 "%s/%s: %d row(s) have no %s; incremental reads pass over them (`hub state rewind` reads everything again)",

@@ -141,6 +141,15 @@ class Stream(abc.ABC):
         """The source's column names, if it has a fixed set (files, SQL); used to check mappings."""
         return None
 
+    def sample(self, rows: int) -> Iterator[SourceRow | dict]:
+        """Some rows for ``hub check`` to try (it stops after ``rows``); only asked of a stream that ``may_sample``.
+
+        The first rows of a full read, unless the source can give rows sooner in another
+        order: a query without its cursor's ORDER BY, which on a large table would sort
+        every row before the first comes.
+        """
+        return self.read(Cursor(None))
+
     def committed(self, cursor_value: Any) -> None:
         """Called after a batch was committed with ``cursor_value``: the time to acknowledge a source.
 

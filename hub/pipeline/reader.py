@@ -17,7 +17,7 @@ import pickle
 import queue
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing import Pipe
 from typing import Any
@@ -45,13 +45,13 @@ class Batch:
     cursor: Any
 
 
-def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
-    """Read and prepare ``stream`` from ``cursor``, ``size`` rows at a time; the last batch may be empty."""
+def batches(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
+    """Prepare a stream's ``rows`` (its read from ``cursor``), ``size`` rows at a time; the last batch may be empty."""
     prepared: list = []
     rejected: list = []
     read = 0
     prepare = preparer.bound()
-    for row in stream.read(cursor):
+    for row in rows:
         read += 1
         if row.__class__ is SourceRow:
             data, line, problems = row
@@ -85,7 +85,7 @@ class _ReaderFailed:
 def _reader(send, stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> None:
     code = 0
     try:
-        for batch in batches(stream, cursor, preparer, size):
+        for batch in batches(stream.read(cursor), cursor, preparer, size):
             # Encoded now, at the batch boundary: the cursor snapshot is the one after its last row.
             send.send_bytes(_encode(batch))
         send.send_bytes(pickle.dumps(None))

@@ -5,9 +5,9 @@ first rows would become: how many would be stored and why the others would be qu
 (a decimal comma in an amount column, a date in another format, a channel the map lacks).
 Only streams that declare ``may_sample`` are tried: files, SQL queries and the HTTP sources
 (rest, kobo, wasl), whose reading changes nothing at the source, where a drop folder moves
-the files it cannot read. A query's first rows come after the database has ordered them all
-(by the cursor column): on a large table without an index on it, the check waits for that
-sort. An API is read page by page until the rows are tried, within its rate limit.
+the files it cannot read. A query is tried on any rows the database gives first, without the
+cursor's ORDER BY, so a large table is not sorted for a look. An API is read page by page
+until the rows are tried, within its rate limit.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Tri
     """Prepare the first ``rows`` rows of a stream, as a run's first batch would; None for a stream that may not be sampled."""
     if not stream.may_sample:
         return None
-    first_batches = batches(stream, Cursor(None), preparer, rows)
+    first_batches = batches(stream.sample(rows), Cursor(None), preparer, rows)
     try:
         first = next(first_batches)
     finally:

@@ -112,3 +112,44 @@ def test_check_tries_the_querys_first_rows_and_stores_nothing(folder):
         assert not (folder.path / "hub.db").exists(), "a check creates no store"
     else:
         assert folder.sql("select count(*) from information_schema.tables where table_name = 'records'") == [(0,)]
+
+
+def test_check_does_not_sort_the_source_table_for_a_look(folder):
+    # An ERP's gifts table of millions of rows without an index on the cursor column: ordering
+    # it all before the first row came made `hub check` wait for the whole sort. The check
+    # asks for any few rows, and for the columns without fetching any.
+    from sqlalchemy import Engine, event
+
+    from hub.app import Hub
+    from hub.services.checking import check_connection
+
+    folder.write("hub.yaml", CONFIG)
+    _erp(folder.path / "erp.db", [(f"G{i}", 1, 10 + i, f"2026-10-{1 + i % 28:02d} 09:00:00") for i in range(800)])
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if "gifts" in statement:
+            sent.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        hub = Hub.from_path(folder.path / "hub.yaml")
+        try:
+            found = check_connection(hub, "erp")
+        finally:
+            hub.close()
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    assert found["streams"][0]["trial"]["tried"] == 500 and found["streams"][0]["trial"]["would_store"] == 500
+    assert sent and not [s for s in sent if "ORDER BY" in s.upper()], sent
+    assert any("LIMIT" in s.upper() for s in sent), sent
+
+
+def test_check_names_a_cursor_column_the_query_lacks(folder):
+    folder.write("hub.yaml", CONFIG.replace("cursor_column: given_at", "cursor_column: givenat"))
+    _erp(folder.path / "erp.db", [("G1", 1, 100, "2026-10-01 09:00:00")])
+    r = folder.hub("check", "erp")
+    assert r.code == 2, r.err
+    assert "connections.erp: cursor_column 'givenat' is not a column of the query" in r.err
+    assert "its columns: ref, amount, given_at, name" in r.err and "Traceback" not in r.err
+    assert folder.hub("run", "erp").code == 2, "a run is refused the same way"
