@@ -90,6 +90,8 @@ class ConnectorSuite:
         if not conn.is_source():
             cls.test_kit_records_validate = None
             cls.test_kit_resume_from_saved_state_yields_only_the_rest = None
+        if not getattr(conn.stream_class, "may_sample", False):
+            cls.test_kit_sample_is_read_rows_and_changes_nothing = None
         if not conn.is_destination():
             cls.test_kit_write_is_idempotent = None
         if not conn.is_destination() or conn.max_in_flight <= 1:
@@ -173,6 +175,26 @@ class ConnectorSuite:
                     again = read_stream(stream, Cursor(rows[-1][1]))
                     got = [d for d, _ in again if d not in [x for x, _ in rows]]
                     assert len(got) == len(newer), f"expected only the {len(newer)} newer record(s), got {len(got)}"
+        finally:
+            conn.close()
+
+    def test_kit_sample_is_read_rows_and_changes_nothing(self, tmp_path, kit_server):
+        """A stream that ``may_sample`` gives ``hub check`` rows its read gives too, and a read after it gives them all."""
+        conn = self.open(self.settings(tmp_path, kit_server), tmp_path)
+        try:
+            for stream in conn.streams():
+                before = [d for d, _ in read_stream(stream, Cursor(None))]
+                sampled = []
+                for row in stream.sample(2):
+                    sampled.append(row.data if isinstance(row, SourceRow) else row)
+                    if len(sampled) == 2:
+                        break  # hub check stops reading there, as this does
+                assert sampled, f"stream {stream.name}: the sample gave no rows"
+                assert all(r in before for r in sampled), f"stream {stream.name}: the sample gave rows the read does not"
+                after = [d for d, _ in read_stream(stream, Cursor(None))]
+                assert after == before, (
+                    f"stream {stream.name}: reading after a sample gave other rows (may_sample promises it changes nothing)"
+                )
         finally:
             conn.close()
 
