@@ -205,7 +205,8 @@ class Connections(BaseModel):
 
 
 class RunRequested(BaseModel):
-    """A run was asked of the hub's scheduler; it starts within seconds (``GET /api/v1/runs`` shows it)."""
+    """A run was asked of the hub's scheduler; it starts within seconds, and ``GET /api/v1/runs`` shows it with this ``scheduled_for``."""
 
     connection: str
     requested: bool
+    scheduled_for: str

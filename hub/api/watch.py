@@ -117,15 +117,16 @@ def get_connections(request: Request, caller: Caller) -> Response:
 def post_run(request: Request, caller: Caller, name: ConnectionName) -> Response:
     """Ask this hub's scheduler to run the connection now (as ``hub schedule trigger``); 409 while it runs.
 
-    The run starts within seconds; ``GET /api/v1/runs?connection=NAME`` shows it. It is in
-    the audit log under the token's name.
+    The run starts within seconds; ``GET /api/v1/runs?connection=NAME`` shows it, with the
+    ``scheduled_for`` of this answer. It is in the audit log under the token's name.
     """
     if not caller.can_write:
         raise ApiProblem(403, f"token {caller.name!r} has no write right")
-    if not admin.request_run(request.app.state.hub, caller, name):
+    slot = admin.request_run(request.app.state.hub, caller, name)
+    if slot is None:
         raise ApiProblem(
             409,
             f"{name} is running now; the run going on reads what a new one would",
             errors=[{"path": "name", "rule": "busy", "message": "GET /api/v1/runs?connection=NAME&status=running shows it"}],
         )
-    return json_answer({"connection": name, "requested": True}, 202)
+    return json_answer({"connection": name, "requested": True, "scheduled_for": slot.isoformat()}, 202)

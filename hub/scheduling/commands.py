@@ -6,6 +6,9 @@ across several), so pause, resume and trigger are rows there: no second channel 
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from sqlalchemy import insert, select
 
 from hub.app import Hub
@@ -14,7 +17,7 @@ from hub.store import audit
 from hub.store.models import ScheduleCommand
 from hub.store.types import utcnow
 
-__all__ = ["COMMANDS", "issue", "new_commands", "paused_connections"]
+__all__ = ["COMMANDS", "Issued", "issue", "new_commands", "paused_connections"]
 
 COMMANDS = ("pause", "resume", "trigger", "reload")
 ALL = "*"  # what a reload names: every schedule
@@ -33,7 +36,14 @@ def _scheduled(hub: Hub, name: str) -> bool:
     return bool(hub.config.connection(name).schedule) or name in overrides(hub)
 
 
-def issue(hub: Hub, connection: str, command: str, *, actor: str = "cli") -> int:
+class Issued(NamedTuple):
+    """A command as recorded: its id, and when it was issued (a trigger's run has that slot)."""
+
+    id: int
+    at: datetime
+
+
+def issue(hub: Hub, connection: str, command: str, *, actor: str = "cli") -> Issued:
     """Record ``command`` for ``connection`` (``*`` for reload); the schedulers act on it within a few seconds."""
     if command not in COMMANDS:
         raise HubError(f"unknown schedule command {command!r}")
@@ -45,13 +55,18 @@ def issue(hub: Hub, connection: str, command: str, *, actor: str = "cli") -> int
     with hub.store.engine.begin() as conn:
         cid = conn.execute(insert(_t).values(connection=connection, command=command, actor=actor, created_at=now)).inserted_primary_key[0]
         audit.append(conn, actor=actor, action=f"schedule.{command}", subject=f"schedule/{connection}", detail={}, now=now)
-    return cid
+    return Issued(cid, now)
 
 
-def new_commands(hub: Hub, after_id: int) -> list[tuple[int, str, str]]:
-    """Commands issued after ``after_id``: (id, connection, command), oldest first."""
+def new_commands(hub: Hub, after_id: int) -> list[tuple[int, str, str, datetime]]:
+    """Commands issued after ``after_id``: (id, connection, command, when it was issued), oldest first.
+
+    When a trigger was issued is the slot of the run it asks for: every scheduler that reads
+    the command names the same slot, and the store's unique slot lets one of them run it.
+    """
+    q = select(_t.c.id, _t.c.connection, _t.c.command, _t.c.created_at).where(_t.c.id > after_id).order_by(_t.c.id)
     with hub.store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(_t.c.id, _t.c.connection, _t.c.command).where(_t.c.id > after_id).order_by(_t.c.id))]
+        return [tuple(r) for r in conn.execute(q)]
 
 
 def last_id(hub: Hub) -> int:

@@ -239,7 +239,7 @@ class HubServer:
 
     def poll_commands(self) -> None:
         """Act on pause/resume/trigger commands issued since the last look."""
-        for cid, connection, command in new_commands(self.hub, self._seen_command):
+        for cid, connection, command, issued_at in new_commands(self.hub, self._seen_command):
             self._seen_command = cid
             job = self.scheduler.get_job(connection)
             if command == "pause" and job:
@@ -253,13 +253,14 @@ class HubServer:
             elif command == "trigger" and (
                 connection in self.hub.config.connections or connection.removeprefix("job:") in self.hub.config.jobs
             ):
-                now = datetime.now().astimezone()
+                # The slot is when the trigger was issued, the same for every scheduler reading it:
+                # with several, one runs it and the others find the slot taken.
                 self.scheduler.add_job(
                     self._fire,
                     "date",
-                    run_date=now,
+                    run_date=datetime.now().astimezone(),
                     id=f"{connection}#trigger-{cid}",
-                    kwargs={"connection": connection, "attempt": 0, "scheduled_for": now, "trigger": "trigger"},
+                    kwargs={"connection": connection, "attempt": 0, "scheduled_for": issued_at, "trigger": "trigger"},
                 )
                 log.info("%s: triggered", connection)
 

@@ -57,15 +57,14 @@ def visible_connections(hub: Hub, user: Viewer) -> list[str]:
     return names
 
 
-def request_run(hub: Hub, user: Viewer, name: str) -> bool:
-    """Ask ``hub serve`` to run ``name`` now; False, asking nothing, when it is running already."""
+def request_run(hub: Hub, user: Viewer, name: str) -> datetime | None:
+    """Ask ``hub serve`` to run ``name`` now: the slot of the run to come; None, asking nothing, when it is running already."""
     check_connection(hub, user, name)
     if run_store.running_run(hub.store.engine, name, hub.config.lease_seconds) is not None:
-        return False
+        return None
     from hub.scheduling.commands import issue
 
-    issue(hub, name, "trigger", actor=user.actor)
-    return True
+    return issue(hub, name, "trigger", actor=user.actor).at
 
 
 def check_connection(hub: Hub, user: Viewer, name: str) -> None:

@@ -278,7 +278,7 @@ def connection_action(request: Request, name: str, action: str, csrf: Csrf = Non
     from hub.scheduling.commands import issue
 
     if action == "run":
-        return back(f"/connections/{name}", msg="ran" if admin.request_run(hub, user, name) else "busy")
+        return back(f"/connections/{name}", msg="ran" if admin.request_run(hub, user, name) is not None else "busy")
     if action in ("pause", "resume"):
         issue(hub, name, action, actor=user.actor)
         return back(f"/connections/{name}", msg="paused" if action == "pause" else "resumed")

@@ -119,6 +119,27 @@ def test_two_schedulers_one_slot_one_run(folder):
     assert "already run by another scheduler" in logs
 
 
+def test_two_schedulers_one_trigger_one_run(folder):
+    # Every scheduler reads the trigger from the store: each ran it, one after the other.
+    _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {hours: 1}}"))
+    first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
+
+    def logs() -> str:
+        return first.stderr.read() + second.stderr.read()
+
+    try:
+        assert _wait_for(lambda: logs().count("1 schedule(s)") == 2), logs()
+        assert folder.hub("schedule", "trigger", "a").code == 0
+        assert _wait_for(lambda: logs().count("a: triggered") == 2), logs()
+        assert _wait_for(lambda: "already run by another scheduler" in logs()), logs()
+    finally:
+        for p in (first, second):
+            p.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
+    runs = _runs(folder)
+    assert [(r["trigger"], r["status"]) for r in runs] == [("trigger", "succeeded")], runs
+
+
 def _was_down_since(folder, hours: int) -> str:
     """A scheduled run ``hours`` ago, as if the hub had been stopped since then."""
     from datetime import UTC, datetime, timedelta
