@@ -80,7 +80,7 @@ def schedule_list(ctx, as_json) -> None:
     rows = []
     now = datetime.now().astimezone()
     for s in schedules_of(hub):
-        nxt = None if s.paused else s.trigger.get_next_fire_time(None, now)
+        nxt = None if s.paused else s.next_slot(now)
         last, skipped = run_store.last_ran(hub.store.engine, s.connection)
         rows.append(
             {

@@ -87,7 +87,9 @@ class _SlotExecutor(ThreadPoolExecutor):
             for slot in getattr(cls, "__slots__", ()):
                 if slot != "__weakref__" and hasattr(job, slot):
                     object.__setattr__(fired, slot, getattr(job, slot))
-        fired.kwargs = {"scheduled_for": run_times[-1], **job.kwargs}
+        # A jittered slot fires late; its run is still kept under the slot (hub.scheduling.triggers.Jittered).
+        slot_of = getattr(job.trigger, "slot_of", None)
+        fired.kwargs = {"scheduled_for": slot_of(run_times[-1]) if slot_of else run_times[-1], **job.kwargs}
         return super()._do_submit_job(fired, run_times)
 
 
@@ -156,7 +158,7 @@ class HubServer:
         t = datetime.fromisoformat(last["scheduled_for"])
         missed = None
         for _ in range(100_000):
-            t = s.trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
+            t = s.slots.get_next_fire_time(t, t + timedelta(microseconds=1))
             if t is None or t > now:
                 break
             missed = t

@@ -82,7 +82,7 @@ def _next_runs(hub: Hub) -> dict[str, tuple[str, datetime | None, bool]]:
     out = {}
     for s in schedules_of(hub):
         off = s.paused or s.connection in paused
-        out[s.connection] = (s.description, None if off else s.trigger.get_next_fire_time(None, now), off)
+        out[s.connection] = (s.description, None if off else s.next_slot(now), off)
     return out
 
 

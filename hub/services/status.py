@@ -30,7 +30,7 @@ def connection_status(hub: Hub, names: list[str]) -> list[dict[str, Any]]:
     for name in names:
         sched = schedules.get(name)
         off = bool(sched and (sched.paused or name in paused))
-        nxt = sched.trigger.get_next_fire_time(None, now) if sched and not off else None
+        nxt = sched.next_slot(now) if sched and not off else None
         recent = run_store.list_runs(hub.store.engine, connection=name, limit=20)
         running = [r for r in recent if r["status"] == "running"]
         last, skipped = run_store.last_ran(hub.store.engine, name)

@@ -119,6 +119,27 @@ def test_two_schedulers_one_slot_one_run(folder):
     assert "already run by another scheduler" in logs
 
 
+def test_jitter_delays_a_slot_but_two_schedulers_still_run_it_once(folder):
+    # Each scheduler draws its own delay: the slot a run is kept under must not be the delayed
+    # time, or the two schedulers name one slot two ways and both run it.
+    _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {seconds: 2}, jitter: 1.5}"))
+    first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
+    try:
+        assert _wait_for(lambda: len(_runs(folder)) >= 5)
+    finally:
+        for p in (first, second):
+            p.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
+    runs = _runs(folder)
+    slots = Counter(r["scheduled_for"] for r in runs)
+    assert max(slots.values()) == 1, f"a slot ran twice: {slots}"
+    from datetime import datetime
+
+    off_grid = [s for s in slots if datetime.fromisoformat(s).microsecond or datetime.fromisoformat(s).second % 2]
+    assert not off_grid, f"runs kept under a delayed time, not their slot (every 2 s from the hour): {off_grid}"
+    assert len({r["status"] for r in runs} - {"succeeded", "interrupted"}) == 0, runs
+
+
 def test_two_schedulers_one_trigger_one_run(folder):
     # Every scheduler reads the trigger from the store: each ran it, one after the other.
     _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {hours: 1}}"))
