@@ -32,7 +32,7 @@ from hub.pipeline.prepare import Preparer, Rejected
 from hub.sdk import Cursor, SourceRow, Stream
 from hub.store.records import Prepared, prepared_from
 
-__all__ = ["Batch", "batches", "forked_batches", "can_fork"]
+__all__ = ["Batch", "batches", "can_fork", "forked_batches", "prepare_rows"]
 
 
 @dataclass(slots=True)
@@ -45,8 +45,13 @@ class Batch:
     cursor: Any
 
 
-def batches(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
-    """Prepare a stream's ``rows`` (its read from ``cursor``), ``size`` rows at a time; the last batch may be empty."""
+def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
+    """Read and prepare ``stream`` from ``cursor``, ``size`` rows at a time; the last batch may be empty."""
+    return prepare_rows(stream.read(cursor), cursor, preparer, size)
+
+
+def prepare_rows(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
+    """Prepare a stream's ``rows`` (a read from ``cursor``, or ``hub check``'s sample), ``size`` at a time."""
     prepared: list = []
     rejected: list = []
     read = 0
@@ -85,7 +90,7 @@ class _ReaderFailed:
 def _reader(send, stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> None:
     code = 0
     try:
-        for batch in batches(stream.read(cursor), cursor, preparer, size):
+        for batch in batches(stream, cursor, preparer, size):
             # Encoded now, at the batch boundary: the cursor snapshot is the one after its last row.
             send.send_bytes(_encode(batch))
         send.send_bytes(pickle.dumps(None))

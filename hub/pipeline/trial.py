@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hub.pipeline.prepare import Preparer
-from hub.pipeline.reader import batches
+from hub.pipeline.reader import prepare_rows
 from hub.sdk import Cursor, Stream
 
 __all__ = ["SAMPLE_ROWS", "Trial", "try_rows"]
@@ -39,7 +39,7 @@ def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Tri
     """Prepare the first ``rows`` rows of a stream, as a run's first batch would; None for a stream that may not be sampled."""
     if not stream.may_sample:
         return None
-    first_batches = batches(stream.sample(rows), Cursor(None), preparer, rows)
+    first_batches = prepare_rows(stream.sample(rows), Cursor(None), preparer, rows)
     try:
         first = next(first_batches)
     finally:
