@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import orjson
 
 from hub.cli.context import open_hub
 from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, local_time, say, table
@@ -264,7 +265,7 @@ def _follow(hub, connection, as_json) -> None:
             if seen.get(r["id"]) != state:
                 seen[r["id"]] = state
                 if as_json:
-                    sys.stdout.write(__import__("orjson").dumps(r).decode() + "\n")
+                    sys.stdout.write(orjson.dumps(r).decode() + "\n")
                     sys.stdout.flush()
                 else:
                     say(" ".join(str(x) for x in _run_line(r, hub.config.timezone)))
@@ -376,7 +377,7 @@ def audit_verify(ctx, recorded, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def audit_list(ctx, limit, as_json) -> None:
-    """Newest audit entries first, in the hub's zone (``--json``: as stored, in UTC)."""
+    """Newest audit entries first, in the hub's zone, each detail cut to a line (``hub audit show ID``: whole; ``--json``: as stored)."""
     hub = open_hub(ctx)
     with hub.store.engine.connect() as conn:
         rows = audit.entries(conn, limit=limit)
@@ -387,8 +388,38 @@ def audit_list(ctx, limit, as_json) -> None:
         table(
             None,
             ["id", "at", "actor", "action", "subject", "detail"],
-            [[r["id"], local_time(r["at"], zone), r["actor"], r["action"], r["subject"], r["detail"]] for r in rows],
+            [[r["id"], local_time(r["at"], zone), r["actor"], r["action"], r["subject"], _in_a_line(r["detail"], r["id"])] for r in rows],
         )
+
+
+DETAIL_CHARS = 120
+
+
+def _in_a_line(detail, entry_id: int) -> str:
+    """An entry's detail as compact JSON (Arabic as written), cut where a table row would run on.
+
+    The platform's api.ingest entries name every record a batch wrote: hundreds of keys,
+    which made each row of the table a screen long.
+    """
+    text = orjson.dumps(detail).decode()
+    return text if len(text) <= DETAIL_CHARS else f"{text[: DETAIL_CHARS - 1]}… (hub audit show {entry_id})"
+
+
+@audit_group.command("show")
+@click.argument("entry_id", type=ROW_ID)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def audit_show(ctx, entry_id, as_json) -> None:
+    """One entry whole: its detail, and the hashes that chain it to the one before."""
+    hub = open_hub(ctx)
+    with hub.store.engine.connect() as conn:
+        found = audit.entry(conn, entry_id)
+    if as_json:
+        emit_json(found)
+        return
+    found["at"] = local_time(found["at"], hub.config.timezone)
+    found["detail"] = orjson.dumps(found["detail"], option=orjson.OPT_INDENT_2).decode()
+    table(f"audit entry {entry_id}", ["field", "value"], [[k, v] for k, v in found.items()])
 
 
 @click.command()

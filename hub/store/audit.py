@@ -16,10 +16,11 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, insert, select
 
+from hub.errors import NotFoundError
 from hub.store.db import hold_until_commit
 from hub.store.models import AuditEntry
 
-__all__ = ["GENESIS", "Verified", "append", "entries", "verify"]
+__all__ = ["GENESIS", "Verified", "append", "entries", "entry", "verify"]
 
 _t = AuditEntry.__table__
 GENESIS = "0" * 64
@@ -60,6 +61,23 @@ def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int =
         }
         for r in conn.execute(q)
     ]
+
+
+def entry(conn: Connection, entry_id: int) -> dict:
+    """One entry, with the hashes that chain it; NotFoundError when there is none."""
+    r = conn.execute(select(_t).where(_t.c.id == entry_id)).first()
+    if r is None:
+        raise NotFoundError(f"no audit entry {entry_id}")
+    return {
+        "id": r.id,
+        "at": r.at.isoformat(),
+        "actor": r.actor,
+        "action": r.action,
+        "subject": r.subject,
+        "detail": orjson.loads(r.detail),
+        "prev_hash": r.prev_hash,
+        "hash": r.hash,
+    }
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,19 @@ def test_full_push_arrives_once_and_both_sides_agree(platform, association):
     assert platform.folder.sql("select count(*) from audit_log where action = 'api.ingest'")[0][0] == 6
     v = platform.folder.hub("audit", "verify")
     assert v.code == 0 and "intact" in v.out
+    # An entry naming 200 records reads as one line in the list, and whole with audit show.
+    [newest] = json.loads(platform.folder.hub("audit", "list", "--limit", "1", "--json").out)
+    assert newest["action"] == "api.ingest" and len(newest["detail"]["written"]) == 200
+    listed = platform.folder.hub("audit", "list", "--limit", "1").out
+    assert len(listed.splitlines()) < 10, f"one entry, a few lines: {listed}"
+    cells = " ".join(re.sub("[│┃]", " ", listed).split())  # the table's cells, unwrapped
+    assert f"(hub audit show {newest['id']})" in cells and "D0001199" not in cells, listed
+    shown = platform.folder.hub("audit", "show", str(newest["id"]), "--json")
+    whole = json.loads(shown.out)
+    assert whole["detail"] == newest["detail"] and len(whole["hash"]) == 64 and len(whole["prev_hash"]) == 64
+    assert "assoc-amal|D0001199" in platform.folder.hub("audit", "show", str(newest["id"])).out
+    missing = platform.folder.hub("audit", "show", "99999")
+    assert missing.code != 0 and "no audit entry 99999" in missing.err and "Traceback" not in missing.err
 
 
 def test_batches_larger_than_the_platform_takes_are_split_not_quarantined(platform, association):
