@@ -392,17 +392,9 @@ def audit_list(ctx, limit, as_json) -> None:
         )
 
 
-DETAIL_CHARS = 120
-
-
 def _in_a_line(detail, entry_id: int) -> str:
-    """An entry's detail as compact JSON (Arabic as written), cut where a table row would run on.
-
-    The platform's api.ingest entries name every record a batch wrote: hundreds of keys,
-    which made each row of the table a screen long.
-    """
-    text = orjson.dumps(detail).decode()
-    return text if len(text) <= DETAIL_CHARS else f"{text[: DETAIL_CHARS - 1]}… (hub audit show {entry_id})"
+    line = audit.detail_line(detail)
+    return f"{line} (hub audit show {entry_id})" if line.endswith("…") else line
 
 
 @audit_group.command("show")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, insert, select
@@ -20,7 +21,7 @@ from hub.errors import NotFoundError
 from hub.store.db import hold_until_commit
 from hub.store.models import AuditEntry
 
-__all__ = ["GENESIS", "Verified", "append", "entries", "entry", "verify"]
+__all__ = ["GENESIS", "Verified", "append", "detail_line", "entries", "entry", "verify"]
 
 _t = AuditEntry.__table__
 GENESIS = "0" * 64
@@ -45,9 +46,11 @@ def append(conn: Connection, *, actor: str, action: str, subject: str, detail: d
     return h
 
 
-def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int = 100) -> list[dict]:
-    """Newest entries first."""
+def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int = 100, before: int | None = None) -> list[dict]:
+    """Newest entries first (``before``: only entries older than that id, for the next page)."""
     q = select(_t).order_by(_t.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(_t.c.id < before)
     if subject_prefix:
         q = q.where(_t.c.subject.startswith(subject_prefix))
     return [
@@ -61,6 +64,16 @@ def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int =
         }
         for r in conn.execute(q)
     ]
+
+
+def detail_line(detail: Any, limit: int = 120) -> str:
+    """An entry's detail as compact JSON (Arabic as written), cut to ``limit`` characters with "…" for a list.
+
+    The platform's api.ingest entries name every record a batch wrote: hundreds of keys,
+    which made each row of a list a screen long.
+    """
+    text = orjson.dumps(detail).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def entry(conn: Connection, entry_id: int) -> dict:

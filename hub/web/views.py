@@ -353,13 +353,14 @@ def _page_not_found(request: Request) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Add the pages, the static files and the error pages to ``app``."""
+    from hub.web.audit_page import router as audit_router
     from hub.web.headers import PageHeaders
     from hub.web.quarantine_pages import router as quarantine_router
     from hub.web.reconcile_pages import router as reconcile_router
     from hub.web.records_page import router as records_router
     from hub.web.tokens_page import router as tokens_router
 
-    for pages in (router, quarantine_router, reconcile_router, records_router, tokens_router):
+    for pages in (router, quarantine_router, reconcile_router, records_router, tokens_router, audit_router):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -12,7 +12,7 @@ import httpx
 import yaml
 from playwright.sync_api import expect
 
-from tests.conftest import wait_for
+from tests.conftest import DONATION_RECORD, wait_for
 
 
 def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
@@ -364,6 +364,40 @@ def test_platform_staff_issue_a_token_see_its_secret_once_and_revoke_it(browse, 
     cookies = {c["name"]: c["value"] for c in amal.context.cookies()}
     forged = httpx.post(f"{site.url}/tokens", cookies=cookies, data={"name": "x", "scope": "platform", "read": "1"}, follow_redirects=False)
     assert forged.status_code == 404 and site.folder.sql("select count(*) from api_tokens") == [(2,)], "amal-hub and typo only"
+
+
+def test_platform_staff_read_the_audit_log_and_have_its_chain_checked(browse, site):
+    # A push of 30 gifts through the API: its entry names every record, too long for a row.
+    token = json.loads(site.folder.hub("tokens", "create", "amal-push", "--association", "assoc-amal", "--write", "--json").out)["token"]
+    gifts = [{**DONATION_RECORD, "id": f"W-{n}"} for n in range(30)]
+    r = httpx.post(f"{site.url}/api/v1/donation/batch", json={"records": gifts}, headers={"Authorization": f"Bearer {token}"})
+    assert r.json()["accepted"] == 30, r.text
+    b = browse().sign_in("admin@wasl.example")
+    page = b.page
+    page.get_by_role("link", name="Audit log").click()
+    push = page.get_by_role("row").filter(has_text="api.ingest")
+    expect(push).to_contain_text("token:amal-push")
+    expect(push.locator("summary")).not_to_contain_text("assoc-amal|W-29")  # cut to a line...
+    expect(push.locator("pre")).to_be_hidden()
+    push.locator("summary").click()
+    expect(push.locator("pre")).to_be_visible()
+    expect(push.locator("pre")).to_contain_text("assoc-amal|W-29")  # ...and whole when opened
+    page.get_by_role("button", name="Check the whole chain").click()
+    expect(page.get_by_role("status")).to_contain_text("Intact")
+    [(head,)] = site.folder.sql("select hash from audit_log order by id desc limit 1")
+    expect(page.get_by_role("status")).to_contain_text(head)
+    b.shot("intact")
+    # Someone with the database's password edits an entry: the check names where the chain breaks.
+    [(entry,)] = site.folder.sql("select id from audit_log where action = 'token.create'")
+    site.folder.execute("update audit_log set actor = 'web:nobody' where id = ?", (entry,))
+    page.goto("/audit?verify=true")
+    expect(page.get_by_role("alert")).to_contain_text(f"Broken at entry {entry}")
+    page.goto("/lang/ar?next=/audit")
+    expect(page.get_by_role("heading", name="سجل التدقيق")).to_be_visible()
+    # An association's staff neither see the page nor reach it.
+    amal = browse("amal").sign_in("amal@wasl.example")
+    expect(amal.page.get_by_role("link", name="Audit log")).to_have_count(0)
+    assert amal.page.goto("/audit").status == 404
 
 
 def test_signing_out_ends_the_session(browse, site):
