@@ -53,17 +53,18 @@ def entries(conn: Connection, *, subject_prefix: str | None = None, limit: int =
         q = q.where(_t.c.id < before)
     if subject_prefix:
         q = q.where(_t.c.subject.startswith(subject_prefix))
-    return [
-        {
-            "id": r.id,
-            "at": r.at.isoformat(),
-            "actor": r.actor,
-            "action": r.action,
-            "subject": r.subject,
-            "detail": orjson.loads(r.detail),
-        }
-        for r in conn.execute(q)
-    ]
+    return [_as_dict(r) for r in conn.execute(q)]
+
+
+def _as_dict(r) -> dict:
+    return {
+        "id": r.id,
+        "at": r.at.isoformat(),
+        "actor": r.actor,
+        "action": r.action,
+        "subject": r.subject,
+        "detail": orjson.loads(r.detail),
+    }
 
 
 def detail_line(detail: Any, limit: int = 120) -> str:
@@ -81,16 +82,7 @@ def entry(conn: Connection, entry_id: int) -> dict:
     r = conn.execute(select(_t).where(_t.c.id == entry_id)).first()
     if r is None:
         raise NotFoundError(f"no audit entry {entry_id}")
-    return {
-        "id": r.id,
-        "at": r.at.isoformat(),
-        "actor": r.actor,
-        "action": r.action,
-        "subject": r.subject,
-        "detail": orjson.loads(r.detail),
-        "prev_hash": r.prev_hash,
-        "hash": r.hash,
-    }
+    return {**_as_dict(r), "prev_hash": r.prev_hash, "hash": r.hash}
 
 
 @dataclass(frozen=True)

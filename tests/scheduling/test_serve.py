@@ -6,6 +6,7 @@ import json
 import signal
 import time
 from collections import Counter
+from contextlib import contextmanager
 from functools import partial
 
 from tests.conftest import wait_for
@@ -104,15 +105,22 @@ def test_metrics_after_a_reload_read_the_store_the_new_config_names(folder):
         assert proc.wait(timeout=30) == 0
 
 
+@contextmanager
+def _two_schedulers(folder):
+    """Two ``hub serve`` on one store, as for availability; both stop cleanly on SIGTERM at the end."""
+    both = (folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0"))
+    try:
+        yield both
+    finally:
+        for p in both:
+            p.send_signal(signal.SIGTERM)
+        assert [p.wait(timeout=30) for p in both] == [0, 0]
+
+
 def test_two_schedulers_one_slot_one_run(folder):
     _setup(folder)
-    first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
-    try:
+    with _two_schedulers(folder) as (first, second):
         assert _wait_for(lambda: len(_runs(folder)) >= 4)
-    finally:
-        for p in (first, second):
-            p.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
     slots = Counter(r["scheduled_for"] for r in _runs(folder))
     assert slots and max(slots.values()) == 1, f"a slot ran twice: {slots}"
     logs = first.stderr.read() + second.stderr.read()
@@ -123,13 +131,8 @@ def test_jitter_delays_a_slot_but_two_schedulers_still_run_it_once(folder):
     # Each scheduler draws its own delay: the slot a run is kept under must not be the delayed
     # time, or the two schedulers name one slot two ways and both run it.
     _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {seconds: 2}, jitter: 1.5}"))
-    first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
-    try:
+    with _two_schedulers(folder):
         assert _wait_for(lambda: len(_runs(folder)) >= 5)
-    finally:
-        for p in (first, second):
-            p.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
     runs = _runs(folder)
     slots = Counter(r["scheduled_for"] for r in runs)
     assert max(slots.values()) == 1, f"a slot ran twice: {slots}"
@@ -143,20 +146,15 @@ def test_jitter_delays_a_slot_but_two_schedulers_still_run_it_once(folder):
 def test_two_schedulers_one_trigger_one_run(folder):
     # Every scheduler reads the trigger from the store: each ran it, one after the other.
     _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {hours: 1}}"))
-    first, second = folder.popen("serve", "--port", "0"), folder.popen("serve", "--port", "0")
+    with _two_schedulers(folder) as (first, second):
 
-    def logs() -> str:
-        return first.stderr.read() + second.stderr.read()
+        def logs() -> str:
+            return first.stderr.read() + second.stderr.read()
 
-    try:
         assert _wait_for(lambda: logs().count("1 schedule(s)") == 2), logs()
         assert folder.hub("schedule", "trigger", "a").code == 0
         assert _wait_for(lambda: logs().count("a: triggered") == 2), logs()
         assert _wait_for(lambda: "already run by another scheduler" in logs()), logs()
-    finally:
-        for p in (first, second):
-            p.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
     runs = _runs(folder)
     assert [(r["trigger"], r["status"]) for r in runs] == [("trigger", "succeeded")], runs
 
