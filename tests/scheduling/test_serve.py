@@ -155,6 +155,8 @@ def test_two_schedulers_one_trigger_one_run(folder):
         assert folder.hub("schedule", "trigger", "a").code == 0
         assert _wait_for(lambda: logs().count("a: triggered") == 2), logs()
         assert _wait_for(lambda: "already run by another scheduler" in logs()), logs()
+        # Stopped only once the run is done: SIGTERM would leave it interrupted (a busy CI did).
+        assert _wait_for(lambda: [r["status"] for r in _runs(folder)] == ["succeeded"]), _runs(folder)
     runs = _runs(folder)
     assert [(r["trigger"], r["status"]) for r in runs] == [("trigger", "succeeded")], runs
 
