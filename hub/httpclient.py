@@ -247,6 +247,23 @@ def batch_key(prefix: str, entity: str, keys: Sequence[str]) -> str:
     return f"{prefix}-{h.hexdigest()[:40]}"
 
 
+def _in_turn(parts: Sequence[Sequence[Delivery]], send: Callable[[Sequence[Delivery]], None]) -> None:
+    """``send`` each part, one after the other; a part that fails for now ends it.
+
+    Its TransientDeliveryError then names, beside what that part itself delivered, every
+    delivery of the parts before it, which the destination took.
+    """
+    sent: list[str] = []
+    for part in parts:
+        try:
+            send(part)
+        except TransientDeliveryError as exc:
+            raise TransientDeliveryError(
+                str(exc), retry_after=exc.retry_after, delivered=[*sent, *exc.delivered], rejected=exc.rejected
+            ) from None
+        sent += [d.idempotency_key for d in part]
+
+
 def send_groups(groups: Sequence[Sequence[Delivery]], send: Callable[[Sequence[Delivery]], None], result: WriteResult) -> WriteResult:
     """Send a batch's ``groups`` (one request each) in turn with ``send``, which fills ``result``.
 
@@ -254,13 +271,11 @@ def send_groups(groups: Sequence[Sequence[Delivery]], send: Callable[[Sequence[D
     the destination took in the groups before it and those it refused: only the rest are sent
     again, so a partner that ignores ``Idempotency-Key`` does not get them twice.
     """
-    for n, group in enumerate(groups):
-        try:
-            send(group)
-        except TransientDeliveryError as exc:
-            sent = [d.idempotency_key for g in groups[:n] for d in g] + list(exc.delivered)  # and halves of this group
-            taken = [k for k in sent if k not in result.rejected]
-            raise TransientDeliveryError(str(exc), retry_after=exc.retry_after, delivered=taken, rejected=result.rejected) from None
+    try:
+        _in_turn(groups, send)
+    except TransientDeliveryError as exc:
+        taken = [k for k in exc.delivered if k not in result.rejected]
+        raise TransientDeliveryError(str(exc), retry_after=exc.retry_after, delivered=taken, rejected=result.rejected) from None
     return result
 
 
@@ -292,14 +307,9 @@ def send_in_halves(
         if exc.status == 413 and len(group) > 1:
             too_large(len(group))
             half = len(group) // 2
-            sent: list[str] = []
-            for part in (group[:half], group[half:]):
-                try:
-                    send_in_halves(part, send, refused=refused, too_large=too_large, auth_hint=auth_hint)
-                except TransientDeliveryError as failed:  # what the halves before it delivered is said
-                    raise TransientDeliveryError(
-                        str(failed), retry_after=failed.retry_after, delivered=[*sent, *failed.delivered]
-                    ) from None
-                sent += [d.idempotency_key for d in part]
+            _in_turn(
+                (group[:half], group[half:]),
+                lambda part: send_in_halves(part, send, refused=refused, too_large=too_large, auth_hint=auth_hint),
+            )
             return
         refused(group, exc)
