@@ -87,19 +87,8 @@ def _last_heard():
 
 def queue_run(engine: Engine, connection: str, *, trigger: str, scheduled_for: datetime | None = None) -> int:
     """Insert a run queued for a worker; SlotTaken when the slot already has one (``start_run`` starts one here)."""
-    try:
-        with engine.begin() as conn:
-            return conn.execute(
-                insert(_t).values(
-                    connection=connection,
-                    trigger=trigger,
-                    scheduled_for=scheduled_for or utcnow(),
-                    status="queued",
-                    **{c: 0 for c in COUNTS},
-                )
-            ).inserted_primary_key[0]
-    except IntegrityError:
-        raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
+    with engine.begin() as conn:
+        return _insert_in_slot(conn, connection, scheduled_for or utcnow(), trigger=trigger, status="queued")
 
 
 def start_run(
@@ -119,28 +108,36 @@ def start_run(
     at once cannot both start.
     """
     now = utcnow()
-    if (
-        scheduled_for is not None
-        and conn.execute(select(_t.c.id).where(_t.c.connection == connection, _t.c.scheduled_for == scheduled_for)).first()
-    ):
-        raise SlotTaken(f"{connection} already has a run for {scheduled_for}")
+    if scheduled_for is not None:
+        _refuse_taken(conn, connection, scheduled_for)
     holder = _free_or_holder(conn, connection, lease_seconds)
     if holder is not None:
         raise ConnectionBusy(holder, lease_seconds)
+    return _insert_in_slot(
+        conn,
+        connection,
+        scheduled_for or now,
+        trigger=trigger,
+        status="running",
+        started_at=now,
+        worker=worker,
+        heartbeat_at=now,
+    )
+
+
+def _refuse_taken(conn: Connection, connection: str, scheduled_for: datetime) -> None:
+    """SlotTaken when ``connection`` already has a run (or a skipped one) for ``scheduled_for``."""
+    if conn.execute(select(_t.c.id).where(_t.c.connection == connection, _t.c.scheduled_for == scheduled_for)).first():
+        raise SlotTaken(f"{connection} already has a run for {scheduled_for}")
+
+
+def _insert_in_slot(conn: Connection, connection: str, scheduled_for: datetime, **values) -> int:
+    """Insert a run of ``connection`` for ``scheduled_for``; SlotTaken if another took the slot meanwhile."""
     try:
         return conn.execute(
-            insert(_t).values(
-                connection=connection,
-                trigger=trigger,
-                scheduled_for=scheduled_for or now,
-                status="running",
-                started_at=now,
-                worker=worker,
-                heartbeat_at=now,
-                **{c: 0 for c in COUNTS},
-            )
+            insert(_t).values(connection=connection, scheduled_for=scheduled_for, **{c: 0 for c in COUNTS}, **values)
         ).inserted_primary_key[0]
-    except IntegrityError:  # the unique slot keeps the last word, whatever the look above saw
+    except IntegrityError:  # the unique slot keeps the last word, whatever a look before saw
         raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
 
 
@@ -152,8 +149,7 @@ def skip_slot(conn: Connection, connection: str, *, trigger: str, scheduled_for:
     slot. SlotTaken when the slot already has a run (another scheduler fired it). ``conn``
     holds the store's write lock for ``runs:CONNECTION``, as ``start_run``'s does.
     """
-    if conn.execute(select(_t.c.id).where(_t.c.connection == connection, _t.c.scheduled_for == scheduled_for)).first():
-        raise SlotTaken(f"{connection} already has a run for {scheduled_for}")
+    _refuse_taken(conn, connection, scheduled_for)
     now = utcnow()
     last = conn.execute(
         select(_t.c.id, _t.c.status, _t.c.scheduled_for, _t.c.attempts)
@@ -171,22 +167,17 @@ def skip_slot(conn: Connection, connection: str, *, trigger: str, scheduled_for:
                 .values(scheduled_for=scheduled_for, finished_at=now, attempts=n, flags=_skip_note(n, holder))
             )
         return last.id
-    try:
-        return conn.execute(
-            insert(_t).values(
-                connection=connection,
-                trigger=trigger,
-                scheduled_for=scheduled_for,
-                status="skipped",
-                started_at=now,
-                finished_at=now,
-                attempts=1,
-                flags=_skip_note(1, holder),
-                **{c: 0 for c in COUNTS},
-            )
-        ).inserted_primary_key[0]
-    except IntegrityError:  # as in start_run: the unique slot keeps the last word
-        raise SlotTaken(f"{connection} already has a run for {scheduled_for}") from None
+    return _insert_in_slot(
+        conn,
+        connection,
+        scheduled_for,
+        trigger=trigger,
+        status="skipped",
+        started_at=now,
+        finished_at=now,
+        attempts=1,
+        flags=_skip_note(1, holder),
+    )
 
 
 def _skip_note(slots: int, holder: dict[str, Any]) -> str:
