@@ -9,6 +9,7 @@ from hub.api import problems
 from hub.api.metrics import MeasureRequests, Metrics
 from hub.api.nulguard import NoNul
 from hub.api.ratelimit import TokenBuckets
+from hub.api.report import reporting
 from hub.api.routes import operations, router
 from hub.api.watch import watching
 from hub.app import Hub
@@ -30,6 +31,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.rate_buckets = TokenBuckets()  # kept across reloads: a new limit applies to the same buckets
     problems.install(app)
     app.include_router(watching)  # before router: its /api/v1/{entity} would take /api/v1/runs
+    app.include_router(reporting)  # and /api/v1/report
     app.include_router(router)
     app.include_router(operations)
     from hub.web import install as install_web

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.store.runs import STATUSES
 
@@ -19,6 +19,7 @@ __all__ = [
     "Item",
     "Page",
     "Problem",
+    "Report",
     "Run",
     "RunDetail",
     "RunRequested",
@@ -210,3 +211,84 @@ class RunRequested(BaseModel):
     connection: str
     requested: bool
     scheduled_for: str
+
+
+class Given(BaseModel):
+    """Donations of a group: how many, what donors gave or pledged, what came in (per currency and epoch)."""
+
+    count: int
+    given: dict[str, str]
+    received: dict[str, str]
+
+
+class StatusGiven(Given):
+    status: str
+
+
+class ChannelGiven(Given):
+    channel: str
+
+
+class AssociationGiven(Given):
+    association_id: str
+
+
+class Delivered(BaseModel):
+    """Distributions of a group: how many, whom they reached (null: no record counts it), what they were worth."""
+
+    count: int
+    households: int | None
+    individuals: int | None
+    female: int | None
+    male: int | None
+    value: dict[str, str]
+
+
+class SectorDelivered(Delivered):
+    sector: str
+
+
+class GovernorateDelivered(Delivered):
+    governorate: str
+
+
+class AssociationDelivered(Delivered):
+    association_id: str
+
+
+class MoneyIn(Given):
+    by_status: list[StatusGiven]
+    by_channel: list[ChannelGiven]
+    by_association: list[AssociationGiven]
+
+
+class AidOut(Delivered):
+    by_sector: list[SectorDelivered]
+    by_governorate: list[GovernorateDelivered]
+    by_association: list[AssociationDelivered]
+
+
+class ProgramLine(BaseModel):
+    """One program (id null: the records that name none), with what was given to it and what it delivered."""
+
+    id: str | None
+    association_id: str | None
+    stored: bool
+    title_ar: str | None
+    title_en: str | None
+    status: str | None
+    target: dict[str, str]
+    donations: Given
+    distributions: Delivered
+
+
+class Report(BaseModel):
+    """Where the money came from and what aid it became, within the token's scope."""
+
+    association: str | None
+    program: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    money_in: MoneyIn
+    aid_out: AidOut
+    programs: list[ProgramLine]

@@ -264,6 +264,9 @@ def get_records(
     sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="A sector of the common schema")] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
+    program: Annotated[
+        str | None, Query(**IDENTIFIER, description="Donations and distributions of this program (or the program itself)")
+    ] = None,
     after: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> Response:
@@ -274,7 +277,7 @@ def get_records(
             f"sector {sector!r} is not a sector of the common schema",
             errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
         )
-    filters = browse.Filters(association, governorate, sector, date_from, date_to)
+    filters = browse.Filters(association, governorate, sector, date_from, date_to, program)
     return json_answer(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
 
 

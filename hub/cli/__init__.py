@@ -29,6 +29,7 @@ _LAZY = {
     "enqueue": "hub.cli.serve_cmd",
     "quarantine": "hub.cli.quarantine_cmd",
     "reconcile": "hub.cli.reconcile_cmd",
+    "report": "hub.cli.report_cmd",
     "matches": "hub.cli.reconcile_cmd",
     "schedule": "hub.cli.serve_cmd",
     "schema": "hub.cli.schema_cmd",

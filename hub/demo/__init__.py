@@ -111,6 +111,7 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
         say(f"  hub {cfg} matches list                         bank lines waiting for a person")
         say(f"  {folder / 'platform-export'}/*.jsonl          the open-data export")
         say(f"  hub -c {folder / 'platform' / 'hub.yaml'} audit list   what the platform received, hash-chained")
+        say(f"  hub -c {folder / 'platform' / 'hub.yaml'} report       where the money came from, what aid it became")
         say(f"  hub {cfg} users create you@example.org --name You --platform   then")
         say(f"  hub {cfg} serve                                 the web admin at http://127.0.0.1:8000")
         say("Run `make demo` again: nothing changes the second time.")

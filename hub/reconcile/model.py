@@ -31,6 +31,17 @@ class Settings:
     tolerance_absolute: dict[str, Decimal] = field(default_factory=lambda: {"USD": Decimal(5), "EUR": Decimal(5), "SYP": Decimal(500)})
     redenominations: tuple[Redenomination, ...] = (Redenomination(),)
 
+    def unit(self, currency: str, on: date) -> str:
+        """What an amount of ``currency`` dated ``on`` is counted in: its own epoch of a redenomination.
+
+        250,000 old pounds and 2,500 new ones added together make a figure that is neither, so
+        a total keeps the amounts from before the change apart, as ``SYP before 2026-01-01``.
+        """
+        for r in self.redenominations:
+            if r.currency == currency and on < r.since:
+                return f"{currency} before {r.since.isoformat()}"
+        return currency
+
     def tolerance(self, currency: str, amount: Decimal) -> Decimal:
         """How far below the expected amount a payment may fall and still be paid in full (bank fees)."""
         return max(self.tolerance_absolute.get(currency, Decimal(0)), amount * self.tolerance_percent / 100)

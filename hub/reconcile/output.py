@@ -33,17 +33,13 @@ def as_json(decisions: list[Decision], *, evidence: bool = False) -> dict[str, l
 def totals(decisions: list[Decision], settings: Settings | None = None) -> list[tuple[str, int, dict[str, Decimal]]]:
     """Per status: how many lines and how much money, by currency.
 
-    A currency that was redenominated is totalled per epoch: the lines booked before the
-    change count in old units (``SYP before 2026-01-01``), apart from the new ones. Added
-    together, 250,000 old pounds and 2,500 new ones made a figure that is neither.
+    A currency that was redenominated is totalled per epoch (:meth:`Settings.unit`): the lines
+    booked before the change count in old units (``SYP before 2026-01-01``), apart from the new ones.
     """
-    changes = settings.redenominations if settings else ()
+    settings = settings or Settings(redenominations=())
 
     def unit(d: Decision) -> str:
-        for r in changes:
-            if r.currency == d.txn.currency and d.txn.booking_date < r.since:
-                return f"{r.currency} before {r.since.isoformat()}"
-        return d.txn.currency
+        return settings.unit(d.txn.currency, d.txn.booking_date)
 
     rows = []
     for status in ("matched", "suggested", "unmatched", "ignored"):

@@ -25,7 +25,7 @@ from hub.services.tokens import Principal
 from hub.store import changes as change_numbers
 from hub.store.models import ApiToken, Record
 
-__all__ = ["Filters", "changes", "get_record", "list_records"]
+__all__ = ["Filters", "changes", "get_record", "list_records", "where_clauses"]
 
 _r = Record.__table__
 _tokens = ApiToken.__table__
@@ -47,6 +47,8 @@ DATE_FIELD = {
     "program": "start_date",
     "bank_transaction": "booking_date",
 }
+# The field that names a record's program (a program is its own).
+PROGRAM_FIELD = {"donation": "program_id", "distribution": "program_id", "program": "id"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Filters:
     sector: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    program: str | None = None
 
 
 def _scalar(dialect: str, name: str):
@@ -80,7 +83,12 @@ def _any_field(dialect: str, fields: tuple[tuple[str, ...], tuple[str, ...]], va
     return or_(*[_scalar(dialect, f) == value for f in single], *[_has_element(dialect, f, value) for f in lists])
 
 
-def _where(dialect: str, principal: Principal, entity: str, f: Filters) -> list:
+def where_clauses(dialect: str, principal: Principal, entity: str, f: Filters) -> list:
+    """The WHERE clauses of ``entity`` records within ``principal``'s scope narrowed by ``f``.
+
+    An impossible filter (a field the entity lacks, a range that holds nothing, another
+    association's records for an association's token) is an ApiProblem naming it.
+    """
     clauses = [_r.c.entity == entity]
     if not principal.is_platform:
         clauses.append(_r.c.association_id == principal.association_id)
@@ -95,6 +103,10 @@ def _where(dialect: str, principal: Principal, entity: str, f: Filters) -> list:
         if entity not in table:
             raise ApiProblem(422, f"{entity} records have no {what}; filter by {what} on {', '.join(table)}")
         clauses.append(_any_field(dialect, table[entity], value))
+    if f.program is not None:
+        if entity not in PROGRAM_FIELD:
+            raise ApiProblem(422, f"{entity} records name no program; filter by program on {', '.join(PROGRAM_FIELD)}")
+        clauses.append(_scalar(dialect, PROGRAM_FIELD[entity]) == f.program)
     if f.date_from and f.date_to and f.date_from > f.date_to:
         raise ApiProblem(
             422,
@@ -135,7 +147,7 @@ def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, 
     dialect = hub.store.dialect
     q = (
         select(_r.c.id, _r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data)
-        .where(and_(*_where(dialect, principal, entity, filters)), _r.c.id > after)
+        .where(and_(*where_clauses(dialect, principal, entity, filters)), _r.c.id > after)
         .order_by(_r.c.id)
         .limit(limit + 1)
     )

@@ -1,0 +1,52 @@
+"""The account an association gives: ``GET /api/v1/report``, where its money came from and what aid it became.
+
+For a donor's or a journalist's dashboard fed by the platform, and for an association that
+publishes its own figures: the sums of hub.services.report, within the token's scope (an
+association's token gets its association's account; a platform token any association's, or
+all of them together, line by line).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from hub.api.answers import json_answer, problem_answers
+from hub.api.auth import principal
+from hub.api.models import Report
+from hub.api.routes import IDENTIFIER, only_known_query
+from hub.services import browse, report
+from hub.services.tokens import Principal
+
+__all__ = ["reporting"]
+
+# Included before hub.api.routes' router, whose /api/v1/{entity} would take the path.
+reporting = APIRouter(dependencies=[Depends(only_known_query)], tags=["reading"])
+
+
+@reporting.get(
+    "/api/v1/report",
+    response_model=Report,
+    responses=problem_answers(401, 403, 422, 429, 503),
+    summary="Where the money came from and what aid it became",
+)
+def get_report(
+    request: Request,
+    caller: Annotated[Principal, Depends(principal)],
+    association: Annotated[str | None, Query(**IDENTIFIER, description="One association (an association's token: its own)")] = None,
+    program: Annotated[str | None, Query(**IDENTIFIER, description="One program's donations and distributions")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="Donated or distributed on or after this day")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Donated or distributed on or before this day")] = None,
+) -> Response:
+    """Donations and distributions added up, overall, by group and per program.
+
+    Donations: given, received; by status, channel and association. Distributions: households,
+    people and value; by sector, governorate and association. Amounts are decimal strings per
+    currency; a redenominated currency's amounts from before the change are a unit of their own
+    (``SYP before 2026-01-01``).
+    """
+    filters = browse.Filters(association, None, None, date_from, date_to, program)
+    return json_answer(report.account(request.app.state.hub, caller, filters))

@@ -1,0 +1,101 @@
+"""``hub report``: where the money came from and what aid it became, from the hub's own store.
+
+The same account as ``GET /api/v1/report`` (hub.services.report), for the hub's admin at its
+console: over every association the store holds, or one, one program, a date range.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from hub.cli.context import open_hub
+from hub.cli.output import emit_json, table
+from hub.services.tokens import Principal
+
+__all__ = ["COMMANDS"]
+
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def money(sums: dict[str, str]) -> str:
+    """``{"SYP": "2500000.5", "USD": "150"}`` as a cell: ``2,500,000.5 SYP; 150 USD``."""
+    return "; ".join(f"{Decimal(amount):,f} {unit}" for unit, amount in sums.items())
+
+
+def _people(n: int | None) -> str:
+    return "" if n is None else f"{n:,}"
+
+
+@click.command("report")
+@click.option("--association", help="Only this association's donations, distributions and programs.")
+@click.option("--program", help="Only this program's donations and distributions.")
+@click.option("--from", "date_from", type=_DAY, help="Donated or distributed on or after this day (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=_DAY, help="Donated or distributed on or before this day (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the account as JSON (the API's answer).")
+@click.pass_context
+def report_command(ctx, association, program, date_from, date_to, as_json) -> None:
+    """Where the money came from and what aid it became: donations and distributions added up.
+
+    Amounts are per currency; Syrian pounds from before the redenomination are totalled apart
+    (``SYP before 2026-01-01``), as reconciliation counts them.
+    """
+    from hub.services import browse, report
+
+    filters = browse.Filters(association, None, None, date_from.date() if date_from else None, date_to.date() if date_to else None, program)
+    account = report.account(open_hub(ctx), Principal(0, "cli", None, can_read=True, can_write=False), filters)
+    if as_json:
+        emit_json(account)
+        return
+    given = account["money_in"]
+    table(
+        "Money in: donations (given = pledged or received; received = what came in)",
+        ["group", "donations", "given", "received"],
+        [
+            ["all", f"{given['count']:,}", money(given["given"]), money(given["received"])],
+            *(
+                [f"{field}: {row[field]}", f"{row['count']:,}", money(row["given"]), money(row["received"])]
+                for part, field in (("by_status", "status"), ("by_channel", "channel"), ("by_association", "association_id"))
+                for row in given[part]
+            ),
+        ],
+    )
+    aid = account["aid_out"]
+    table(
+        "Aid out: distributions",
+        ["group", "distributions", "households", "people", "women and girls", "men and boys", "value"],
+        [
+            [label, f"{row['count']:,}", *(_people(row[k]) for k in ("households", "individuals", "female", "male")), money(row["value"])]
+            for label, row in [
+                ("all", aid),
+                *(
+                    (f"{field}: {row[field]}", row)
+                    for part, field in (("by_sector", "sector"), ("by_governorate", "governorate"), ("by_association", "association_id"))
+                    for row in aid[part]
+                ),
+            ]
+        ],
+    )
+    table(
+        "Programs",
+        ["program", "association", "title", "target", "donations", "given", "received", "distributions", "households", "value"],
+        [
+            [
+                p["id"] or "(none named)",
+                p["association_id"],
+                p["title_ar"] or p["title_en"] or ("" if p["stored"] or p["id"] is None else "(not in the store)"),
+                money(p["target"]),
+                f"{p['donations']['count']:,}",
+                money(p["donations"]["given"]),
+                money(p["donations"]["received"]),
+                f"{p['distributions']['count']:,}",
+                _people(p["distributions"]["households"]),
+                money(p["distributions"]["value"]),
+            ]
+            for p in account["programs"]
+        ],
+    )
+
+
+COMMANDS = [report_command]

@@ -1,0 +1,225 @@
+"""Where the money came from and what aid it became: the account an association gives.
+
+The platform exists so that an association can show both sides of its work: the donations it
+was given (by status, by channel, what has actually come in) and the aid it delivered
+(households and people reached, by sector and governorate, and what it was worth), program by
+program. This module adds those up from the stored records, within a reader's scope: an
+association's token or user gets its own account, the platform any association's or all of them.
+
+Money is added as Decimal, per currency, and a redenominated currency per epoch
+(:meth:`hub.reconcile.model.Settings.unit`): a 2025 pledge of 250,000 old pounds and a 2026 one
+of 2,500 new pounds are two lines, ``SYP before 2026-01-01`` and ``SYP``, never one sum that is
+neither. Each amount falls in the epoch of its record's own date (donated, distributed, started).
+
+The figures are added up in Python, streaming the records: SQL's SUM over JSON text would add
+amounts as floating point numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, select
+
+from hub.app import Hub
+from hub.reconcile.convert import settings_from
+from hub.reconcile.model import Settings
+from hub.services import browse
+from hub.services.ingest import ApiProblem
+from hub.services.tokens import Principal
+from hub.store.models import Record
+
+__all__ = ["GIVEN", "Money", "account", "record_day"]
+
+_r = Record.__table__
+GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded and cancelled ones are not
+_PEOPLE = ("households", "individuals", "female", "male")
+
+
+class Money:
+    """Sums of amounts per unit (a currency, or a redenominated currency's epoch)."""
+
+    __slots__ = ("sums", "units")
+
+    def __init__(self, units: Settings) -> None:
+        self.units = units
+        self.sums: dict[str, Decimal] = defaultdict(Decimal)
+
+    def add(self, amount: object, currency: object, on: date | None) -> None:
+        # The schema admits only decimal strings and a currency code; anything else was not validated here.
+        if isinstance(amount, str) and isinstance(currency, str) and amount:
+            self.sums[self.units.unit(currency, on) if on else currency] += Decimal(amount)
+
+    def as_dict(self) -> dict[str, str]:
+        return {unit: format(total, "f") for unit, total in sorted(self.sums.items())}
+
+
+@dataclass
+class _Donations:
+    """Donations of one group: how many, what was given, what came in."""
+
+    units: Settings
+    count: int = 0
+    given: Money = field(init=False)
+    received: Money = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.given, self.received = Money(self.units), Money(self.units)
+
+    def add(self, d: dict, on: date | None) -> None:
+        self.count += 1
+        currency, status = d.get("currency"), d.get("status")
+        if status in GIVEN:
+            self.given.add(d.get("amount"), currency, on)
+        # What came in: the part reconciliation matched to the bank, or a received gift's amount
+        # (cash handed over has no bank line). A refund gave it back; a cancelled pledge never came.
+        if d.get("received_amount") and status in GIVEN:
+            self.received.add(d.get("received_amount"), currency, on)
+        elif status == "received":
+            self.received.add(d.get("amount"), currency, on)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "given": self.given.as_dict(), "received": self.received.as_dict()}
+
+
+@dataclass
+class _Aid:
+    """Distributions of one group: how many, whom they reached, what they were worth.
+
+    A count no record of the group states (many forms count households, not women and men)
+    is null, not 0: nobody was counted, which is not that nobody was reached.
+    """
+
+    units: Settings
+    count: int = 0
+    people: dict[str, int] = field(default_factory=dict)  # only what some record states: 0 is not "not counted"
+    value: Money = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.value = Money(self.units)
+
+    def add(self, d: dict, on: date | None) -> None:
+        self.count += 1
+        for k in _PEOPLE:
+            n = d.get(k)
+            if isinstance(n, int) and not isinstance(n, bool):
+                self.people[k] = self.people.get(k, 0) + n
+        self.value.add(d.get("value"), d.get("currency"), on)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, **{k: self.people.get(k) for k in _PEOPLE}, "value": self.value.as_dict()}
+
+
+def record_day(value: object) -> date | None:
+    """The calendar date a record's own date or date-time names (in its own UTC offset)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _records(conn, hub: Hub, principal: Principal, entity: str, filters: browse.Filters):
+    """The records of ``entity`` that the account covers, one decoded record at a time."""
+    clauses = browse.where_clauses(hub.store.dialect, principal, entity, filters)
+    result = conn.execution_options(yield_per=2000).execute(select(_r.c.data).where(and_(*clauses)).order_by(_r.c.id))
+    for (data,) in result:
+        yield orjson.loads(data)
+
+
+class _Grouped:
+    """A total, and the same total per value of each of some fields (``{"by_status": "status"}``)."""
+
+    def __init__(self, make: Callable[[], _Donations | _Aid], fields: dict[str, str]) -> None:
+        self.total = make()
+        self.fields = fields
+        self.groups: dict[str, dict[str, _Donations | _Aid]] = {name: defaultdict(make) for name in fields}
+
+    def add(self, record: dict, on: date | None) -> None:
+        self.total.add(record, on)
+        for name, f in self.fields.items():
+            self.groups[name][str(record.get(f))].add(record, on)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.total.as_dict(),
+            **{name: [{self.fields[name]: k, **v.as_dict()} for k, v in sorted(g.items())] for name, g in self.groups.items()},
+        }
+
+
+def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str, Any]:
+    """Donations and distributions added up: overall, by status, channel, sector, governorate, association and program.
+
+    ``filters`` narrows by association, program and a date range (donated_at, distributed_at);
+    programs are listed whatever their start date, with the donations and distributions in range.
+    """
+    if not principal.can_read:
+        raise ApiProblem(403, f"token {principal.name!r} has no read right")
+    units = settings_from(hub.config.reconcile)
+    money_in = _Grouped(lambda: _Donations(units), {"by_status": "status", "by_channel": "channel", "by_association": "association_id"})
+    aid_out = _Grouped(lambda: _Aid(units), {"by_sector": "sector", "by_governorate": "governorate", "by_association": "association_id"})
+    programs: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+
+    def program(association_id: str | None, program_id: str | None) -> dict[str, Any]:
+        key = (association_id, program_id)
+        if key not in programs:
+            programs[key] = {"record": None, "donations": _Donations(units), "distributions": _Aid(units)}
+        return programs[key]
+
+    undated = browse.Filters(filters.association, None, None, None, None, filters.program)
+    with hub.store.engine.connect() as conn:
+        for p in _records(conn, hub, principal, "program", undated):
+            program(p.get("association_id"), p.get("id"))["record"] = p
+        for d in _records(conn, hub, principal, "donation", filters):
+            on = record_day(d.get("donated_at"))
+            money_in.add(d, on)
+            program(d.get("association_id"), d.get("program_id"))["donations"].add(d, on)
+        for d in _records(conn, hub, principal, "distribution", filters):
+            on = record_day(d.get("distributed_at"))
+            aid_out.add(d, on)
+            program(d.get("association_id"), d.get("program_id"))["distributions"].add(d, on)
+
+    return {
+        "association": filters.association or principal.association_id,
+        "program": filters.program,
+        "from": filters.date_from.isoformat() if filters.date_from else None,
+        "to": filters.date_to.isoformat() if filters.date_to else None,
+        "money_in": money_in.as_dict(),
+        "aid_out": aid_out.as_dict(),
+        "programs": [_program_row(key, row, units) for key, row in sorted(programs.items(), key=_program_order)],
+    }
+
+
+def _program_order(item) -> tuple:
+    (association_id, program_id), _row = item
+    return (association_id or "", program_id is None, program_id or "")
+
+
+def _program_row(key: tuple[str | None, str | None], row: dict[str, Any], units: Settings) -> dict[str, Any]:
+    """One program's line: its own record's words and target, what was given to it and what it delivered.
+
+    A program named by donations or distributions but not stored (yet) is listed with no title;
+    the records that name none are the line whose ``id`` is null.
+    """
+    association_id, program_id = key
+    p = row["record"] or {}
+    target = Money(units)
+    target.add(p.get("target_amount"), p.get("currency"), record_day(p.get("start_date")))
+    return {
+        "id": program_id,
+        "association_id": association_id,
+        "stored": row["record"] is not None,
+        "title_ar": p.get("title_ar"),
+        "title_en": p.get("title_en"),
+        "status": p.get("status"),
+        "target": target.as_dict(),
+        "donations": row["donations"].as_dict(),
+        "distributions": row["distributions"].as_dict(),
+    }
