@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 
 from hub.app import Hub
 from hub.errors import NotFoundError
-from hub.services.browse import GOVERNORATE_FIELDS
+from hub.services.browse import DATE_FIELD, GOVERNORATE_FIELDS, Filters, where_clauses
 from hub.services.tokens import Principal
 from hub.services.users import User
 from hub.store import outbox
@@ -242,32 +241,32 @@ def match_for(hub: Hub, user: User, match_id: int) -> dict[str, Any]:
     return m
 
 
-def governorate_summary(hub: Hub, user: User, entity: str) -> list[dict[str, Any]]:
-    """Records per governorate (and households reached, for distributions), within the user's scope.
+def governorate_summary(hub: Hub, principal: Principal, entity: str, filters: Filters) -> list[dict[str, Any]]:
+    """Records per governorate (and households reached, for distributions), as the page filters them.
 
     Where each entity keeps its governorates is the API filters' table: a record counts under
-    its own governorate, else under each one it lists.
+    its own governorate, else under each one it lists. Amounts are added per currency, and a
+    redenominated one per epoch by the record's date (hub.services.report.Money).
     """
+    from hub.reconcile.convert import settings_from
+    from hub.services.report import Money, record_day
+
     single, lists = GOVERNORATE_FIELDS[entity]
-    q = select(_records.c.data).where(_records.c.entity == entity)
-    if not user.is_platform:
-        q = q.where(_records.c.association_id == user.association_id)
-    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "households": 0, "amounts": defaultdict(Decimal)})
+    units = settings_from(hub.config.reconcile)
+    dated = DATE_FIELD.get(entity)
+    q = select(_records.c.data).where(*where_clauses(hub.store.dialect, principal, entity, filters))
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "households": 0, "amounts": Money(units)})
     with hub.store.engine.connect() as conn:
         for (data,) in conn.execute(q):
             rec = orjson.loads(data)
             places = [rec[f] for f in single if rec.get(f)][:1] or [g for f in lists for g in rec.get(f) or []] or ["(none)"]
+            on = record_day(rec.get(dated)) if dated else None
             for g in places:
                 row = out[g]
                 row["count"] += 1
                 row["households"] += int(rec.get("households") or 0)
-                amount, currency = rec.get("amount") or rec.get("value"), rec.get("currency")
-                if amount and currency:
-                    try:
-                        row["amounts"][currency] += Decimal(str(amount))
-                    except InvalidOperation:
-                        pass
+                row["amounts"].add(rec.get("value") or rec.get("target_amount"), rec.get("currency"), on)
     return [
-        {"governorate": g, "count": v["count"], "households": v["households"], "amounts": dict(v["amounts"])}
+        {"governorate": g, "count": v["count"], "households": v["households"], "amounts": v["amounts"].as_dict()}
         for g, v in sorted(out.items())
     ]

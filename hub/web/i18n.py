@@ -199,6 +199,42 @@ AR = {
     "This hub's register holds no association with this id: check the spelling, since its hub's records must carry exactly this id. Revoke the token if it is wrong.": (
         "لا يضم سجل هذا المركز جمعية بهذا المعرّف: تحقّق من الكتابة، فسجلات مركزها يجب أن تحمل هذا المعرّف نفسه. ألغِ الرمز إن كان خاطئاً."
     ),
+    # The account page (hub.web.account_page): where the money came from and what aid it became.
+    "Money and aid": "الأموال والمساعدات",
+    "Where the money came from and what aid it became, added up from the records this hub holds.": (
+        "من أين جاءت الأموال وإلى أي مساعدات تحوّلت، مجموعةً من السجلات التي يحفظها هذا المركز."
+    ),
+    "Association": "الجمعية",
+    "all": "الكل",
+    "Program": "البرنامج",
+    "Programs": "البرامج",
+    "Money in: donations": "الأموال الواردة: التبرعات",
+    "Given: pledged or received. Received: what came in, a received gift's amount or what reconciliation matched to the bank. Syrian pounds from before the redenomination are counted apart.": (
+        "المقدَّم: ما تُعهِّد به أو قُبض. المقبوض: ما وصل فعلاً، مبلغ التبرع المقبوض أو ما طابقته التسوية مع المصرف."
+        " تُحسب الليرات السورية السابقة لحذف الأصفار على حدة."
+    ),
+    "Group": "المجموعة",
+    "Donations": "التبرعات",
+    "Given": "المقدَّم",
+    "Received": "المقبوض",
+    "Aid out: distributions": "المساعدات المقدَّمة: التوزيعات",
+    "Distributions": "التوزيعات",
+    "People": "الأفراد",
+    "Women and girls": "النساء والفتيات",
+    "Men and boys": "الرجال والفتيان",
+    "Target": "المستهدف",
+    "No program named": "بلا برنامج مسمّى",
+    "not in the store": "غير محفوظ هنا",
+    # Donation statuses and channels (the common schema's words), as the account page groups them.
+    "pledged": "متعهَّد به",
+    "received": "مقبوض",
+    "refunded": "مُعاد",
+    "cancelled": "ملغى",
+    "platform": "المنصة",
+    "bank_transfer": "تحويل مصرفي",
+    "cash": "نقداً",
+    "direct": "مباشر",
+    "mobile": "محفظة إلكترونية",
 }
 
 

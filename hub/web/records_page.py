@@ -39,19 +39,14 @@ def records_page(
         except ValueError:
             return None
 
-    problem = None
+    problem, summary = None, []
+    filters = browse.Filters(None, governorate or None, sector or None, day(date_from), day(date_to))
     try:
-        page = browse.list_records(
-            hub,
-            as_principal(user),
-            entity,
-            browse.Filters(None, governorate or None, sector or None, day(date_from), day(date_to)),
-            after=after,
-            limit=50,
-        )
+        page = browse.list_records(hub, as_principal(user), entity, filters, after=after, limit=50)
+        if entity in browse.GOVERNORATE_FIELDS:
+            summary = admin.governorate_summary(hub, as_principal(user), entity, filters)
     except HubError as exc:
         page, problem = {"items": [], "next": None}, str(exc)
-    summary = admin.governorate_summary(hub, user, entity) if entity in browse.GOVERNORATE_FIELDS else []
     query = {"entity": entity, "governorate": governorate, "sector": sector, "date_from": date_from, "date_to": date_to}
     return render(
         request,

@@ -32,7 +32,7 @@ from hub.web import i18n
 from hub.web.charts import activity_chart
 from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLogin, check_csrf, current_user, new_login_token, set_cookie
 
-__all__ = ["After", "ChosenRow", "Csrf", "RowId", "as_principal", "back", "install", "render"]
+__all__ = ["After", "ChosenRow", "Csrf", "RowId", "as_principal", "back", "install", "page_lang", "render"]
 
 log = logging.getLogger("hub.web")
 HERE = Path(__file__).parent
@@ -63,7 +63,8 @@ MESSAGES = {
 }
 
 
-def _lang(request: Request) -> str:
+def page_lang(request: Request) -> str:
+    """The page's language: the visitor's choice (its cookie), else what the browser asks for."""
     lang = request.cookies.get(LANG_COOKIE)
     if lang in i18n.LANGS:
         return lang
@@ -72,7 +73,7 @@ def _lang(request: Request) -> str:
 
 def render(request: Request, template: str, user: users.User | None = None, http_status: int = 200, **context) -> HTMLResponse:
     """A page in the request's language, with the helpers every template uses."""
-    lang = _lang(request)
+    lang = page_lang(request)
     hub = request.app.state.hub
     page = _env.get_template(template).render(
         request=request,
@@ -194,7 +195,7 @@ def overview(request: Request):
     hub = request.app.state.hub
     rows = admin.connection_rows(hub, user)
     activity = admin.daily_activity(hub, user)
-    lang = _lang(request)
+    lang = page_lang(request)
     chart = activity_chart(
         activity, lang, stored_label=i18n.translate("records stored", lang), failed_label=i18n.translate("failures", lang)
     )
@@ -302,7 +303,7 @@ def describe(request: Request, cron: str = ""):
         parse_schedule("web", {"cron": cron}, request.app.state.hub.config.timezone)
     except ConfigError as exc:
         return JSONResponse({"ok": False, "text": exc.message.split(": ", 1)[-1]})
-    return JSONResponse({"ok": True, "text": i18n.describe_cron(cron, _lang(request))})
+    return JSONResponse({"ok": True, "text": i18n.describe_cron(cron, page_lang(request))})
 
 
 # ---- runs --------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ def run_live(request: Request, run_id: RowId):
 
 def _page_not_found(request: Request) -> HTMLResponse:
     """The one "not found" page: a page that does not exist and one not the user's read alike."""
-    lang = _lang(request)
+    lang = page_lang(request)
     return render(
         request,
         "error.html",
@@ -353,6 +354,7 @@ def _page_not_found(request: Request) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Add the pages, the static files and the error pages to ``app``."""
+    from hub.web.account_page import router as account_router
     from hub.web.audit_page import router as audit_router
     from hub.web.headers import PageHeaders
     from hub.web.quarantine_pages import router as quarantine_router
@@ -360,7 +362,7 @@ def install(app: FastAPI) -> None:
     from hub.web.records_page import router as records_router
     from hub.web.tokens_page import router as tokens_router
 
-    for pages in (router, quarantine_router, reconcile_router, records_router, tokens_router, audit_router):
+    for pages in (router, quarantine_router, reconcile_router, records_router, account_router, tokens_router, audit_router):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -370,7 +372,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BadForm)
     async def _bad_form(request: Request, _exc):
-        lang = _lang(request)
+        lang = page_lang(request)
         return render(
             request, "error.html", None, http_status=403, title="403", text=i18n.translate("The form expired; please try again.", lang)
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from hub.schema import load_schema
 from hub.store.runs import STATUSES
 from hub.web.i18n import AR
 
@@ -26,3 +27,10 @@ def test_every_text_of_the_templates_has_its_arabic():
 
 def test_every_run_status_has_its_arabic():
     assert [s for s in STATUSES if s not in AR] == []
+
+
+def test_every_donation_status_and_channel_has_its_arabic():
+    """The account page groups donations by these words of the common schema."""
+    fields = load_schema("donation")["properties"]
+    words = [*fields["status"]["enum"], *fields["channel"]["enum"]]
+    assert len(words) >= 9 and [w for w in words if w not in AR] == []

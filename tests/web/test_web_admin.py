@@ -440,8 +440,44 @@ def test_records_filter_and_the_summary_by_governorate(browse, site):
     expect(rows.first).to_contain_text("SY07")
     texts = rows.all_inner_texts()
     assert len(texts) == 4 and all("SY07" in t for t in texts)
+    # The summary adds up what the table lists: SY07 alone, its four distributions.
+    lines = summary.locator("tbody tr")
+    expect(lines).to_have_count(1)
+    expect(lines.first).to_contain_text("SY07")
+    expect(lines.first.locator("td").first).to_have_text("4")
     assert b.unlabelled_inputs() == []
     b.shot("records")
+
+
+def test_the_account_page_adds_up_money_and_aid_within_the_users_scope_and_in_arabic(browse, site):
+    b = browse("association")
+    page = b.sign_in("amal@wasl.example").page
+    page.get_by_role("link", name="Money and aid").click()
+    gifts = page.locator("#money-in tbody tr").first
+    expect(gifts).to_contain_text("All")
+    expect(gifts.locator("td").first).to_have_text("40")  # amal's donations
+    expect(page.locator("#aid-out tbody tr").first.locator("td").first).to_have_text("0")  # birr's distributions are not amal's
+    expect(page.get_by_label("Association")).to_have_count(0)  # an association's staff see their own account only
+    assert b.unlabelled_inputs() == []
+    b.shot("account")
+
+    b = browse("platform")
+    page = b.sign_in("admin@wasl.example").page
+    page.goto("/lang/ar?next=/account")
+    expect(page.get_by_role("heading", name="الأموال والمساعدات", exact=True)).to_be_visible()
+    aid = page.locator("#aid-out")
+    expect(aid.locator("tbody tr").first.locator("td").first).to_have_text("٢٥")
+    expect(aid).to_contain_text("الأمن الغذائي")  # sectors and governorates by their Arabic names
+    expect(aid).to_contain_text("إدلب (SY07)")
+    expect(page.locator("#money-in")).to_contain_text("تحويل مصرفي")
+    page.get_by_label("البرنامج").fill("PRG-FOOD-26")
+    page.get_by_role("button", name="تصفية").click()
+    programs = page.locator("#programs tbody tr")
+    expect(programs).to_have_count(1)
+    expect(programs.first).to_contain_text("PRG-FOOD-26")
+    expect(programs.first).to_contain_text("غير محفوظ هنا")  # distributions name it; no program record is stored
+    expect(programs.first.locator("td").nth(5)).to_have_text("١٨")  # its distributions
+    b.shot("account-ar")
 
 
 def test_settings_never_show_a_secret(browse, site):

@@ -1,0 +1,80 @@
+"""The web admin's account page: where the money came from and what aid it became.
+
+The figures of ``GET /api/v1/report`` (hub.services.report) for a person: an association's staff
+see their association's account, platform staff any association's or all of them. Statuses,
+channels, sectors and governorates are named in the page's language; amounts keep their unit,
+old Syrian pounds apart from new ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+
+from hub.errors import HubError
+from hub.places import GOVERNORATES
+from hub.schema import sector_crosswalk
+from hub.services import browse, report
+from hub.web.i18n import translate
+from hub.web.session import current_user
+from hub.web.views import as_principal, page_lang, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_PLACES = {code: {"en": en, "ar": ar} for code, en, ar, _iso, _also in GOVERNORATES}
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _named(field: str, value: str, lang: str) -> str:
+    """A group's value as a person reads it: a sector's or governorate's name, a status in words."""
+    if field == "sector":
+        entry = sector_crosswalk().get(value)
+        return entry[lang] if entry else value
+    if field == "governorate":
+        names = _PLACES.get(value)
+        return f"{names[lang]} ({value})" if names else value
+    if field == "association_id":
+        return value
+    return translate(value, lang)
+
+
+@router.get("/account")
+def account_page(request: Request, association: str = "", program: str = "", date_from: str = "", date_to: str = ""):
+    user = current_user(request)
+    lang = page_lang(request)
+    query = {"association": association, "program": program, "date_from": date_from, "date_to": date_to}
+    filters = browse.Filters(association or None if user.is_platform else None, None, None, _day(date_from), _day(date_to), program or None)
+    problem, account = None, None
+    try:
+        account = report.account(request.app.state.hub, as_principal(user), filters)
+    except HubError as exc:
+        problem = str(exc)
+    groups = []
+    if account:
+        for side, parts in (
+            ("money_in", ("status", "channel", "association_id")),
+            ("aid_out", ("sector", "governorate", "association_id")),
+        ):
+            rows = [(translate("All", lang), account[side])]
+            for field in parts:
+                part = "by_association" if field == "association_id" else f"by_{field}"
+                rows += [(_named(field, row[field], lang), row) for row in account[side][part]]
+            groups.append(rows)
+    return render(
+        request,
+        "account.html",
+        user,
+        account=account,
+        money_rows=groups[0] if groups else [],
+        aid_rows=groups[1] if groups else [],
+        problem=problem,
+        query=query,
+    )
