@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -42,6 +41,21 @@ GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded an
 _PEOPLE = ("households", "individuals", "female", "male")
 
 
+def _amounts(sums: dict[str, Decimal]) -> dict[str, str]:
+    return {unit: format(total, "f") for unit, total in sorted(sums.items())}
+
+
+def _unit(units: Settings, currency: object, on: date | None) -> str | None:
+    if not isinstance(currency, str):
+        return None
+    return units.unit(currency, on) if on else currency
+
+
+def _decimal(amount: object) -> Decimal | None:
+    # The schema admits only decimal strings; anything else was not validated here.
+    return Decimal(amount) if isinstance(amount, str) and amount else None
+
+
 class Money:
     """Sums of amounts per unit (a currency, or a redenominated currency's epoch)."""
 
@@ -52,43 +66,59 @@ class Money:
         self.sums: dict[str, Decimal] = defaultdict(Decimal)
 
     def add(self, amount: object, currency: object, on: date | None) -> None:
-        # The schema admits only decimal strings and a currency code; anything else was not validated here.
-        if isinstance(amount, str) and isinstance(currency, str) and amount:
-            self.sums[self.units.unit(currency, on) if on else currency] += Decimal(amount)
+        value, unit = _decimal(amount), _unit(self.units, currency, on)
+        if value is not None and unit is not None:
+            self.sums[unit] += value
 
     def as_dict(self) -> dict[str, str]:
-        return {unit: format(total, "f") for unit, total in sorted(self.sums.items())}
+        return _amounts(self.sums)
 
 
-@dataclass
+# What one record brings to every group it counts in, worked out once per record (its amounts
+# parsed, its unit found), then added to the total, its groups and its program.
+GiftFact = tuple[str | None, Decimal | None, Decimal | None]  # unit, given, received
+AidFact = tuple[tuple[int | None, ...], str | None, Decimal | None]  # people (as _PEOPLE), unit, value
+
+
+def _gift_fact(d: dict, units: Settings) -> GiftFact:
+    status = d.get("status")
+    unit = _unit(units, d.get("currency"), record_day(d.get("donated_at")))
+    if unit is None or status not in GIVEN:
+        return unit, None, None  # refunded or cancelled: counted, not added
+    given = _decimal(d.get("amount"))
+    # What came in: the part reconciliation matched to the bank, or a received gift's amount
+    # (cash handed over has no bank line). A refund gave it back; a cancelled pledge never came.
+    matched = _decimal(d.get("received_amount"))
+    return unit, given, matched if matched is not None else (given if status == "received" else None)
+
+
+def _aid_fact(d: dict, units: Settings) -> AidFact:
+    people = tuple(n if isinstance(n := d.get(k), int) and not isinstance(n, bool) else None for k in _PEOPLE)
+    return people, _unit(units, d.get("currency"), record_day(d.get("distributed_at"))), _decimal(d.get("value"))
+
+
 class _Donations:
     """Donations of one group: how many, what was given, what came in."""
 
-    units: Settings
-    count: int = 0
-    given: Money = field(init=False)
-    received: Money = field(init=False)
+    __slots__ = ("count", "given", "received")
 
-    def __post_init__(self) -> None:
-        self.given, self.received = Money(self.units), Money(self.units)
+    def __init__(self) -> None:
+        self.count = 0
+        self.given: dict[str, Decimal] = defaultdict(Decimal)
+        self.received: dict[str, Decimal] = defaultdict(Decimal)
 
-    def add(self, d: dict, on: date | None) -> None:
+    def add(self, gift: GiftFact) -> None:
+        unit, given, received = gift
         self.count += 1
-        currency, status = d.get("currency"), d.get("status")
-        if status in GIVEN:
-            self.given.add(d.get("amount"), currency, on)
-        # What came in: the part reconciliation matched to the bank, or a received gift's amount
-        # (cash handed over has no bank line). A refund gave it back; a cancelled pledge never came.
-        if d.get("received_amount") and status in GIVEN:
-            self.received.add(d.get("received_amount"), currency, on)
-        elif status == "received":
-            self.received.add(d.get("amount"), currency, on)
+        if given is not None:
+            self.given[unit] += given
+        if received is not None:
+            self.received[unit] += received
 
     def as_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "given": self.given.as_dict(), "received": self.received.as_dict()}
+        return {"count": self.count, "given": _amounts(self.given), "received": _amounts(self.received)}
 
 
-@dataclass
 class _Aid:
     """Distributions of one group: how many, whom they reached, what they were worth.
 
@@ -96,24 +126,24 @@ class _Aid:
     is null, not 0: nobody was counted, which is not that nobody was reached.
     """
 
-    units: Settings
-    count: int = 0
-    people: dict[str, int] = field(default_factory=dict)  # only what some record states: 0 is not "not counted"
-    value: Money = field(init=False)
+    __slots__ = ("count", "people", "value")
 
-    def __post_init__(self) -> None:
-        self.value = Money(self.units)
+    def __init__(self) -> None:
+        self.count = 0
+        self.people: list[int | None] = [None] * len(_PEOPLE)
+        self.value: dict[str, Decimal] = defaultdict(Decimal)
 
-    def add(self, d: dict, on: date | None) -> None:
+    def add(self, aid: AidFact) -> None:
+        people, unit, value = aid
         self.count += 1
-        for k in _PEOPLE:
-            n = d.get(k)
-            if isinstance(n, int) and not isinstance(n, bool):
-                self.people[k] = self.people.get(k, 0) + n
-        self.value.add(d.get("value"), d.get("currency"), on)
+        for i, n in enumerate(people):
+            if n is not None:
+                self.people[i] = (self.people[i] or 0) + n
+        if value is not None and unit is not None:
+            self.value[unit] += value
 
     def as_dict(self) -> dict[str, Any]:
-        return {"count": self.count, **{k: self.people.get(k) for k in _PEOPLE}, "value": self.value.as_dict()}
+        return {"count": self.count, **dict(zip(_PEOPLE, self.people, strict=True)), "value": _amounts(self.value)}
 
 
 def record_day(value: object) -> date | None:
@@ -142,10 +172,10 @@ class _Grouped:
         self.fields = fields
         self.groups: dict[str, dict[str, _Donations | _Aid]] = {name: defaultdict(make) for name in fields}
 
-    def add(self, record: dict, on: date | None) -> None:
-        self.total.add(record, on)
+    def add(self, record: dict, fact: GiftFact | AidFact) -> None:
+        self.total.add(fact)
         for name, f in self.fields.items():
-            self.groups[name][str(record.get(f))].add(record, on)
+            self.groups[name][str(record.get(f))].add(fact)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,14 +193,14 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
     if not principal.can_read:
         raise ApiProblem(403, f"token {principal.name!r} has no read right")
     units = settings_from(hub.config.reconcile)
-    money_in = _Grouped(lambda: _Donations(units), {"by_status": "status", "by_channel": "channel", "by_association": "association_id"})
-    aid_out = _Grouped(lambda: _Aid(units), {"by_sector": "sector", "by_governorate": "governorate", "by_association": "association_id"})
+    money_in = _Grouped(_Donations, {"by_status": "status", "by_channel": "channel", "by_association": "association_id"})
+    aid_out = _Grouped(_Aid, {"by_sector": "sector", "by_governorate": "governorate", "by_association": "association_id"})
     programs: dict[tuple[str | None, str | None], dict[str, Any]] = {}
 
     def program(association_id: str | None, program_id: str | None) -> dict[str, Any]:
         key = (association_id, program_id)
         if key not in programs:
-            programs[key] = {"record": None, "donations": _Donations(units), "distributions": _Aid(units)}
+            programs[key] = {"record": None, "donations": _Donations(), "distributions": _Aid()}
         return programs[key]
 
     undated = browse.Filters(filters.association, None, None, None, None, filters.program)
@@ -178,13 +208,13 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
         for p in _records(conn, hub, principal, "program", undated):
             program(p.get("association_id"), p.get("id"))["record"] = p
         for d in _records(conn, hub, principal, "donation", filters):
-            on = record_day(d.get("donated_at"))
-            money_in.add(d, on)
-            program(d.get("association_id"), d.get("program_id"))["donations"].add(d, on)
+            gift = _gift_fact(d, units)
+            money_in.add(d, gift)
+            program(d.get("association_id"), d.get("program_id"))["donations"].add(gift)
         for d in _records(conn, hub, principal, "distribution", filters):
-            on = record_day(d.get("distributed_at"))
-            aid_out.add(d, on)
-            program(d.get("association_id"), d.get("program_id"))["distributions"].add(d, on)
+            aid = _aid_fact(d, units)
+            aid_out.add(d, aid)
+            program(d.get("association_id"), d.get("program_id"))["distributions"].add(aid)
 
     return {
         "association": filters.association or principal.association_id,
