@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 import orjson
 
+from hub.app import Hub
 from hub.cli.context import open_hub
 from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, local_time, say, table
 from hub.errors import HubError
-from hub.pipeline.run import run_connection
+from hub.pipeline.run import DEFERRED, delivery_targets, run_connection
 from hub.store import audit
 from hub.store import runs as run_store
 
@@ -139,6 +140,18 @@ RUN_COLUMNS = [
 ]
 
 
+def _retry_now(hub: Hub, names: list[str]) -> None:
+    """Make the deliveries these runs will drain due now, and say how many waited."""
+    from hub.store import outbox
+    from hub.store.types import utcnow
+
+    targets = sorted({d for n in names for d in delivery_targets(hub.config.connection(n), hub.connector_class(n))})
+    with hub.store.engine.begin() as conn:
+        waited = outbox.due_now(conn, targets, now=utcnow())
+    if waited:
+        say(f"{waited} deliver{'y' if waited == 1 else 'ies'} to {', '.join(targets)} that waited for a retry go now", err=True)
+
+
 @click.command()
 @click.argument("connections", nargs=-1)
 @click.option("--all", "run_all", is_flag=True, help="Run every configured connection.")
@@ -150,10 +163,15 @@ RUN_COLUMNS = [
     metavar="SECONDS",
     help="If a connection is running in another process, wait up to SECONDS for it to finish (default: do not wait).",
 )
+@click.option(
+    "--retry-now",
+    is_flag=True,
+    help="Deliver now what waits out a retry's backoff (the receiver is back), instead of at its next try.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
 @click.pass_context
-def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_seconds: float, as_json: bool) -> None:
-    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere or was stopped)."""
+def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_seconds: float, retry_now: bool, as_json: bool) -> None:
+    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere, was stopped or left deliveries for a retry)."""
     hub = open_hub(ctx)
     if run_all:
         names = list(hub.config.connections)
@@ -163,6 +181,8 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
         raise click.UsageError("name a connection, or give --all")
     for n in names:
         hub.config.connection(n)
+    if retry_now:
+        _retry_now(hub, names)
     results, failed = [], []
     show_progress = not as_json and sys.stderr.isatty()
     for name in names:
@@ -186,6 +206,8 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
         raise SystemExit(75)  # stopped after a committed batch (its lease was taken): the next run resumes
     if any(r["quarantined"] or r["delivery_failed"] for r in results):
         raise SystemExit(1)
+    if any(f.startswith(DEFERRED) for r in results for f in r["flags"]):
+        raise SystemExit(75)  # stored, but a destination could not take it now: it waits for a retry
 
 
 @click.group(invoke_without_command=True)

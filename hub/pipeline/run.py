@@ -25,7 +25,7 @@ from hub.pipeline.lease import RunLease
 from hub.pipeline.prepare import Preparer
 from hub.pipeline.reader import batches, can_fork, forked_batches
 from hub.processes import holder_id
-from hub.sdk import Cursor, Stream
+from hub.sdk import Connector, Cursor, Stream
 from hub.secrets import redactor
 from hub.store import runs as run_store
 from hub.store import state as state_store
@@ -35,6 +35,8 @@ __all__ = [
     "build_preparer",
     "check_columns",
     "destinations_for",
+    "DEFERRED",
+    "delivery_targets",
     "drain_destinations",
     "end_run",
     "fail_run",
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("hub.run")
+DEFERRED = "delivery deferred:"  # a run's flag: what a destination could not take waits for a retry
 Progress = Callable[[str, int], None]
 
 
@@ -142,6 +145,14 @@ def _run_stream(
         f"{stream.name}: {repeated} record(s) came again in this run with other content, the later kept "
         f"(two rows with one key?): {', '.join(shown)}{more}"
     )
+
+
+def delivery_targets(cfg: ConnectionConfig, connector: type[Connector] | Connector) -> list[str]:
+    """The destinations a run of this connection delivers to: its own, or itself when it is one run on its own."""
+    targets = list(cfg.destinations)
+    if connector.is_destination() and not cfg.streams:
+        targets.append(cfg.name)  # a destination run on its own: deliver what waits for it
+    return targets
 
 
 def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) -> dict[str, Any]:
@@ -261,9 +272,7 @@ def _run(
             if twice:
                 log.warning("%s: %s", connection, twice)
                 repeats.append(twice)
-        targets = list(cfg.destinations)
-        if connector.is_destination() and not cfg.streams:
-            targets.append(connection)  # a destination run on its own: deliver what waits for it
+        targets = delivery_targets(cfg, connector)
         if targets:
             d = drain_destinations(hub, targets, run_id)
             if d["quarantined"]:
@@ -303,6 +312,6 @@ def _run(
         if before and all(n > 0 for n in before):
             flags.append(f"read nothing, where the last {len(before)} run(s) read {min(before)} or more")
     flags += repeats
-    flags += [f"delivery deferred: {e}" for e in deferred]
+    flags += [f"{DEFERRED} {e}" for e in deferred]
     status = "partial" if run["quarantined"] or run["delivery_failed"] or deferred else "succeeded"
     return end_run(hub, run_info, status=status, flags=flags)

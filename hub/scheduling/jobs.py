@@ -13,7 +13,7 @@ from typing import Any
 from hub.app import Hub
 from hub.errors import ConfigError
 from hub.pipeline.lease import RunLease
-from hub.pipeline.run import begin_run, drain_destinations, end_run, fail_run
+from hub.pipeline.run import DEFERRED, begin_run, drain_destinations, end_run, fail_run
 from hub.processes import holder_id
 from hub.store import runs as run_store
 
@@ -47,7 +47,7 @@ def _drain(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
     d = drain_destinations(hub, destinations(hub), run_id)
     if d["quarantined"]:
         hub.plugins.hook.hub_records_quarantined(run={"id": run_id, "connection": "job:drain"}, entries=d["quarantined"])
-    return {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]}, [f"delivery deferred: {e}" for e in d["errors"]]
+    return {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]}, [f"{DEFERRED} {e}" for e in d["errors"]]
 
 
 def _retention(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
@@ -77,5 +77,5 @@ def run_job(hub: Hub, name: str, *, trigger: str = "manual", scheduled_for: date
     if counts:
         with hub.store.engine.begin() as conn:
             run_store.add_counts(conn, info["id"], counts)
-    deferred = any(f.startswith("delivery deferred") for f in flags)
+    deferred = any(f.startswith(DEFERRED) for f in flags)
     return end_run(hub, info, status="partial" if deferred or counts.get("delivery_failed") else "succeeded", flags=flags)

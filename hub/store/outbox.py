@@ -145,6 +145,24 @@ def mark_retry(conn: Connection, ids: list[int], *, error: str, next_attempt_at:
     _mark(conn, ids, last_error=escape_controls(error), next_attempt_at=next_attempt_at, attempts=_t.c.attempts + 1)
 
 
+def due_now(conn: Connection, destinations: list[str], *, now: datetime) -> int:
+    """Make the rows that wait out a retry's backoff for ``destinations`` due at once; returns how many.
+
+    A person who knows the receiver is back (the platform's outage is over) need not wait up to
+    an hour for the backoff. ``attempts`` is kept, so a receiver still down backs off as before.
+    """
+    if not destinations:
+        return 0
+    return (
+        conn.execute(
+            update(_t)
+            .where(_t.c.destination.in_(destinations), _t.c.status == "pending", _t.c.next_attempt_at > now)
+            .values(next_attempt_at=None)
+        ).rowcount
+        or 0
+    )
+
+
 def _mark(conn: Connection, ids: list[int], **values) -> None:
     for clause, params in in_clauses(conn, _t.c.id, ids):
         conn.execute(update(_t).where(clause).values(**values), params)

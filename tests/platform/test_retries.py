@@ -62,7 +62,14 @@ def test_429_5xx_and_timeouts_are_retried_with_the_same_key_then_delivered(assoc
 
 def test_a_platform_that_stays_down_defers_the_batch_to_the_next_run(association):
     with TestServer() as server:
-        server.route("POST", "/api/v1/donation/batch", lambda req: Response(503, {"detail": "down"}))
+        tries = []
+
+        def down(req):
+            tries.append(req)
+            # The last try of the run hears when to come back: in an hour, longer than this test.
+            return Response(503, {"detail": "down"}, {"Retry-After": "3600"} if len(tries) == 3 else {})
+
+        server.route("POST", "/api/v1/donation/batch", down)
         association.configure(server.url, "wh_t", rows=3, retries=2)
         r = association.hub("run", "amal", "--json")
         run = json.loads(r.out)["runs"][0]
@@ -77,8 +84,12 @@ def test_a_platform_that_stays_down_defers_the_batch_to_the_next_run(association
         table = association.hub("status").out
         assert "waiting to send" in table and "3 since" in table
         server.route("POST", "/api/v1/donation/batch", _accept_all)
-        association.execute("update outbox set next_attempt_at = null")  # skip the wait for the backoff
         assert association.hub("run", "amal").code == 0
+        assert len(server.requests) == 3 and association.outbox() == {"pending": 3}  # the next try is in an hour
+        # The platform is back: a person need not wait out the backoff.
+        again = association.hub("run", "amal", "--retry-now")
+        assert again.code == 0, again.err
+        assert "3 deliveries to platform that waited for a retry go now" in again.err
         assert association.outbox() == {"delivered": 3}
         assert {r["connection"]: r["waiting"] for r in json.loads(association.hub("status", "--json").out)}["platform"] is None
 
@@ -252,8 +263,9 @@ def test_a_batch_that_fails_while_the_next_is_in_flight_is_retried_and_the_next_
         assert {k.split("|")[-1] for k in delivered} == {*B[1], *B[3]}
         assert association.outbox() == {"delivered": 4, "pending": 4}
         server.route("POST", "/api/v1/donation/batch", _accept_all)
-        association.execute("update outbox set next_attempt_at = null")  # skip the wait for the backoff
-        assert association.hub("run", "amal").code == 0
+        again = association.hub("run", "amal", "--retry-now")  # batch 2 waited out a backoff; batch 4 was never tried
+        assert again.code == 0, again.err
+        assert "2 deliveries to platform that waited for a retry go now" in again.err
         assert association.outbox() == {"delivered": 8}
         assert sorted(_ids(q) for q in server.requests[4:]) == [B[2], B[4]]
 
