@@ -24,7 +24,7 @@ from hub.app import Hub
 from hub.pipeline.prepare import canonical
 from hub.services import browse, report
 from hub.services.tokens import Principal
-from hub.store.models import Record
+from hub.store.models import records_table
 from hub.store.records import Prepared, upsert_batch
 from hub.store.types import utcnow
 
@@ -90,7 +90,7 @@ def main() -> None:
     platform = Principal(0, "bench", None, can_read=True, can_write=False)
 
     def floor() -> int:
-        t = Record.__table__
+        t = records_table
         n = 0
         with hub.store.engine.connect() as conn:
             for entity in ("program", "donation", "distribution"):

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, MetaData, inspect, select
 
 from hub.store import Store
 from hub.store.db import HEAD_REVISION
-from hub.store.models import Base
+from hub.store.models import metadata
 
 
 def assert_new_store_matches_migrated(new_url: str, migrated_url: str) -> None:
@@ -26,7 +26,7 @@ def assert_new_store_matches_migrated(new_url: str, migrated_url: str) -> None:
         assert made.revision() == chained.revision() == HEAD_REVISION
         for store in (made, chained):
             with store.engine.connect() as conn:
-                assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+                assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         made_shape, chained_shape = schema_shape(made.engine), schema_shape(chained.engine)
         assert {"records", "outbox", "audit_log", "alembic_version"} <= set(made_shape)
         for table in chained_shape:

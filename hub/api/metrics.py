@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from hub.app import Hub
-from hub.store.models import OutboxItem, QuarantineEntry, Record, Run
+from hub.store.models import outbox_table, quarantine_table, records_table, runs_table
 
 __all__ = ["MeasureRequests", "Metrics"]
 
@@ -40,7 +40,7 @@ class _StoreCollector:
         skipped = GaugeMetricFamily(
             "wasl_skipped_slots", "Scheduled slots skipped because the connection was still running, by connection", labels=["connection"]
         )
-        r, q, o, rec = Run.__table__, QuarantineEntry.__table__, OutboxItem.__table__, Record.__table__
+        r, q, o, rec = runs_table, quarantine_table, outbox_table, records_table
         with self.current_hub().store.engine.connect() as conn:
             for connection, status, n in conn.execute(
                 select(r.c.connection, r.c.status, func.count()).group_by(r.c.connection, r.c.status)

@@ -52,9 +52,9 @@ def _agreement(hub: Hub, platform: DemoPlatform) -> dict[str, dict[str, int]]:
     """Per pushed entity: records this hub holds, and records the platform holds."""
     from sqlalchemy import func, select
 
-    from hub.store.models import Record
+    from hub.store.models import records_table
 
-    r = Record.__table__
+    r = records_table
     with hub.store.engine.connect() as conn:
         here = dict(
             conn.execute(

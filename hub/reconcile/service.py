@@ -32,16 +32,16 @@ from hub.reconcile.model import Candidate, Decision, OpenDonation, Settings
 from hub.statements import read_statement
 from hub.store import audit
 from hub.store import outbox as outbox_store
-from hub.store.models import Match, PayerMemory, Record
+from hub.store.models import matches_table, payer_memory_table, records_table
 from hub.store.records import Prepared, upsert_batch
 from hub.store.types import utcnow
 from hub.validation import validator_for
 
 __all__ = ["confirm_match", "list_matches", "reconcile_files", "reconcile_store", "reject_match"]
 
-_matches = Match.__table__
-_payer_memory = PayerMemory.__table__
-_records = Record.__table__
+_matches = matches_table
+_payer_memory = payer_memory_table
+_records = records_table
 
 
 def _rules(hub_or_plugins):

@@ -14,14 +14,14 @@ from sqlalchemy import insert, select
 from hub.app import Hub
 from hub.errors import ConfigError, HubError
 from hub.store import audit
-from hub.store.models import ScheduleCommand
+from hub.store.models import schedule_commands_table
 from hub.store.types import utcnow
 
 __all__ = ["COMMANDS", "Issued", "issue", "new_commands", "paused_connections"]
 
 COMMANDS = ("pause", "resume", "trigger", "reload")
 ALL = "*"  # what a reload names: every schedule
-_t = ScheduleCommand.__table__
+_t = schedule_commands_table
 
 
 def _scheduled(hub: Hub, name: str) -> bool:

@@ -13,12 +13,12 @@ from hub.app import Hub
 from hub.scheduling.commands import issue
 from hub.scheduling.triggers import parse_schedule
 from hub.store import audit
-from hub.store.models import ScheduleOverride
+from hub.store.models import schedule_overrides_table
 from hub.store.types import utcnow
 
 __all__ = ["overrides", "set_schedule"]
 
-_t = ScheduleOverride.__table__
+_t = schedule_overrides_table
 
 
 def overrides(hub: Hub) -> dict[str, dict]:

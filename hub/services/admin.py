@@ -24,7 +24,7 @@ from hub.services.users import User
 from hub.store import outbox
 from hub.store import quarantine as q_store
 from hub.store import runs as run_store
-from hub.store.models import Match, QuarantineEntry, Record, Run
+from hub.store.models import matches_table, quarantine_table, records_table, runs_table
 from hub.store.types import utcnow
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
     "visible_connections",
 ]
 
-_runs, _records, _q, _m = Run.__table__, Record.__table__, QuarantineEntry.__table__, Match.__table__
+_runs, _records, _q, _m = runs_table, records_table, quarantine_table, matches_table
 # Who looks: a person signed in to the web admin, or an API token watching runs (hub.api.watch).
 # Both see by the same rule: their association's connections, or everything for the platform.
 Viewer = User | Principal

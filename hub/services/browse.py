@@ -23,12 +23,12 @@ from hub.schema import ENTITIES, entity_key
 from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
 from hub.store import changes as change_numbers
-from hub.store.models import ApiToken, Record
+from hub.store.models import api_tokens_table, records_table
 
 __all__ = ["Filters", "changes", "get_record", "list_records", "where_clauses"]
 
-_r = Record.__table__
-_tokens = ApiToken.__table__
+_r = records_table
+_tokens = api_tokens_table
 
 # Where each entity keeps the fields the filters look at: (single-valued fields, list fields).
 GOVERNORATE_FIELDS = {

@@ -11,7 +11,7 @@ from hub.app import Hub
 from hub.errors import InputError
 from hub.schema import ENTITIES
 from hub.services.workbook import write_workbook
-from hub.store.models import Record
+from hub.store.models import records_table
 
 __all__ = ["export_workbook"]
 
@@ -22,7 +22,7 @@ def export_workbook(
     """Write one sheet per entity present in the store; returns rows per sheet."""
     if path.suffix.lower() != ".xlsx":
         raise InputError(f"{path}: the report is an .xlsx workbook", hint="name the file report.xlsx")
-    t = Record.__table__
+    t = records_table
     sheets: dict[str, list[dict]] = {}
     with hub.store.engine.connect() as conn:
         for entity in entities or ENTITIES:

@@ -25,7 +25,7 @@ from hub.schema import ENTITIES, entity_key
 from hub.services.tokens import Principal
 from hub.store import audit
 from hub.store import quarantine as quarantine_store
-from hub.store.models import ApiRequest, Record
+from hub.store.models import api_requests_table, records_table
 from hub.store.records import Prepared, stored_rows, upsert_batch
 from hub.store.types import utcnow
 
@@ -33,8 +33,8 @@ __all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "MAX_VERSION", "ingest",
 
 DEFAULT_MAX_BATCH = 1000
 MAX_VERSION = 2**31 - 1  # the records' version columns are 32-bit integers on every store
-_requests = ApiRequest.__table__
-_records = Record.__table__
+_requests = api_requests_table
+_records = records_table
 
 
 class ApiProblem(HubError):

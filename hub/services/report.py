@@ -32,11 +32,11 @@ from hub.reconcile.model import Settings
 from hub.services import browse
 from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
-from hub.store.models import Record
+from hub.store.models import records_table
 
 __all__ = ["GIVEN", "Money", "account", "record_day"]
 
-_r = Record.__table__
+_r = records_table
 GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded and cancelled ones are not
 _PEOPLE = ("households", "individuals", "female", "male")
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 
 from hub.app import Hub
 from hub.store import audit
-from hub.store.models import ApiRequest, OutboxItem, QuarantineEntry, RecordVersion, Run
+from hub.store.models import api_requests_table, outbox_table, quarantine_table, record_history_table, runs_table
 from hub.store.types import utcnow
 
 __all__ = ["DEFAULT_KEEP_DAYS", "purge"]
@@ -43,11 +43,11 @@ def purge(hub: Hub, keep_days: dict[str, int] | None = None, *, actor: str = "re
         return now - timedelta(days=keep[what])
 
     runs, outbox, requests, quarantine, history = (
-        Run.__table__,
-        OutboxItem.__table__,
-        ApiRequest.__table__,
-        QuarantineEntry.__table__,
-        RecordVersion.__table__,
+        runs_table,
+        outbox_table,
+        api_requests_table,
+        quarantine_table,
+        record_history_table,
     )
     statements = {
         "runs": delete(runs).where(

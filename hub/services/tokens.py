@@ -20,13 +20,13 @@ from hub.app import Hub
 from hub.errors import ConfigError, NotFoundError
 from hub.services.scope import association_scope
 from hub.store import audit
-from hub.store.models import ApiToken, Record
+from hub.store.models import api_tokens_table, records_table
 from hub.store.types import utcnow
 
 __all__ = ["Principal", "authenticate", "create", "expire", "list_tokens", "revoke", "why_refused"]
 
-_t = ApiToken.__table__
-_records = Record.__table__
+_t = api_tokens_table
+_records = records_table
 PREFIX = "wh_"
 _NAME = re.compile(r"[\w.-]{1,64}")  # letters of any script, digits, . _ -: a label, not a sentence
 MAX_LIFETIME = timedelta(days=3650)  # beyond ten years an expiry is no expiry: leave it out

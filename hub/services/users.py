@@ -24,7 +24,7 @@ from hub.app import Hub
 from hub.errors import ConfigError, NotFoundError
 from hub.services.scope import association_scope
 from hub.store import audit
-from hub.store.models import WebSession, WebUser
+from hub.store.models import web_sessions_table, web_users_table
 from hub.store.types import utcnow
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 SESSION_HOURS = 12
-_users, _sessions = WebUser.__table__, WebSession.__table__
+_users, _sessions = web_users_table, web_sessions_table
 _hasher = PasswordHasher()
 
 

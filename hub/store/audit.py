@@ -19,11 +19,11 @@ from sqlalchemy import Connection, insert, select
 
 from hub.errors import NotFoundError
 from hub.store.db import hold_until_commit
-from hub.store.models import AuditEntry
+from hub.store.models import audit_log_table
 
 __all__ = ["GENESIS", "Verified", "append", "detail_line", "entries", "entry", "verify"]
 
-_t = AuditEntry.__table__
+_t = audit_log_table
 GENESIS = "0" * 64
 
 

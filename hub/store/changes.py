@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
-from hub.store.models import ChangeCounter, Record
+from hub.store.models import change_counter_table, records_table
 
 __all__ = ["latest", "take"]
 
-_counter = ChangeCounter.__table__
-_records = Record.__table__
+_counter = change_counter_table
+_records = records_table
 
 
 def take(conn: Connection, n: int) -> int:

@@ -65,10 +65,10 @@ def _create_at_head(conn) -> None:
 
     The rows the migrations seed are seeded here too (a test compares both paths' contents).
     """
-    from hub.store.models import Base, ChangeCounter
+    from hub.store.models import change_counter_table, metadata
 
-    Base.metadata.create_all(conn)
-    conn.execute(ChangeCounter.__table__.insert().values(id=1, value=0))
+    metadata.create_all(conn)
+    conn.execute(change_counter_table.insert().values(id=1, value=0))
     _version_table.create(conn)
     conn.execute(_version_table.insert().values(version_num=HEAD_REVISION))
 

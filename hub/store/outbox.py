@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select, update
 
 from hub.store.bulk import in_clauses, insert_many
-from hub.store.models import OutboxItem
+from hub.store.models import outbox_table
 from hub.text.controls import escape_controls
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "waiting",
 ]
 
-_t = OutboxItem.__table__
+_t = outbox_table
 
 
 def enqueue(

@@ -14,11 +14,11 @@ import orjson
 from sqlalchemy import Connection, func, insert, or_, select, update
 
 from hub.errors import NotFoundError
-from hub.store.models import QuarantineEntry
+from hub.store.models import quarantine_table
 
 __all__ = ["API_STAGE", "add_entries", "count_open", "get_entry", "list_entries", "set_errors", "set_status"]
 
-_t = QuarantineEntry.__table__
+_t = quarantine_table
 API_STAGE = "api"  # the stage of records refused over the API (their connection: api:<token name>)
 
 

@@ -20,13 +20,13 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from hub.store import changes
 from hub.store.bulk import db_value, in_clauses, insert_many, insert_tuples, select_in
-from hub.store.models import Record, RecordVersion
+from hub.store.models import record_history_table, records_table
 
 __all__ = ["MAX_KEY", "Prepared", "Stored", "Upserted", "prepared_from", "stored_rows", "upsert_batch"]
 
-_records = Record.__table__
+_records = records_table
 MAX_KEY = _records.c.key.type.length  # a natural key longer than its column holds is the record's fault
-_history = RecordVersion.__table__
+_history = record_history_table
 _INSERT_COLUMNS = [
     "entity",
     "key",

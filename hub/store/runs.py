@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.errors import HubError, NotFoundError
 from hub.processes import alive
 from hub.store.db import Store
-from hub.store.models import Run
+from hub.store.models import runs_table
 from hub.store.types import utcnow
 from hub.text.controls import escape_controls
 
@@ -54,7 +54,7 @@ __all__ = [
     "start_run",
 ]
 
-_t = Run.__table__
+_t = runs_table
 COUNTS = ("read", "valid", "inserted", "updated", "unchanged", "quarantined", "delivered", "delivery_failed")
 STATUSES = ("queued", "running", "succeeded", "partial", "failed", "interrupted", "skipped")
 

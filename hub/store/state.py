@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from hub.store.models import StreamState
+from hub.store.models import stream_state_table
 
 __all__ = ["all_states", "clear_state", "load_cursor", "save_cursor"]
 
-_t = StreamState.__table__
+_t = stream_state_table
 
 
 def load_cursor(conn: Connection, connection: str, stream: str) -> Any:

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 
 from hub.store import Store, audit
 from hub.store.db import HEAD_REVISION
-from hub.store.models import Base
+from hub.store.models import metadata
 from hub.store.types import utcnow
 from tests.schema_shape import assert_new_store_matches_migrated
 
@@ -26,7 +26,7 @@ def store(tmp_path):
 def test_migration_creates_what_the_models_describe(store):
     assert store.revision() == HEAD_REVISION
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     assert {
         "records",
@@ -115,7 +115,7 @@ def test_marking_outbox_rows_touches_exactly_the_ids_given_in_any_dialect_form(s
 def check_key_lookup(store, monkeypatch):
     """The batch key lookup, in this store's dialect form and the generic one (PostgreSQL calls it too)."""
     from hub.store.bulk import select_in
-    from hub.store.models import Record
+    from hub.store.models import records_table
     from hub.store.records import Prepared, upsert_batch
 
     stored = [f"k{i:05d}" for i in range(0, 5000, 2)]
@@ -123,7 +123,7 @@ def check_key_lookup(store, monkeypatch):
     with store.engine.begin() as conn:
         upsert_batch(conn, "donation", items, connection="c", run_id=None, now=utcnow())
     asked = [f"k{i:05d}" for i in range(5000)] + ["k'; drop table records; --", "مفتاح"]
-    table = Record.__table__
+    table = records_table
     with store.engine.connect() as conn:
         as_json = select_in(conn, table, ["key", "hash"], {"entity": "donation"}, "key", asked)
         # Another dialect's form: plain IN lists of at most 1000 values each.
