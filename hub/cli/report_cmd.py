@@ -24,6 +24,10 @@ def money(sums: dict[str, str]) -> str:
     return "; ".join(f"{Decimal(amount):,f} {unit}" for unit, amount in sums.items())
 
 
+def _label(field: str | None, value: str | None) -> str:
+    return "all" if field is None else f"{field}: {value}"
+
+
 def _people(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
@@ -48,33 +52,25 @@ def report_command(ctx, association, program, date_from, date_to, as_json) -> No
     if as_json:
         emit_json(account)
         return
-    given = account["money_in"]
     table(
         "Money in: donations (given = pledged or received; received = what came in)",
         ["group", "donations", "given", "received"],
         [
-            ["all", f"{given['count']:,}", money(given["given"]), money(given["received"])],
-            *(
-                [f"{field}: {row[field]}", f"{row['count']:,}", money(row["given"]), money(row["received"])]
-                for part, field in (("by_status", "status"), ("by_channel", "channel"), ("by_association", "association_id"))
-                for row in given[part]
-            ),
+            [_label(field, value), f"{row['count']:,}", money(row["given"]), money(row["received"])]
+            for field, value, row in report.lines(account["money_in"], report.MONEY_GROUPS)
         ],
     )
-    aid = account["aid_out"]
     table(
         "Aid out: distributions",
         ["group", "distributions", "households", "people", "women and girls", "men and boys", "value"],
         [
-            [label, f"{row['count']:,}", *(_people(row[k]) for k in ("households", "individuals", "female", "male")), money(row["value"])]
-            for label, row in [
-                ("all", aid),
-                *(
-                    (f"{field}: {row[field]}", row)
-                    for part, field in (("by_sector", "sector"), ("by_governorate", "governorate"), ("by_association", "association_id"))
-                    for row in aid[part]
-                ),
+            [
+                _label(field, value),
+                f"{row['count']:,}",
+                *(_people(row[k]) for k in ("households", "individuals", "female", "male")),
+                money(row["value"]),
             ]
+            for field, value, row in report.lines(account["aid_out"], report.AID_GROUPS)
         ],
     )
     table(

@@ -18,7 +18,7 @@ amounts as floating point numbers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -34,11 +34,14 @@ from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
 from hub.store.models import records_table
 
-__all__ = ["GIVEN", "Money", "account", "record_day"]
+__all__ = ["AID_GROUPS", "GIVEN", "MONEY_GROUPS", "Money", "account", "lines", "record_day"]
 
 _r = records_table
 GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded and cancelled ones are not
 _PEOPLE = ("households", "individuals", "female", "male")
+# The groups each side is added up by: the account's key for the list, and the record field it groups on.
+MONEY_GROUPS = {"by_status": "status", "by_channel": "channel", "by_association": "association_id"}
+AID_GROUPS = {"by_sector": "sector", "by_governorate": "governorate", "by_association": "association_id"}
 
 
 def _amounts(sums: dict[str, Decimal]) -> dict[str, str]:
@@ -193,8 +196,8 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
     if not principal.can_read:
         raise ApiProblem(403, f"token {principal.name!r} has no read right")
     units = settings_from(hub.config.reconcile)
-    money_in = _Grouped(_Donations, {"by_status": "status", "by_channel": "channel", "by_association": "association_id"})
-    aid_out = _Grouped(_Aid, {"by_sector": "sector", "by_governorate": "governorate", "by_association": "association_id"})
+    money_in = _Grouped(_Donations, MONEY_GROUPS)
+    aid_out = _Grouped(_Aid, AID_GROUPS)
     programs: dict[tuple[str | None, str | None], dict[str, Any]] = {}
 
     def program(association_id: str | None, program_id: str | None) -> dict[str, Any]:
@@ -225,6 +228,18 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
         "aid_out": aid_out.as_dict(),
         "programs": [_program_row(key, row, units) for key, row in sorted(programs.items(), key=_program_order)],
     }
+
+
+def lines(side: dict[str, Any], groups: dict[str, str]) -> Iterator[tuple[str | None, str | None, dict[str, Any]]]:
+    """The lines a table of one side of an account lists: ``(field, value, figures)``.
+
+    The total first, with field and value None; then each group's line, as ``account`` ordered
+    them (``groups`` is MONEY_GROUPS for ``money_in``, AID_GROUPS for ``aid_out``).
+    """
+    yield None, None, side
+    for part, field in groups.items():
+        for row in side[part]:
+            yield field, row[field], row
 
 
 def _program_order(item) -> tuple:

@@ -56,22 +56,51 @@ def _id() -> Column:
     return Column("id", Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)
 
 
-# Who did it, in actor columns: "cli", "web:<e-mail>" (an e-mail is up to 200 characters), "api:<token name>".
+def _name(column: str) -> Column:
+    """A connection's, stream's or destination's name, as hub.yaml and tokens give them."""
+    return Column(column, String(120), nullable=False)
+
+
+def _key(column: str) -> Column:
+    """A record's natural key (its key fields joined with ``|``)."""
+    return Column(column, String(400), nullable=False)
+
+
+def _actor(column: str) -> Column:
+    """Who did it: "cli", "web:<e-mail>" (an e-mail is up to 200 characters), "api:<token name>"."""
+    return Column(column, String(255), nullable=False)
+
+
+def _json(column: str) -> Column:
+    """JSON text: a record, its errors, a cursor, an answer."""
+    return Column(column, Text, nullable=False)
+
+
+def _created(column: str) -> Column:
+    """When the row was written (aware, UTC), set by the hub when the insert does not say."""
+    return Column(column, UTCDateTime, nullable=False, default=utcnow)
+
+
+def _counter(column: str) -> Column:
+    """A count that starts at 0."""
+    return Column(column, Integer, nullable=False, default=0)
+
+
 # The current version of one record; ``data`` is canonical JSON and ``hash`` its digest.
 records_table = Table(
     "records",
     metadata,
     _id(),
     Column("entity", String(40), nullable=False),
-    Column("key", String(400), nullable=False),
+    _key("key"),
     Column("association_id", String(120), index=True),
-    Column("data", Text, nullable=False),
+    _json("data"),
     Column("hash", String(40), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("connection", String(120), nullable=False),
+    _name("connection"),
     Column("run_id", Integer),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
-    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("created_at"),
+    _created("updated_at"),
     # Ordered like the commits that wrote it (see change_counter): what ``/changes`` pages on.
     Column("change_seq", BigInteger, nullable=False, default=0, server_default="0", index=True),
     # The version the sending hub gave this record, when it came through the API.
@@ -90,14 +119,14 @@ record_history_table = Table(
     metadata,
     _id(),
     Column("entity", String(40), nullable=False),
-    Column("key", String(400), nullable=False),
+    _key("key"),
     Column("version", Integer, nullable=False),
-    Column("data", Text, nullable=False),
+    _json("data"),
     Column("hash", String(40), nullable=False),
-    Column("connection", String(120), nullable=False),
+    _name("connection"),
     Column("run_id", Integer),
     Column("valid_from", UTCDateTime, nullable=False),
-    Column("replaced_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("replaced_at"),
     Index("ix_record_history_entity_key", "entity", "key"),
 )
 
@@ -108,9 +137,9 @@ stream_state_table = Table(
     metadata,
     Column("connection", String(120), primary_key=True),
     Column("stream", String(120), primary_key=True),
-    Column("cursor", Text, nullable=False),
+    _json("cursor"),
     Column("run_id", Integer),
-    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("updated_at"),
 )
 
 
@@ -119,20 +148,20 @@ runs_table = Table(
     "runs",
     metadata,
     _id(),
-    Column("connection", String(120), nullable=False),
+    _name("connection"),
     Column("trigger", String(20), nullable=False),
     Column("scheduled_for", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False, index=True),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
-    Column("read", Integer, nullable=False, default=0),
-    Column("valid", Integer, nullable=False, default=0),
-    Column("inserted", Integer, nullable=False, default=0),
-    Column("updated", Integer, nullable=False, default=0),
-    Column("unchanged", Integer, nullable=False, default=0),
-    Column("quarantined", Integer, nullable=False, default=0),
-    Column("delivered", Integer, nullable=False, default=0),
-    Column("delivery_failed", Integer, nullable=False, default=0),
+    _counter("read"),
+    _counter("valid"),
+    _counter("inserted"),
+    _counter("updated"),
+    _counter("unchanged"),
+    _counter("quarantined"),
+    _counter("delivered"),
+    _counter("delivery_failed"),
     Column("error", Text),
     Column("flags", Text),
     Column("worker", String(200)),
@@ -149,17 +178,17 @@ quarantine_table = Table(
     metadata,
     _id(),
     Column("run_id", Integer),
-    Column("connection", String(120), nullable=False),
-    Column("stream", String(120), nullable=False),
+    _name("connection"),
+    _name("stream"),
     Column("entity", String(40), nullable=False),
     Column("stage", String(20), nullable=False),
     Column("line", Integer),
-    Column("raw", Text, nullable=False),
+    _json("raw"),
     Column("raw_hash", String(32), nullable=False),
-    Column("errors", Text, nullable=False),
+    _json("errors"),
     Column("status", String(20), nullable=False, default="open"),
     Column("reason", Text),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("created_at"),
     Column("resolved_at", UTCDateTime),
     Index("ix_quarantine_connection_status", "connection", "status"),
     Index("ix_quarantine_raw", "connection", "stream", "raw_hash"),
@@ -171,18 +200,18 @@ outbox_table = Table(
     "outbox",
     metadata,
     _id(),
-    Column("destination", String(120), nullable=False),
+    _name("destination"),
     Column("entity", String(40), nullable=False),
-    Column("key", String(400), nullable=False),
+    _key("key"),
     Column("version", Integer, nullable=False),
     Column("idempotency_key", String(500), nullable=False),
-    Column("payload", Text, nullable=False),
+    _json("payload"),
     Column("status", String(20), nullable=False, default="pending"),
-    Column("attempts", Integer, nullable=False, default=0),
+    _counter("attempts"),
     Column("last_error", Text),
     Column("next_attempt_at", UTCDateTime),
     Column("run_id", Integer),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("created_at"),
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("destination", "idempotency_key", name="uq_outbox_destination_key"),
     Index("ix_outbox_destination_status", "destination", "status", "id"),
@@ -194,11 +223,11 @@ audit_log_table = Table(
     "audit_log",
     metadata,
     _id(),
-    Column("at", UTCDateTime, nullable=False, default=utcnow),
-    Column("actor", String(255), nullable=False),
+    _created("at"),
+    _actor("actor"),
     Column("action", String(60), nullable=False),
     Column("subject", String(400), nullable=False),
-    Column("detail", Text, nullable=False),
+    _json("detail"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
@@ -212,18 +241,18 @@ matches_table = Table(
     "matches",
     metadata,
     _id(),
-    Column("transaction_key", String(400), nullable=False),
+    _key("transaction_key"),
     Column("transaction_id", String(200), nullable=False),
-    Column("donation_keys", Text, nullable=False),
+    _json("donation_keys"),
     Column("kind", String(20), nullable=False),
     Column("rule", String(60), nullable=False),
     Column("score", Float, nullable=False),
     Column("status", String(20), nullable=False),
-    Column("allocations", Text, nullable=False),
-    Column("evidence", Text, nullable=False),
-    Column("decided_by", String(255), nullable=False),
+    _json("allocations"),
+    _json("evidence"),
+    _actor("decided_by"),
     Column("reason", Text),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("created_at"),
     Column("decided_at", UTCDateTime),
     Index("ix_matches_transaction_status", "transaction_key", "status"),
     Index("ix_matches_status", "status"),
@@ -235,12 +264,12 @@ payer_memory_table = Table(
     "payer_memory",
     metadata,
     _id(),
-    Column("donor_key", String(400), nullable=False),
+    _key("donor_key"),
     Column("account", String(64)),
     Column("name", Text),
     Column("match_id", Integer),
-    Column("actor", String(255), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _actor("actor"),
+    _created("created_at"),
     Index("ix_payer_memory_donor", "donor_key"),
     Index("ix_payer_memory_account", "account"),
 )
@@ -254,10 +283,10 @@ schedule_commands_table = Table(
     "schedule_commands",
     metadata,
     _id(),
-    Column("connection", String(120), nullable=False),
+    _name("connection"),
     Column("command", String(20), nullable=False),
-    Column("actor", String(255), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _actor("actor"),
+    _created("created_at"),
     Index("ix_schedule_commands_connection", "connection", "id"),
 )
 
@@ -283,14 +312,14 @@ api_tokens_table = Table(
     "api_tokens",
     metadata,
     _id(),
-    Column("name", String(120), nullable=False),
+    _name("name"),
     Column("prefix", String(20), nullable=False),
     Column("secret_hash", String(64), nullable=False, unique=True),
     Column("association_id", String(120)),
     Column("can_read", Boolean, nullable=False),
     Column("can_write", Boolean, nullable=False),
-    Column("created_by", String(255), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _actor("created_by"),
+    _created("created_at"),
     Column("revoked_at", UTCDateTime),
     Column("last_used_at", UTCDateTime),
     # From then on the token is refused, as if revoked (None: until revoked).
@@ -307,8 +336,8 @@ api_requests_table = Table(
     Column("idempotency_key", String(200), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
-    Column("response", Text, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _json("response"),
+    _created("created_at"),
     UniqueConstraint("token_id", "idempotency_key", name="uq_api_requests_token_key"),
 )
 
@@ -323,7 +352,7 @@ web_users_table = Table(
     Column("password_hash", String(200), nullable=False),
     Column("association_id", String(120)),
     Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("created_at"),
     Column("last_login_at", UTCDateTime),
 )
 
@@ -336,7 +365,7 @@ web_sessions_table = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("user_id", Integer, nullable=False, index=True),
     Column("csrf_token", String(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    _created("created_at"),
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
@@ -346,7 +375,7 @@ schedule_overrides_table = Table(
     "schedule_overrides",
     metadata,
     Column("connection", String(120), primary_key=True),
-    Column("spec", Text, nullable=False),
-    Column("actor", String(255), nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    _json("spec"),
+    _actor("actor"),
+    _created("updated_at"),
 )

@@ -8,8 +8,6 @@ old Syrian pounds apart from new ones.
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 
 from hub.errors import HubError
@@ -18,19 +16,12 @@ from hub.schema import sector_crosswalk
 from hub.services import browse, report
 from hub.web.i18n import translate
 from hub.web.session import current_user
-from hub.web.views import as_principal, page_lang, render
+from hub.web.views import as_principal, form_day, page_lang, render
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _PLACES = {code: {"en": en, "ar": ar} for code, en, ar, _iso, _also in GOVERNORATES}
-
-
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _named(field: str, value: str, lang: str) -> str:
@@ -51,30 +42,30 @@ def account_page(request: Request, association: str = "", program: str = "", dat
     user = current_user(request)
     lang = page_lang(request)
     query = {"association": association, "program": program, "date_from": date_from, "date_to": date_to}
-    filters = browse.Filters(association or None if user.is_platform else None, None, None, _day(date_from), _day(date_to), program or None)
+    filters = browse.Filters(
+        association or None if user.is_platform else None, None, None, form_day(date_from), form_day(date_to), program or None
+    )
     problem, account = None, None
     try:
         account = report.account(request.app.state.hub, as_principal(user), filters)
     except HubError as exc:
         problem = str(exc)
-    groups = []
-    if account:
-        for side, parts in (
-            ("money_in", ("status", "channel", "association_id")),
-            ("aid_out", ("sector", "governorate", "association_id")),
-        ):
-            rows = [(translate("All", lang), account[side])]
-            for field in parts:
-                part = "by_association" if field == "association_id" else f"by_{field}"
-                rows += [(_named(field, row[field], lang), row) for row in account[side][part]]
-            groups.append(rows)
+
+    def rows(side: str, groups: dict[str, str]) -> list[tuple[str, dict]]:
+        if account is None:
+            return []
+        return [
+            (translate("All", lang) if field is None else _named(field, value, lang), row)
+            for field, value, row in report.lines(account[side], groups)
+        ]
+
     return render(
         request,
         "account.html",
         user,
         account=account,
-        money_rows=groups[0] if groups else [],
-        aid_rows=groups[1] if groups else [],
+        money_rows=rows("money_in", report.MONEY_GROUPS),
+        aid_rows=rows("aid_out", report.AID_GROUPS),
         problem=problem,
         query=query,
     )

@@ -10,7 +10,7 @@ from hub.errors import HubError, NotFoundError
 from hub.schema import ENTITIES
 from hub.services import admin, browse
 from hub.web.session import current_user
-from hub.web.views import After, as_principal, render
+from hub.web.views import After, as_principal, form_day, render
 
 __all__ = ["router"]
 
@@ -31,16 +31,8 @@ def records_page(
     hub = request.app.state.hub
     if entity not in ENTITIES:
         raise NotFoundError(f"no entity {entity!r}")
-    from datetime import date
-
-    def day(v: str):
-        try:
-            return date.fromisoformat(v) if v else None
-        except ValueError:
-            return None
-
     problem, summary = None, []
-    filters = browse.Filters(None, governorate or None, sector or None, day(date_from), day(date_to))
+    filters = browse.Filters(None, governorate or None, sector or None, form_day(date_from), form_day(date_to))
     try:
         page = browse.list_records(hub, as_principal(user), entity, filters, after=after, limit=50)
         if entity in browse.GOVERNORATE_FIELDS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -32,7 +33,7 @@ from hub.web import i18n
 from hub.web.charts import activity_chart
 from hub.web.session import COOKIE, LANG_COOKIE, LOGIN_COOKIE, BadForm, NeedsLogin, check_csrf, current_user, new_login_token, set_cookie
 
-__all__ = ["After", "ChosenRow", "Csrf", "RowId", "as_principal", "back", "install", "page_lang", "render"]
+__all__ = ["After", "ChosenRow", "Csrf", "RowId", "as_principal", "back", "form_day", "install", "page_lang", "render"]
 
 log = logging.getLogger("hub.web")
 HERE = Path(__file__).parent
@@ -93,6 +94,14 @@ def render(request: Request, template: str, user: users.User | None = None, http
 def back(path: str, **params) -> RedirectResponse:
     """A 303 to ``path`` (after a form), with a message or filters as query parameters."""
     return RedirectResponse(path + (("?" + urlencode(params)) if params else ""), status_code=303)
+
+
+def form_day(value: str) -> date | None:
+    """A filter form's date field (``YYYY-MM-DD``, what ``<input type=date>`` sends); empty or not a date: no filter."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def as_principal(user: users.User) -> Principal:
