@@ -256,22 +256,25 @@ def _when_free(start, name: str, wait_seconds: float):
     """``start()``, asked again every two seconds while the connection runs elsewhere, up to ``wait_seconds``.
 
     Like ``flock -w``: a script that must run after an admin's import waits for it instead of
-    handling exit 75 itself. The run going on is named once.
+    handling exit 75 itself. The run going on is named once. The wait counts from the first
+    refusal, not from the command's start: opening the store and the connector may take a while
+    on a busy machine, and that is not time spent waiting for the other run.
     """
     import time
 
-    deadline = time.monotonic() + wait_seconds
-    told = False
+    deadline = None
     while True:
         try:
             return start()
         except run_store.ConnectionBusy as busy:
+            if wait_seconds <= 0:
+                raise
+            if deadline is None:
+                deadline = time.monotonic() + wait_seconds
+                say(f"{name} is running already (run {busy.run['id']}); waiting up to {wait_seconds:g} s for it to finish", err=True)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise
-            if not told:
-                say(f"{name} is running already (run {busy.run['id']}); waiting up to {wait_seconds:g} s for it to finish", err=True)
-                told = True
             time.sleep(min(2.0, left))
 
 
