@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
+import itertools
+import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,13 +97,23 @@ class HubFolder:
             w.writerows(rows)
         return p
 
-    def hub(self, *args: str, env: dict | None = None, timeout: float = 300) -> Result:
-        """Run ``python -m hub ARGS`` in this folder."""
+    def hub(self, *args: str, env: dict | None = None, timeout: float = 300, input: str | None = None) -> Result:  # noqa: A002 - as subprocess names it
+        """Run ``python -m hub ARGS`` in this folder, in a process of its own.
+
+        The process is forked from an interpreter that has imported the hub already
+        (``tests/hub_forkserver.py``), unless ``env`` sets what an interpreter decides as it
+        starts (``PYTHON*``, the locale) or ``WASL_TEST_FRESH_PROCESSES=1``: then it is a fresh
+        ``python -m hub``. ``input`` is its stdin (else /dev/null).
+        """
         full_env = {**os.environ, **self.env, **(env or {})}
         full_env.pop("HUB_DEBUG", None)
+        if not FRESH_PROCESSES and not any(k.startswith(STARTUP_ENV) for k in (env or {})):
+            return _fork_server().run(list(args), self.path, full_env, timeout, input)
         p = subprocess.run(
             [sys.executable, "-m", "hub", *args],
             cwd=self.path,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,
             text=True,
             env=full_env,
@@ -171,6 +188,77 @@ class HubFolder:
             except Exception:  # noqa: BLE001 - not created yet
                 return False
         return (self.path / "hub.db").exists()
+
+
+# Set in the environment, these change what an interpreter decides as it starts; a command
+# given one runs as a fresh interpreter.
+STARTUP_ENV = ("PYTHON", "LANG", "LC_")
+FRESH_PROCESSES = os.environ.get("WASL_TEST_FRESH_PROCESSES") == "1"
+
+
+class _ForkServerClient:
+    """Runs hub commands as children of ``tests/hub_forkserver.py``, started on first use."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="hub-fork-"))
+        self.socket = self.dir / "socket"
+        self.log = self.dir / "server.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.hub_forkserver", str(self.socket)],
+                cwd=Path(__file__).parent.parent,
+                stdin=subprocess.PIPE,  # closed when the suite ends, even killed: the server then ends too
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the hub fork server did not start:\n{self.log.read_text()}")
+        self._numbers = itertools.count()
+        atexit.register(self.close)
+
+    def run(self, argv: list[str], cwd: Path, env: dict, timeout: float, stdin: str | None) -> Result:
+        n = next(self._numbers)
+        out, err = self.dir / f"{n}.out", self.dir / f"{n}.err"
+        request = {"argv": argv, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err), "in": os.devnull}
+        if stdin is not None:
+            request["in"] = str(self.dir / f"{n}.in")
+            Path(request["in"]).write_text(stdin, encoding="utf-8")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(str(self.socket))
+            s.sendall((json.dumps(request) + "\n").encode())
+            s.settimeout(timeout)
+            answers = s.makefile("r", encoding="utf-8")
+            pid = int(answers.readline())
+            try:
+                code = answers.readline()
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(["hub", *argv], timeout) from None
+        if not code:
+            raise RuntimeError(f"the hub fork server stopped during `hub {' '.join(argv)}`:\n{self.log.read_text()}")
+        try:
+            return Result(int(code), out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8"))
+        finally:
+            for name in (out, err, self.dir / f"{n}.in"):
+                name.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_fork_server_client: _ForkServerClient | None = None
+_fork_server_lock = threading.Lock()
+
+
+def _fork_server() -> _ForkServerClient:
+    global _fork_server_client  # noqa: PLW0603 - one server for the whole session, started on first use
+    with _fork_server_lock:
+        if _fork_server_client is None:
+            _fork_server_client = _ForkServerClient()
+        return _fork_server_client
 
 
 class _FileReader:

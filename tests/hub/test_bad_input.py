@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from tests.conftest import DONATION_HEADER, ON_POSTGRES, donation_rows
 
@@ -381,15 +378,10 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
         assert "is not an association id" in r.err
     r = folder.hub("tokens", "create", "nobody")
     assert r.code == 2 and "not both or neither" in r.err
-    users = subprocess.run(
-        [sys.executable, "-m", "hub", "users", "create", "a@example.org", "--name", "A", "--association", "", "--password-stdin"],
-        cwd=folder.path,
-        env={**os.environ, **folder.env},
-        input="a long enough password\n",
-        capture_output=True,
-        text=True,
+    users = folder.hub(
+        "users", "create", "a@example.org", "--name", "A", "--association", "", "--password-stdin", input="a long enough password\n"
     )
-    assert users.returncode == 2 and "is not an association id" in users.stderr
+    assert users.code == 2 and "is not an association id" in users.err
     # An account nobody could sign in to: no e-mail, a name where the e-mail goes, no name.
     for email, name, said in (
         ("", "A", "is not an e-mail address"),
@@ -398,15 +390,8 @@ def test_a_token_for_an_empty_or_padded_association_or_a_taken_name_is_refused(f
         ("a\x1b@example.org", "A", "is not an e-mail address"),
         ("a@example.org", "A\x1b[2J", "no control character"),
     ):
-        account = subprocess.run(
-            [sys.executable, "-m", "hub", "users", "create", email, "--name", name, "--platform", "--password-stdin"],
-            cwd=folder.path,
-            env={**os.environ, **folder.env},
-            input="a long enough password\n",
-            capture_output=True,
-            text=True,
-        )
-        assert account.returncode == 2 and said in account.stderr and "Traceback" not in account.stderr, account.stderr
+        account = folder.hub("users", "create", email, "--name", name, "--platform", "--password-stdin", input="a long enough password\n")
+        assert account.code == 2 and said in account.err and "Traceback" not in account.err, account.err
     assert folder.sql("select association_id from api_tokens") == [("assoc-amal",)]
     assert folder.sql("select count(*) from web_users") == [(0,)]
     # A name labels what its token wrote (api:<name>, token:<name>): it names one token only.

@@ -85,27 +85,11 @@ def site(folder):
     assert folder.hub("run", "--all").code == 1  # five rows are broken on purpose
     assert folder.hub("reconcile").code == 1  # one suggestion waits for a person
     for email, scope in (("admin@wasl.example", ["--platform"]), ("amal@wasl.example", ["--association", "assoc-amal"])):
-        r = subprocess_input(
-            folder, ["users", "create", email, "--name", email.split("@")[0], *scope, "--password-stdin"], PASSWORDS[email]
-        )
-        assert r.returncode == 0, r.stderr
+        r = folder.hub("users", "create", email, "--name", email.split("@")[0], *scope, "--password-stdin", input=PASSWORDS[email] + "\n")
+        assert r.code == 0, r.err
     s = Site(folder).start()
     yield s
     s.stop()
-
-
-def subprocess_input(folder: HubFolder, args: list[str], stdin: str):
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "hub", *args],
-        cwd=folder.path,
-        input=stdin + "\n",
-        capture_output=True,
-        text=True,
-        env={**os.environ, **folder.env},
-    )
 
 
 @pytest.fixture(scope="session")
