@@ -207,7 +207,7 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
         return programs[key]
 
     undated = browse.Filters(filters.association, None, None, None, None, filters.program)
-    with hub.store.engine.connect() as conn:
+    with hub.store.reading() as conn:  # one snapshot: a push landing meanwhile shows in every part or in none
         for p in _records(conn, hub, principal, "program", undated):
             program(p.get("association_id"), p.get("id"))["record"] = p
         for d in _records(conn, hub, principal, "donation", filters):

@@ -128,6 +128,26 @@ class Store:
             yield conn
 
     @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection whose reads all see the store as it was at the first of them.
+
+        For answers made of several reads that must add up, such as an account of money in and
+        aid out: a push landing between two reads must show in both or in neither. SQLite's
+        driver opens no transaction for a SELECT, so each read would see the newest commit;
+        a deferred ``BEGIN`` holds one WAL snapshot from the first read until the end (writers
+        go on meanwhile). PostgreSQL's default, READ COMMITTED, takes a snapshot per statement;
+        a read-only REPEATABLE READ transaction takes one for all.
+        """
+        if self.dialect == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN")
+                yield conn
+            return
+        with self.engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def writing_if_free(self) -> Iterator[Connection | None]:
         """A write transaction if the store is free this instant, else None at once.
 

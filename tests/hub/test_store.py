@@ -183,3 +183,24 @@ def check_writers_take_turns(store):
     assert seen == [1]
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM turns ORDER BY n")).scalars().all() == [0, 1]
+
+
+def test_a_reading_sees_one_snapshot_while_a_write_lands(folder):
+    """Store.reading: an account's reads add up even when a push commits between two of them."""
+    from sqlalchemy import text
+
+    store = Store.open(folder.store_url or f"sqlite:///{folder.path / 'hub.db'}")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE probe (n INTEGER PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO probe VALUES (1)"))
+        count = text("SELECT count(*) FROM probe")
+        with store.reading() as conn:
+            assert conn.execute(count).scalar() == 1
+            with store.writing("records:donation") as writer:  # not blocked by the reader
+                writer.execute(text("INSERT INTO probe VALUES (2)"))
+            assert conn.execute(count).scalar() == 1, "a write committed after the first read stays out of this reading"
+        with store.reading() as conn:
+            assert conn.execute(count).scalar() == 2
+    finally:
+        store.close()
