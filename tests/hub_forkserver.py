@@ -39,11 +39,12 @@ import traceback
 PRELOAD = ("hub.cli", "hub.api", "hub.web", "hub.services", "hub.pipeline", "hub.reconcile", "hub.scheduling", "connectors", "plugins")
 
 
-def _child(request: dict, listener: socket.socket, wake_r: int, wake_w: int) -> None:
+def _child(request: dict, inherited: list[socket.socket], wake_r: int, wake_w: int) -> None:
     """In the forked child: become ``python -m hub ARGV`` and never return."""
     code = 1
     try:
-        listener.close()
+        for sock in inherited:  # the listener and the other commands' connections are the server's
+            sock.close()
         os.close(wake_r)
         os.close(wake_w)
         signal.set_wakeup_fd(-1)
@@ -133,8 +134,7 @@ def serve(path: str) -> None:
             request = json.loads(conn.makefile("r", encoding="utf-8").readline())
             pid = os.fork()
             if pid == 0:
-                conn.close()
-                _child(request, listener, wake_r, wake_w)
+                _child(request, [listener, conn, *waiting.values()], wake_r, wake_w)
             conn.sendall(f"{pid}\n".encode())
             waiting[pid] = conn
         while waiting:
