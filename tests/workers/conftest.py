@@ -34,3 +34,12 @@ def redis_url(tmp_path):
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def listening_workers(redis_url: str) -> int:
+    """How many workers wait on the queue now: each idle worker blocks in BRPOP on the broker."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(c.get("cmd") == "brpop" for c in client.client_list())
+    finally:
+        client.close()

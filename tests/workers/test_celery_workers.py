@@ -10,6 +10,7 @@ from functools import partial
 
 from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows, wait_for
 from tests.gate import open_gate, started, write_gate
+from tests.workers.conftest import listening_workers
 
 _wait_for = partial(wait_for, timeout=60)
 
@@ -39,7 +40,7 @@ def test_two_workers_twenty_runs_each_once_spread_over_both(folder, redis_url):
         )
     workers = [folder.popen("worker"), folder.popen("worker")]
     try:
-        time.sleep(6)  # both workers connected to the broker
+        assert _wait_for(lambda: listening_workers(redis_url) == 2), "both workers wait on the queue"
         for _ in range(5):
             assert folder.hub("enqueue", "c0", "c1", "c2", "c3").code == 0
         assert _wait_for(lambda: sum(r["status"] == "succeeded" for r in _runs(folder)) == 20), _runs(folder)
@@ -83,7 +84,7 @@ def test_a_worker_killed_mid_run_the_run_completes_elsewhere_with_exact_counts(f
     first = folder.popen("worker")
     second = reaper = None
     try:
-        time.sleep(3)
+        assert _wait_for(lambda: listening_workers(redis_url) == 1), "the worker waits on the queue"
         assert folder.hub("enqueue", "amal").code == 0
         assert _wait_for(lambda: folder.sql("select count(*) from records")[0][0] > n // 5 if folder.store_exists() else False)
         first.send_signal(signal.SIGKILL)
@@ -120,7 +121,7 @@ def test_a_worker_waits_while_hub_run_holds_the_connection(folder, redis_url):
     worker = folder.popen("worker")
     try:
         assert _wait_for(lambda: started(folder).exists())
-        time.sleep(3)  # the worker connected
+        assert _wait_for(lambda: listening_workers(redis_url) == 1), "the worker waits on the queue"
         assert folder.hub("enqueue", "held").code == 0
         time.sleep(5)  # longer than the lease: the hand run's heartbeat keeps it
         assert [r["status"] for r in sorted(_runs(folder), key=lambda r: r["id"])] == ["running", "queued"]
