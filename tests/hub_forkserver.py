@@ -4,7 +4,7 @@ The tests run ``hub`` over a thousand times per store. Starting a Python interpr
 importing the hub (SQLAlchemy, FastAPI, rich, jsonschema...) costs about a second of CPU each
 time, which made the suite's CPU, not its waiting, the bulk of CI's time.
 
-This server imports the hub once, then forks one child per command. The child is a process of
+This server imports the hub's command line and the libraries once, then forks one child per command. The child is a process of
 its own, as ``subprocess.run([python, "-m", "hub", ...])`` would make: its own pid, working
 folder, environment, stdin from a file or /dev/null, stdout and stderr to files, and an exit status the
 server reports as ``subprocess`` does (``-9`` for SIGKILL). It runs ``hub/__main__.py`` and
@@ -35,8 +35,18 @@ import threading
 import time
 import traceback
 
-# What hub commands import; importing it here once is what every command is spared.
-PRELOAD = ("hub.cli", "hub.api", "hub.web", "hub.services", "hub.pipeline", "hub.reconcile", "hub.scheduling", "connectors", "plugins")
+# Imported once here, spared to every command. Of the hub's own modules only ``hub.cli``, which
+# every command imports as it starts: a module that a command imports later (the API, the web
+# admin, a connector) is imported afresh in the child, so a command that forgot an import fails
+# here as it would for a user. The libraries those modules use are imported here: their import
+# is the same in every process.
+PRELOAD = (
+    "hub.cli",
+    *("alembic", "apscheduler", "argon2", "babel", "celery", "cron_descriptor", "defusedxml", "fastapi", "httpx"),
+    *("jinja2", "jsonschema", "jsonschema_rs", "mt940", "openpyxl", "prometheus_client", "psycopg", "pydantic"),
+    *("rapidfuzz", "schwifty", "starlette", "tenacity", "uvicorn", "yaml"),
+    *("email", "multiprocessing", "smtplib", "ssl", "zipfile"),
+)
 
 
 def _child(request: dict, inherited: list[socket.socket], wake_r: int, wake_w: int) -> None:
@@ -103,12 +113,9 @@ def _exit_code(code: object) -> int:
 def serve(path: str) -> None:
     """Import the hub, then fork a child per request on the Unix socket at ``path``, until stdin closes."""
     import importlib
-    import pkgutil
 
     for name in PRELOAD:
-        package = importlib.import_module(name)
-        for module in pkgutil.walk_packages(package.__path__, f"{name}."):
-            importlib.import_module(module.name)
+        importlib.import_module(name)
     if threading.active_count() != 1:  # forking a process with threads copies their locks mid-use
         raise RuntimeError(f"importing the hub started threads: {threading.enumerate()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
