@@ -4,17 +4,18 @@ The tests run ``hub`` over a thousand times per store. Starting a Python interpr
 importing the hub (SQLAlchemy, FastAPI, rich, jsonschema...) costs about a second of CPU each
 time, which made the suite's CPU, not its waiting, the bulk of CI's time.
 
-This server imports the hub's command line and the libraries once, then forks one child per command. The child is a process of
-its own, as ``subprocess.run([python, "-m", "hub", ...])`` would make: its own pid, working
-folder, environment, stdin from a file or /dev/null, stdout and stderr to files, and an exit status the
-server reports as ``subprocess`` does (``-9`` for SIGKILL). It runs ``hub/__main__.py`` and
-ends the way the interpreter would (non-daemon threads joined, atexit handlers run, streams
-flushed). The server is started with stdout and stderr on /dev/null, so what the hub decides at
-import from them (no terminal: 160 columns, no colour) is what it decides under ``capture_output``.
+This server imports the hub's command line and its libraries once, then forks one child per
+command. The child is a process of its own, as ``subprocess.run([python, "-m", "hub", ...])``
+would make: its own pid, working folder, environment, stdin from a file or /dev/null, stdout
+and stderr to files, and an exit status the server reports as ``subprocess`` does (``-9`` for
+SIGKILL). It runs ``hub/__main__.py`` and ends the way the interpreter would (non-daemon
+threads joined, atexit handlers run, streams flushed). The server's stdout and stderr are never
+a terminal (a pipe, a log file), so what the hub decides at import from them (160 columns, no
+colour) is what it decides under ``capture_output``.
 
 Protocol, one connection per command on a Unix socket: the client sends one JSON line
-``{"argv", "cwd", "env", "in", "out", "err"}``; the server answers ``pid`` on a line as soon as the
-child exists, and its exit code on a second line once the child has ended.
+``{"argv", "cwd", "env", "in", "out", "err"}``; the server answers the child's pid on a line as
+soon as it exists, and its exit code on a second line once it has ended.
 
 What the interpreter decides at start from the environment (``PYTHON*`` variables, the locale)
 cannot differ between a forked child and its server; ``HubFolder.hub`` runs such commands as
@@ -111,7 +112,7 @@ def _exit_code(code: object) -> int:
 
 
 def serve(path: str) -> None:
-    """Import the hub, then fork a child per request on the Unix socket at ``path``, until stdin closes."""
+    """Import ``PRELOAD``, then fork a child per request on the Unix socket at ``path`` until stdin closes."""
     import importlib
 
     for name in PRELOAD:
