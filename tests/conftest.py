@@ -272,6 +272,17 @@ class _FileReader:
         return Path(self._f.name).read_text(encoding="utf-8")
 
 
+def serving(proc: subprocess.Popen, port: int) -> bool:
+    """Whether ``proc``, a ``hub serve`` started by ``popen``, has bound ``port`` itself.
+
+    Ports come from ``free_port()``, and the other leg of CI runs beside this one: a server of
+    its own that picked the same port in the same instant would answer ``/readyz`` as well, and
+    a test would talk to another hub's store. Only the process that bound the port logs it.
+    """
+    assert proc.poll() is None, f"hub serve exited: {proc.stderr.read()}"
+    return f"API on http://127.0.0.1:{port} " in proc.stderr.read()
+
+
 def wait_for(pred, timeout: float = 30) -> bool:
     """Poll ``pred`` until it holds or ``timeout`` seconds pass (for servers running in the background)."""
     import time

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hub.localport import free_port
-from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, donation_rows, wait_for
+from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, donation_rows, serving, wait_for
 
 PLATFORM_CONFIG = """\
 store: sqlite:///hub.db
@@ -66,7 +66,8 @@ class Platform:
         return self
 
     def _ready(self) -> bool:
-        assert self.proc.poll() is None, f"the platform exited: {self.proc.stderr.read()}"
+        if not serving(self.proc, self.port):
+            return False
         try:
             return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:

@@ -159,7 +159,7 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     import httpx
 
     from hub.localport import free_port
-    from tests.conftest import DONATION_RECORD, wait_for
+    from tests.conftest import DONATION_RECORD, serving, wait_for
 
     env = {"HUB_STORE": pg_url}
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
@@ -173,6 +173,8 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     try:
 
         def ready() -> bool:
+            if not serving(server, port):
+                return False
             try:
                 return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
             except httpx.TransportError:

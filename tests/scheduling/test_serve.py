@@ -9,7 +9,7 @@ from collections import Counter
 from contextlib import contextmanager
 from functools import partial
 
-from tests.conftest import wait_for
+from tests.conftest import serving, wait_for
 
 CONFIG = """\
 store: sqlite:///hub.db
@@ -63,6 +63,7 @@ def test_serve_answers_the_api_while_the_schedules_run(folder):
     port = free_port()
     proc = folder.popen("serve", "--port", str(port))
     try:
+        assert _wait_for(lambda: serving(proc, port))
         assert _wait_for(lambda: len(_runs(folder)) >= 2), "the schedules run beside the API"
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
@@ -92,6 +93,7 @@ def test_metrics_after_a_reload_read_the_store_the_new_config_names(folder):
             return ""  # not listening yet
 
     try:
+        assert _wait_for(lambda: serving(proc, port))
         assert _wait_for(lambda: 'wasl_records{entity="association"} 1.0' in metrics())
         # The new config reads three associations into another store (on the PostgreSQL leg
         # HUB_STORE keeps one store, where the three arrive too).

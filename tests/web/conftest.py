@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from hub.localport import free_port
-from tests.conftest import HubFolder, wait_for
+from tests.conftest import HubFolder, serving, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("WASL_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
@@ -59,7 +59,7 @@ class Site:
 
     def start(self) -> Site:
         self.proc = self.folder.popen("serve", "--port", str(self.port))
-        ok = wait_for(lambda: _answers(f"{self.url}/healthz"), timeout=60)
+        ok = wait_for(lambda: serving(self.proc, self.port) and _answers(f"{self.url}/healthz"), timeout=60)
         assert ok, self.proc.stderr.read()
         return self
 
