@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -272,15 +273,18 @@ class _FileReader:
         return Path(self._f.name).read_text(encoding="utf-8")
 
 
-def serving(proc: subprocess.Popen, port: int) -> bool:
-    """Whether ``proc``, a ``hub serve`` started by ``popen``, has bound ``port`` itself.
+def bound_port(proc: subprocess.Popen) -> int | None:
+    """The port ``proc``, a ``hub serve`` started by ``popen``, has bound, once its log says so.
 
-    Ports come from ``free_port()``, and the other leg of CI runs beside this one: a server of
-    its own that picked the same port in the same instant would answer ``/readyz`` as well, and
-    a test would talk to another hub's store. Only the process that bound the port logs it.
+    A server started with ``--port 0`` has the kernel pick its port as it binds, so nothing can
+    take the port first. One started on a port from ``free_port()`` can lose it to a server of
+    the other CI leg that picked the same port in the same instant; that server would answer
+    ``/readyz`` as well, and the test would talk to another hub's store. Only the process that
+    bound a port names it in its own log.
     """
     assert proc.poll() is None, f"hub serve exited: {proc.stderr.read()}"
-    return f"API on http://127.0.0.1:{port} " in proc.stderr.read()
+    found = re.search(r"API on http://127\.0\.0\.1:(\d+) ", proc.stderr.read())
+    return int(found.group(1)) if found else None
 
 
 def wait_for(pred, timeout: float = 30) -> bool:

@@ -15,8 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.localport import free_port
-from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, donation_rows, serving, wait_for
+from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, bound_port, donation_rows, wait_for
 
 PLATFORM_CONFIG = """\
 store: sqlite:///hub.db
@@ -55,19 +54,25 @@ class Platform:
 
     def __init__(self, folder: HubFolder) -> None:
         self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port: int | None = None  # picked by the kernel at the first start, kept for restarts
         self.proc = None
 
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "start the platform first: its port is picked as it starts"
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> Platform:
-        self.proc = self.folder.popen("serve", "--port", str(self.port))
+        self.proc = self.folder.popen("serve", "--port", str(self.port or 0))
         ok = wait_for(self._ready, timeout=60)
         assert ok, f"the platform did not become ready: {self.proc.stderr.read()}"
         return self
 
     def _ready(self) -> bool:
-        if not serving(self.proc, self.port):
+        port = bound_port(self.proc)
+        if port is None:
             return False
+        self.port = port
         try:
             return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:
@@ -195,12 +200,13 @@ class ApiThread:
         from hub.api import create_app
 
         self.hub = hub
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=self.port, log_level="error", lifespan="off"))
+        # Port 0: the kernel picks the port as the server binds it, so nothing can take it first.
+        self.server = uvicorn.Server(uvicorn.Config(create_app(hub), host="127.0.0.1", port=0, log_level="error", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         assert wait_for(lambda: self.server.started, timeout=30)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -158,23 +158,20 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     """The platform's database refuses connections for a while (a failover, a restart)."""
     import httpx
 
-    from hub.localport import free_port
-    from tests.conftest import DONATION_RECORD, serving, wait_for
+    from tests.conftest import DONATION_RECORD, bound_port, wait_for
 
     env = {"HUB_STORE": pg_url}
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     token = json.loads(folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--write", "--json", env=env).out)["token"]
-    port = free_port()
-    server = folder.popen("serve", "--port", str(port), env=env)
-    url = f"http://127.0.0.1:{port}"
+    server = folder.popen("serve", "--port", "0", env=env)
     push = {"json": {"records": [DONATION_RECORD]}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
     database = pg_url.rsplit("/", 1)[1]
     admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     try:
+        assert wait_for(lambda: bound_port(server) is not None, timeout=30)
+        url = f"http://127.0.0.1:{bound_port(server)}"
 
         def ready() -> bool:
-            if not serving(server, port):
-                return False
             try:
                 return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
             except httpx.TransportError:

@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from hub.localport import free_port
-from tests.conftest import wait_for
+from tests.conftest import bound_port, wait_for
 from tests.gate import open_gate, started, write_gate
 
 _wait_for = partial(wait_for, timeout=60)
@@ -139,8 +138,7 @@ def test_a_run_killed_on_another_machine_holds_the_connection_until_its_lease_la
 def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
     _setup(folder, lease=2, schedule="    schedule: {every: {seconds: 1}}\n")
     first = _held_run(folder)
-    port = free_port()
-    server = folder.popen("serve", "--port", str(port))
+    server = folder.popen("serve", "--port", "0")
     try:
         assert _wait_for(lambda: "skipped: held is running already: run 1" in server.stderr.read()), server.stderr.read()
         # Kept where admins look, not only in the log: one row for the slots this run kept busy.
@@ -159,10 +157,10 @@ def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
         assert row["last_run"]["id"] == 1 and row["skipped"]["id"] == 2, "the last run is the one that ran; the skipped slots beside it"
 
         def slots() -> int:
-            try:
-                found = re.search(r'wasl_skipped_slots\{connection="held"\} (\d+)\.0', httpx.get(f"http://127.0.0.1:{port}/metrics").text)
-            except httpx.TransportError:
+            port = bound_port(server)
+            if port is None:
                 return 0  # the API is not listening yet
+            found = re.search(r'wasl_skipped_slots\{connection="held"\} (\d+)\.0', httpx.get(f"http://127.0.0.1:{port}/metrics").text)
             return int(found[1]) if found else 0
 
         assert _wait_for(lambda: slots() >= skipped["attempts"] >= 3), "every slot counted, not the one row"

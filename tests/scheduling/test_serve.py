@@ -9,7 +9,7 @@ from collections import Counter
 from contextlib import contextmanager
 from functools import partial
 
-from tests.conftest import serving, wait_for
+from tests.conftest import bound_port, wait_for
 
 CONFIG = """\
 store: sqlite:///hub.db
@@ -57,13 +57,11 @@ def test_serve_runs_each_slot_and_stops_cleanly_on_sigterm(folder):
 def test_serve_answers_the_api_while_the_schedules_run(folder):
     import httpx
 
-    from hub.localport import free_port
-
     _setup(folder)
-    port = free_port()
-    proc = folder.popen("serve", "--port", str(port))
+    proc = folder.popen("serve", "--port", "0")
     try:
-        assert _wait_for(lambda: serving(proc, port))
+        assert _wait_for(lambda: bound_port(proc) is not None)
+        port = bound_port(proc)
         assert _wait_for(lambda: len(_runs(folder)) >= 2), "the schedules run beside the API"
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
@@ -80,20 +78,14 @@ def test_serve_answers_the_api_while_the_schedules_run(folder):
 def test_metrics_after_a_reload_read_the_store_the_new_config_names(folder):
     import httpx
 
-    from hub.localport import free_port
-
     _setup(folder)
-    port = free_port()
-    proc = folder.popen("serve", "--port", str(port))
+    proc = folder.popen("serve", "--port", "0")
 
     def metrics() -> str:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/metrics").text
-        except httpx.TransportError:
-            return ""  # not listening yet
+        return httpx.get(f"http://127.0.0.1:{bound_port(proc)}/metrics").text
 
     try:
-        assert _wait_for(lambda: serving(proc, port))
+        assert _wait_for(lambda: bound_port(proc) is not None)
         assert _wait_for(lambda: 'wasl_records{entity="association"} 1.0' in metrics())
         # The new config reads three associations into another store (on the PostgreSQL leg
         # HUB_STORE keeps one store, where the three arrive too).

@@ -17,8 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from hub.localport import free_port
-from tests.conftest import HubFolder, serving, wait_for
+from tests.conftest import HubFolder, bound_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("WASL_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
@@ -53,14 +52,14 @@ class Site:
 
     def __init__(self, folder: HubFolder) -> None:
         self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""
         self.proc = None
 
     def start(self) -> Site:
-        self.proc = self.folder.popen("serve", "--port", str(self.port))
-        ok = wait_for(lambda: serving(self.proc, self.port) and _answers(f"{self.url}/healthz"), timeout=60)
-        assert ok, self.proc.stderr.read()
+        self.proc = self.folder.popen("serve", "--port", "0")  # the kernel picks the port as it binds
+        assert wait_for(lambda: bound_port(self.proc) is not None, timeout=60), self.proc.stderr.read()
+        self.url = f"http://127.0.0.1:{bound_port(self.proc)}"
+        assert wait_for(lambda: _answers(f"{self.url}/healthz"), timeout=60), self.proc.stderr.read()
         return self
 
     def stop(self) -> None:
