@@ -1,4 +1,4 @@
-"""The demo's national platform: a second hub, started as its own process on a free local port.
+"""The demo's national platform: a second hub, started as its own process on a local port.
 
 It has its own folder and store (``platform/platform.db`` beside the demo's), and the demo's
 hub pushes to it through the ``wasl`` connector with one token per association, exactly as
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,6 @@ import httpx
 from hub.app import Hub
 from hub.config import load_config
 from hub.errors import HubError
-from hub.localport import free_port
 from hub.services import tokens
 
 __all__ = ["DemoPlatform", "TOKENS"]
@@ -41,8 +41,7 @@ class DemoPlatform:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""  # known once the platform has bound its port
         self.proc: subprocess.Popen | None = None
 
     def _hub(self) -> Hub:
@@ -79,18 +78,25 @@ class DemoPlatform:
         if not config.exists() or config.read_text(encoding="utf-8") != CONFIG:
             config.write_text(CONFIG, encoding="utf-8")
         os.environ.update(self._tokens())
-        os.environ["DEMO_PLATFORM_URL"] = self.url
         env = {k: v for k, v in os.environ.items() if k not in ("HUB_STORE", "HUB_CONFIG")}
-        log = (self.folder / "serve.log").open("w", encoding="utf-8")
+        log_path = self.folder / "serve.log"
+        log = log_path.open("w", encoding="utf-8")
+        # Port 0: the system picks a free port as the platform binds it, so no other program can
+        # take it in between; the platform's log names it.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub", "-c", str(config), "serve", "--port", str(self.port)], stdout=log, stderr=log, env=env
+            [sys.executable, "-m", "hub", "-c", str(config), "serve", "--port", "0"], stdout=log, stderr=log, env=env
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise HubError(f"the demo platform did not start; see {self.folder / 'serve.log'}")
+                raise HubError(f"the demo platform did not start; see {log_path}")
+            if not self.url:
+                bound = re.search(r"API on (http://127\.0\.0\.1:\d+) ", log_path.read_text(encoding="utf-8"))
+                if bound:
+                    self.url = bound[1]
+                    os.environ["DEMO_PLATFORM_URL"] = self.url
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if self.url and httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
