@@ -1,8 +1,9 @@
-"""A free TCP port on 127.0.0.1, for servers the hub starts beside itself.
+"""A free TCP port on 127.0.0.1, for servers that cannot be started on port 0.
 
-The demo starts its platform hub on one; the tests and benchmarks start platforms, bare
-endpoints, PostgreSQL and Redis on them. The system picks the port (bind to port 0); another
-process could take it before the server binds, which on one machine is rare enough.
+The system picks the port (bind to port 0), and another process could take it before the
+server binds it. A ``hub serve`` started beside the hub (the demo's platform, the tests') is
+given port 0 instead and names the port it bound in its log; this is for the rest: the
+tests' PostgreSQL and Redis, and the benchmarks' servers.
 """
 
 from __future__ import annotations
