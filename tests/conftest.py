@@ -7,7 +7,6 @@ import csv
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.localport import announced_url
 from tests.pg_server import pg_server, pg_url  # noqa: F401 - fixtures for every test module
 
 DONATION_HEADER = ["رقم الإيصال", "اسم المتبرع", "المبلغ", "العملة", "التاريخ", "طريقة الدفع"]
@@ -273,18 +273,25 @@ class _FileReader:
         return Path(self._f.name).read_text(encoding="utf-8")
 
 
-def bound_port(proc: subprocess.Popen) -> int | None:
-    """The port ``proc``, a ``hub serve`` started by ``popen``, has bound, once its log says so.
+def served_port(proc: subprocess.Popen, timeout: float = 60) -> int:
+    """The port ``proc``, a ``hub serve`` started by ``popen``, has bound, once its log names it.
 
-    A server started with ``--port 0`` has the kernel pick its port as it binds, so nothing can
-    take the port first. One started on a port from ``free_port()`` can lose it to a server of
-    the other CI leg that picked the same port in the same instant; that server would answer
-    ``/readyz`` as well, and the test would talk to another hub's store. Only the process that
-    bound a port names it in its own log.
+    Start it with ``--port 0``: the kernel picks the port as the server binds it, so nothing can
+    take it first. A port from ``free_port()`` could be lost to a server of the other CI leg
+    that picked the same one in the same instant; that server would answer ``/readyz`` as well,
+    and the test would talk to another hub's store. Only the process that bound a port names it
+    in its own log.
     """
-    assert proc.poll() is None, f"hub serve exited: {proc.stderr.read()}"
-    found = re.search(r"API on http://127\.0\.0\.1:(\d+) ", proc.stderr.read())
-    return int(found.group(1)) if found else None
+    url = None
+
+    def announced() -> bool:
+        nonlocal url
+        assert proc.poll() is None, f"hub serve exited: {proc.stderr.read()}"
+        url = announced_url(proc.stderr.read())
+        return url is not None
+
+    assert wait_for(announced, timeout), f"hub serve named no port within {timeout:g} s: {proc.stderr.read()}"
+    return int(url.rsplit(":", 1)[1])
 
 
 def wait_for(pred, timeout: float = 30) -> bool:

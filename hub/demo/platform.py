@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import httpx
 from hub.app import Hub
 from hub.config import load_config
 from hub.errors import HubError
+from hub.localport import announced_url
 from hub.services import tokens
 
 __all__ = ["DemoPlatform", "TOKENS"]
@@ -91,9 +91,8 @@ class DemoPlatform:
             if self.proc.poll() is not None:
                 raise HubError(f"the demo platform did not start; see {log_path}")
             if not self.url:
-                bound = re.search(r"API on (http://127\.0\.0\.1:\d+) ", log_path.read_text(encoding="utf-8"))
-                if bound:
-                    self.url = bound[1]
+                self.url = announced_url(log_path.read_text(encoding="utf-8")) or ""
+                if self.url:
                     os.environ["DEMO_PLATFORM_URL"] = self.url
             try:
                 if self.url and httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:

@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from hub.app import Hub
 from hub.errors import HubError
+from hub.localport import ANNOUNCED
 from hub.pipeline.run import run_connection
 from hub.scheduling.commands import last_id, new_commands, paused_connections
 from hub.scheduling.triggers import Schedule, parse_schedule
@@ -300,7 +301,7 @@ class HubServer:
             why, hint = _why_not_bound(self.host, self.port)
             raise HubError(f"cannot serve the API on {self.host}:{self.port}: {why}", hint=hint)
         bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else self.port
-        log.info("hub serve: API on http://%s:%s (OpenAPI at /openapi.json)", self.host, bound)
+        log.info(ANNOUNCED, self.host, bound)
         self.api_server, self.api_thread = server, thread
 
     def serve(self) -> None:

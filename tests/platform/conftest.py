@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, bound_port, donation_rows, wait_for
+from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFolder, donation_rows, served_port, wait_for
 
 PLATFORM_CONFIG = """\
 store: sqlite:///hub.db
@@ -64,15 +64,13 @@ class Platform:
 
     def start(self) -> Platform:
         self.proc = self.folder.popen("serve", "--port", str(self.port or 0))
+        self.port = served_port(self.proc)
         ok = wait_for(self._ready, timeout=60)
         assert ok, f"the platform did not become ready: {self.proc.stderr.read()}"
         return self
 
     def _ready(self) -> bool:
-        port = bound_port(self.proc)
-        if port is None:
-            return False
-        self.port = port
+        assert self.proc.poll() is None, f"the platform exited: {self.proc.stderr.read()}"
         try:
             return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:

@@ -158,7 +158,7 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     """The platform's database refuses connections for a while (a failover, a restart)."""
     import httpx
 
-    from tests.conftest import DONATION_RECORD, bound_port, wait_for
+    from tests.conftest import DONATION_RECORD, served_port, wait_for
 
     env = {"HUB_STORE": pg_url}
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
@@ -168,8 +168,7 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     database = pg_url.rsplit("/", 1)[1]
     admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     try:
-        assert wait_for(lambda: bound_port(server) is not None, timeout=30)
-        url = f"http://127.0.0.1:{bound_port(server)}"
+        url = f"http://127.0.0.1:{served_port(server, timeout=30)}"
 
         def ready() -> bool:
             try:

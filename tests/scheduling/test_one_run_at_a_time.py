@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.conftest import bound_port, wait_for
+from tests.conftest import served_port, wait_for
 from tests.gate import open_gate, started, write_gate
 
 _wait_for = partial(wait_for, timeout=60)
@@ -156,10 +156,9 @@ def test_serve_skips_a_slot_while_hub_run_holds_the_connection(folder):
         [row] = [r for r in json.loads(folder.hub("status", "--json").out) if r["connection"] == "held"]
         assert row["last_run"]["id"] == 1 and row["skipped"]["id"] == 2, "the last run is the one that ran; the skipped slots beside it"
 
+        port = served_port(server)
+
         def slots() -> int:
-            port = bound_port(server)
-            if port is None:
-                return 0  # the API is not listening yet
             found = re.search(r'wasl_skipped_slots\{connection="held"\} (\d+)\.0', httpx.get(f"http://127.0.0.1:{port}/metrics").text)
             return int(found[1]) if found else 0
 

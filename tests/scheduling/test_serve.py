@@ -9,7 +9,7 @@ from collections import Counter
 from contextlib import contextmanager
 from functools import partial
 
-from tests.conftest import bound_port, wait_for
+from tests.conftest import served_port, wait_for
 
 CONFIG = """\
 store: sqlite:///hub.db
@@ -60,8 +60,7 @@ def test_serve_answers_the_api_while_the_schedules_run(folder):
     _setup(folder)
     proc = folder.popen("serve", "--port", "0")
     try:
-        assert _wait_for(lambda: bound_port(proc) is not None)
-        port = bound_port(proc)
+        port = served_port(proc)
         assert _wait_for(lambda: len(_runs(folder)) >= 2), "the schedules run beside the API"
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
@@ -82,10 +81,10 @@ def test_metrics_after_a_reload_read_the_store_the_new_config_names(folder):
     proc = folder.popen("serve", "--port", "0")
 
     def metrics() -> str:
-        return httpx.get(f"http://127.0.0.1:{bound_port(proc)}/metrics").text
+        return httpx.get(f"http://127.0.0.1:{port}/metrics").text
 
     try:
-        assert _wait_for(lambda: bound_port(proc) is not None)
+        port = served_port(proc)
         assert _wait_for(lambda: 'wasl_records{entity="association"} 1.0' in metrics())
         # The new config reads three associations into another store (on the PostgreSQL leg
         # HUB_STORE keeps one store, where the three arrive too).

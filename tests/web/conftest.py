@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import HubFolder, bound_port, wait_for
+from tests.conftest import HubFolder, served_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("WASL_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
@@ -57,8 +57,7 @@ class Site:
 
     def start(self) -> Site:
         self.proc = self.folder.popen("serve", "--port", "0")  # the kernel picks the port as it binds
-        assert wait_for(lambda: bound_port(self.proc) is not None, timeout=60), self.proc.stderr.read()
-        self.url = f"http://127.0.0.1:{bound_port(self.proc)}"
+        self.url = f"http://127.0.0.1:{served_port(self.proc)}"
         assert wait_for(lambda: _answers(f"{self.url}/healthz"), timeout=60), self.proc.stderr.read()
         return self
 
