@@ -66,6 +66,10 @@ def _spoilt_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | N
     return None
 
 
+def _as_it_is(row: dict) -> dict:
+    return row
+
+
 class Preparer:
     """Prepares rows of one stream; built once per run from the stream's config."""
 
@@ -110,9 +114,12 @@ class Preparer:
         if self._bound is not None and self._bound[0] is self.mapping:
             return self._bound[1]
         mapping = self.mapping
-        apply = mapping.apply if mapping is not None else dict
-        apply_uncalculated = mapping.apply_uncalculated if mapping is not None else dict
         transforms = tuple(self.transforms)
+        # Without a mapping the row is the record. It is copied only for transforms, which may
+        # change it in place while the row must stay as it came for the quarantine.
+        unmapped = dict if transforms else _as_it_is
+        apply = mapping.apply if mapping is not None else unmapped
+        apply_uncalculated = mapping.apply_uncalculated if mapping is not None else dict
         is_valid, problems_of = self.validator.is_valid, self.validator.problems
         key_fields, owner_field = self.key, self.owner_field
         with_schema_problems = self._with_schema_problems

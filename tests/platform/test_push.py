@@ -366,6 +366,34 @@ def test_an_idempotency_key_reused_for_another_body_or_entity_is_refused(platfor
     assert platform.folder.sql("select count(*) from records") == [(1,)]
 
 
+def test_a_repeat_is_recognised_whatever_the_order_of_its_keys(platform):
+    """A client that serialises its dicts anew on a retry may change their key order: still one request."""
+    from hub.services.ingest import legacy_digest
+
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-order"}
+    records = [dict(GOOD, donor={"name": "فاطمة", "type": "individual", "country": "DE"}), {"id": "not a donation"}]
+    first = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": records, "versions": [3, 1]}, headers=headers)
+    assert first.status_code == 200 and [r["status"] for r in first.json()["results"]] == ["accepted", "rejected"]
+
+    def reversed_keys(value):
+        return {k: reversed_keys(value[k]) for k in reversed(value)} if isinstance(value, dict) else value
+
+    turned = {"versions": [3, 1], "records": [reversed_keys(r) for r in records]}
+    assert json.dumps(turned) != json.dumps({"records": records, "versions": [3, 1]})
+    again = httpx.post(f"{platform.url}/api/v1/donation/batch", content=json.dumps(turned), headers=headers)
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    # Another version of the same records is another request.
+    other = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": records, "versions": [4, 1]}, headers=headers)
+    assert other.status_code == 422 and "different request body" in other.json()["detail"]
+    # An answer stored by an earlier release, under the digest of the whole body, is still found.
+    platform.folder.sql("update api_requests set request_hash = ?", (legacy_digest({"records": records, "versions": [3, 1]}),))
+    old = httpx.post(f"{platform.url}/api/v1/donation/batch", json={"records": records, "versions": [3, 1]}, headers=headers)
+    assert old.status_code == 200 and old.headers["idempotent-replayed"] == "true" and old.json() == first.json()
+    assert platform.folder.sql("select count(*) from audit_log where action = 'api.ingest'") == [(1,)]
+
+
 def test_an_older_version_never_rolls_a_record_back(platform):
     platform.start()
     token = platform.token("amal", "assoc-amal")
