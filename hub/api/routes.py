@@ -1,7 +1,8 @@
 """The API's routes: each parses the request, calls one service, and answers JSON.
 
 Ingestion reads the body itself, so that a body over the size limit is refused while it
-arrives (413) rather than after it was held in memory, and so that JSON is parsed by orjson.
+arrives (413) rather than after it was held in memory, and so that JSON is parsed by orjson
+(by the standard library where a body holds an integer orjson would round: hub.exactjson).
 A gzip-compressed body (``Content-Encoding: gzip``, for associations on slow links) is
 inflated as it arrives, and the size limit holds for what it inflates to.
 """
@@ -12,11 +13,11 @@ import zlib
 from datetime import date
 from typing import Annotated, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from hub import exactjson
 from hub.api.answers import json_answer, problem_answers
 from hub.api.auth import principal
 from hub.api.models import Changes, Health, IngestAnswer, Item, Page, TokenInfo
@@ -91,8 +92,8 @@ async def _read_json(request: Request, limit: int):
     if not raw:
         raise ApiProblem(400, 'the body is empty; send {"records": [...]}')
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return exactjson.loads(raw)
+    except exactjson.JSONDecodeError as exc:
         raise ApiProblem(400, f"the body is not valid JSON: {exc}") from None
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hub import exactjson
 from hub.secrets import redactor
 from hub.store.types import MAX_ROW_ID
 from hub.text.controls import escape_controls
@@ -75,7 +75,7 @@ LIMIT = click.IntRange(1, 1_000_000)  # how many rows a list shows
 
 def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout (Arabic as is, secrets masked)."""
-    text = orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode()
+    text = exactjson.dumps(obj, indent=True).decode()
     sys.stdout.write(redactor.redact(text) + "\n")
 
 

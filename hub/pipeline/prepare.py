@@ -16,6 +16,7 @@ from hashlib import blake2b
 import orjson
 
 from hub.errors import RecordError, RecordProblem
+from hub.exactjson import unwritable
 from hub.mapping import Mapping
 from hub.readers.uncalculated import UncalculatedRow, formula_key_message
 from hub.store.records import MAX_KEY, Prepared, prepared_from
@@ -64,6 +65,15 @@ def _spoilt_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | N
         if part.startswith("="):
             return RecordProblem(field, "key", formula_key_message(part))
     return None
+
+
+def _unwritable_problem(record: dict) -> RecordProblem:
+    """Why a valid record cannot become canonical JSON: an integer beyond 64 bits, or a transform's non-JSON value."""
+    found = unwritable(record)
+    if found is None:
+        return RecordProblem("(record)", "type", "the record cannot be written as JSON")
+    path, message = found
+    return RecordProblem(".".join(str(p) for p in path) or "(record)", "type", message)
 
 
 def _as_it_is(row: dict) -> dict:
@@ -168,7 +178,10 @@ class Preparer:
                 # A stream may key on fields of its own choosing; what it makes must fit the store's key.
                 problem = RecordProblem(key_fields[-1], "key", f"the natural key is {len(key)} characters; at most {max_key} are kept")
                 return Rejected("key", line, raw, [problem])
-            body = orjson.dumps(record, option=_SORT)
+            try:
+                body = orjson.dumps(record, option=_SORT)
+            except TypeError:
+                return Rejected("validate", line, raw, [_unwritable_problem(record)])
             return make((key, body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(owner_field)))
 
         self._bound = (mapping, prepare)

@@ -10,8 +10,7 @@ import codecs
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
-
+from hub import exactjson
 from hub.errors import InputError, RecordProblem
 
 __all__ = ["JsonlFile"]
@@ -36,8 +35,8 @@ class JsonlFile:
                 if lineno <= start_after or not raw.strip():
                     continue
                 try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
+                    obj = exactjson.loads(raw)
+                except exactjson.JSONDecodeError as exc:
                     text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                     yield lineno, lineno, text, (RecordProblem("(record)", "json", f"not valid JSON: {exc}"),)
                     continue

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub import exactjson
 from hub.app import Hub
 from hub.errors import HubError
 from hub.pipeline.prepare import Preparer, Rejected
@@ -75,7 +76,7 @@ def legacy_digest(body: Any) -> str:
 
 def _fingerprint(raw: object) -> str:
     """A refused record's content digest: of its canonical JSON, as a prepared record's is."""
-    return hashlib.blake2b(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return hashlib.blake2b(exactjson.dumps(raw, sort_keys=True), digest_size=16).hexdigest()
 
 
 def _stored_answer(conn: Connection, principal: Principal, entity: str, key: str, digest: str, body: Any) -> Answer | None:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, insert, or_, select, update
 
+from hub import exactjson
 from hub.errors import NotFoundError
 from hub.store.models import quarantine_table
 
@@ -23,7 +24,7 @@ API_STAGE = "api"  # the stage of records refused over the API (their connection
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return exactjson.dumps(value).decode()
 
 
 def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[int]:
@@ -79,7 +80,7 @@ def _as_dict(r) -> dict[str, Any]:
         "entity": r.entity,
         "stage": r.stage,
         "line": r.line,
-        "raw": orjson.loads(r.raw),
+        "raw": exactjson.loads(r.raw),
         "errors": orjson.loads(r.errors),
         "status": r.status,
         "reason": r.reason,

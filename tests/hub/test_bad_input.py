@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import openpyxl
+
 from tests.conftest import DONATION_HEADER, ON_POSTGRES, donation_rows
 
 
@@ -295,6 +297,48 @@ def test_a_bad_jsonl_line_is_quarantined_not_fatal(folder):
     assert (run["inserted"], run["quarantined"]) == (2, 2)
     q = json.loads(folder.hub("quarantine", "list", "--json").out)
     assert [(e["line"], e["raw"], e["errors"][0]["rule"]) for e in q] == [(2, "{not json", "json"), (3, [1, 2], "type")]
+
+
+def test_a_whole_number_too_long_to_keep_exactly_is_quarantined_whole_never_rounded(folder):
+    """A 30-digit register number written as a bare JSON number, not as text."""
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n    streams:\n      d: {entity: association}\n",
+    )
+    good = '"name_ar": "جمعية", "governorate": "SY01", "status": "active"'
+    folder.write(
+        "d.jsonl",
+        f'{{"id": "a1", {good}, "extra": {{"register_no": 123456789012345678901234567890}}}}\n'
+        f'{{"id": "a2", {good}, "extra": {{"highest": 18446744073709551615, "lowest": -9223372036854775808}}}}\n'
+        f'{{"id": "a3", {good}, "extra": {{"n": [1, -9223372036854775809]}}}}\n'
+        f'{{"id": "a4", {good}, "phone": 963944123456789012345}}\n'
+        f'{{"id": "a5", {good}}}\n',
+    )
+    r = folder.hub("run", "j", "--json")
+    assert r.code == 1, r.out + r.err
+    run = json.loads(r.out)["runs"][0]
+    assert (run["inserted"], run["quarantined"]) == (2, 3)
+    # What fits in 64 bits is stored digit for digit.
+    (a2,) = folder.sql("select data from records where key = 'a2'")[0]
+    assert '"highest":18446744073709551615' in a2 and '"lowest":-9223372036854775808' in a2
+    q = {e["line"]: e for e in json.loads(folder.hub("quarantine", "list", "--json").out)}
+    assert q[1]["raw"]["extra"]["register_no"] == 123456789012345678901234567890
+    assert q[1]["errors"] == [
+        {
+            "path": "extra.register_no",
+            "rule": "type",
+            "message": "123456789012345678901234567890 is a whole number of 30 digits, more than is kept exactly; "
+            'send it as text, like "123456789012345678901234567890"',
+        }
+    ]
+    assert q[3]["raw"]["extra"]["n"] == [1, -9223372036854775809] and q[3]["errors"][0]["path"] == "extra.n.1"
+    assert q[4]["raw"]["phone"] == 963944123456789012345
+    # A spreadsheet keeps 15 digits of a number: the export writes a longer one as text, whole.
+    assert folder.hub("quarantine", "export", "fix.xlsx").code == 0
+    sheet = openpyxl.load_workbook(folder.path / "fix.xlsx").active
+    header = [c.value for c in sheet[1]]
+    phones = [row[header.index("phone")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "963944123456789012345" in phones
 
 
 def test_a_jsonl_file_saved_with_a_byte_order_mark_reads_its_first_line(folder):

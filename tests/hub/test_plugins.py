@@ -96,6 +96,29 @@ def test_plugin_folder_provides_connector_transform_secret_and_events(folder):
     assert json.loads(folder.sql("select cursor from stream_state")[0][0]) == 6
 
 
+def test_a_transform_that_returns_what_json_cannot_hold_quarantines_the_record_not_the_run(folder):
+    folder.write("my_plugins/numbers.py", FOLDER_PLUGIN)
+    folder.write(
+        "my_plugins/money.py",
+        "from decimal import Decimal\nfrom hub import hookimpl\n\n"
+        "def budget(record, context):\n"
+        "    if record['id'] == 'n1':\n"
+        "        record['extra'] = {'budget': Decimal('1250.50')}\n"
+        "    return record\n\n"
+        "@hookimpl\ndef hub_register_transforms(registry):\n    registry.add('budget', budget)\n",
+    )
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nplugins: {folders: [my_plugins]}\nconnections:\n  n:\n    connector: numbers\n    settings: {}\n    streams:\n      s: {entity: association, transforms: [budget]}\n",
+    )
+    r = folder.hub("run", "n", "--json", env={"EVENTS_FILE": str(folder.path / "events.jsonl")})
+    assert r.code == 1, r.err
+    assert (json.loads(r.out)["runs"][0]["inserted"], json.loads(r.out)["runs"][0]["quarantined"]) == (2, 1)
+    (entry,) = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert entry["raw"]["id"] == "n1" and "extra" not in entry["raw"], "the row as the source gave it"
+    assert entry["errors"][0]["path"] == "extra.budget" and "a Decimal is not a JSON value" in entry["errors"][0]["message"]
+
+
 def test_a_broken_third_party_plugin_is_a_warning_naming_it(folder, tmp_path):
     site = tmp_path / "site"
     dist = site / "broken_plugin-1.0.dist-info"

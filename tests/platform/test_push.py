@@ -394,6 +394,38 @@ def test_a_repeat_is_recognised_whatever_the_order_of_its_keys(platform):
     assert platform.folder.sql("select count(*) from audit_log where action = 'api.ingest'") == [(1,)]
 
 
+def test_a_number_too_long_to_keep_exactly_is_refused_in_words_and_kept_whole(platform):
+    """orjson would read a bare 30-digit number as a float: the record would be stored rounded."""
+    platform.start()
+    token = platform.token("amal", "assoc-amal")
+    long, widest = "123456789012345678901234567890", "18446744073709551615"
+    body = (
+        f'{{"records": [{json.dumps(dict(GOOD, id="D1"))[:-1]}, "extra": {{"card": {long}}}}},'
+        f' {json.dumps(dict(GOOD, id="D2"))[:-1]}, "extra": {{"card": {widest}}}}}]}}'
+    )
+    r = httpx.post(
+        f"{platform.url}/api/v1/donation/batch",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": "long"},
+    )
+    assert r.status_code == 200, r.text
+    first, second = r.json()["results"]
+    assert first["status"] == "rejected" and first["errors"][0]["path"] == "extra.card"
+    assert f'send it as text, like "{long}"' in first["errors"][0]["message"]
+    assert second["status"] == "accepted"
+    assert f'"card":{widest}' in platform.folder.sql("select data from records where key = 'assoc-amal|D2'")[0][0]
+    (raw,) = platform.folder.sql("select raw from quarantine where stage = 'api'")[0]
+    assert f'"card":{long}' in raw
+    q = json.loads(platform.folder.hub("quarantine", "list", "--json").out)
+    assert q[0]["raw"]["extra"]["card"] == int(long)
+    again = httpx.post(
+        f"{platform.url}/api/v1/donation/batch",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": "long"},
+    )
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == r.json()
+
+
 def test_an_older_version_never_rolls_a_record_back(platform):
     platform.start()
     token = platform.token("amal", "assoc-amal")
