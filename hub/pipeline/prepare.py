@@ -170,6 +170,11 @@ class Preparer:
                 else:
                     parts.append(str(v))
             key = "|".join(parts)
+            if "\x00" in key:
+                # Only a stream's own key fields can hold one (identifiers may not): PostgreSQL
+                # refuses a NUL in text, and the whole batch would fail with it, run after run.
+                field = next(f for f, part in zip(key_fields, parts, strict=True) if "\x00" in part)
+                return Rejected("key", line, raw, [RecordProblem(field, "key", f"the natural key field {field!r} holds a NUL character")])
             if "E+" in key or "=" in key:
                 spoilt = _spoilt_part(key_fields, parts)
                 if spoilt is not None:

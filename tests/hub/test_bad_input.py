@@ -6,7 +6,7 @@ import json
 
 import openpyxl
 
-from tests.conftest import DONATION_HEADER, ON_POSTGRES, donation_rows
+from tests.conftest import DONATION_HEADER, DONATION_RECORD, ON_POSTGRES, donation_rows
 
 
 def _no_traceback(r):
@@ -339,6 +339,24 @@ def test_a_whole_number_too_long_to_keep_exactly_is_quarantined_whole_never_roun
     header = [c.value for c in sheet[1]]
     phones = [row[header.index("phone")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert "963944123456789012345" in phones
+
+
+def test_a_nul_in_a_key_field_of_the_streams_choosing_quarantines_the_record_not_the_batch(folder):
+    """Identifiers may not hold a control character, but a stream may key on a field that can (a reference)."""
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n"
+        "    streams:\n      d: {entity: donation, key: [association_id, reference]}\n",
+    )
+    lines = [dict(DONATION_RECORD, id=f"D{i}", reference=f"REF-{i}") for i in range(3)]
+    lines[1]["reference"] = "REF-\x001"
+    folder.write("d.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    r = folder.hub("run", "j", "--json")
+    assert r.code == 1, r.out + r.err
+    assert (json.loads(r.out)["runs"][0]["inserted"], json.loads(r.out)["runs"][0]["quarantined"]) == (2, 1)
+    (entry,) = json.loads(folder.hub("quarantine", "list", "--json").out)
+    assert entry["raw"]["reference"] == "REF-\x001"
+    assert entry["errors"] == [{"path": "reference", "rule": "key", "message": "the natural key field 'reference' holds a NUL character"}]
 
 
 def test_a_jsonl_file_saved_with_a_byte_order_mark_reads_its_first_line(folder):
