@@ -61,8 +61,8 @@ def batch_digest(fingerprints: list[str], versions: Any) -> str:
     """The digest an idempotent request is recognised by: its records' content digests and versions.
 
     Each record's digest is that of its canonical JSON (sorted keys), which preparing it made
-    anyway, so key order does not matter and the body is not serialised a second time (that
-    cost a twentieth of the platform's time per batch).
+    anyway, so key order does not matter and the body is not serialised a second time (up
+    to a twentieth of the platform's time per batch).
     """
     h = hashlib.sha256(orjson.dumps(versions))
     h.update("".join(fingerprints).encode())
@@ -71,7 +71,7 @@ def batch_digest(fingerprints: list[str], versions: Any) -> str:
 
 def legacy_digest(body: Any) -> str:
     """The digest of the whole body with sorted keys, as answers stored before ``batch_digest`` have it."""
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(exactjson.dumps(body, sort_keys=True)).hexdigest()
 
 
 def _fingerprint(raw: object) -> str:

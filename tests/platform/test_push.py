@@ -424,6 +424,12 @@ def test_a_number_too_long_to_keep_exactly_is_refused_in_words_and_kept_whole(pl
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": "long"},
     )
     assert again.headers["idempotent-replayed"] == "true" and again.json() == r.json()
+    other = httpx.post(
+        f"{platform.url}/api/v1/donation/batch",
+        content=body.replace(long, long + "1"),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": "long"},
+    )
+    assert other.status_code == 422 and "different request body" in other.json()["detail"]
 
 
 def test_an_older_version_never_rolls_a_record_back(platform):
