@@ -20,7 +20,9 @@ from uuid import UUID
 
 import orjson
 
-__all__ = ["JSONDecodeError", "dumps", "loads", "unwritable"]
+from hub.errors import RecordProblem
+
+__all__ = ["JSONDecodeError", "dumps", "loads", "unwritable", "unwritable_problem"]
 
 # orjson's own JSONDecodeError is a subclass: one ``except`` catches both parsers' errors.
 JSONDecodeError = json.JSONDecodeError
@@ -132,3 +134,12 @@ def unwritable(value: Any, path: tuple = ()) -> tuple[tuple, str] | None:
                 return found
         return None
     return path, f"a {type(value).__name__} is not a JSON value: a record holds text, numbers, true, false, null, lists and objects"
+
+
+def unwritable_problem(record: Any) -> RecordProblem:
+    """Why a record that orjson refused to write cannot become canonical JSON, as a record's problem."""
+    found = unwritable(record)
+    if found is None:
+        return RecordProblem("(record)", "type", "the record cannot be written as JSON")
+    path, message = found
+    return RecordProblem(".".join(str(p) for p in path) or "(record)", "type", message)

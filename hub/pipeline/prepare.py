@@ -16,7 +16,7 @@ from hashlib import blake2b
 import orjson
 
 from hub.errors import RecordError, RecordProblem
-from hub.exactjson import unwritable
+from hub.exactjson import unwritable_problem
 from hub.mapping import Mapping
 from hub.readers.uncalculated import UncalculatedRow, formula_key_message
 from hub.store.records import MAX_KEY, Prepared, prepared_from
@@ -65,15 +65,6 @@ def _spoilt_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | N
         if part.startswith("="):
             return RecordProblem(field, "key", formula_key_message(part))
     return None
-
-
-def _unwritable_problem(record: dict) -> RecordProblem:
-    """Why a valid record cannot become canonical JSON: an integer beyond 64 bits, or a transform's non-JSON value."""
-    found = unwritable(record)
-    if found is None:
-        return RecordProblem("(record)", "type", "the record cannot be written as JSON")
-    path, message = found
-    return RecordProblem(".".join(str(p) for p in path) or "(record)", "type", message)
 
 
 def _as_it_is(row: dict) -> dict:
@@ -186,7 +177,7 @@ class Preparer:
             try:
                 body = orjson.dumps(record, option=_SORT)
             except TypeError:
-                return Rejected("validate", line, raw, [_unwritable_problem(record)])
+                return Rejected("validate", line, raw, [unwritable_problem(record)])
             return make((key, body.decode(), blake2b(body, digest_size=16).hexdigest(), record.get(owner_field)))
 
         self._bound = (mapping, prepare)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hub.errors import RecordError, RecordProblem
+from hub.exactjson import unwritable_problem
 from hub.mapping import compile_mapping, identity_spec
 from hub.readers import JsonlFile, open_table
 from hub.schema import ENTITIES, load_schema
@@ -46,6 +49,11 @@ def validate_file(entity: str, path: Path) -> dict[str, Any]:
                 record = {}
             if not problems:
                 problems = validator.problems(record) if not validator.is_valid(record) else []
+            if not problems:
+                try:
+                    orjson.dumps(record)
+                except TypeError:  # valid by the schema, but a number the store cannot keep exactly
+                    problems = [unwritable_problem(record)]
             for col in unknown:
                 if data.get(col) not in (None, ""):
                     problems.append(RecordProblem(col, "additionalProperties", f"column {col!r} is not a field of {entity}"))

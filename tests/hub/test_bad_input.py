@@ -314,6 +314,9 @@ def test_a_whole_number_too_long_to_keep_exactly_is_quarantined_whole_never_roun
         f'{{"id": "a4", {good}, "phone": 963944123456789012345}}\n'
         f'{{"id": "a5", {good}}}\n',
     )
+    # `hub validate` says so before anything is stored, as a run will.
+    checked = folder.hub("validate", "association", "d.jsonl", "--json")
+    assert checked.code == 1 and [e["line"] for e in json.loads(checked.out)["invalid"]] == [1, 3, 4]
     r = folder.hub("run", "j", "--json")
     assert r.code == 1, r.out + r.err
     run = json.loads(r.out)["runs"][0]
