@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-import orjson
 
+from hub import exactjson
 from hub.cli.context import open_hub
 from hub.cli.output import emit_json, say, table
 from hub.services import state as svc
@@ -31,7 +31,7 @@ def state_show(ctx, connection, as_json) -> None:
             [
                 [
                     r["stream"],
-                    orjson.dumps(r["cursor"]).decode() if r["cursor"] is not None else "(start)",
+                    exactjson.dumps(r["cursor"]).decode() if r["cursor"] is not None else "(start)",
                     r["run_id"],
                     r["updated_at"],
                 ]
@@ -48,11 +48,11 @@ def state_show(ctx, connection, as_json) -> None:
 def state_set(ctx, connection, value, stream) -> None:
     """Set a stream's cursor to VALUE (JSON, e.g. '"2026-01-01T00:00:00+03:00"')."""
     try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError:
+        parsed = exactjson.loads(value)
+    except exactjson.JSONDecodeError:
         raise click.BadParameter(f"{value!r} is not JSON (quote a string: '\"...\"')", param_hint="VALUE") from None
     r = svc.set_cursor(open_hub(ctx), connection, parsed, stream=stream)
-    say(f"{connection}/{r['stream']}: cursor {orjson.dumps(r['old']).decode()} -> {orjson.dumps(r['cursor']).decode()}")
+    say(f"{connection}/{r['stream']}: cursor {exactjson.dumps(r['old']).decode()} -> {exactjson.dumps(r['cursor']).decode()}")
 
 
 @state.command("rewind")
@@ -62,7 +62,7 @@ def state_set(ctx, connection, value, stream) -> None:
 def state_rewind(ctx, connection, stream) -> None:
     """Forget cursors so the next run reads from the start (unchanged records cost nothing)."""
     for r in svc.rewind(open_hub(ctx), connection, stream=stream):
-        say(f"{connection}/{r['stream']}: rewound (was {orjson.dumps(r['old']).decode()})")
+        say(f"{connection}/{r['stream']}: rewound (was {exactjson.dumps(r['old']).decode()})")
 
 
 COMMANDS = [state]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
+from hub import exactjson
 from hub.store.models import stream_state_table
 
 __all__ = ["all_states", "clear_state", "load_cursor", "save_cursor"]
@@ -22,12 +22,12 @@ _t = stream_state_table
 def load_cursor(conn: Connection, connection: str, stream: str) -> Any:
     """The saved cursor value of a stream, or None when it has never run."""
     raw = conn.execute(select(_t.c.cursor).where(_t.c.connection == connection, _t.c.stream == stream)).scalar()
-    return None if raw is None else orjson.loads(raw)
+    return None if raw is None else exactjson.loads(raw)
 
 
 def save_cursor(conn: Connection, connection: str, stream: str, value: Any, *, run_id: int | None, now: datetime) -> None:
     """Set a stream's cursor (in the caller's transaction)."""
-    data = orjson.dumps(value).decode()
+    data = exactjson.dumps(value).decode()  # a partner's id past 64 bits is kept whole
     res = conn.execute(
         update(_t).where(_t.c.connection == connection, _t.c.stream == stream).values(cursor=data, run_id=run_id, updated_at=now)
     )
@@ -52,7 +52,7 @@ def all_states(conn: Connection, connection: str | None = None) -> list[dict]:
         {
             "connection": r.connection,
             "stream": r.stream,
-            "cursor": orjson.loads(r.cursor),
+            "cursor": exactjson.loads(r.cursor),
             "run_id": r.run_id,
             "updated_at": r.updated_at.isoformat(),
         }

@@ -215,6 +215,38 @@ def test_an_incremental_number_field_moves_the_cursor_by_value_not_as_text(serve
     assert server.requests[-1].arg("after_seq") == "12"
 
 
+def test_an_incremental_id_past_64_bits_is_kept_whole_as_the_cursor(server, folder):
+    """A CRM whose gift numbers are 22-digit integers: the cursor was written as a float, or the run failed."""
+    base = 1234567890123456789012
+    gifts = [{"ref": f"G{i}", "seq": base + i, "sum": "100"} for i in range(3)]
+
+    def page(req):
+        after = int(req.arg("after_seq") or 0)
+        body = "[" + ",".join(json.dumps(g) for g in gifts if g["seq"] > after) + "]"
+        return Response(200, body.encode(), {"Content-Type": "application/json"})
+
+    server.route("GET", "/gifts", page)
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  crm:\n    connector: rest\n"
+        f"    settings: {{url: '{server.url}'}}\n"
+        "    streams:\n      gifts:\n        entity: donation\n"
+        "        options: {path: /gifts, incremental: {field: seq, param: after_seq}}\n"
+        "        mapping:\n          id: ref\n          association_id: {const: assoc-amal}\n"
+        "          amount: {column: sum, type: decimal}\n          currency: {const: SYP}\n"
+        "          donated_at: {const: '2026-11-01T10:00:00+03:00'}\n          channel: {const: platform}\n          status: {const: received}\n",
+    )
+    first = folder.hub("run", "crm", "--json")
+    assert first.code == 0, first.out + first.err
+    assert json.loads(first.out)["runs"][0]["inserted"] == 3
+    (state,) = json.loads(folder.hub("state", "show", "crm", "--json").out)
+    assert state["cursor"] == base + 2
+    gifts.append({"ref": "G3", "seq": base + 3, "sum": "100"})
+    second = folder.hub("run", "crm", "--json")
+    assert second.code == 0 and json.loads(second.out)["runs"][0]["inserted"] == 1
+    assert server.requests[-1].arg("after_seq") == str(base + 2)
+
+
 def test_write_each_failing_part_way_says_what_the_partner_already_took(server, tmp_path):
     answers = iter([Response(200, {}), Response(422, {"detail": "no donor"}), Response(200, {}), Response(503, {})])
     server.route("POST", "/gift", lambda req: next(answers))
