@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, insert, select
 
+from hub import exactjson
 from hub.errors import NotFoundError
 from hub.store.db import hold_until_commit
 from hub.store.models import audit_log_table
@@ -40,7 +40,7 @@ def append(conn: Connection, *, actor: str, action: str, subject: str, detail: d
     """
     hold_until_commit(conn, "audit")
     prev = conn.execute(select(_t.c.hash).order_by(_t.c.id.desc()).limit(1)).scalar() or GENESIS
-    body = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+    body = exactjson.dumps(detail, sort_keys=True).decode()  # a cursor past 64 bits is kept whole
     h = _digest(prev, now, actor, action, subject, body)
     conn.execute(insert(_t).values(at=now, actor=actor, action=action, subject=subject, detail=body, prev_hash=prev, hash=h))
     return h
@@ -63,7 +63,7 @@ def _as_dict(r) -> dict:
         "actor": r.actor,
         "action": r.action,
         "subject": r.subject,
-        "detail": orjson.loads(r.detail),
+        "detail": exactjson.loads(r.detail),
     }
 
 
@@ -73,7 +73,7 @@ def detail_line(detail: Any, limit: int = 120) -> str:
     The platform's api.ingest entries name every record a batch wrote: hundreds of keys,
     which made each row of a list a screen long.
     """
-    text = orjson.dumps(detail).decode()
+    text = exactjson.dumps(detail).decode()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

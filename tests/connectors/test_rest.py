@@ -245,6 +245,11 @@ def test_an_incremental_id_past_64_bits_is_kept_whole_as_the_cursor(server, fold
     second = folder.hub("run", "crm", "--json")
     assert second.code == 0 and json.loads(second.out)["runs"][0]["inserted"] == 1
     assert server.requests[-1].arg("after_seq") == str(base + 2)
+    # Set by hand, and audited, whole too.
+    assert folder.hub("state", "set", "crm", str(base)).code == 0
+    (entry,) = json.loads(folder.hub("audit", "list", "--json").out)
+    assert entry["action"] == "state.set" and entry["detail"]["new"] == base
+    assert folder.hub("audit", "verify").code == 0
 
 
 def test_write_each_failing_part_way_says_what_the_partner_already_took(server, tmp_path):
