@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from hub import exactjson
 from hub.errors import HubError
 from hub.sdk import Stream
 
@@ -47,7 +48,7 @@ def check_cursor(connection: str, stream: Stream, value: Any, *, saved: bool) ->
     problem = cursor_problem(stream, value)
     if problem is None:
         return
-    shown = orjson.dumps(value).decode()
+    shown = exactjson.dumps(value).decode()
     if len(shown) > 200:
         shown = shown[:200] + "…"
     if saved:

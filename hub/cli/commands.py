@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import orjson
 
+from hub import exactjson
 from hub.app import Hub
 from hub.cli.context import open_hub
 from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, local_time, say, table
@@ -435,7 +436,7 @@ def audit_show(ctx, entry_id, as_json) -> None:
         emit_json(found)
         return
     found["at"] = local_time(found["at"], hub.config.timezone)
-    found["detail"] = orjson.dumps(found["detail"], option=orjson.OPT_INDENT_2).decode()
+    found["detail"] = exactjson.dumps(found["detail"], indent=True).decode()
     table(f"audit entry {entry_id}", ["field", "value"], [[k, v] for k, v in found.items()])
 
 

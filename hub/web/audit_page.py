@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request
 
+from hub import exactjson
 from hub.errors import NotFoundError
 from hub.store import audit
 from hub.web.session import current_user
@@ -39,6 +39,6 @@ def audit_page(
         checked = audit.verify(conn) if verify else None
     for r in rows:
         r["line"] = audit.detail_line(r["detail"])
-        r["whole"] = orjson.dumps(r["detail"], option=orjson.OPT_INDENT_2).decode()
+        r["whole"] = exactjson.dumps(r["detail"], indent=True).decode()
     older = rows[-1]["id"] if len(rows) == PAGE else None
     return render(request, "audit.html", user, rows=rows, older=older, checked=checked, genesis=audit.GENESIS)

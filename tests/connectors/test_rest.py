@@ -249,6 +249,8 @@ def test_an_incremental_id_past_64_bits_is_kept_whole_as_the_cursor(server, fold
     assert folder.hub("state", "set", "crm", str(base)).code == 0
     (entry,) = json.loads(folder.hub("audit", "list", "--json").out)
     assert entry["action"] == "state.set" and entry["detail"]["new"] == base
+    shown = folder.hub("audit", "show", str(entry["id"]))
+    assert shown.code == 0 and f'"new": {base}' in shown.out, shown.err
     assert folder.hub("audit", "verify").code == 0
 
 
