@@ -343,7 +343,14 @@ def confirm_match(hub: Hub, match_id: int, *, actor: str = "cli", remember: bool
             for d in ds.values():
                 conn.execute(
                     insert(_payer_memory).values(
-                        donor_key=d.donor_key, account=t.payer_account, name=t.payer_name, match_id=match_id, actor=actor, created_at=now
+                        donor_key=d.donor_key,
+                        account=t.payer_account,
+                        # The bank's text as it came, but for a NUL, which PostgreSQL cannot hold
+                        # outside JSON (a corrupt bank export); names are compared by letters anyway.
+                        name=t.payer_name.replace("\x00", "") if t.payer_name else t.payer_name,
+                        match_id=match_id,
+                        actor=actor,
+                        created_at=now,
                     )
                 )
                 remembered.append(d.donor_key)

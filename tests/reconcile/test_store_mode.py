@@ -157,6 +157,42 @@ def test_bank_csv_with_arabic_headers_and_debit_credit_columns(folder):
     assert out["ignored"] == [{"transaction": "BNK-772", "reason": "debit: only money coming in is matched to donations"}]
 
 
+def test_a_payer_name_with_a_nul_from_a_corrupt_bank_export_is_remembered_on_every_store(folder):
+    """PostgreSQL refuses a NUL in text: confirming the match failed with an internal error there."""
+    folder.write(
+        "hub.yaml",
+        CONFIG
+        + """\
+  bank-csv:
+    connector: csv
+    settings: {path: bank.csv}
+    streams:
+      lines:
+        entity: bank_transaction
+        mapping:
+          id: ref
+          account: {const: SY0012345678}
+          booking_date: {column: date, type: date}
+          amount: {column: credit, type: decimal}
+          direction: {const: credit}
+          currency: {const: USD}
+          status: {const: booked}
+          counterparty.name: payer
+""",
+    )
+    folder.write("d.jsonl", json.dumps(donation("D1", "45", "USD", "2026-10-05", name="محمد علي الحلبي"), ensure_ascii=False) + "\n")
+    folder.write_csv("bank.csv", ["date", "ref", "credit", "payer"], [["2026-10-07", "T1", "45", "MHD ALI\x00 HALABI"]])
+    assert folder.hub("run", "donations").code == 0
+    assert folder.hub("run", "bank-csv").code == 0
+    assert folder.hub("reconcile").code == 1  # a suggestion waits for a person
+    [s] = json.loads(folder.hub("matches", "list", "--json").out)
+    assert s["status"] == "suggested" and s["donations"] == ["D1"]
+    confirmed = folder.hub("matches", "confirm", str(s["id"]))
+    assert confirmed.code == 0, confirmed.err
+    assert _donation(folder, "D1")["status"] == "received"
+    assert folder.sql("select name from payer_memory") == [("MHD ALI HALABI",)]
+
+
 def test_a_bank_csv_line_with_a_bad_amount_is_quarantined_with_its_row(folder):
     folder.write(
         "hub.yaml",
