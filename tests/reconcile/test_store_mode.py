@@ -25,6 +25,18 @@ connections:
 """
 
 
+# A bank's CSV export as a connection; each test adds its mapping of the bank's columns.
+BANK_CSV = """\
+  bank-csv:
+    connector: csv
+    settings: {path: bank.csv}
+    streams:
+      lines:
+        entity: bank_transaction
+        mapping:
+"""
+
+
 def _setup(folder, lines, donations):
     folder.write("hub.yaml", CONFIG)
     folder.write("d.jsonl", "\n".join(json.dumps(d, ensure_ascii=False) for d in donations) + "\n")
@@ -122,14 +134,8 @@ def test_bank_csv_with_arabic_headers_and_debit_credit_columns(folder):
     folder.write(
         "hub.yaml",
         CONFIG
+        + BANK_CSV
         + """\
-  bank-csv:
-    connector: csv
-    settings: {path: bank.csv}
-    streams:
-      lines:
-        entity: bank_transaction
-        mapping:
           id: رقم المرجع
           account: {const: SY0012345678}
           booking_date: {column: التاريخ, type: date, format: "%d/%m/%Y"}
@@ -162,14 +168,8 @@ def test_a_payer_name_with_a_nul_from_a_corrupt_bank_export_is_remembered_on_eve
     folder.write(
         "hub.yaml",
         CONFIG
+        + BANK_CSV
         + """\
-  bank-csv:
-    connector: csv
-    settings: {path: bank.csv}
-    streams:
-      lines:
-        entity: bank_transaction
-        mapping:
           id: ref
           account: {const: SY0012345678}
           booking_date: {column: date, type: date}
