@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
+from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, exactjson, hookimpl
 from hub.errors import ConfigError, RecordProblem
 from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_groups, send_in_halves
 from hub.schemacheck import problems_of
@@ -248,7 +248,7 @@ def _later(value: Any, current: Any) -> bool:
 
 def _json(resp: httpx.Response, where: str) -> Any:
     try:
-        return resp.json()
+        return exactjson.loads_answer(resp.content)
     except ValueError:
         raise ConnectorError(f"rest: {where} did not answer JSON") from None
 

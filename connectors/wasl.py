@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, hookimpl
+from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, exactjson, hookimpl
 from hub.errors import RecordProblem
 from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_groups, send_in_halves
 
@@ -222,7 +222,7 @@ def _rejections(response, chunk: Sequence[Delivery], url: str) -> dict[str, list
     goes again under the same key, so nothing is lost and nothing is marked on a guess.
     """
     try:
-        answer = response.json()
+        answer = exactjson.loads_answer(response.content)
         out = {}
         for item in answer.get("results", []):
             if item.get("status") == "rejected":

@@ -22,7 +22,7 @@ import orjson
 
 from hub.errors import RecordProblem
 
-__all__ = ["JSONDecodeError", "dumps", "loads", "unwritable", "unwritable_problem"]
+__all__ = ["JSONDecodeError", "dumps", "loads", "loads_answer", "unwritable", "unwritable_problem"]
 
 # orjson's own JSONDecodeError is a subclass: one ``except`` catches both parsers' errors.
 JSONDecodeError = json.JSONDecodeError
@@ -74,6 +74,23 @@ def loads(raw: bytes | str) -> Any:
         raise
     except ValueError as exc:
         raise _error(str(exc)) from None
+
+
+def loads_answer(content: bytes) -> Any:
+    """A partner's HTTP answer as JSON, in any encoding JSON text may come in (``JSONDecodeError`` if it is not JSON).
+
+    JSON is UTF-8 on the wire, but older systems send a byte order mark or UTF-16, which the
+    standard library (httpx's ``Response.json``) reads and orjson does not. Parsed by
+    :func:`loads`, so a 10,000-deep nesting is a parse error, where ``Response.json`` raised
+    RecursionError and the run ended in an internal error.
+    """
+    encoding = json.detect_encoding(content)
+    if encoding != "utf-8":
+        try:
+            content = content.decode(encoding).encode("utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise _error(f"not valid {encoding} at byte {exc.start} ({exc.reason})") from None
+    return loads(content)
 
 
 def _error(message: str) -> JSONDecodeError:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hub import exactjson
 from hub.errors import ConnectorError, TransientDeliveryError
 from hub.secrets import redactor
 from hub.text.controls import escape_controls
@@ -117,7 +118,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def _body(resp: httpx.Response) -> Any:
     try:
-        return resp.json()
+        return exactjson.loads_answer(resp.content)
     except ValueError:
         return resp.text[:500]
 
@@ -224,7 +225,7 @@ class HttpClient:
 
         resp = self.request(method, path, **kwargs)
         try:
-            return resp.json()
+            return exactjson.loads_answer(resp.content)
         except ValueError:
             raise Unavailable(f"{self.name}: {httpx.URL(self.url(path)).path} did not answer JSON") from None
 

@@ -215,6 +215,18 @@ def test_an_incremental_number_field_moves_the_cursor_by_value_not_as_text(serve
     assert server.requests[-1].arg("after_seq") == "12"
 
 
+def test_an_answer_with_a_byte_order_mark_or_in_utf16_is_read_and_a_bottomless_nesting_is_refused_in_words(server, tmp_path):
+    # JSON is UTF-8, but older systems put a BOM before it or send UTF-16: the standard library
+    # reads those, and so must the hub. A 100,000-deep nesting made the run end in an internal error.
+    server.route("GET", "/bom", lambda req: Response(200, b"\xef\xbb\xbf" + json.dumps(ROWS[:2]).encode()))
+    server.route("GET", "/utf16", lambda req: Response(200, json.dumps(ROWS[:3]).encode("utf-16")))
+    server.route("GET", "/deep", lambda req: Response(200, b"[" * 100_000 + b"]" * 100_000))
+    assert _read(_open(tmp_path, {"url": server.url}, {"path": "/bom"})) == [1, 2]
+    assert _read(_open(tmp_path, {"url": server.url}, {"path": "/utf16"})) == [1, 2, 3]
+    with pytest.raises(ConnectorError, match="rest: /deep did not answer JSON"):
+        _read(_open(tmp_path, {"url": server.url}, {"path": "/deep"}))
+
+
 def test_an_incremental_id_past_64_bits_is_kept_whole_as_the_cursor(server, folder):
     """A CRM whose gift numbers are 22-digit integers: the cursor was written as a float, or the run failed."""
     base = 1234567890123456789012
