@@ -153,6 +153,11 @@ class CsvFile:
                     hint="save it as UTF-8, or set encoding: windows-1256 in the connection's settings",
                 ) from None
             except csv.Error as exc:
+                if "field larger than field limit" in str(exc) and reader.line_num == line + 1:
+                    raise InputError(
+                        f"{self.path} line {line + 1}: a cell there holds over {csv.field_size_limit():,} characters",
+                        hint="no field of a record takes that much: is a whole document or image pasted into one cell?",
+                    ) from None
                 if "field larger than field limit" in str(exc):
                     raise InputError(
                         f"{self.path} line {line + 1}: a cell there runs on to line {reader.line_num}, "

@@ -588,6 +588,17 @@ def test_a_quote_never_closed_is_named_where_it_opens_not_where_the_reader_gave_
     assert 'a quote (") opened in a cell and never closed' in r.err
 
 
+def test_a_cell_too_long_on_its_own_line_is_not_blamed_on_a_quote(donations):
+    rows = donation_rows(3)
+    rows[1][1] = "سامي " * 30_000  # 150,000 characters on one line, every quote closed
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    assert "donations.csv line 3: a cell there holds over 131,072 characters" in r.err, r.err
+    assert "quote" not in r.err
+
+
 def test_a_store_that_refuses_a_batch_is_reported_without_the_records_it_carried(donations):
     """The database's error names the statement and the reason; its parameters are donors' names and amounts."""
     assert donations.hub("run", "amal").code == 0  # the store exists, ten records in it
