@@ -22,7 +22,7 @@ import orjson
 
 from hub.errors import RecordProblem
 
-__all__ = ["JSONDecodeError", "dumps", "loads", "loads_answer", "unwritable", "unwritable_problem"]
+__all__ = ["JSONDecodeError", "dumps", "loads", "loads_answer", "problem_writing", "unwritable", "unwritable_problem"]
 
 # orjson's own JSONDecodeError is a subclass: one ``except`` catches both parsers' errors.
 JSONDecodeError = json.JSONDecodeError
@@ -151,6 +151,15 @@ def unwritable(value: Any, path: tuple = ()) -> tuple[tuple, str] | None:
                 return found
         return None
     return path, f"a {type(value).__name__} is not a JSON value: a record holds text, numbers, true, false, null, lists and objects"
+
+
+def problem_writing(record: Any) -> RecordProblem | None:
+    """Why ``record`` cannot become canonical JSON, or None when it can (for checks that keep no JSON)."""
+    try:
+        orjson.dumps(record)
+    except TypeError:
+        return unwritable_problem(record)
+    return None
 
 
 def unwritable_problem(record: Any) -> RecordProblem:

@@ -157,7 +157,8 @@ def ingest(
     for i, raw in enumerate(records):
         out = prepare(raw, i)
         if isinstance(out, Rejected):
-            fingerprints.append(_fingerprint(raw))
+            if idempotency_key:
+                fingerprints.append(_fingerprint(raw))
             refused.append((i, out))
             results[i] = {"index": i, "status": "rejected", "errors": [p.as_dict() for p in out.problems]}
             continue

@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from hub.errors import RecordError, RecordProblem
-from hub.exactjson import unwritable_problem
+from hub.exactjson import problem_writing
 from hub.mapping import compile_mapping, identity_spec
 from hub.readers import JsonlFile, open_table
 from hub.schema import ENTITIES, load_schema
@@ -50,10 +48,8 @@ def validate_file(entity: str, path: Path) -> dict[str, Any]:
             if not problems:
                 problems = validator.problems(record) if not validator.is_valid(record) else []
             if not problems:
-                try:
-                    orjson.dumps(record)
-                except TypeError:  # valid by the schema, but a number the store cannot keep exactly
-                    problems = [unwritable_problem(record)]
+                # Valid by the schema, but holding a number the store cannot keep exactly?
+                problems = [p for p in (problem_writing(record),) if p is not None]
             for col in unknown:
                 if data.get(col) not in (None, ""):
                     problems.append(RecordProblem(col, "additionalProperties", f"column {col!r} is not a field of {entity}"))
