@@ -12,7 +12,8 @@ import orjson
 from hub import exactjson
 from hub.app import Hub
 from hub.cli.context import open_hub
-from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, local_time, say, table
+from hub.cli.ctrl_c import STOPPED_BY_HAND, stop_on_ctrl_c
+from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, fail, local_time, say, table
 from hub.errors import HubError
 from hub.pipeline.run import DEFERRED, delivery_targets, run_connection
 from hub.store import audit
@@ -172,7 +173,7 @@ def _retry_now(hub: Hub, names: list[str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
 @click.pass_context
 def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_seconds: float, retry_now: bool, as_json: bool) -> None:
-    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere, was stopped or left deliveries for a retry)."""
+    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere, was stopped or left deliveries for a retry, 130 after Ctrl-C)."""
     hub = open_hub(ctx)
     if run_all:
         names = list(hub.config.connections)
@@ -186,20 +187,27 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
         _retry_now(hub, names)
     results, failed = [], []
     show_progress = not as_json and sys.stderr.isatty()
-    for name in names:
-        try:
-            results.append(_when_free(lambda n=name: _run_one(hub, n, show_progress), name, wait_seconds))
-        except HubError as exc:
-            if len(names) == 1:
-                raise
-            failed.append({"connection": name, "error": str(exc), "exit_code": exc.exit_code})
-            say((f"{name} failed:", "red"), f" {exc}", err=True)
+    with stop_on_ctrl_c() as asked:
+        for name in names:
+            if asked.is_set():
+                break  # --all: the connections after the one stopped are not started
+            try:
+                results.append(_when_free(lambda n=name: _run_one(hub, n, show_progress, asked.is_set), name, wait_seconds, asked.is_set))
+            except HubError as exc:
+                if asked.is_set():
+                    break  # Ctrl-C while waiting for the connection to be free
+                if len(names) == 1:
+                    raise
+                failed.append({"connection": name, "error": str(exc), "exit_code": exc.exit_code})
+                say((f"{name} failed:", "red"), f" {exc}", err=True)
     if as_json:
         emit_json({"runs": results, "failed": failed})
     else:
         table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in results])
         if any(r["quarantined"] for r in results):
             say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
+    if asked.is_set():
+        fail(f"{STOPPED_BY_HAND}: the next run resumes after the last committed batch", 130)
     if failed:
         # 75 when every one that did not run is only busy elsewhere: a script may try again later.
         raise SystemExit(75 if all(f["exit_code"] == 75 for f in failed) else 2)
@@ -234,10 +242,10 @@ def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None
         table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in rows])
 
 
-def _run_one(hub, name: str, show_progress: bool) -> dict:
-    """Run one connection, with a spinner and a count on a terminal."""
+def _run_one(hub, name: str, show_progress: bool, stop_asked) -> dict:
+    """Run one connection, with a spinner and a count on a terminal; it stops after a batch once ``stop_asked()``."""
     if not show_progress:
-        return run_connection(hub, name)
+        return run_connection(hub, name, should_stop=stop_asked, stopped_why=STOPPED_BY_HAND)
     # Loaded only for a terminal: scheduled and scripted runs do not pay for it.
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -250,10 +258,16 @@ def _run_one(hub, name: str, show_progress: bool) -> dict:
         transient=True,
     ) as bar:
         task = bar.add_task(name, total=None)
-        return run_connection(hub, name, progress=lambda s, n: bar.update(task, completed=n, description=f"{name}/{s}"))
+        return run_connection(
+            hub,
+            name,
+            progress=lambda s, n: bar.update(task, completed=n, description=f"{name}/{s}"),
+            should_stop=stop_asked,
+            stopped_why=STOPPED_BY_HAND,
+        )
 
 
-def _when_free(start, name: str, wait_seconds: float):
+def _when_free(start, name: str, wait_seconds: float, stop_asked=lambda: False):
     """``start()``, asked again every two seconds while the connection runs elsewhere, up to ``wait_seconds``.
 
     Like ``flock -w``: a script that must run after an admin's import waits for it instead of
@@ -274,7 +288,7 @@ def _when_free(start, name: str, wait_seconds: float):
                 deadline = time.monotonic() + wait_seconds
                 say(f"{name} is running already (run {busy.run['id']}); waiting up to {wait_seconds:g} s for it to finish", err=True)
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or stop_asked():
                 raise
             time.sleep(min(2.0, left))
 

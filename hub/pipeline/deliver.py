@@ -85,14 +85,26 @@ def _answer(sent: _Sent) -> WriteResult | DeliveryError:
         return exc
 
 
+def _never() -> bool:
+    return False
+
+
 def drain(
-    store: Store, destination: str, connector: Connector, *, run_id: int | None, batch_size: int = 500, in_flight: int = 1
+    store: Store,
+    destination: str,
+    connector: Connector,
+    *,
+    run_id: int | None,
+    batch_size: int = 500,
+    in_flight: int = 1,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DrainResult:
     """Deliver every due pending row of ``destination``, up to ``in_flight`` batches at once.
 
     The next rows are read from the store while the destination takes the current batch (a
     thread: the write waits on the network), so a remote destination is never kept waiting
-    for the outbox.
+    for the outbox. Once ``should_stop()`` answers yes, the batches already sent are answered
+    and marked, and nothing more is sent: the rest stays pending, as it was.
     """
     with ExitStack() as stack:
         reader = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="outbox-read"))
@@ -100,17 +112,18 @@ def drain(
             submit = stack.enter_context(ThreadPoolExecutor(in_flight, thread_name_prefix="outbox-send")).submit
         else:
             submit = _done
-        return _Drain(store, destination, connector, run_id).run(reader, submit, batch_size, in_flight)
+        return _Drain(store, destination, connector, run_id, should_stop or _never).run(reader, submit, batch_size, in_flight)
 
 
 class _Drain:
     """One destination's drain: sends batches, then settles each answer in outbox order."""
 
-    def __init__(self, store: Store, destination: str, connector: Connector, run_id: int | None) -> None:
+    def __init__(self, store: Store, destination: str, connector: Connector, run_id: int | None, should_stop: Callable[[], bool]) -> None:
         self.store = store
         self.destination = destination
         self.connector = connector
         self.run_id = run_id
+        self.should_stop = should_stop
         self.result = DrainResult()
 
     def fetch(self, after_id: int, limit: int) -> list[dict]:
@@ -123,7 +136,7 @@ class _Drain:
         upcoming: Future | None = reader.submit(self.fetch, 0, batch_size)
         try:
             while True:
-                while len(window) < in_flight:
+                while len(window) < in_flight and not self.should_stop():
                     if queued:
                         entity, items = queued.popleft()
                         deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]) for r in items]

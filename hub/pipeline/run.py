@@ -29,6 +29,7 @@ from hub.sdk import Connector, Cursor, Stream
 from hub.secrets import redactor
 from hub.store import runs as run_store
 from hub.store import state as state_store
+from hub.store.db import let_go_after_interrupt
 
 __all__ = [
     "begin_run",
@@ -155,11 +156,18 @@ def delivery_targets(cfg: ConnectionConfig, connector: type[Connector] | Connect
     return targets
 
 
-def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) -> dict[str, Any]:
-    """Deliver what is pending for each destination; returns counts and the last error."""
+def drain_destinations(
+    hub: Hub, destinations: list[str], run_id: int | None, *, should_stop: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Deliver what is pending for each destination; returns counts and the last error.
+
+    Once ``should_stop()`` answers yes, no further batch is sent: what waits stays in the outbox.
+    """
     delivered = failed = 0
     errors, quarantined = [], []
     for d in destinations:
+        if should_stop is not None and should_stop():
+            break
         connector = hub.open_connector(d)
         try:
             res = drain(
@@ -169,6 +177,7 @@ def drain_destinations(hub: Hub, destinations: list[str], run_id: int | None) ->
                 run_id=run_id,
                 batch_size=getattr(connector, "batch_size", 500),
                 in_flight=connector.max_in_flight,
+                should_stop=should_stop,
             )
         finally:
             connector.close()
@@ -225,23 +234,27 @@ def run_connection(
     scheduled_for: datetime | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stopped_why: str = "the hub stopped",
     run_id: int | None = None,
 ) -> dict[str, Any]:
     """Run one connection end to end and return the finished run (as ``hub runs`` shows it).
 
-    ``run_id``: carry on an existing run a worker has claimed (its counts so far are kept, and
-    its streams resume from their committed cursors) instead of starting a new one.
+    ``should_stop``: asked after each committed batch, and before each batch sent to a
+    destination; once it answers yes the run ends there as "interrupted", and ``stopped_why``
+    says why on the run. ``run_id``: carry on an existing run a worker has claimed (its counts
+    so far are kept, and its streams resume from their committed cursors) instead of starting
+    a new one.
     """
     cfg = hub.config.connection(connection)
     if run_id is not None:  # a worker's run: the worker keeps its lease
-        return _run(hub, cfg, begin_run(hub, connection, run_id=run_id, trigger=trigger), progress, should_stop)
+        return _run(hub, cfg, begin_run(hub, connection, run_id=run_id, trigger=trigger), progress, should_stop, stopped_why)
     run_info = begin_run(hub, connection, trigger=trigger, scheduled_for=scheduled_for)
     with RunLease(hub.store.engine, run_info["id"], holder_id(), hub.config.lease_seconds) as lease:
 
         def stop() -> bool:
             return lease.lost.is_set() or (should_stop is not None and should_stop())
 
-        return _run(hub, cfg, run_info, progress, stop, lost=lease.lost)
+        return _run(hub, cfg, run_info, progress, stop, stopped_why, lost=lease.lost)
 
 
 def _run(
@@ -250,6 +263,7 @@ def _run(
     run_info: dict,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
+    stopped_why: str,
     lost: threading.Event | None = None,
 ) -> dict[str, Any]:
     """The run's work: every stream, then the deliveries; the run's end recorded whatever happens.
@@ -274,11 +288,13 @@ def _run(
                 repeats.append(twice)
         targets = delivery_targets(cfg, connector)
         if targets:
-            d = drain_destinations(hub, targets, run_id)
+            d = drain_destinations(hub, targets, run_id, should_stop=should_stop)
             if d["quarantined"]:
                 quarantined(d["quarantined"])
             with store.engine.begin() as conn:
                 run_store.add_counts(conn, run_id, {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]})
+            if should_stop is not None and should_stop():
+                raise _Interrupted  # what was not sent waits in the outbox for the next run
             deferred = d["errors"]
             for err in deferred:
                 log.warning("delivery deferred: %s", err)
@@ -286,7 +302,7 @@ def _run(
         why = (
             "this process went silent for longer than its lease and the run was taken as stopped"
             if lost is not None and lost.is_set()
-            else "the hub stopped"
+            else stopped_why
         )
         run_store.finish_run(
             store.engine, run_id, status="interrupted", error=f"{why}; the next run resumes after the last committed batch"
@@ -295,9 +311,10 @@ def _run(
     except Exception as exc:  # noqa: BLE001 - recorded on the run, then re-raised for the caller
         fail_run(hub, run_info, exc)
         raise
-    except BaseException:
-        # Ctrl-C in ``hub run``: the run ends here, not "running" for a lease's length, so the
-        # connection can run again at once.
+    except BaseException as interrupt:
+        # Ctrl-C pressed twice in ``hub run``: the run ends here, not "running" for a lease's
+        # length, so the connection can run again at once.
+        let_go_after_interrupt(interrupt)
         run_store.finish_run(
             store.engine, run_id, status="interrupted", error="stopped by hand; the next run resumes after the last committed batch"
         )

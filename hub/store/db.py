@@ -13,6 +13,7 @@ and without importing Alembic: a first ``hub run`` or a test's new store starts 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 import time
@@ -26,12 +27,33 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hub.errors import StoreError
 
-__all__ = ["HEAD_REVISION", "Store", "hold_until_commit"]
+__all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "let_go_after_interrupt"]
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
 HEAD_REVISION = "0009"
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for SQLite's write lock before the store is "busy"
+
+
+def let_go_after_interrupt(interrupt: BaseException) -> None:
+    """Release the write lock a statement cut short by Ctrl-C still holds, so this process can write.
+
+    A ``KeyboardInterrupt`` that lands while SQLite runs a statement (a batch's
+    ``executemany``) leaves the statement referenced from the frames of its traceback.
+    SQLAlchemy closes the connection, but SQLite keeps a connection whose statements are not
+    all finalised open as a "zombie", with its transaction and the database's write lock: the
+    very next write of this process (recording that the run was stopped) would wait out the
+    busy timeout and fail. Dropping the tracebacks of the interrupt and of the exceptions it
+    interrupted, and collecting the reference cycles they formed, finalises the statement;
+    SQLite then rolls the cut-short transaction back and the lock is free. The interrupt
+    itself can still be raised again; only where it happened is forgotten.
+    """
+    seen = set()
+    while interrupt is not None and id(interrupt) not in seen:
+        seen.add(id(interrupt))
+        interrupt.__traceback__ = None
+        interrupt = interrupt.__context__ or interrupt.__cause__
+    gc.collect()
 
 
 # Alembic's own bookkeeping table, as ``alembic stamp`` creates it.

@@ -106,8 +106,13 @@ def test_a_stalled_run_whose_process_lives_still_holds_the_connection(folder):
 def test_ctrl_c_ends_the_run_as_interrupted_and_frees_the_connection_at_once(folder):
     _setup(folder, lease=60)
     first = _held_run(folder)
+    # Held at its gate, the run cannot finish the batch it is on: a second Ctrl-C stops it at once.
+    first.send_signal(signal.SIGINT)
+    assert _wait_for(lambda: "Ctrl-C again to stop at once" in first.stderr.read()), first.stderr.read()
+    assert first.poll() is None, "the first Ctrl-C waits for the batch"
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=60) == 130
+    assert "stopped by hand (Ctrl-C) twice: stopped at once" in first.stderr.read()
     assert "Traceback" not in first.stderr.read()
     run = _runs(folder)[0]
     assert run["status"] == "interrupted" and run["error"].startswith("stopped by hand"), run
