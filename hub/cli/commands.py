@@ -294,7 +294,14 @@ def _when_free(start, name: str, wait_seconds: float, stop_asked=lambda: False):
 
 
 def _follow(hub, connection, as_json) -> None:
-    """Print each run when it appears and when its status or counts change."""
+    """Print each run when it appears and when its status or counts change, until Ctrl-C (exit 0: the way to end it)."""
+    try:
+        _print_runs_as_they_change(hub, connection, as_json)
+    except KeyboardInterrupt:
+        return
+
+
+def _print_runs_as_they_change(hub, connection, as_json) -> None:
     import time
 
     seen: dict[int, tuple] = {}

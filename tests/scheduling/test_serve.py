@@ -269,7 +269,7 @@ def test_pause_resume_and_trigger_reach_the_running_scheduler(folder):
 def test_runs_follow_prints_runs_as_they_happen(folder):
     _setup(folder)
     serve = folder.popen("serve", "--port", "0")
-    follow = folder.popen("runs", "--follow", "--json")
+    follow = folder.popen("runs", "--follow", "--json", ctrl_c=True)
     try:
         lines = []
         deadline = time.monotonic() + 30
@@ -277,10 +277,14 @@ def test_runs_follow_prints_runs_as_they_happen(folder):
             line = follow.stdout.readline()
             if line.strip():
                 lines.append(json.loads(line))
+        follow.send_signal(signal.SIGINT)  # how a person ends it
+        assert follow.wait(timeout=30) == 0
+        assert follow.stderr.read() == "", "Ctrl-C ends --follow quietly: it is how it is meant to end"
     finally:
         for p in (serve, follow):
-            p.send_signal(signal.SIGTERM)
-            p.wait(timeout=30)
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
     done = [x for x in lines if x["status"] == "succeeded"]
     assert len(done) >= 2 and all(x["trigger"] == "schedule" for x in done)
 
