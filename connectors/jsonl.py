@@ -2,12 +2,16 @@
 
 As a destination it appends each delivered record to ``<folder>/<entity>.jsonl``. A record
 version already in the file (same entity, key and content) is not written again, so a batch
-delivered twice after a crash leaves one line per version.
+delivered twice after a crash leaves one line per version. A batch is appended whole or not
+at all: a write the disk refuses (full, failing) is cut off again, and the batch waits in the
+outbox for a retry; a last line a killed process left unfinished is removed before the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +22,8 @@ from hub import CheckFailed, Connector, Delivery, InputError, WriteResult, hooki
 from hub.filestreams import FileStream
 from hub.readers import JsonlFile
 from hub.schema import entity_key
+
+log = logging.getLogger(__name__)
 
 SETTINGS = {
     "type": "object",
@@ -88,33 +94,87 @@ class Jsonl(Connector):
     def _already(self, entity: str, target: Path) -> set[str]:
         if entity not in self._written:
             seen = set()
-            if target.exists():
+            if target.is_file():
+                end = 0  # where the file's last complete line ends
                 with target.open("rb") as f:
                     for line in f:
+                        if not line.endswith(b"\n"):
+                            break
+                        end += len(line)
                         if line.strip():
                             try:
                                 seen.add(_version_id(entity, orjson.loads(line)))
                             except orjson.JSONDecodeError:
                                 continue
+                _finish_last_line(target, end, entity, seen)
             self._written[entity] = seen
         return self._written[entity]
 
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         target = self._target(entity)
         seen = self._already(entity, target)
-        lines = []
+        lines, new = [], set()
         for d in deliveries:
             vid = _version_id(entity, d.record)
-            if vid in seen:
+            if vid in seen or vid in new:
                 continue
-            seen.add(vid)
+            new.add(vid)
             lines.append(orjson.dumps(d.record, option=orjson.OPT_SORT_KEYS) + b"\n")
         if lines:
-            with target.open("ab") as f:
-                f.writelines(lines)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                _append_whole(target, b"".join(lines))
+            except OSError as exc:  # the batch waits in the outbox for a retry (hub.pipeline.deliver)
+                raise OSError(exc.errno, exc.strerror, str(target)) from None
+        seen |= new
         return WriteResult()
+
+
+def _append_whole(target: Path, data: bytes) -> None:
+    """Append ``data`` and sync it, or leave the file as it was: a refused write is cut off again.
+
+    A full disk may take part of a batch before it refuses the rest; the half line it took
+    would otherwise run into the next batch's first line, spoiling both for every reader.
+    """
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):  # a disk refusing even this: the next write's check removes a half line
+                os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _finish_last_line(target: Path, end: int, entity: str, seen: set[str]) -> None:
+    """Deal with a last line that has no newline, before anything is appended after it.
+
+    A record a person wrote by hand without the final newline is kept, and the newline added.
+    Anything else is what a write cut short by a killed process left: its batch was never
+    marked delivered and will be written again, so the fragment is removed.
+    """
+    size = target.stat().st_size
+    if size == end:
+        return
+    with target.open("rb") as f:
+        f.seek(end)
+        tail = f.read()
+    try:
+        record = orjson.loads(tail)
+    except orjson.JSONDecodeError:
+        record = None
+    if isinstance(record, dict):
+        _append_whole(target, b"\n")
+        seen.add(_version_id(entity, record))
+        return
+    log.warning("%s: removed an unfinished last line of %d bytes, left by a write that was cut short", target, size - end)
+    with target.open("r+b") as f:
+        f.truncate(end)
 
 
 @hookimpl

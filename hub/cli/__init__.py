@@ -19,6 +19,7 @@ from hub.cli import commands
 from hub.cli.output import LogFormatter, fail, say
 from hub.errors import HubError
 from hub.secrets import RedactingFilter
+from hub.store.failures import in_words
 
 __all__ = ["cli", "main"]
 
@@ -119,5 +120,8 @@ def main() -> None:
         if isinstance(exc, OSError) and exc.filename is not None:
             # The machine said no (no space left, no permission, a file gone): not a bug of ours.
             fail(f"{exc.filename}: {exc.strerror or exc}", 2)
+        said = in_words(exc)  # the store's machine said no: a full disk, a damaged file, a server gone
+        if said is not None:
+            fail(str(said), said.exit_code)
         fail(f"internal error: {type(exc).__name__}: {exc} (run again with HUB_DEBUG=1 for details, and report it)", 3)
     raise SystemExit(rc if isinstance(rc, int) else 0)

@@ -83,6 +83,11 @@ def _answer(sent: _Sent) -> WriteResult | DeliveryError:
         raise
     except DeliveryError as exc:
         return exc
+    except OSError as exc:
+        # The destination's disk said no (full, failing, not writable): not the records' fault,
+        # so not their quarantine; they wait in the outbox and go out once it takes them.
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise TransientDeliveryError(f"{where}{exc.strerror or exc}") from None
 
 
 def _never() -> bool:

@@ -30,6 +30,7 @@ from hub.secrets import redactor
 from hub.store import runs as run_store
 from hub.store import state as state_store
 from hub.store.db import let_go_after_interrupt
+from hub.store.failures import in_words
 
 __all__ = [
     "begin_run",
@@ -213,7 +214,8 @@ def begin_run(hub: Hub, connection: str, *, trigger: str, scheduled_for: datetim
 
 def fail_run(hub: Hub, run_info: dict, exc: BaseException) -> None:
     """Record why a run failed (secrets masked) and tell the plugins; the caller re-raises."""
-    message = redactor.redact(str(exc) if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}")
+    said = exc if isinstance(exc, HubError) else in_words(exc)
+    message = redactor.redact(str(said) if said is not None else f"{type(exc).__name__}: {exc}")
     run_store.finish_run(hub.store.engine, run_info["id"], status="failed", error=message)
     hub.plugins.hook.hub_run_failed(run=run_info, error=message)
 

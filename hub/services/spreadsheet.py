@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -53,13 +54,18 @@ def save_workbook(wb, path: Path) -> None:
     """Save ``wb`` to ``path`` whole or not at all: written beside it, then moved into place.
 
     A report is never left half-written, and a path the file system refuses (a name too long,
-    a folder not writable) fails as an OSError naming ``path``: openpyxl, failing mid-save of
-    a write-only workbook, would instead leave its sheets' writers to complain at exit.
+    a folder not writable, a full disk) fails as an OSError naming ``path``. The workbook is
+    made in memory and written in one go: openpyxl, failing mid-save to a file, would leave its
+    zip file and its sheets' writers to complain with tracebacks as they are collected.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".wasl-", suffix=".xlsx")
-    os.close(fd)
+    made = io.BytesIO()
+    wb.save(made)
+    tmp = path.with_name(f".wasl-{secrets.token_hex(6)}.xlsx")
     try:
-        wb.save(tmp)
+        # Created as any file the hub writes (the umask decides who may read it), not private to
+        # its owner as a temporary file would be: a destination workbook is there to be shared.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
+            f.write(made.getbuffer())
         os.replace(tmp, path)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None

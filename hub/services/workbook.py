@@ -169,7 +169,5 @@ def upsert_sheet(path: Path, entity: str, records: Iterable[dict], *, lang: str 
     if lang == "ar":
         ws.sheet_view.rightToLeft = True
     _fill(ws, entity, list(existing.values()), lang)
-    tmp = path.with_name(path.name + ".tmp.xlsx")
-    wb.save(tmp)
-    tmp.replace(path)
+    save_workbook(wb, path)
     return len(existing)

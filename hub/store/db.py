@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hub.errors import StoreError
+from hub.store.failures import in_words
 
 __all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "let_go_after_interrupt"]
 
@@ -263,8 +264,9 @@ class Store:
                     if self._at_head():
                         return
                     time.sleep(0.2)
-            if isinstance(exc, OperationalError):
-                raise StoreError(f"store: cannot open {url}: {exc.orig}") from None
+            said = in_words(exc, where=f"store {url}")
+            if said is not None:
+                raise said from None
             raise StoreError(f"store: migration failed: {exc}") from None
 
     def revision(self) -> str | None:
