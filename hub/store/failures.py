@@ -36,7 +36,7 @@ _CONDITIONS = (
     (
         ("readonly database", "read-only"),
         "it may not be written",
-        "the store's file and its folder must be writable by the user the hub runs as",
+        "the store's file and its folder must be writable by the user the hub runs as (PostgreSQL: the primary, not a read-only replica)",
         False,
     ),
     (("disk i/o error",), "the disk failed to read or write", f"check the disk, then run again: {_RESUMES}", False),
@@ -56,6 +56,9 @@ _CONDITIONS = (
             "connection timed out",
             "terminating connection",
             "connection is closed",
+            "connection failed",
+            "the database system is shutting down",
+            "the database system is starting up",
         ),
         "its server could not be reached",
         f"check that the database server is up; {_RESUMES}",

@@ -1,4 +1,7 @@
-"""A full disk, under the store or under a destination's files: said in words, nothing half-written kept, nothing lost.
+"""When the machine says no: a full disk under the store or a destination's files, a store server that is not there.
+
+Each is said in words with what to do, not as an internal error to report; nothing half-written
+is kept and nothing is lost.
 
 The store's disk is made full the way SQLite itself sees it: a plugin caps the database at a
 number of pages (``PRAGMA max_page_count``), and SQLite answers "database or disk is full"
@@ -12,6 +15,7 @@ import json
 
 import orjson
 
+from hub.localport import free_port
 from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, HubFolder, donation_rows
 
 ROWS, BATCH = 5_000, 1_000
@@ -111,3 +115,14 @@ def test_an_export_whose_last_line_was_cut_short_is_mended_before_the_next_is_ap
     assert donations.hub("run", "amal").code == 0
     ids = [x["id"] for x in _lines(export)]
     assert ids == [f"D{i:07d}" for i in range(10)] + ["H1", "D0000010"]
+
+
+def test_a_store_server_that_is_not_there_is_said_in_words_and_worth_a_retry(donations):
+    # Nothing listens on the port: the PostgreSQL server is down, or not started yet.
+    url = f"postgresql+psycopg://hub:s3cret-pw@127.0.0.1:{free_port()}/wasl"
+    for command in (["runs"], ["run", "amal"]):
+        r = donations.hub(*command, env={"HUB_STORE": url})
+        assert r.code == 75, r.err  # try again later, as for a connection running elsewhere
+        assert "its server could not be reached" in r.err and "Connection refused" in r.err, r.err
+        assert "hint: check that the database server is up" in r.err
+        assert "s3cret-pw" not in r.err and "internal error" not in r.err and "Traceback" not in r.err
