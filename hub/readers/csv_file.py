@@ -16,7 +16,7 @@ from pathlib import Path
 from hub.errors import InputError, RecordProblem
 from hub.readers.header import check_unique
 from hub.text.arabic import strip_marks
-from hub.text.legacy import single_byte_encoding
+from hub.text.legacy import mostly_utf8, single_byte_encoding
 
 __all__ = ["CsvFile"]
 
@@ -33,7 +33,8 @@ def _detect_encoding(head: bytes) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8-sig"
     except UnicodeDecodeError:
-        return single_byte_encoding(head)
+        # A damaged UTF-8 file is read as UTF-8, so that the bad bytes stop it at their line.
+        return "utf-8-sig" if mostly_utf8(head) else single_byte_encoding(head)
 
 
 class CsvFile:
@@ -69,7 +70,7 @@ class CsvFile:
                 else codecs.getincrementaldecoder(encoding)().decode(head, final=False)
             )
         except UnicodeDecodeError as exc:
-            raise self._decode_error(head, exc.start) from None
+            raise self._undecodable(head[: exc.start].count(b"\n") + 1, exc) from None
         lines = text.splitlines()
         if len(lines) <= skip_rows or not lines[skip_rows].strip():
             raise InputError(f"{self.path}: the file is empty or has no header row", hint="the first row must name the columns")
@@ -79,11 +80,46 @@ class CsvFile:
         self.delimiter = delimiter
         self.header = self._read_header()
 
-    def _decode_error(self, data: bytes, offset: int) -> InputError:
-        line = data[:offset].count(b"\n") + 1
+    def _line_of_undecodable(self) -> int | None:
+        """The line holding the first byte the encoding cannot read, found by reading the bytes again.
+
+        The text reader decodes ahead of the CSV reader, a chunk at a time, so the CSV reader's
+        line is up to a chunk short of the fault. Counted for encodings where a newline is one
+        byte; None for UTF-16, where the CSV reader's line has to do.
+        """
+        if codecs.lookup(self.encoding).name.startswith("utf-16"):
+            return None
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        newlines = 0
+        with self.path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    # exc.object: the bytes of a character the last chunk ended in, then this chunk.
+                    return newlines + exc.object[: exc.start].count(b"\n") + 1
+                newlines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return newlines + 1
+        return None
+
+    def _undecodable(self, line: int, exc: UnicodeDecodeError) -> InputError:
+        """The file at ``line`` is not text in its encoding: in another encoding, or cut short.
+
+        A file that ends in the middle of a character was cut short (an interrupted copy or
+        download): it is in the right encoding, and the usual hint, to read it as
+        windows-1256, would turn its Arabic into nonsense.
+        """
+        if exc.reason in ("unexpected end of data", "truncated data"):
+            return InputError(
+                f"{self.path} line {line}: the file ends in the middle of a character: it was cut short",
+                hint="an interrupted copy or download? copy or export it again, then run again",
+            )
         return InputError(
             f"{self.path} line {line}: the file is not valid {self.encoding.replace('-sig', '')}",
-            hint="save it as UTF-8, or set encoding: windows-1256 in the connection's settings",
+            hint="save it as UTF-8 (or mend that line, if it was pasted from another file), or set encoding: windows-1256 in the connection's settings",
         )
 
     def _open(self):
@@ -147,11 +183,8 @@ class CsvFile:
                             yield n, line, row, (self._overflow_problem(len(cells), width),)
                         else:
                             yield n, line, row  # empty cells after the last column: nothing lost
-            except UnicodeDecodeError:
-                raise InputError(
-                    f"{self.path} line {reader.line_num + 1}: the file is not valid {self.encoding.replace('-sig', '')}",
-                    hint="save it as UTF-8, or set encoding: windows-1256 in the connection's settings",
-                ) from None
+            except UnicodeDecodeError as exc:
+                raise self._undecodable(self._line_of_undecodable() or reader.line_num + 1, exc) from None
             except csv.Error as exc:
                 if "field larger than field limit" in str(exc) and reader.line_num == line + 1:
                     raise InputError(

@@ -17,7 +17,7 @@ import mt940
 
 from hub.errors import InputError
 from hub.statements.model import Statement, fingerprint
-from hub.text.legacy import single_byte_encoding
+from hub.text.legacy import mostly_utf8, single_byte_encoding
 
 __all__ = ["parse_mt940"]
 
@@ -80,8 +80,20 @@ def _decoded(path: Path, raw: bytes, encoding: str) -> str:
             raise InputError(f"{path} line {line}: the file is not valid {encoding}", hint="set encoding: auto") from None
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode(single_byte_encoding(raw), errors="replace")
+    except UnicodeDecodeError as exc:
+        if not mostly_utf8(raw):
+            return raw.decode(single_byte_encoding(raw), errors="replace")
+        # UTF-8 with a few bad bytes: read as a code page, every name in it would be nonsense.
+        line = raw[: exc.start].count(b"\n") + 1
+        if exc.reason == "unexpected end of data":
+            raise InputError(
+                f"{path} line {line}: the file ends in the middle of a character: it was cut short",
+                hint="an interrupted copy or download? ask the bank's export again",
+            ) from None
+        raise InputError(
+            f"{path} line {line}: the file is UTF-8 but this line is not (a line from another file?)",
+            hint="correct the line, or save the whole file as UTF-8 again",
+        ) from None
 
 
 def _line_of(text: str, at: int) -> int:

@@ -6,16 +6,36 @@ any bytes without an error, so the wrong one silently turns ``سامي`` into ``
 ``Überweisung`` into Arabic letters, and names no longer match. The bytes tell them apart:
 accented Latin letters sit inside words of ASCII letters (``Société``), where Arabic words
 are made of high bytes alone.
+
+A UTF-8 file with a few bad bytes (cut short in the middle of a letter, or one line pasted in
+from a Windows-1256 file) is neither: read as a code page, every Arabic letter in it would turn
+to nonsense without a word. ``mostly_utf8`` tells it apart, so that the reader can name the
+line at fault instead.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["single_byte_encoding"]
+__all__ = ["mostly_utf8", "single_byte_encoding"]
 
 _HIGH = re.compile(rb"[\x80-\xff]")
 _IN_LATIN_WORD = re.compile(rb"(?<=[A-Za-z])[\x80-\xff]|[\x80-\xff](?=[A-Za-z])")
+
+
+_UTF8_LETTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def mostly_utf8(raw: bytes) -> bool:
+    """Whether ``raw``, which does not decode as UTF-8, is UTF-8 all the same, with a few bad bytes.
+
+    Text in a code page almost never makes a valid UTF-8 sequence (an Arabic letter's byte is
+    seldom followed by one of the continuation range); UTF-8 text is made of them. Nine in ten
+    of the non-ASCII letters valid UTF-8 is taken as a UTF-8 file that was damaged.
+    """
+    letters = len(_UTF8_LETTER.findall(raw))
+    bad = raw.decode("utf-8", errors="replace").count("\ufffd")
+    return letters > 0 and bad * 9 <= letters
 
 
 def single_byte_encoding(raw: bytes) -> str:

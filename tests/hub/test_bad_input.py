@@ -165,6 +165,35 @@ def test_wrong_encoding_names_the_line_and_the_fix(donations):
     assert "windows-1256" in r.err
 
 
+def test_a_utf8_file_cut_short_or_with_a_line_from_another_file_is_stopped_at_that_line(donations):
+    rows = donation_rows(3000)
+    good = "\n".join(",".join(r) for r in [DONATION_HEADER, *rows]).encode("utf-8")
+    # An interrupted copy: the file ends in the middle of an Arabic letter. Before, it was "not
+    # valid utf-8" with the advice to read it as Windows-1256, which would garble every name.
+    assert good.endswith("ي".encode())
+    donations.path.joinpath("donations.csv").write_bytes(good[:-1])
+    for command in (("validate", "donation", "donations.csv"), ("run", "amal")):
+        r = donations.hub(*command)
+        assert r.code == 2, r.err
+        _no_traceback(r)
+        assert "donations.csv line 3001: the file ends in the middle of a character: it was cut short" in r.err, r.err
+        assert "windows-1256" not in r.err
+
+    # One line pasted from a Windows-1256 file, in the first 64 KB (where the encoding is guessed)
+    # and past it (where the reader decodes ahead of the line it is on). Before, the first was
+    # read as Windows-1256 whole, every name garbled without a word; the second named a line
+    # about a hundred before the one at fault.
+    for n in (10, 2500):
+        at = good.index(f"D{n:07d},محمد أحمد".encode())
+        name = len(f"D{n:07d},".encode())
+        mixed = good[: at + name] + "محمد أحمد".encode("cp1256") + good[at + name + len("محمد أحمد".encode()) :]
+        donations.path.joinpath("donations.csv").write_bytes(mixed)
+        r = donations.hub("run", "amal")
+        assert r.code == 2, r.err
+        assert f"donations.csv line {n + 2}: the file is not valid utf-8" in r.err, r.err
+        assert "mend that line, if it was pasted from another file" in r.err
+
+
 def test_windows_1256_is_read_when_encoding_is_auto(donations):
     donations.write_csv("donations.csv", DONATION_HEADER, donation_rows(3), encoding="cp1256")
     r = donations.hub("run", "amal", "--json")

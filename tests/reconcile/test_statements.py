@@ -118,6 +118,27 @@ def test_mt940_encoding_can_be_named(tmp_path):
         read_statement(path, encoding="klingon")
 
 
+def test_a_damaged_utf8_mt940_is_refused_at_its_line_never_read_as_a_code_page(tmp_path):
+    # Before, any byte that was not UTF-8 sent the whole file to Windows-1256: every Arabic
+    # name in it turned to nonsense ("ط³ط§ظ…ظٹ") and matched no donor, without a word.
+    lines = [(f"261010101{i}C100,00NTRFNONREF//BR-{i}", f"تبرع من سامي أحمد رقم {i}") for i in range(1, 6)]
+    good = mt940(lines, closing="500,00").encode("utf-8")
+    cut = good[: good.index("رقم 3".encode()) + 1]  # an interrupted download: the middle of a letter
+    with pytest.raises(InputError, match=r"cut.sta line \d+: the file ends in the middle of a character: it was cut short"):
+        read_statement(_write_bytes(tmp_path, "cut.sta", cut))
+    at = good.index("رقم 4".encode())
+    mixed = good[:at] + "رقم".encode("cp1256") + good[at + len("رقم".encode()) :]  # one line from a Windows-1256 file
+    line = good[:at].count(b"\n") + 1
+    with pytest.raises(InputError, match=f"mixed.sta line {line}: the file is UTF-8 but this line is not"):
+        read_statement(_write_bytes(tmp_path, "mixed.sta", mixed))
+
+
+def _write_bytes(tmp_path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
 def test_an_mt940_file_of_several_statements_keeps_each_lines_account(tmp_path):
     # One statement a day, or one per account, in one file. Each :20: block used to overwrite
     # the last one's header, so every line was put under the last block's account.
