@@ -38,9 +38,23 @@ class JsonlFile:
                     obj = exactjson.loads(raw)
                 except exactjson.JSONDecodeError as exc:
                     text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    yield lineno, lineno, text, (RecordProblem("(record)", "json", f"not valid JSON: {exc}"),)
+                    yield lineno, lineno, text, (RecordProblem("(record)", "json", _not_json(raw, exc)),)
                     continue
                 if not isinstance(obj, dict):
                     yield lineno, lineno, obj, (RecordProblem("(record)", "type", "a line must hold one JSON object"),)
                     continue
                 yield lineno, lineno, obj, None
+
+
+def _not_json(raw: bytes, exc: Exception) -> str:
+    """Why a line is not a JSON record, in words: not UTF-8 at a column, cut short, or the parser's reason."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if bad.reason == "unexpected end of data":
+            return "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)"
+        return (
+            f"the line is not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X}): "
+            "a line from a file in another encoding, such as Windows-1256?"
+        )
+    return f"not valid JSON: {exc}"

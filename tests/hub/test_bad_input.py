@@ -405,6 +405,32 @@ def test_a_jsonl_file_saved_with_a_byte_order_mark_reads_its_first_line(folder):
     assert json.loads(r.out)["runs"][0]["inserted"] == 2
 
 
+def test_a_jsonl_line_in_another_encoding_or_cut_short_is_quarantined_with_the_reason_in_words(folder):
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  j:\n    connector: jsonl\n    settings: {path: d.jsonl}\n    streams:\n      d: {entity: association}\n",
+    )
+    lines = [
+        json.dumps({"id": f"a{i}", "name_ar": "جمعية الأمل", "governorate": "SY01", "status": "active"}, ensure_ascii=False).encode()
+        for i in range(1, 4)
+    ]
+    lines[1] = lines[1].replace("الأمل".encode(), "الأمل".encode("cp1256"))  # pasted from a Windows-1256 file
+    at = lines[1].index("الأمل".encode("cp1256")) + 1
+    # An interrupted copy: the file ends inside a letter of the last line.
+    cut = b"\n".join(lines[:2]) + b"\n" + lines[2][: lines[2].index("الأمل".encode()) + 1]
+    (folder.path / "d.jsonl").write_bytes(cut)
+
+    r = folder.hub("run", "j", "--json")
+
+    assert r.code == 1, r.err
+    assert (json.loads(r.out)["runs"][0]["inserted"], json.loads(r.out)["runs"][0]["quarantined"]) == (1, 2)
+    entries = sorted(json.loads(folder.hub("quarantine", "list", "--json").out), key=lambda e: e["line"])
+    assert [(e["line"], e["errors"][0]["message"]) for e in entries] == [
+        (2, f"the line is not UTF-8 from its byte {at} (0xC7): a line from a file in another encoding, such as Windows-1256?"),
+        (3, "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)"),
+    ]
+
+
 def test_usage_errors_exit_2(donations):
     assert donations.hub("run").code == 2
     assert donations.hub("frobnicate").code == 2
