@@ -69,10 +69,13 @@ def new_commands(hub: Hub, after_id: int) -> list[tuple[int, str, str, datetime]
         return [tuple(r) for r in conn.execute(q)]
 
 
-def last_id(hub: Hub) -> int:
-    """The newest command's id (0 when there is none)."""
+def last_id(hub: Hub, *, issued_before: datetime | None = None) -> int:
+    """The newest command's id, or the newest issued before ``issued_before`` (0 when there is none)."""
+    q = select(_t.c.id).order_by(_t.c.id.desc()).limit(1)
+    if issued_before is not None:
+        q = q.where(_t.c.created_at < issued_before)
     with hub.store.engine.connect() as conn:
-        return conn.execute(select(_t.c.id).order_by(_t.c.id.desc()).limit(1)).scalar() or 0
+        return conn.execute(q).scalar() or 0
 
 
 def paused_connections(hub: Hub) -> set[str]:

@@ -30,10 +30,12 @@ from hub.scheduling.commands import last_id, new_commands, paused_connections
 from hub.scheduling.triggers import Schedule, parse_schedule
 from hub.store import runs as run_store
 from hub.store.runs import ConnectionBusy, SlotTaken
+from hub.store.types import utcnow
 
 __all__ = ["HubServer", "schedules_of"]
 
 log = logging.getLogger("hub.serve")
+_STARTING = timedelta(minutes=1)  # schedule commands given this long before the start are still acted on
 
 
 def schedules_of(hub: Hub) -> list[Schedule]:
@@ -106,6 +108,7 @@ class HubServer:
         self.api_server = self.api_app = None
         self.hub = Hub.from_path(self.config_path)
         self.stopping = threading.Event()
+        self._seen_command: int | None = None  # the last schedule command acted on
         self.scheduler = BackgroundScheduler(
             executors={"default": _SlotExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -118,7 +121,12 @@ class HubServer:
         self.hub.store  # noqa: B018 - open and migrate before the first slot fires
         self.scheduler.remove_all_jobs()
         admin_paused = paused_connections(self.hub)
-        self._seen_command = last_id(self.hub)
+        if self._seen_command is None:
+            # Commands given while this scheduler was starting are acted on, not passed over as
+            # old: a trigger given in the minute before is run (one a scheduler ran before it was
+            # restarted finds its slot taken). A reload keeps what was seen, so a command given
+            # just before it is not passed over either.
+            self._seen_command = last_id(self.hub, issued_before=utcnow() - _STARTING)
         # Put back with the schedules: a reload removes every job, and the lease may have changed.
         every = max(1.0, self.hub.config.lease_seconds / 3)
         self.scheduler.add_job(

@@ -235,6 +235,24 @@ def test_sighup_with_a_bad_config_keeps_the_running_schedules(folder):
     assert "config not reloaded, the running schedules stay" in proc.stderr.read()
 
 
+def test_a_trigger_given_while_the_scheduler_starts_is_run_and_an_old_one_is_not(folder):
+    # A trigger given as `hub serve` started (before it first read the commands) was passed over
+    # as old, and its run never came: under load, the test below lost one this way.
+    _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{every: {hours: 1}}"))
+    assert folder.hub("schedule", "pause", "a").code == 0  # so that only triggers run
+    assert folder.hub("schedule", "trigger", "a").code == 0
+    folder.execute("update schedule_commands set created_at = ? where command = 'trigger'", ("2026-01-01 10:00:00.000000",))
+    assert folder.hub("schedule", "trigger", "a").code == 0  # given just before the start
+    proc = folder.popen("serve", "--port", "0")
+    try:
+        assert _wait_for(lambda: [r["trigger"] for r in _runs(folder)] == ["trigger"])
+        time.sleep(3)  # the scheduler looks for commands every second: no second run comes
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert [r["trigger"] for r in _runs(folder)] == ["trigger"], "the trigger of January was not run now"
+
+
 def test_schedule_list_shows_the_next_slot(folder):
     _setup(folder, CONFIG.replace("{every: {seconds: 1}}", "{cron: '0 2 * * *', timezone: Asia/Damascus}"))
     [row] = json.loads(folder.hub("schedule", "list", "--json").out)
