@@ -95,10 +95,11 @@ class Jsonl(Connector):
         if entity not in self._written:
             seen = set()
             if target.is_file():
-                end = 0  # where the file's last complete line ends
+                end, tail = 0, b""  # where the last complete line ends, and what follows it
                 with target.open("rb") as f:
                     for line in f:
                         if not line.endswith(b"\n"):
+                            tail = line
                             break
                         end += len(line)
                         if line.strip():
@@ -106,7 +107,8 @@ class Jsonl(Connector):
                                 seen.add(_version_id(entity, orjson.loads(line)))
                             except orjson.JSONDecodeError:
                                 continue
-                _finish_last_line(target, end, entity, seen)
+                if tail:
+                    _finish_last_line(target, end, tail, entity, seen)
             self._written[entity] = seen
         return self._written[entity]
 
@@ -151,19 +153,13 @@ def _append_whole(target: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _finish_last_line(target: Path, end: int, entity: str, seen: set[str]) -> None:
-    """Deal with a last line that has no newline, before anything is appended after it.
+def _finish_last_line(target: Path, end: int, tail: bytes, entity: str, seen: set[str]) -> None:
+    """Deal with ``tail``, a last line without a newline from ``end`` on, before anything is appended after it.
 
     A record a person wrote by hand without the final newline is kept, and the newline added.
     Anything else is what a write cut short by a killed process left: its batch was never
     marked delivered and will be written again, so the fragment is removed.
     """
-    size = target.stat().st_size
-    if size == end:
-        return
-    with target.open("rb") as f:
-        f.seek(end)
-        tail = f.read()
     try:
         record = orjson.loads(tail)
     except orjson.JSONDecodeError:
@@ -172,7 +168,7 @@ def _finish_last_line(target: Path, end: int, entity: str, seen: set[str]) -> No
         _append_whole(target, b"\n")
         seen.add(_version_id(entity, record))
         return
-    log.warning("%s: removed an unfinished last line of %d bytes, left by a write that was cut short", target, size - end)
+    log.warning("%s: removed an unfinished last line of %d bytes, left by a write that was cut short", target, len(tail))
     with target.open("r+b") as f:
         f.truncate(end)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from hub.errors import InputError, RecordProblem
 from hub.readers.header import check_unique
 from hub.text.arabic import strip_marks
-from hub.text.legacy import mostly_utf8, single_byte_encoding
+from hub.text.legacy import FILE_CUT_SHORT, cut_short, mostly_utf8, single_byte_encoding
 
 __all__ = ["CsvFile"]
 
@@ -106,15 +106,10 @@ class CsvFile:
         return None
 
     def _undecodable(self, line: int, exc: UnicodeDecodeError) -> InputError:
-        """The file at ``line`` is not text in its encoding: in another encoding, or cut short.
-
-        A file that ends in the middle of a character was cut short (an interrupted copy or
-        download): it is in the right encoding, and the usual hint, to read it as
-        windows-1256, would turn its Arabic into nonsense.
-        """
-        if exc.reason in ("unexpected end of data", "truncated data"):
+        """The file at ``line`` is not text in its encoding: in another encoding, or cut short."""
+        if cut_short(exc):
             return InputError(
-                f"{self.path} line {line}: the file ends in the middle of a character: it was cut short",
+                f"{self.path} line {line}: {FILE_CUT_SHORT}",
                 hint="an interrupted copy or download? copy or export it again, then run again",
             )
         return InputError(

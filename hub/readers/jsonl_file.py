@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hub import exactjson
 from hub.errors import InputError, RecordProblem
+from hub.text.legacy import cut_short
 
 __all__ = ["JsonlFile"]
 
@@ -51,7 +52,7 @@ def _not_json(raw: bytes, exc: Exception) -> str:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:
-        if bad.reason == "unexpected end of data":
+        if cut_short(bad):
             return "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)"
         return (
             f"the line is not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X}): "

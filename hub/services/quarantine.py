@@ -250,11 +250,6 @@ def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "
 
 
 def _cell(v):
-    if isinstance(v, int) and not -_EXCEL_EXACT < v < _EXCEL_EXACT:
-        return str(v)  # a spreadsheet keeps 15 digits of a number: a longer one is written as text, whole
     if v is None or isinstance(v, (str, int)):
         return v
     return str(v)
-
-
-_EXCEL_EXACT = 10**15

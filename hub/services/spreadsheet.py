@@ -25,6 +25,7 @@ __all__ = ["neutralise", "save_workbook", "write_table", "xlsx_cell"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # What XML 1.0 (so XLSX) cannot hold: the C0 controls but tab, line feed and carriage return.
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_EXACT_IN_A_SHEET = 10**15  # whole numbers below this in size keep every digit in a spreadsheet
 
 
 def neutralise(value):
@@ -43,7 +44,13 @@ def _shown(match: re.Match) -> str:
 
 
 def xlsx_cell(value):
-    """``value`` as an XLSX cell takes it: neutralised, and without characters XML forbids."""
+    """``value`` as an XLSX cell takes it: neutralised, without characters XML forbids, every digit kept.
+
+    A spreadsheet keeps 15 significant digits of a number: a longer whole number (an account,
+    a card, a national id sent as a number) is written as its text, so no digit is lost.
+    """
+    if isinstance(value, int) and not -_EXACT_IN_A_SHEET < value < _EXACT_IN_A_SHEET:
+        return str(value)
     value = neutralise(value)
     if isinstance(value, str):
         return _NOT_IN_XML.sub(_shown, value)

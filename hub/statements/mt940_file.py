@@ -17,7 +17,7 @@ import mt940
 
 from hub.errors import InputError
 from hub.statements.model import Statement, fingerprint
-from hub.text.legacy import mostly_utf8, single_byte_encoding
+from hub.text.legacy import FILE_CUT_SHORT, cut_short, mostly_utf8, single_byte_encoding
 
 __all__ = ["parse_mt940"]
 
@@ -85,9 +85,9 @@ def _decoded(path: Path, raw: bytes, encoding: str) -> str:
             return raw.decode(single_byte_encoding(raw), errors="replace")
         # UTF-8 with a few bad bytes: read as a code page, every name in it would be nonsense.
         line = raw[: exc.start].count(b"\n") + 1
-        if exc.reason == "unexpected end of data":
+        if cut_short(exc):
             raise InputError(
-                f"{path} line {line}: the file ends in the middle of a character: it was cut short",
+                f"{path} line {line}: {FILE_CUT_SHORT}",
                 hint="an interrupted copy or download? ask the bank's export again",
             ) from None
         raise InputError(

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mostly_utf8", "single_byte_encoding"]
+__all__ = ["FILE_CUT_SHORT", "cut_short", "mostly_utf8", "single_byte_encoding"]
+
+FILE_CUT_SHORT = "the file ends in the middle of a character: it was cut short"
 
 _HIGH = re.compile(rb"[\x80-\xff]")
 _IN_LATIN_WORD = re.compile(rb"(?<=[A-Za-z])[\x80-\xff]|[\x80-\xff](?=[A-Za-z])")
@@ -36,6 +38,15 @@ def mostly_utf8(raw: bytes) -> bool:
     letters = len(_UTF8_LETTER.findall(raw))
     bad = raw.decode("utf-8", errors="replace").count("\ufffd")
     return letters > 0 and bad * 9 <= letters
+
+
+def cut_short(exc: UnicodeDecodeError) -> bool:
+    """Whether the bytes failed to decode only because they stop inside a character.
+
+    That is a file cut short (an interrupted copy or download), in the right encoding: the
+    usual advice, to read it in another one, would turn its Arabic into nonsense.
+    """
+    return exc.reason in ("unexpected end of data", "truncated data")
 
 
 def single_byte_encoding(raw: bytes) -> str:
