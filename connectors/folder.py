@@ -20,6 +20,7 @@ from pathlib import Path
 from hub import CheckFailed, Connector, Cursor, InputError, SourceRow, hookimpl
 from hub.filestreams import file_digest
 from hub.readers import CsvFile, JsonlFile, XlsxFile
+from hub.readers.filekind import XLSX, kind_of
 from hub.sdk import Stream
 from hub.statements import read_statement
 
@@ -56,6 +57,9 @@ _KINDS = {
 
 def _rows(path: Path, settings: dict, start_after: int) -> Iterator[tuple[int, int, object, object]]:
     kind = _KINDS.get(path.suffix.lower())
+    what = None if kind else kind_of(path)
+    if what is XLSX:
+        kind = "xlsx"  # a workbook under another name: "….xls" that is .xlsx inside, "….xlsx.download"
     if kind == "csv":
         for item in CsvFile(path, encoding=settings.get("encoding", "auto"), delimiter=settings.get("delimiter", "auto")).rows(start_after):
             yield item[0], item[1], item[2], item[3] if len(item) > 3 else None
@@ -76,6 +80,8 @@ def _rows(path: Path, settings: dict, start_after: int) -> Iterator[tuple[int, i
                 if n > start_after:
                     yield n, n, rec, None
     else:
+        if what is not None:
+            raise InputError(f"{path.name}: this is {what.name}, which is not read here", hint=what.hint)
         raise InputError(
             f"{path.name}: files of type {path.suffix or '(none)'} are not read here", hint="csv, xlsx, jsonl, xml (camt) or sta (MT940)"
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hub.errors import InputError
 from hub.readers.csv_file import CsvFile
+from hub.readers.filekind import XLSX, kind_of
 from hub.readers.jsonl_file import JsonlFile
 from hub.readers.xlsx_file import XlsxFile
 
@@ -28,6 +29,11 @@ def open_table(path: Path, **options):
         return XlsxFile(path, **options)
     if suffix in (".jsonl", ".ndjson", ".json"):
         return JsonlFile(path)
+    kind = kind_of(path) if path.is_file() else None
+    if kind is XLSX:
+        return XlsxFile(path, **options)  # a workbook under another name ("….xlsx.download")
+    if kind is not None:
+        raise InputError(f"{path}: this is {kind.name}; the hub reads .csv, .xlsx and .jsonl files", hint=kind.hint)
     raise InputError(
         f"{path}: cannot read files of type {suffix or '(none)'}",
         hint="use a .csv, .xlsx or .jsonl file",

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hub.errors import InputError, RecordProblem
+from hub.readers.filekind import kind_of
 from hub.readers.header import check_unique
 from hub.text.arabic import strip_marks
 from hub.text.legacy import FILE_CUT_SHORT, cut_short, mostly_utf8, single_byte_encoding
@@ -53,6 +54,9 @@ class CsvFile:
             raise InputError.no_such_file(self.path)
         with self.path.open("rb") as f:
             head = f.read(_SAMPLE)
+        kind = kind_of(self.path)
+        if kind is not None:
+            raise InputError(f"{self.path}: this is {kind.name}, not a CSV file", hint=kind.hint)
         if encoding == "auto":
             encoding = _detect_encoding(head)
         elif encoding.replace("-", "").replace("_", "").lower() == "utf8":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hub import exactjson
 from hub.errors import InputError, RecordProblem
+from hub.readers.filekind import kind_of
 from hub.text.legacy import cut_short
 
 __all__ = ["JsonlFile"]
@@ -26,6 +27,9 @@ class JsonlFile:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError.no_such_file(self.path)
+        kind = kind_of(self.path)
+        if kind is not None:
+            raise InputError(f"{self.path}: this is {kind.name}, not a JSON Lines file", hint=kind.hint)
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, object, tuple[RecordProblem, ...] | None]]:
         """Yield every non-blank line after line ``start_after``, parsed, or its text with the problem."""

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 from xml.sax.saxutils import unescape
 
 from hub.errors import InputError
+from hub.readers.filekind import XLSX, ZIP, kind_of
 from hub.readers.header import check_unique
 from hub.readers.uncalculated import UncalculatedRow
 from hub.text.arabic import strip_marks
@@ -110,28 +114,33 @@ class XlsxFile:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError.no_such_file(self.path)
+        # Opened here and handed over as a file, so that openpyxl judges the content, not the
+        # name: a workbook saved as "تبرعات.xlsx.download" is still read, and a file that is
+        # not one is named for what it is (hub.readers.filekind).
+        self._file = self.path.open("rb")
         try:
-            self._wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InputError(
-                f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__})",
-                hint="open it in a spreadsheet program and save it again as .xlsx",
-            ) from None
+            self._wb = openpyxl.load_workbook(self._file, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error, ParseError) as exc:
+            self._file.close()
+            raise self._not_a_workbook(exc) from None
         if sheet is not None and sheet not in self._wb.sheetnames:
+            self.close()
             raise InputError(f"{self.path}: no sheet named {sheet!r}", hint=f"sheets: {', '.join(self._wb.sheetnames)}")
         self._ws = self._wb[sheet] if sheet else self._wb.worksheets[0]
         self.skip_rows = skip_rows
         header_row = None
-        for i, values in enumerate(self._ws.iter_rows(values_only=True), start=1):
-            if i == skip_rows + 1:
-                header_row = values
-                break
+        with self._reading(None):
+            for i, values in enumerate(self._ws.iter_rows(values_only=True), start=1):
+                if i == skip_rows + 1:
+                    header_row = values
+                    break
         if not header_row or all(v is None for v in header_row):
             raise InputError(f"{self.path}: the sheet {self._ws.title!r} is empty or has no header row")
         self.header = [strip_marks(cell_text(v) or "") for v in header_row]
         check_unique(self.header, f"{self.path} sheet {self._ws.title!r} row {skip_rows + 1}", _column_letter)
         member = getattr(self._ws, "_worksheet_path", None)
-        merges, formulas = scan_sheet(self.path, member) if member else ([], {})
+        with self._reading(None):
+            merges, formulas = scan_sheet(self.path, member) if member else ([], {})
         first_data_row = skip_rows + 2
         # Only merges within the data: a title merged across the columns above the header is not a value.
         self._merged: dict[int, list[tuple[int, int, int, int]]] = {}  # row -> the merges covering it
@@ -156,13 +165,19 @@ class XlsxFile:
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, dict]]:
         """Yield ``(ordinal, row number, row)`` for each non-empty data row after the first ``start_after``."""
+        first = self.skip_rows + 2
+        read = [first - 1]  # the last row read, for the message if the sheet breaks off after it
+        with self._reading(read):
+            yield from self._rows(start_after, first, read)
+
+    def _rows(self, start_after: int, first: int, read: list[int]) -> Iterator[tuple[int, int, dict]]:
         header = self.header
         n = 0
-        first = self.skip_rows + 2
         merged = self._merged
         spread: dict[tuple[int, int], object] = {}  # a merge's top-left cell -> the value it shows
         formulas = self._formulas
         for rownum, values in enumerate(self._ws.iter_rows(min_row=first, values_only=True), start=first):
+            read[0] = rownum
             uncalculated = None
             if rownum in formulas:
                 values, uncalculated = self._with_formulas(values, formulas[rownum], header)
@@ -222,3 +237,54 @@ class XlsxFile:
     def close(self) -> None:
         """Close the workbook's file."""
         self._wb.close()
+        self._file.close()
+
+    def _not_a_workbook(self, exc: Exception) -> InputError:
+        """Why the file could not be opened as a workbook, in words: what it is, and what to do."""
+        if self.path.stat().st_size == 0:
+            return InputError(f"{self.path}: the file is empty (0 bytes)", hint="export or copy it again")
+        kind = kind_of(self.path)
+        if kind is XLSX or (kind is ZIP and isinstance(exc, zipfile.BadZipFile)):
+            return InputError(f"{self.path}: the workbook is damaged or cut short ({_in_words(exc)})", hint=_REPAIR)
+        if kind is not None:
+            return InputError(f"{self.path}: this is {kind.name}, not an .xlsx workbook", hint=kind.hint)
+        with self.path.open("rb") as f:
+            head = f.read(4096)
+        if not _CONTROL.search(head):
+            return InputError(
+                f"{self.path}: this is a text file, not an .xlsx workbook",
+                hint="a CSV file under another name? name it .csv and read it with connector: csv",
+            )
+        return InputError(f"{self.path}: not a readable .xlsx workbook ({_in_words(exc)})", hint=_REPAIR)
+
+    @contextmanager
+    def _reading(self, read: list[int] | None):
+        """A sheet whose compressed data or XML is damaged, said as such instead of as a zip or XML error."""
+        try:
+            yield
+        except _DAMAGED as exc:
+            where = f" after row {read[0]}" if read and read[0] > self.skip_rows + 1 else ""
+            raise InputError(
+                f"{self.path}: the workbook is damaged: sheet {self._ws.title!r} cannot be read{where} ({_in_words(exc)})",
+                hint=_REPAIR,
+            ) from None
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")  # bytes no text file holds
+_REPAIR = "an interrupted copy or download? copy it again; or open it in a spreadsheet program, which may repair it, and save it again"
+_DAMAGED: tuple[type[Exception], ...] = (zipfile.BadZipFile, zlib.error, EOFError, ParseError)
+
+
+def _in_words(exc: Exception) -> str:
+    """A zip or XML error as what it means for the workbook; the library's words in brackets."""
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc):
+        return f"a part of it does not match its checksum: {exc}"
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"its zip index is missing or broken: {exc}"
+    if isinstance(exc, (zlib.error, EOFError)):
+        return f"a part of it cannot be decompressed: {exc}"
+    if isinstance(exc, ParseError):
+        return f"its XML is not well-formed: {exc}"
+    if isinstance(exc, KeyError):
+        return f"a part every workbook has is missing: {exc}"
+    return f"{type(exc).__name__}: {exc}"

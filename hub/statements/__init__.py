@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.errors import InputError
+from hub.readers.filekind import binary_kind
 from hub.statements.model import Statement, fingerprint
 
 __all__ = ["Statement", "fingerprint", "read_statement", "sniff"]
@@ -22,6 +23,9 @@ def sniff(path: Path) -> str:
         head = path.read_bytes()[:4096]
     except OSError as exc:
         raise InputError(f"{path}: cannot read the statement ({exc.strerror})") from None
+    kind = binary_kind(head)
+    if kind is not None:
+        raise InputError(f"{path}: this is {kind.name}, not a bank statement", hint=kind.hint)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         return "camt"

@@ -289,7 +289,7 @@ def test_a_broken_xlsx_is_refused_clearly(folder):
     r = folder.hub("run", "x")
     assert r.code == 2
     _no_traceback(r)
-    assert "d.xlsx: not a readable .xlsx workbook" in r.err
+    assert "d.xlsx: the workbook is damaged or cut short" in r.err
 
 
 def test_secrets_come_from_env_and_never_appear_in_errors_or_the_store(folder):
