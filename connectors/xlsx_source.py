@@ -10,9 +10,10 @@ and every text cell neutralised so that a spreadsheet never runs a value as a fo
 
 from __future__ import annotations
 
-from hub import CheckFailed, Connector, InputError, WriteResult, hookimpl
+from hub import CheckFailed, Connector, InputError, TransientDeliveryError, WriteResult, hookimpl
 from hub.filestreams import FileStream
 from hub.readers import XlsxFile
+from hub.readers.xlsx_file import UNREADABLE, unreadable_workbook
 from hub.services.workbook import upsert_sheet
 
 SETTINGS = {
@@ -26,6 +27,19 @@ SETTINGS = {
         "headers": {"enum": ["en", "ar"], "default": "en", "description": "Destination: header language"},
     },
 }
+
+
+def _can_open(path) -> None:
+    """Refuse, in words, a destination workbook that cannot be opened to be updated."""
+    from openpyxl import load_workbook
+
+    try:
+        with path.open("rb") as f:
+            load_workbook(f, read_only=True).close()
+    except UNREADABLE as exc:
+        raise CheckFailed(
+            str(unreadable_workbook(path, exc, hint="move it aside (a new workbook is made) or put back a good copy"))
+        ) from None
 
 
 class XlsxStream(FileStream):
@@ -48,13 +62,21 @@ class XlsxSource(Connector):
     def write(self, entity, deliveries):
         path = self.context.path(self.settings["path"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        upsert_sheet(path, entity, [d.record for d in deliveries], lang=self.settings.get("headers", "en"))
+        try:
+            upsert_sheet(path, entity, [d.record for d in deliveries], lang=self.settings.get("headers", "en"))
+        except InputError as exc:
+            # The workbook to update is damaged, or not one: not the records' fault, so not
+            # their quarantine. They wait in the outbox until a person mends or moves the file.
+            raise TransientDeliveryError(f"{exc.message}: {exc.hint}" if exc.hint else exc.message) from None
         return WriteResult()
 
     def check(self) -> str:
         if not self.context.streams:
             path = self.context.path(self.settings["path"])
-            if path.exists() or path.parent.is_dir():
+            if path.is_file():
+                _can_open(path)  # a workbook that cannot be read cannot be updated either
+                return f"{path.name}: a workbook, writable"
+            if path.parent.is_dir():
                 return f"{path.name}: writable"
             raise CheckFailed(f"{path.parent}: no such folder")
         try:

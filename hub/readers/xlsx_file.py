@@ -25,7 +25,7 @@ from hub.readers.uncalculated import UncalculatedRow
 from hub.text.arabic import strip_marks
 from hub.text.numbers import float_text
 
-__all__ = ["XlsxFile", "cell_text"]
+__all__ = ["UNREADABLE", "XlsxFile", "cell_text", "unreadable_workbook"]
 
 
 def cell_text(v) -> str | None:
@@ -120,9 +120,9 @@ class XlsxFile:
         self._file = self.path.open("rb")
         try:
             self._wb = openpyxl.load_workbook(self._file, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error, ParseError) as exc:
+        except (OSError, *UNREADABLE) as exc:
             self._file.close()
-            raise self._not_a_workbook(exc) from None
+            raise unreadable_workbook(self.path, exc) from None
         if sheet is not None and sheet not in self._wb.sheetnames:
             self.close()
             raise InputError(f"{self.path}: no sheet named {sheet!r}", hint=f"sheets: {', '.join(self._wb.sheetnames)}")
@@ -239,24 +239,6 @@ class XlsxFile:
         self._wb.close()
         self._file.close()
 
-    def _not_a_workbook(self, exc: Exception) -> InputError:
-        """Why the file could not be opened as a workbook, in words: what it is, and what to do."""
-        if self.path.stat().st_size == 0:
-            return InputError(f"{self.path}: the file is empty (0 bytes)", hint="export or copy it again")
-        kind = kind_of(self.path)
-        if kind is XLSX or (kind is ZIP and isinstance(exc, zipfile.BadZipFile)):
-            return InputError(f"{self.path}: the workbook is damaged or cut short ({_in_words(exc)})", hint=_REPAIR)
-        if kind is not None:
-            return InputError(f"{self.path}: this is {kind.name}, not an .xlsx workbook", hint=kind.hint)
-        with self.path.open("rb") as f:
-            head = f.read(4096)
-        if not _CONTROL.search(head):
-            return InputError(
-                f"{self.path}: this is a text file, not an .xlsx workbook",
-                hint="a CSV file under another name? name it .csv and read it with connector: csv",
-            )
-        return InputError(f"{self.path}: not a readable .xlsx workbook ({_in_words(exc)})", hint=_REPAIR)
-
     @contextmanager
     def _reading(self, read: list[int] | None):
         """A sheet whose compressed data or XML is damaged, said as such instead of as a zip or XML error."""
@@ -273,6 +255,27 @@ class XlsxFile:
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")  # bytes no text file holds
 _REPAIR = "an interrupted copy or download? copy it again; or open it in a spreadsheet program, which may repair it, and save it again"
 _DAMAGED: tuple[type[Exception], ...] = (zipfile.BadZipFile, zlib.error, EOFError, ParseError)
+# What opening a file that is not a whole workbook raises (a part missing: KeyError; bad values: ValueError).
+UNREADABLE: tuple[type[Exception], ...] = (*_DAMAGED, KeyError, ValueError)
+
+
+def unreadable_workbook(path: Path, exc: Exception, hint: str = _REPAIR) -> InputError:
+    """Why ``path`` could not be opened as a workbook, in words: what it is instead, and what to do."""
+    if path.stat().st_size == 0:
+        return InputError(f"{path}: the file is empty (0 bytes)", hint="export or copy it again")
+    kind = kind_of(path)
+    if kind is XLSX or (kind is ZIP and isinstance(exc, zipfile.BadZipFile)):
+        return InputError(f"{path}: the workbook is damaged or cut short ({_in_words(exc)})", hint=hint)
+    if kind is not None:
+        return InputError(f"{path}: this is {kind.name}, not an .xlsx workbook", hint=kind.hint)
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if not _CONTROL.search(head):
+        return InputError(
+            f"{path}: this is a text file, not an .xlsx workbook",
+            hint="a CSV file under another name? name it .csv and read it with connector: csv",
+        )
+    return InputError(f"{path}: not a readable .xlsx workbook ({_in_words(exc)})", hint=hint)
 
 
 def _in_words(exc: Exception) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from hub.readers.xlsx_file import UNREADABLE, unreadable_workbook
 from hub.schema import entity_key, load_schema
 from hub.services.messages import FIELD_NAMES
 from hub.services.spreadsheet import save_workbook, xlsx_cell
@@ -146,7 +147,13 @@ def upsert_sheet(path: Path, entity: str, records: Iterable[dict], *, lang: str 
     from openpyxl import Workbook, load_workbook
 
     if path.exists():
-        wb = load_workbook(path)
+        try:
+            with path.open("rb") as f:  # a file, not a name: openpyxl judges the content, not the extension
+                wb = load_workbook(f)
+        except UNREADABLE as exc:
+            raise unreadable_workbook(
+                path, exc, hint="move it aside (a new workbook is made) or put back a good copy; the records wait in the outbox"
+            ) from None
     else:
         wb = Workbook()
         wb.remove(wb.active)

@@ -158,3 +158,67 @@ def test_a_pdf_or_a_workbook_given_as_a_bank_statement_is_named(folder):
     _refused(r, "statement.pdf: this is a PDF document, not a bank statement")
     r = folder.hub("reconcile", "--statement", "statement.xlsx", "--donations", "donations.jsonl")
     _refused(r, "statement.xlsx: this is an Excel workbook (.xlsx), not a bank statement")
+
+
+_TO_A_WORKBOOK = """\
+store: sqlite:///hub.db
+connections:
+  src:
+    connector: jsonl
+    settings: {path: in.jsonl}
+    streams:
+      d: {entity: donation}
+    destinations: [book]
+  book:
+    connector: xlsx
+    settings: {path: %s}
+"""
+
+
+def _donation_line(i: int) -> str:
+    return json.dumps(
+        {
+            "id": f"D{i}",
+            "association_id": "assoc-amal",
+            "amount": f"{i}.50",
+            "currency": "SYP",
+            "donated_at": "2026-10-15T10:00:00+03:00",
+            "channel": "cash",
+            "status": "pledged",
+        }
+    )
+
+
+def test_a_destination_workbook_that_is_damaged_keeps_the_records_waiting_and_check_says_so(folder):
+    folder.write("hub.yaml", _TO_A_WORKBOOK % "out.xlsx")
+    folder.write("in.jsonl", "\n".join(_donation_line(i) for i in range(3)) + "\n")
+    (folder.path / "out.xlsx").write_bytes(_workbook(5)[:3000])  # a copy cut short
+    check = folder.hub("check", "book")
+    _refused(check, "out.xlsx: the workbook is damaged or cut short", "move it aside")
+
+    r = folder.hub("run", "src", "--json")
+    assert r.code == 75, r.err
+    run = json.loads(r.out)["runs"][0]
+    assert (run["status"], run["inserted"], run["delivered"]) == ("partial", 3, 0)
+    assert "the workbook is damaged or cut short" in r.err and "internal error" not in r.err
+    assert folder.sql("select count(*) from quarantine") == [(0,)], "the records are not at fault"
+    assert folder.sql("select count(*) from outbox where status = 'pending'") == [(3,)]
+
+    (folder.path / "out.xlsx").rename(folder.path / "out-broken.xlsx")
+    r = folder.hub("run", "src", "--retry-now", "--json")
+    assert r.code == 0, r.err
+    rows = list(openpyxl.load_workbook(folder.path / "out.xlsx")["donation"].iter_rows(values_only=True))
+    assert sorted(row[0] for row in rows[2:]) == ["D0", "D1", "D2"]
+
+
+def test_a_destination_workbook_named_xls_is_updated_run_after_run(folder):
+    folder.write("hub.yaml", _TO_A_WORKBOOK % "donations.xls")
+    folder.write("in.jsonl", _donation_line(0) + "\n")
+    assert folder.hub("run", "src").code == 0
+    with (folder.path / "in.jsonl").open("a") as f:
+        f.write(_donation_line(1) + "\n")
+    r = folder.hub("run", "src")
+    assert r.code == 0, r.err
+    with (folder.path / "donations.xls").open("rb") as f:  # openpyxl refuses the name, not the content
+        rows = list(openpyxl.load_workbook(f)["donation"].iter_rows(values_only=True))
+    assert sorted(row[0] for row in rows[2:]) == ["D0", "D1"]
