@@ -12,8 +12,8 @@ import orjson
 from hub import exactjson
 from hub.app import Hub
 from hub.cli.context import open_hub
-from hub.cli.ctrl_c import STOPPED_BY_HAND, stop_on_ctrl_c
 from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, err_console, fail, local_time, say, table
+from hub.cli.stopping import StopRequest, stop_on_signal
 from hub.errors import HubError
 from hub.pipeline.run import DEFERRED, delivery_targets, run_connection
 from hub.store import audit
@@ -173,7 +173,7 @@ def _retry_now(hub: Hub, names: list[str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the finished runs as JSON.")
 @click.pass_context
 def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_seconds: float, retry_now: bool, as_json: bool) -> None:
-    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere, was stopped or left deliveries for a retry, 130 after Ctrl-C)."""
+    """Run CONNECTIONS now (exit 1 if records were quarantined, 2 if a run failed, 75 if it runs elsewhere, was stopped or left deliveries for a retry, 130 after Ctrl-C, 143 after SIGTERM)."""
     hub = open_hub(ctx)
     if run_all:
         names = list(hub.config.connections)
@@ -187,12 +187,12 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
         _retry_now(hub, names)
     results, failed = [], []
     show_progress = not as_json and sys.stderr.isatty()
-    with stop_on_ctrl_c() as asked:
+    with stop_on_signal() as asked:
         for name in names:
             if asked.is_set():
                 break  # --all: the connections after the one stopped are not started
             try:
-                results.append(_when_free(lambda n=name: _run_one(hub, n, show_progress, asked.is_set), name, wait_seconds, asked.is_set))
+                results.append(_when_free(lambda n=name: _run_one(hub, n, show_progress, asked), name, wait_seconds, asked.is_set))
             except HubError as exc:
                 if asked.is_set():
                     break  # Ctrl-C while waiting for the connection to be free
@@ -207,7 +207,7 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
         if any(r["quarantined"] for r in results):
             say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
     if asked.is_set():
-        fail(f"{STOPPED_BY_HAND}: the next run resumes after the last committed batch", 130)
+        fail(f"{asked.why}: the next run resumes after the last committed batch", asked.exit_code)
     if failed:
         # 75 when every one that did not run is only busy elsewhere: a script may try again later.
         raise SystemExit(75 if all(f["exit_code"] == 75 for f in failed) else 2)
@@ -242,10 +242,10 @@ def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None
         table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in rows])
 
 
-def _run_one(hub, name: str, show_progress: bool, stop_asked) -> dict:
-    """Run one connection, with a spinner and a count on a terminal; it stops after a batch once ``stop_asked()``."""
+def _run_one(hub, name: str, show_progress: bool, stop: StopRequest) -> dict:
+    """Run one connection, with a spinner and a count on a terminal; it stops after a batch once ``stop`` is set."""
     if not show_progress:
-        return run_connection(hub, name, should_stop=stop_asked, stopped_why=STOPPED_BY_HAND)
+        return run_connection(hub, name, should_stop=stop.is_set, stopped_why=lambda: stop.why)
     # Loaded only for a terminal: scheduled and scripted runs do not pay for it.
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -262,8 +262,8 @@ def _run_one(hub, name: str, show_progress: bool, stop_asked) -> dict:
             hub,
             name,
             progress=lambda s, n: bar.update(task, completed=n, description=f"{name}/{s}"),
-            should_stop=stop_asked,
-            stopped_why=STOPPED_BY_HAND,
+            should_stop=stop.is_set,
+            stopped_why=lambda: stop.why,
         )
 
 

@@ -203,7 +203,11 @@ def forked_batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int
     pid = os.fork()
     if pid == 0:  # the reader
         recv.close()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        # Ctrl-C, and the SIGTERM a service manager or `timeout` sends every process of the
+        # group, are the parent's to handle: it stops after its batch, then ends this one. The
+        # parent's handlers, inherited, would otherwise act (and speak) here a second time.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Everything inherited stays alive until the reader exits: keeping it out of the
         # collector's sight spares each full collection a walk over the whole heap.
         gc.freeze()

@@ -236,14 +236,14 @@ def run_connection(
     scheduled_for: datetime | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
-    stopped_why: str = "the hub stopped",
+    stopped_why: str | Callable[[], str] = "the hub stopped",
     run_id: int | None = None,
 ) -> dict[str, Any]:
     """Run one connection end to end and return the finished run (as ``hub runs`` shows it).
 
     ``should_stop``: asked after each committed batch, and before each batch sent to a
     destination; once it answers yes the run ends there as "interrupted", and ``stopped_why``
-    says why on the run. ``run_id``: carry on an existing run a worker has claimed (its counts
+    (or what it returns, asked then) says why on the run. ``run_id``: carry on an existing run a worker has claimed (its counts
     so far are kept, and its streams resume from their committed cursors) instead of starting
     a new one.
     """
@@ -259,13 +259,17 @@ def run_connection(
         return _run(hub, cfg, run_info, progress, stop, stopped_why, lost=lease.lost)
 
 
+def _said(why: str | Callable[[], str]) -> str:
+    return why() if callable(why) else why
+
+
 def _run(
     hub: Hub,
     cfg: ConnectionConfig,
     run_info: dict,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
-    stopped_why: str,
+    stopped_why: str | Callable[[], str],
     lost: threading.Event | None = None,
 ) -> dict[str, Any]:
     """The run's work: every stream, then the deliveries; the run's end recorded whatever happens.
@@ -304,7 +308,7 @@ def _run(
         why = (
             "this process went silent for longer than its lease and the run was taken as stopped"
             if lost is not None and lost.is_set()
-            else stopped_why
+            else _said(stopped_why)
         )
         run_store.finish_run(
             store.engine, run_id, status="interrupted", error=f"{why}; the next run resumes after the last committed batch"
@@ -318,7 +322,10 @@ def _run(
         # length, so the connection can run again at once.
         let_go_after_interrupt(interrupt)
         run_store.finish_run(
-            store.engine, run_id, status="interrupted", error="stopped by hand; the next run resumes after the last committed batch"
+            store.engine,
+            run_id,
+            status="interrupted",
+            error=f"{_said(stopped_why)}, twice: stopped at once; the next run resumes after the last committed batch",
         )
         raise
     finally:
