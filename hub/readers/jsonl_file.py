@@ -13,7 +13,7 @@ from pathlib import Path
 from hub import exactjson
 from hub.errors import InputError, RecordProblem
 from hub.readers.filekind import kind_of
-from hub.text.legacy import cut_short
+from hub.text.legacy import cut_short, single_byte_encoding, utf8_mending
 
 __all__ = ["JsonlFile"]
 
@@ -42,8 +42,8 @@ class JsonlFile:
                 try:
                     obj = exactjson.loads(raw)
                 except exactjson.JSONDecodeError as exc:
-                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    yield lineno, lineno, text, (RecordProblem("(record)", "json", _not_json(raw, exc)),)
+                    text, why = _as_text(raw, exc)
+                    yield lineno, lineno, text.rstrip("\r\n"), (RecordProblem("(record)", "json", why),)
                     continue
                 if not isinstance(obj, dict):
                     yield lineno, lineno, obj, (RecordProblem("(record)", "type", "a line must hold one JSON object"),)
@@ -51,15 +51,25 @@ class JsonlFile:
                 yield lineno, lineno, obj, None
 
 
-def _not_json(raw: bytes, exc: Exception) -> str:
-    """Why a line is not a JSON record, in words: not UTF-8 at a column, cut short, or the parser's reason."""
+def _as_text(raw: bytes, exc: Exception) -> tuple[str, str]:
+    """A line that is not a JSON record, as text to keep in quarantine, and why it is not one, in words.
+
+    The bytes of a line that are in another encoding are kept as that encoding reads them
+    (Windows-1256 for Arabic), so the person mending it reads the name that was written, not
+    a row of replacement marks.
+    """
     try:
-        raw.decode("utf-8")
+        return raw.decode("utf-8"), f"not valid JSON: {exc}"
     except UnicodeDecodeError as bad:
         if cut_short(bad):
-            return "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)"
-        return (
+            return (
+                raw.decode("utf-8", errors="replace"),
+                "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)",
+            )
+        return utf8_mending(raw), (
             f"the line is not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X}): "
-            "a line from a file in another encoding, such as Windows-1256?"
+            f"a line from a file in another encoding, such as Windows-1256? (those bytes kept as read in {_NAMES[single_byte_encoding(raw)]})"
         )
-    return f"not valid JSON: {exc}"
+
+
+_NAMES = {"cp1256": "Windows-1256", "cp1252": "Windows-1252"}

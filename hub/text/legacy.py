@@ -15,9 +15,10 @@ line at fault instead.
 
 from __future__ import annotations
 
+import codecs
 import re
 
-__all__ = ["FILE_CUT_SHORT", "cut_short", "mostly_utf8", "single_byte_encoding"]
+__all__ = ["FILE_CUT_SHORT", "cut_short", "mostly_utf8", "single_byte_encoding", "utf8_mending"]
 
 FILE_CUT_SHORT = "the file ends in the middle of a character: it was cut short"
 
@@ -55,3 +56,23 @@ def single_byte_encoding(raw: bytes) -> str:
     if not high:
         return "cp1256"  # ASCII alone: either reads it the same
     return "cp1252" if len(_IN_LATIN_WORD.findall(raw)) * 2 > high else "cp1256"
+
+
+def _legacy_handler(encoding: str):
+    def handler(exc: UnicodeDecodeError) -> tuple[str, int]:
+        return exc.object[exc.start : exc.end].decode(encoding, errors="replace"), exc.end
+
+    return handler
+
+
+for _encoding in ("cp1256", "cp1252"):
+    codecs.register_error(f"hub-{_encoding}", _legacy_handler(_encoding))
+
+
+def utf8_mending(raw: bytes) -> str:
+    """``raw`` read as UTF-8, its bytes that are not UTF-8 read in the code page they suggest.
+
+    For a line pasted from an older file into a UTF-8 one, kept for a person to mend: both
+    its parts read as they were written, where either encoding alone garbles one of them.
+    """
+    return raw.decode("utf-8", errors=f"hub-{single_byte_encoding(raw)}")

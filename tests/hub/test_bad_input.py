@@ -426,9 +426,14 @@ def test_a_jsonl_line_in_another_encoding_or_cut_short_is_quarantined_with_the_r
     assert (json.loads(r.out)["runs"][0]["inserted"], json.loads(r.out)["runs"][0]["quarantined"]) == (1, 2)
     entries = sorted(json.loads(folder.hub("quarantine", "list", "--json").out), key=lambda e: e["line"])
     assert [(e["line"], e["errors"][0]["message"]) for e in entries] == [
-        (2, f"the line is not UTF-8 from its byte {at} (0xC7): a line from a file in another encoding, such as Windows-1256?"),
+        (
+            2,
+            f"the line is not UTF-8 from its byte {at} (0xC7): a line from a file in another encoding, such as Windows-1256? "
+            "(those bytes kept as read in Windows-1256)",
+        ),
         (3, "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)"),
     ]
+    assert "جمعية الأمل" in entries[0]["raw"], "the line is kept as it was written, its Arabic legible, for the person mending it"
 
 
 def test_usage_errors_exit_2(donations):
