@@ -87,11 +87,27 @@ def _store_url(raw: str | None, base: Path) -> str:
     return raw
 
 
+def _cron_shorthand(data: Any) -> Any:
+    """``schedule: "0 2 * * *"`` read as ``schedule: {cron: "0 2 * * *"}``: how an admin who knows cron writes it first."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for section in ("connections", "jobs"):
+        entries = data.get(section)
+        if isinstance(entries, dict) and any(isinstance(e, dict) and isinstance(e.get("schedule"), str) for e in entries.values()):
+            out[section] = {
+                name: {**e, "schedule": {"cron": e["schedule"]}} if isinstance(e, dict) and isinstance(e.get("schedule"), str) else e
+                for name, e in entries.items()
+            }
+    return out
+
+
 def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
     """Build a Config from already-parsed YAML; ConfigError lists every problem."""
     if data is None:
         data = {}
     where = str(path) if path else "config"
+    data = _cron_shorthand(data)
     problems = problems_of(config_schema(), data)
     if problems:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
@@ -142,7 +158,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
             try:
                 parse_schedule(name, spec, tz, where=at)
             except ConfigError as exc:
-                problems.append(exc.message)
+                problems.append(f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
     if problems:
         raise ConfigError(f"{where}: the configuration is not valid", problems=problems)
     plugins = data.get("plugins") or {}

@@ -1,6 +1,7 @@
 """A connection's ``schedule:`` as an APScheduler trigger, checked with the config's key path.
 
     schedule: {cron: "0 2 * * *"}                       # crontab: minute hour day month weekday
+    schedule: "0 2 * * *"                               # the same, for short
     schedule: {every: {minutes: 15}, jitter: 30}        # an interval (weeks/days/hours/minutes/seconds)
     timezone: Asia/Damascus  start: 2026-01-01T00:00:00  end: ...  paused: true  retries: 2
 
@@ -113,9 +114,12 @@ def parse_schedule(connection: str, spec: dict, default_timezone: str, *, where:
         try:
             trigger = CronTrigger.from_crontab(str(spec["cron"]), timezone=zone)
         except ValueError as exc:
+            said = str(spec["cron"]).strip().lower()
             raise ConfigError(
                 f"{where}.cron: {spec['cron']!r} is not a cron expression ({exc})",
-                hint="five fields: minute hour day month weekday, e.g. '0 2 * * *'",
+                hint="for an interval write schedule: {every: {minutes: 15}} (weeks, days, hours, minutes or seconds)"
+                if said.startswith(("every", "@every"))
+                else "five fields: minute hour day month weekday, e.g. '0 2 * * *'",
             ) from None
         trigger = CronTrigger(**{f.name: str(f) for f in trigger.fields if not f.is_default}, timezone=zone, start_date=start, end_date=end)
         text = f"cron {spec['cron']} ({zone.key})"

@@ -213,10 +213,22 @@ def test_bad_schedules_are_refused_with_the_key_path(folder):
             "{cron: '0 2 * * *', start: 2026-02-30}",
             "hub.yaml line 8, column 42: not valid YAML: '2026-02-30' is written as a date but is not one",
         ),
+        # The cron shorthand is checked as cron; an interval written in words is pointed to ``every``.
+        ("'0 25 * * *'", "connections.a.schedule.cron: '0 25 * * *' is not a cron expression"),
+        ("'every 5 minutes'", "not a cron expression (Wrong number of fields; got 3, expected 5); for an interval write schedule: {every:"),
     ]:
         folder.write("hub.yaml", CONFIG.replace("{every: {seconds: 1}}", schedule))
         r = folder.hub("schedule", "list")
         assert r.code == 2 and message in r.err and "Traceback" not in r.err, (schedule, r.err)
+
+
+def test_a_schedule_written_as_a_cron_line_is_read_as_cron(folder):
+    folder.write_csv("a.csv", ["id"], [["x"]])
+    folder.write("hub.yaml", CONFIG.replace("{every: {seconds: 1}}", "'30 2 * * 0-4'"))
+    r = folder.hub("schedule", "list", "--json")
+    assert r.code == 0, r.err
+    [entry] = json.loads(r.out)
+    assert entry["when"] == "cron 30 2 * * 0-4 (Asia/Damascus)" and entry["next"].endswith("T02:30:00+03:00"), entry
 
 
 def test_sighup_with_a_bad_config_keeps_the_running_schedules(folder):
