@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from hub.store import changes
 from hub.store.bulk import db_value, in_clauses, insert_many, insert_tuples, select_in
+from hub.store.freshness import keep_fresh
 from hub.store.models import record_history_table, records_table
 
 __all__ = ["MAX_KEY", "Prepared", "Stored", "Upserted", "prepared_from", "stored_rows", "upsert_batch"]
@@ -289,6 +290,7 @@ def _insert(
         )
     )
     insert_tuples(conn, _records, _INSERT_COLUMNS, rows)
+    keep_fresh(conn, "records", n)  # PostgreSQL: each batch's key lookup planned for the table as it is now
 
 
 def _as_row(pending: list) -> dict:
