@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select, update
 
 from hub.store.bulk import in_clauses, insert_many
-from hub.store.freshness import keep_fresh
 from hub.store.models import outbox_table
 from hub.text.controls import escape_controls
 
@@ -62,7 +61,6 @@ def enqueue(
     ]
     if rows:
         insert_many(conn, _t, rows)
-        keep_fresh(conn, "outbox", len(rows))
     return len(rows)
 
 
