@@ -31,6 +31,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/reconcile_store.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/schedule.py
 

@@ -32,6 +32,7 @@ from hub.reconcile.model import Candidate, Decision, OpenDonation, Settings
 from hub.statements import read_statement
 from hub.store import audit
 from hub.store import outbox as outbox_store
+from hub.store.bulk import insert_many
 from hub.store.models import matches_table, payer_memory_table, records_table
 from hub.store.records import Prepared, upsert_batch
 from hub.store.types import utcnow
@@ -197,33 +198,35 @@ def reconcile_store(hub: Hub, *, actor: str = "auto") -> list[Decision]:
     now = utcnow()
     changed: dict[str, OpenDonation] = {}
     paid_on: dict[str, date] = {}
+    recorded: list[dict[str, Any]] = []  # one executemany: a statement built per decision cost 12 s of 15 for 20,000
     with engine.begin() as conn:
         for dec in decisions:
             if dec.status in ("matched", "suggested"):
                 status = "confirmed" if dec.status == "matched" else "suggested"
-                conn.execute(insert(_matches).values(**_match_row(dec, status, f"auto:{dec.candidate.rule}", now)))
+                recorded.append(_match_row(dec, status, f"auto:{dec.candidate.rule}", now))
                 if status == "confirmed":
                     for d in dec.candidate.donations:
                         changed[d.key] = d
                         paid_on[d.key] = dec.txn.booking_date
             elif dec.status == "ignored" and dec.txn.reversal and dec.reason and dec.reason.startswith("reversal of"):
-                conn.execute(
-                    insert(_matches).values(
-                        transaction_key=dec.txn.key,
-                        transaction_id=dec.txn.id,
-                        donation_keys="[]",
-                        kind="reversal",
-                        rule="reversal",
-                        score=1.0,
-                        status="handled",
-                        allocations="[]",
-                        evidence="{}",
-                        decided_by=actor,
-                        reason=dec.reason,
-                        created_at=now,
-                        decided_at=now,
-                    )
+                recorded.append(
+                    {
+                        "transaction_key": dec.txn.key,
+                        "transaction_id": dec.txn.id,
+                        "donation_keys": "[]",
+                        "kind": "reversal",
+                        "rule": "reversal",
+                        "score": 1.0,
+                        "status": "handled",
+                        "allocations": "[]",
+                        "evidence": "{}",
+                        "decided_by": actor,
+                        "reason": dec.reason,
+                        "created_at": now,
+                        "decided_at": now,
+                    }
                 )
+        insert_many(conn, _matches, recorded)
         for prior in confirmed.values():
             if prior.status == "unmatched":  # a reversal undid it during this run
                 conn.execute(
