@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from hub.app import Hub
 from hub.errors import HubError, InputError, NotFoundError
@@ -284,13 +284,52 @@ def _as_dict(m) -> dict[str, Any]:
     }
 
 
-def list_matches(hub: Hub, *, status: str | None = "suggested", limit: int = 200) -> list[dict[str, Any]]:
-    """Decisions, oldest first (suggestions by default: what waits for a person)."""
-    q = select(_matches).order_by(_matches.c.id).limit(limit)
+def _touching(association: str):
+    """Decisions that name a donation of ``association``, as the store can narrow them (see :func:`touches`).
+
+    A donation's key starts with its association (``association|id``), and the decision keeps
+    its keys as a JSON list, so each of them follows a quote there.
+    """
+    quoted = orjson.dumps(association + "|").decode()[:-1]  # '"assoc-amal|', as JSON writes it
+    pattern = quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _matches.c.donation_keys.like(f"%{pattern}%", escape="\\")
+
+
+def touches(association: str | None, donation_keys: list[str]) -> bool:
+    """Whether a decision on ``donation_keys`` concerns ``association`` (None: the platform, every one)."""
+    return association is None or any(k.split("|", 1)[0] == association for k in donation_keys)
+
+
+def list_matches(
+    hub: Hub, *, status: str | None = "suggested", limit: int | None = 200, association: str | None = None
+) -> list[dict[str, Any]]:
+    """Decisions, oldest first (suggestions by default: what waits for a person); all of them with ``limit=None``.
+
+    ``association``: only those touching its donations, chosen by the store, not by reading
+    every decision (the review page read up to 100,000 to find the few waiting, and never saw
+    a suggestion made after the 100,000th decision).
+    """
+    q = select(_matches).order_by(_matches.c.id)
+    if limit is not None:
+        q = q.limit(limit)
     if status:
         q = q.where(_matches.c.status == status)
+    if association is not None:
+        q = q.where(_touching(association))
     with hub.store.engine.connect() as conn:
-        return [_as_dict(m) for m in conn.execute(q)]
+        return [d for d in map(_as_dict, conn.execute(q)) if touches(association, d["donation_keys"])]
+
+
+def count_matches(hub: Hub, *, association: str | None = None) -> dict[str, int]:
+    """How many decisions there are of each status (``association``: touching its donations)."""
+    with hub.store.engine.connect() as conn:
+        if association is None:
+            return dict(conn.execute(select(_matches.c.status, func.count()).group_by(_matches.c.status)).all())
+        counts: dict[str, int] = defaultdict(int)
+        for status, keys in conn.execute(select(_matches.c.status, _matches.c.donation_keys).where(_touching(association))):
+            if touches(association, orjson.loads(keys)):
+                counts[status] += 1
+        return dict(counts)
 
 
 def _one(conn, match_id: int):

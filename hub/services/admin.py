@@ -208,27 +208,29 @@ def quarantine_entry(hub: Hub, user: User, entry_id: int) -> dict[str, Any]:
 
 
 def _touches_own(user: User, match: dict) -> bool:
-    """Whether a reconciliation decision concerns one of the user's donations (platform staff: all).
+    """Whether a reconciliation decision concerns one of the user's donations (platform staff: all)."""
+    from hub.reconcile.service import touches
 
-    A donation's natural key starts with its association (``association_id|id``).
-    """
-    return user.is_platform or any(user.may_see(k.split("|", 1)[0]) for k in match["donation_keys"])
+    return touches(user.association_id, match["donation_keys"])
 
 
 def decisions(hub: Hub, user: User) -> list[dict]:
     """Every reconciliation decision touching the user's donations, oldest first."""
     from hub.reconcile.service import list_matches
 
-    return [m for m in list_matches(hub, status=None, limit=100_000) if _touches_own(user, m)]
+    return list_matches(hub, status=None, limit=None, association=user.association_id)
 
 
 def suggestions(hub: Hub, user: User) -> tuple[list[dict], dict[str, int]]:
-    """Open suggestions touching the user's donations, oldest first, and the count of decisions per status."""
-    mine = decisions(hub, user)
-    totals: dict[str, int] = defaultdict(int)
-    for m in mine:
-        totals[m["status"]] += 1
-    return [m for m in mine if m["status"] == "suggested"], dict(totals)
+    """Open suggestions touching the user's donations, oldest first, and the count of decisions per status.
+
+    Both asked of the store: the suggestions are the few a person has to look at, however
+    many decisions were made before them.
+    """
+    from hub.reconcile.service import count_matches, list_matches
+
+    waiting = list_matches(hub, status="suggested", limit=None, association=user.association_id)
+    return waiting, count_matches(hub, association=user.association_id)
 
 
 def match_for(hub: Hub, user: User, match_id: int) -> dict[str, Any]:

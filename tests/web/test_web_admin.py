@@ -175,6 +175,30 @@ def test_confirm_a_suggestion_with_one_key(browse, site):
     assert report.status == 200 and report.body()[:2] == b"PK"
 
 
+_COLUMNS = "transaction_key, transaction_id, donation_keys, kind, rule, score, status, allocations, evidence, decided_by, reason, created_at, decided_at"
+
+
+def test_a_suggestion_made_after_a_hundred_thousand_decisions_still_waits_for_review(browse, site):
+    # A year of confirmed transfers before it: the page read the first 100,000 decisions to
+    # find the ones waiting, so a later suggestion was never shown and the counts stopped there.
+    site.folder.execute(
+        f"INSERT INTO matches ({_COLUMNS}) "
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+        "SELECT 'old|T' || i, 'T' || i, '[\"assoc-amal|OLD' || i || '\"]', 'full', 'reference', 0.98, 'confirmed', '[]', '{}', "
+        "'auto:reference', NULL, m.created_at, m.created_at FROM n, (SELECT created_at FROM matches ORDER BY id LIMIT 1) m"
+    )
+    site.folder.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT {_COLUMNS} FROM matches WHERE status = 'suggested'")
+    site.folder.execute("DELETE FROM matches WHERE status = 'suggested' AND id < (SELECT max(id) FROM matches)")
+    [(confirmed,)] = site.folder.sql("select count(*) from matches where status = 'confirmed'")
+    assert confirmed > 100_000
+
+    for who in ("admin@wasl.example", "amal@wasl.example"):
+        page = browse().sign_in(who).page
+        page.goto("/reconcile")
+        expect(page.get_by_text("NOUR ALHUDA")).to_be_visible()
+        expect(page.locator("main")).to_contain_text(f"{confirmed:,}")
+
+
 def test_reject_a_suggestion_from_the_keyboard_only(browse, site):
     page = browse().sign_in("admin@wasl.example").page
     page.goto("/reconcile")
