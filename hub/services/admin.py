@@ -186,15 +186,22 @@ def run_for(hub: Hub, user: Viewer, run_id: int) -> dict[str, Any]:
     return run
 
 
-def quarantine_list(hub: Hub, user: User, *, connection: str | None = None, status: str = "open") -> list[dict]:
-    """Entries of what the user may see; platform staff also see what the API refused."""
+QUARANTINE_PAGE = 500
+
+
+def quarantine_list(
+    hub: Hub, user: User, *, connection: str | None = None, status: str = "open", after: int | None = None
+) -> tuple[list[dict], int]:
+    """A page of the entries the user may see (the next after id ``after``), and how many there are in all.
+
+    Platform staff also see what the API refused.
+    """
     names = visible_connections(hub, user)
     if connection and connection not in names:
-        return []
+        return [], 0
+    scope = {"connection": connection or None, "status": status, "connections": names, "with_api": user.is_platform and not connection}
     with hub.store.engine.connect() as conn:
-        return q_store.list_entries(
-            conn, connection=connection or None, status=status, limit=500, connections=names, with_api=user.is_platform and not connection
-        )
+        return q_store.list_entries(conn, limit=QUARANTINE_PAGE, after=after, **scope), q_store.count_entries(conn, **scope)
 
 
 def quarantine_entry(hub: Hub, user: User, entry_id: int) -> dict[str, Any]:

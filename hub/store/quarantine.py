@@ -97,6 +97,17 @@ def get_entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     return _as_dict(r)
 
 
+def _filtered(q, connection: str | None, status: str | None, connections: list[str] | None, with_api: bool):
+    if connection:
+        q = q.where(_t.c.connection == connection)
+    if connections is not None:
+        allowed = _t.c.connection.in_(connections)
+        q = q.where(or_(allowed, _t.c.stage == API_STAGE) if with_api else allowed)
+    if status:
+        q = q.where(_t.c.status == status)
+    return q
+
+
 def list_entries(
     conn: Connection,
     *,
@@ -105,22 +116,30 @@ def list_entries(
     limit: int | None = 100,
     connections: list[str] | None = None,
     with_api: bool = False,
+    after: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries, oldest first, filtered by connection(s) and status (None: any status).
+    """Entries, oldest first, filtered by connection(s) and status (None: any status); ``after``: past that id.
 
     ``with_api``: with ``connections``, also the records refused over the API (stage ``api``).
     """
-    q = select(_t).order_by(_t.c.id)
-    if connection:
-        q = q.where(_t.c.connection == connection)
-    if connections is not None:
-        allowed = _t.c.connection.in_(connections)
-        q = q.where(or_(allowed, _t.c.stage == API_STAGE) if with_api else allowed)
-    if status:
-        q = q.where(_t.c.status == status)
+    q = _filtered(select(_t).order_by(_t.c.id), connection, status, connections, with_api)
+    if after:
+        q = q.where(_t.c.id > after)
     if limit:
         q = q.limit(limit)
     return [_as_dict(r) for r in conn.execute(q)]
+
+
+def count_entries(
+    conn: Connection,
+    *,
+    connection: str | None = None,
+    status: str | None = "open",
+    connections: list[str] | None = None,
+    with_api: bool = False,
+) -> int:
+    """How many entries :func:`list_entries` would list with no limit."""
+    return conn.execute(_filtered(select(func.count()).select_from(_t), connection, status, connections, with_api)).scalar_one()
 
 
 def count_open(conn: Connection, connection: str | None = None) -> int:

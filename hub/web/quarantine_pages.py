@@ -7,8 +7,9 @@ hub holds the record, fixes it and sends it again, so here it can only be dismis
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from hub.services import admin
@@ -22,14 +23,19 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/quarantine")
-def quarantine_page(request: Request, connection: str = ""):
+def quarantine_page(request: Request, connection: str = "", after: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None):
+    """Open entries, oldest first, a page at a time, with how many wait in all (a page never passes for the whole)."""
     user = current_user(request)
     hub = request.app.state.hub
+    entries, total = admin.quarantine_list(hub, user, connection=connection or None, after=after)
+    later = entries[-1]["id"] if len(entries) == admin.QUARANTINE_PAGE else None
     return render(
         request,
         "quarantine.html",
         user,
-        entries=admin.quarantine_list(hub, user, connection=connection or None),
+        entries=entries,
+        total=total,
+        later=f"/quarantine?{urlencode({'connection': connection, 'after': later})}" if later else None,
         connections=[c for c in admin.visible_connections(hub, user) if not c.startswith("job:")],
         connection=connection,
     )

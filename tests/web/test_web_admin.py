@@ -199,6 +199,26 @@ def test_a_suggestion_made_after_a_hundred_thousand_decisions_still_waits_for_re
         expect(page.locator("main")).to_contain_text(f"{confirmed:,}")
 
 
+def test_a_long_quarantine_is_shown_a_page_at_a_time_with_how_many_wait(browse, site):
+    # The page showed the oldest 500 entries and nothing else: 1,200 waiting looked like 500.
+    columns = "run_id, connection, stream, entity, stage, line, raw, raw_hash, errors, status, created_at"
+    site.folder.execute(
+        f"INSERT INTO quarantine ({columns}) "
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) "
+        "SELECT q.run_id, q.connection, q.stream, q.entity, q.stage, 1000 + i, q.raw, q.raw_hash, q.errors, 'open', q.created_at "
+        "FROM n, (SELECT * FROM quarantine WHERE connection = 'amal-donations' ORDER BY id LIMIT 1) q"
+    )
+    [(waiting,)] = site.folder.sql("select count(*) from quarantine where status = 'open'")
+    page = browse().sign_in("admin@wasl.example").page
+    page.goto("/quarantine")
+    expect(page.locator("p.totals")).to_contain_text(f"Waiting: {waiting:,} · shown here: 500")
+    seen = page.locator("tbody tr").count()
+    while page.get_by_role("link", name="Later entries").count():
+        page.get_by_role("link", name="Later entries").click()
+        seen += page.locator("tbody tr").count()
+    assert seen == waiting, "every entry is on one page or another, none twice"
+
+
 def test_reject_a_suggestion_from_the_keyboard_only(browse, site):
     page = browse().sign_in("admin@wasl.example").page
     page.goto("/reconcile")
