@@ -9,7 +9,8 @@ common schema, checks its association, stores it, writes the audit entry and the
 answer, and answers per record; the pusher marks each batch delivered. The floor, measured in
 the same run: the very same request bodies posted, one after another, to a bare endpoint in
 its own process (the same uvicorn server) that only parses the JSON and answers.
-The last line reads ``ratio=R`` (end-to-end time / floor time).
+The last line reads ``ratio=R`` (end-to-end time / floor time). ``--store URL --store-alone URL``
+put the two platform hubs on two empty PostgreSQL databases, as a platform runs in production.
 
 For scale it also prints the platform alone (the same bodies posted in turn by a bare client
 to a second, empty platform hub: the platform's share of end to end, without the pusher), the
@@ -114,8 +115,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--store", help="the platform hub's store: an empty database's URL (PostgreSQL); default its own SQLite file")
+    ap.add_argument("--store-alone", help="with --store: a second empty database, for the platform alone")
     ap.add_argument("--floor-server", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if bool(args.store) != bool(args.store_alone):
+        ap.error("--store and --store-alone go together: the two platform hubs need a database each")
     if args.floor_server:
         import uvicorn
 
@@ -133,10 +138,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="wasl-bench-ingest-"))
     env = {k: v for k, v in os.environ.items() if k != "HUB_STORE"}
 
-    def platform_hub(name: str) -> tuple[int, str, subprocess.Popen]:
+    def platform_hub(name: str, store: str | None) -> tuple[int, str, subprocess.Popen]:
         """A platform hub of its own (folder, store, token) served on a free port."""
         (work / name).mkdir()
-        (work / name / "hub.yaml").write_text("store: sqlite:///hub.db\n", encoding="utf-8")
+        (work / name / "hub.yaml").write_text(f"store: {store or 'sqlite:///hub.db'}\n", encoding="utf-8")
         hub = Hub.from_path(work / name / "hub.yaml")
         token = tokens.create(hub, "bench", association="assoc-bench", platform=False, read=True, write=True)["token"]
         hub.close()
@@ -147,8 +152,8 @@ def main() -> None:
             subprocess.Popen([sys.executable, "-m", "hub", "-c", str(work / name / "hub.yaml"), "serve", "--port", str(at)], env=env),
         )
 
-    port, secret, platform_proc = platform_hub("platform")
-    alone_port, alone_secret, alone_proc = platform_hub("platform-alone")
+    port, secret, platform_proc = platform_hub("platform", args.store)
+    alone_port, alone_secret, alone_proc = platform_hub("platform-alone", args.store_alone)
     floor_port = free_port()
     servers = [platform_proc, alone_proc, subprocess.Popen([sys.executable, __file__, "--floor-server", str(floor_port)], env=env)]
     try:
@@ -253,7 +258,8 @@ def main() -> None:
         xs = sorted(xs)
         return xs[min(len(xs) - 1, int(q * len(xs)))]
 
-    print(f"records={args.records} batch={args.batch} batches={len(bodies)}")
+    store = args.store.split(":")[0] if args.store else "sqlite"
+    print(f"records={args.records} batch={args.batch} batches={len(bodies)} platform store={store}")
     print(
         f"end_to_end: {e2e:.2f} s  {args.records / e2e:,.0f} records/s  batch p50={statistics.median(latencies) * 1000:.1f} ms p99={pct(latencies, 0.99) * 1000:.1f} ms"
     )
