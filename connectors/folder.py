@@ -81,7 +81,7 @@ def _rows(path: Path, settings: dict, start_after: int) -> Iterator[tuple[int, i
                     yield n, n, rec, None
     else:
         if what is not None:
-            raise InputError(f"{path.name}: this is {what.name}, which is not read here", hint=what.hint)
+            raise what.refused(path.name, "which is not read here")
         raise InputError(
             f"{path.name}: files of type {path.suffix or '(none)'} are not read here", hint="csv, xlsx, jsonl, xml (camt) or sta (MT940)"
         )

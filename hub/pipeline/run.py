@@ -243,9 +243,9 @@ def run_connection(
 
     ``should_stop``: asked after each committed batch, and before each batch sent to a
     destination; once it answers yes the run ends there as "interrupted", and ``stopped_why``
-    (or what it returns, asked then) says why on the run. ``run_id``: carry on an existing run a worker has claimed (its counts
-    so far are kept, and its streams resume from their committed cursors) instead of starting
-    a new one.
+    (or what it returns, asked then) says why on the run. ``run_id``: carry on an existing
+    run a worker has claimed (its counts so far are kept, and its streams resume from their
+    committed cursors) instead of starting a new one.
     """
     cfg = hub.config.connection(connection)
     if run_id is not None:  # a worker's run: the worker keeps its lease

@@ -33,7 +33,7 @@ def open_table(path: Path, **options):
     if kind is XLSX:
         return XlsxFile(path, **options)  # a workbook under another name ("….xlsx.download")
     if kind is not None:
-        raise InputError(f"{path}: this is {kind.name}; the hub reads .csv, .xlsx and .jsonl files", hint=kind.hint)
+        raise kind.refused(path, "not a .csv, .xlsx or .jsonl file, the ones the hub reads")
     raise InputError(
         f"{path}: cannot read files of type {suffix or '(none)'}",
         hint="use a .csv, .xlsx or .jsonl file",

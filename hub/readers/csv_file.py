@@ -54,9 +54,9 @@ class CsvFile:
             raise InputError.no_such_file(self.path)
         with self.path.open("rb") as f:
             head = f.read(_SAMPLE)
-        kind = kind_of(self.path)
+        kind = kind_of(self.path, head)
         if kind is not None:
-            raise InputError(f"{self.path}: this is {kind.name}, not a CSV file", hint=kind.hint)
+            raise kind.refused(self.path, "not a CSV file")
         if encoding == "auto":
             encoding = _detect_encoding(head)
         elif encoding.replace("-", "").replace("_", "").lower() == "utf8":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.errors import InputError
+
 __all__ = ["FileKind", "binary_kind", "kind_of"]
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of Office 97–2003 and of encrypted Office files
@@ -26,6 +28,10 @@ class FileKind:
 
     def __repr__(self) -> str:
         return f"FileKind({self.name!r})"
+
+    def refused(self, where: object, instead: str) -> InputError:
+        """The file at ``where`` refused whole: "<where>: this is <kind>, <instead>", with what to do."""
+        return InputError(f"{where}: this is {self.name}, {instead}", hint=self.hint)
 
 
 XLSX = FileKind(
@@ -90,15 +96,20 @@ def _encrypted_marker(data: bytes) -> bool:
     return "EncryptedPackage".encode("utf-16-le") in data
 
 
-def kind_of(path: Path) -> FileKind | None:
+def kind_of(path: Path, head: bytes | None = None) -> FileKind | None:
     """The kind of the file at ``path`` when it is not a workbook or a text file of data; None when it may be one.
 
     Beside :func:`binary_kind`, text that is an HTML page or an Excel 2003 XML spreadsheet
     is named, and a compound file is searched whole for the mark of a password. For error
-    paths and first looks: it reads the file's start, and all of a compound file.
+    paths and first looks: it reads the file's start (or takes ``head``, its first 64 KiB a
+    reader has read already), and all of a compound file.
     """
     with path.open("rb") as f:
-        head = f.read(_HEAD)
+        if head is None:
+            head = f.read(_HEAD)
+        else:
+            head = head[:_HEAD]
+            f.seek(len(head))
         kind = binary_kind(head)
         if kind is XLS:
             tail = head[-64:]

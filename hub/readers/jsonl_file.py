@@ -29,7 +29,7 @@ class JsonlFile:
             raise InputError.no_such_file(self.path)
         kind = kind_of(self.path)
         if kind is not None:
-            raise InputError(f"{self.path}: this is {kind.name}, not a JSON Lines file", hint=kind.hint)
+            raise kind.refused(self.path, "not a JSON Lines file")
 
     def rows(self, start_after: int = 0) -> Iterator[tuple[int, int, object, tuple[RecordProblem, ...] | None]]:
         """Yield every non-blank line after line ``start_after``, parsed, or its text with the problem."""

@@ -267,7 +267,7 @@ def unreadable_workbook(path: Path, exc: Exception, hint: str = _REPAIR) -> Inpu
     if kind is XLSX or (kind is ZIP and isinstance(exc, zipfile.BadZipFile)):
         return InputError(f"{path}: the workbook is damaged or cut short ({_in_words(exc)})", hint=hint)
     if kind is not None:
-        return InputError(f"{path}: this is {kind.name}, not an .xlsx workbook", hint=kind.hint)
+        return kind.refused(path, "not an .xlsx workbook")
     with path.open("rb") as f:
         head = f.read(4096)
     if not _CONTROL.search(head):

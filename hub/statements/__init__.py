@@ -25,7 +25,7 @@ def sniff(path: Path) -> str:
         raise InputError(f"{path}: cannot read the statement ({exc.strerror})") from None
     kind = binary_kind(head)
     if kind is not None:
-        raise InputError(f"{path}: this is {kind.name}, not a bank statement", hint=kind.hint)
+        raise kind.refused(path, "not a bank statement")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         return "camt"

@@ -55,7 +55,7 @@ EXIT_WAIT = 10.0  # seconds a finishing process gives an analysis it started, ra
 
 
 def keep_fresh(conn: Connection, table: str, rows: int) -> None:
-    """Note ``rows`` written into ``table``; start an ANALYZE of it once they are a fifth of its size."""
+    """Note ``rows`` written into ``table``; start an ANALYZE of it once they match its size when last analysed."""
     if rows <= 0 or conn.dialect.name != "postgresql":
         return
     engine = conn.engine
@@ -66,8 +66,7 @@ def keep_fresh(conn: Connection, table: str, rows: int) -> None:
             return
         state.running = True
         state.written = 0
-    thread = threading.Thread(target=_analyse, args=(engine, table, state), name=f"analyse-{table}", daemon=True)
-    with _lock:
+        thread = threading.Thread(target=_analyse, args=(engine, table, state), name=f"analyse-{table}", daemon=True)
         _running.add(thread)
     thread.start()
 

@@ -17,7 +17,7 @@ from hub import exactjson
 from hub.errors import NotFoundError
 from hub.store.models import quarantine_table
 
-__all__ = ["API_STAGE", "add_entries", "count_open", "get_entry", "list_entries", "set_errors", "set_status"]
+__all__ = ["API_STAGE", "add_entries", "count_entries", "get_entry", "list_entries", "set_errors", "set_status"]
 
 _t = quarantine_table
 API_STAGE = "api"  # the stage of records refused over the API (their connection: api:<token name>)
@@ -140,14 +140,6 @@ def count_entries(
 ) -> int:
     """How many entries :func:`list_entries` would list with no limit."""
     return conn.execute(_filtered(select(func.count()).select_from(_t), connection, status, connections, with_api)).scalar_one()
-
-
-def count_open(conn: Connection, connection: str | None = None) -> int:
-    """How many entries are open."""
-    q = select(func.count()).select_from(_t).where(_t.c.status == "open")
-    if connection:
-        q = q.where(_t.c.connection == connection)
-    return conn.execute(q).scalar_one()
 
 
 def set_status(conn: Connection, entry_id: int, status: str, *, reason: str | None, now: datetime, raw: Any = None) -> None:
