@@ -268,10 +268,12 @@ def claim_run(store: Store, run_id: int, worker: str, lease_seconds: float) -> s
         connection = conn.execute(select(_t.c.connection).where(_t.c.id == run_id, _t.c.status == "queued")).scalar()
     if connection is None:
         return None
-    now = utcnow()
     with store.writing(f"runs:{connection}") as conn:
         if _free_or_holder(conn, connection, lease_seconds) is not None:
             return None
+        # Stamped once the lock is held: a claim that waited for the run it follows to finish
+        # starts after that run's finish, not when it began to wait.
+        now = utcnow()
         res = conn.execute(
             update(_t)
             .where(_t.c.id == run_id, _t.c.status == "queued")

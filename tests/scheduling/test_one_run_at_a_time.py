@@ -246,3 +246,41 @@ def test_hub_run_wait_runs_once_the_running_one_has_finished(folder):
     first_run, second_run = _runs(folder)
     assert datetime.fromisoformat(first_run["finished_at"]) <= datetime.fromisoformat(second_run["started_at"])
     assert (first_run["inserted"], second_run["unchanged"]) == (ROWS, ROWS)
+
+
+def test_a_worker_that_waited_for_the_write_lock_starts_its_run_after_the_one_it_waited_for(folder):
+    # A worker that asks while the holder is finishing waits for the store's write lock; the
+    # run it then claims must not be stamped with the moment it began to wait, or `hub runs`
+    # shows the two runs overlapping although they never did.
+    import threading
+
+    from sqlalchemy import update
+
+    from hub.processes import holder_id
+    from hub.store import runs as run_store
+    from hub.store.db import Store
+    from hub.store.models import runs_table
+    from hub.store.types import utcnow
+
+    store = Store.open(folder.store_url or f"sqlite:///{folder.path / 'hub.db'}")
+    try:
+        with store.writing("runs:held") as conn:
+            holder = run_store.start_run(conn, "held", trigger="manual", scheduled_for=None, worker=holder_id(), lease_seconds=60)
+        queued = run_store.queue_run(store.engine, "held", trigger="queue")
+        finishing = threading.Event()
+
+        def finish_while_holding_the_lock():
+            with store.writing("runs:held") as conn:
+                finishing.set()
+                time.sleep(0.5)
+                conn.execute(update(runs_table).where(runs_table.c.id == holder).values(status="succeeded", finished_at=utcnow()))
+
+        t = threading.Thread(target=finish_while_holding_the_lock)
+        t.start()
+        assert finishing.wait(10)
+        assert run_store.claim_run(store, queued, "worker-1", 60) == "held"
+        t.join()
+        first, second = run_store.get_run(store.engine, holder), run_store.get_run(store.engine, queued)
+    finally:
+        store.close()
+    assert datetime.fromisoformat(first["finished_at"]) <= datetime.fromisoformat(second["started_at"]), "never both at once"
