@@ -12,9 +12,9 @@ from pathlib import Path
 
 from hub.errors import InputError
 from hub.readers.filekind import binary_kind
-from hub.statements.model import Statement, fingerprint
+from hub.statements.model import Fingerprints, Statement
 
-__all__ = ["Statement", "fingerprint", "read_statement", "sniff"]
+__all__ = ["Fingerprints", "Statement", "read_statement", "sniff"]
 
 
 def sniff(path: Path) -> str:

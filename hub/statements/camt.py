@@ -18,7 +18,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from hub.errors import InputError
-from hub.statements.model import Statement, fingerprint
+from hub.statements.model import Fingerprints, Statement
 from hub.text.numbers import NotPlain, plain_decimal, plain_number
 
 __all__ = ["parse_camt"]
@@ -131,6 +131,7 @@ def parse_camt(path: Path) -> list[Statement]:
             hint="expected BkToCstmrStmt, BkToCstmrDbtCdtNtfctn or BkToCstmrAcctRpt",
         )
     statements = []
+    ids = Fingerprints()
     for n, stmt in enumerate(_kids(body, _CONTAINERS[kind]), start=1):
         sid = _text(stmt, "Id") or f"{path.name}#{n}"
         account = _account(_at(stmt, "Acct"))
@@ -145,12 +146,12 @@ def parse_camt(path: Path) -> list[Statement]:
             closing=_balance(stmt, ("CLBD",), f"{path} statement {sid}"),
         )
         for e_no, entry in enumerate(_kids(stmt, "Ntry"), start=1):
-            st.transactions.extend(_entry_transactions(path, st, entry, e_no))
+            st.transactions.extend(_entry_transactions(path, st, entry, e_no, ids))
         statements.append(st)
     return statements
 
 
-def _entry_transactions(path: Path, st: Statement, entry: Element, e_no: int) -> list[dict]:
+def _entry_transactions(path: Path, st: Statement, entry: Element, e_no: int, ids: Fingerprints) -> list[dict]:
     where = f"{path} statement {st.id} entry {e_no}"
     entry_amount = _amount(_at(entry, "Amt"), where)
     if entry_amount is None:
@@ -213,8 +214,6 @@ def _entry_transactions(path: Path, st: Statement, entry: Element, e_no: int) ->
                 rec["creditor_reference"] = cref
         if not rec.get("remittance") and _text(entry, "AddtlNtryInf"):
             rec["remittance"] = _text(entry, "AddtlNtryInf")
-        rec["id"] = ref or fingerprint(
-            st.account, rec["booking_date"], rec["value_date"], rec["amount"], rec["direction"], rec.get("remittance"), e_no, t_no
-        )
+        rec["id"] = ref or ids(st.account, rec["booking_date"], rec["value_date"], rec["amount"], rec["direction"], rec.get("remittance"))
         out.append(rec)
     return out

@@ -1,7 +1,7 @@
 """SWIFT MT940 (and MT942) through the ``mt-940`` package, which knows the banks' ``:86:`` dialects.
 
 A ``:61:`` line's bank reference (after ``//``) is its id; a line without one gets a
-fingerprint (account, dates, amount, details, position). ``RC``/``RD`` mark reversals. The
+fingerprint of what it says (model.Fingerprints). ``RC``/``RD`` mark reversals. The
 SWIFT character set has no Arabic: names arrive transliterated, and matching folds them.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import mt940
 
 from hub.errors import InputError
-from hub.statements.model import Statement, fingerprint
+from hub.statements.model import Fingerprints, Statement
 from hub.text.legacy import FILE_CUT_SHORT, cut_short, mostly_utf8, single_byte_encoding
 
 __all__ = ["parse_mt940"]
@@ -63,8 +63,9 @@ def parse_mt940(path: Path, encoding: str = "auto") -> list[Statement]:
     text = _decoded(path, raw, encoding)
     starts = [m.start() for m in _BLOCK_START.finditer(text)] or [0]
     blocks = [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
+    ids = Fingerprints()
     return [
-        _statement(path, block, n if len(blocks) > 1 else None, _line_of(text, at))
+        _statement(path, block, n if len(blocks) > 1 else None, _line_of(text, at), ids)
         for n, (block, at) in enumerate(zip(blocks, starts, strict=True), start=1)
     ]
 
@@ -145,8 +146,8 @@ def _unreadable(path: Path, block: str, first_line: int, exc: Exception) -> Inpu
     return InputError(f"{path}: not a readable MT940 statement ({type(exc).__name__}: {exc})")
 
 
-def _statement(path: Path, text: str, number: int | None, first_line: int) -> Statement:
-    """One ``:20:`` block as a statement; ``number`` is its place in a file of several."""
+def _statement(path: Path, text: str, number: int | None, first_line: int, ids: Fingerprints) -> Statement:
+    """One ``:20:`` block as a statement; ``number`` is its place in a file of several, ``ids`` the file's fingerprints."""
     _check_lines(path, text, first_line)
     try:
         options = mt940.options.Options(applicant_iban=True, case_insensitive_marks=True)
@@ -204,6 +205,6 @@ def _statement(path: Path, text: str, number: int | None, first_line: int) -> St
         if eref and eref.group(1).upper() != "NOTPROVIDED":
             rec["end_to_end_id"] = eref.group(1)
         ref = _clean(d.get("bank_reference"))
-        rec["id"] = ref or fingerprint(account, rec["booking_date"], rec["value_date"], rec["amount"], status, remittance, n)
+        rec["id"] = ref or ids(account, rec["booking_date"], rec["value_date"], rec["amount"], status, remittance)
         st.transactions.append(rec)
     return st

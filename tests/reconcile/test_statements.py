@@ -209,3 +209,13 @@ def test_statement_connector_imports_once_and_reports_hostile_files(folder):
     folder.write("s.xml", '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document>&x;</Document>')
     r = folder.hub("run", "bank")
     assert r.code == 2 and "refused" in r.err and "Traceback" not in r.err
+
+
+def test_a_camt_line_without_a_reference_keeps_its_id_in_an_overlapping_statement(tmp_path):
+    gift = Line(None, "100", ustrd=["AMAL-1002"], booked="2026-10-12")
+    fee = Line(None, "5", direction="DBIT", ustrd=["FEES"], booked="2026-10-12")
+    [a] = read_statement(_write(tmp_path, "a.xml", camt053([Line(None, "50", booked="2026-10-08"), gift, fee, fee])))
+    [b] = read_statement(_write(tmp_path, "b.xml", camt053([gift, fee, fee, Line(None, "70", booked="2026-10-20")])))
+    ids_a, ids_b = [t["id"] for t in a.transactions], [t["id"] for t in b.transactions]
+    assert ids_a[1:] == ids_b[:3], "the lines of the 12th: the same ids at other places"
+    assert len(set(ids_a)) == 4 and len(set(ids_b)) == 4, "two fees that say the same are still two lines"
