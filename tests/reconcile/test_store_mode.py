@@ -272,3 +272,39 @@ def test_overlapping_statements_without_bank_references_store_and_match_each_lin
     out = json.loads(r.out)
     assert sorted(d for m in out["matched"] for d in m["donations"]) == ["D1", "D2", "D3"] and out["unmatched"] == []
     assert sum("imported twice" in i["reason"] for i in out["ignored"]) == 3
+
+
+def test_a_bank_csv_without_references_keys_its_lines_by_date_amount_and_running_balance(folder):
+    # Many local banks' exports have no reference column. The running balance tells apart two
+    # fees of 2,000 on one day, and is the same in the next, overlapping export.
+    folder.write(
+        "hub.yaml",
+        CONFIG
+        + BANK_CSV
+        + """\
+          id: {columns: [التاريخ, مدين, دائن, الرصيد], join: "|"}
+          account: {const: SY0012345678}
+          booking_date: {column: التاريخ, type: date, format: "%d/%m/%Y"}
+          amount: {first_of: [دائن, مدين], type: decimal}
+          direction: {which: {دائن: credit, مدين: debit}}
+          currency: {const: SYP}
+          status: {const: booked}
+          remittance: البيان
+""",
+    )
+    folder.write("d.jsonl", json.dumps(donation("D1", "150000", "SYP", "2026-10-01", ref="AMAL-2001")) + "\n")
+    header = ["التاريخ", "البيان", "مدين", "دائن", "الرصيد"]
+    gift = ["05/10/2026", "حوالة واردة AMAL-2001 تبرع", "", "150,000", "900,000"]
+    fees = [["06/10/2026", "عمولة", "2,000", "", "898,000"], ["06/10/2026", "عمولة", "2,000", "", "896,000"]]
+    later = ["09/10/2026", "حوالة واردة", "", "50,000", "946,000"]
+    folder.write_csv("bank.csv", header, [gift, *fees], encoding="utf-8-sig")
+    assert folder.hub("run", "donations").code == 0
+    assert folder.hub("run", "bank-csv").code == 0
+    folder.write_csv("bank.csv", header, [*fees, later], encoding="utf-8-sig")  # the next export overlaps the first
+    r = folder.hub("run", "bank-csv", "--json")
+    assert r.code == 0, r.err
+    [run] = json.loads(r.out)["runs"]
+    assert (run["inserted"], run["unchanged"]) == (1, 2)
+    assert folder.sql("select count(*) from records where entity = 'bank_transaction'") == [(4,)]
+    out = json.loads(folder.hub("reconcile", "--json").out)
+    assert [m["donations"] for m in out["matched"]] == [["D1"]]
