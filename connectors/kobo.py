@@ -3,7 +3,14 @@
 Reads ``GET {url}/api/v2/assets/{form}/data/`` page by page (``limit``/``start``, following
 ``next``), incrementally on ``_submission_time``: each run asks only for submissions from the
 last one committed on (that one again, found unchanged, so none of the same second is
-missed). Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
+missed).
+
+A submission edited in Kobo (a household count corrected, a validation status set) keeps its
+``_submission_time``, and Kobo's data API names no time of edit (kobotoolbox/kpi#7259), so an
+incremental read never sees the edit. Every ``reread_every_hours`` (24 by default) a run reads
+every submission again, oldest first: an edited one is stored as its new version, the others
+are found unchanged and cost nothing. The cursor keeps when that last began; a run stopped
+half-way through it carries on from where it stopped. Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
 ``_notes``, ``_validation_status``...) are dropped; group paths (``group/field``) are kept as
 column names for the mapping. Timeouts, connection errors, 5xx and 429 are retried with
 backoff (``Retry-After`` honoured); other 4xx stop the run with the server's message.
@@ -20,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
@@ -35,6 +43,12 @@ SETTINGS = {
         "page_size": {"type": "integer", "minimum": 1, "maximum": 30000, "default": 1000},
         "timeout": {"type": "number", "minimum": 1, "default": 30},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 4},
+        "reread_every_hours": {
+            "type": "number",
+            "minimum": 0,
+            "default": 24,
+            "description": "Read every submission again this often, so that edits made in Kobo arrive (0: never)",
+        },
     },
 }
 _DROP = {
@@ -61,21 +75,54 @@ def _in_utc(row: dict) -> None:
             row[name] = value + "+00:00"
 
 
+def _position(value: object) -> tuple[str | None, str | None]:
+    """(the last ``_submission_time`` read, when the last reading of every submission began) from a cursor.
+
+    A cursor saved before re-reading existed is the bare submission time; it has never re-read.
+    """
+    if isinstance(value, dict):
+        return value.get("submitted"), value.get("reread_at")
+    return (value if isinstance(value, str) else None), None
+
+
+def _reread_due(reread_at: str | None, hours: float, now: datetime) -> bool:
+    if not hours:
+        return False
+    return reread_at is None or now - datetime.fromisoformat(reread_at) >= timedelta(hours=hours)
+
+
 class Submissions(Stream):
-    """Form submissions, oldest first; the cursor is the last ``_submission_time`` read."""
+    """Form submissions, oldest first; the cursor is the last ``_submission_time`` read and when all were last read again."""
 
     name = "submissions"
     entity = "distribution"
     cursor_field = "_submission_time"
-    cursor_schema = {"description": 'the last _submission_time read, as Kobo writes it ("2026-03-01T10:00:00")', "type": "string"}
+    cursor_schema = {
+        "description": "the last _submission_time read, as Kobo writes it, and when every submission was last read again: "
+        '{"submitted": "2026-03-01T10:00:00", "reread_at": "2026-03-02T02:00:00+00:00"} (or the bare time)',
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"submitted": {"type": ["string", "null"]}, "reread_at": {"type": "string", "format": "date-time"}},
+            },
+        ],
+    }
     may_sample = True  # reading submissions changes nothing on the server
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         params = {"format": "json", "limit": self.connector.settings.get("page_size", 1000), "sort": json.dumps({"_submission_time": 1})}
-        if cursor.value:
+        submitted, reread_at = _position(cursor.value)
+        now = datetime.now(UTC)
+        if _reread_due(reread_at, self.connector.settings.get("reread_every_hours", 24), now):
+            if submitted is not None:
+                self.connector.context.log.info("kobo: reading every submission again, for edits made since they were first read")
+            submitted, reread_at = None, now.isoformat(timespec="seconds")
+        if submitted:
             # At or after (not after): submissions of one second may straddle a batch whose
             # cursor was committed before a crash; the one read again is found unchanged.
-            params["query"] = json.dumps({"_submission_time": {"$gte": cursor.value}})
+            params["query"] = json.dumps({"_submission_time": {"$gte": submitted}})
         url = self.connector.data_url()
         start = 0
         while url:
@@ -89,7 +136,8 @@ class Submissions(Stream):
                     continue
                 row = {k: v for k, v in sub.items() if k not in _DROP}
                 if row.get("_submission_time"):
-                    cursor.advance(row["_submission_time"])  # as the server writes it: the next query compares it so
+                    # As the server writes it: the next query compares it so.
+                    cursor.advance({"submitted": row["_submission_time"], "reread_at": reread_at} if reread_at else row["_submission_time"])
                 _in_utc(row)
                 yield SourceRow(row, n)
             start += len(results)

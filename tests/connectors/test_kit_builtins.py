@@ -424,7 +424,7 @@ def test_kobo_times_are_read_as_the_utc_they_are(tmp_path):
         conn.close()
     assert [r["_submission_time"] for r in rows] == ["2026-10-01T22:30:00+00:00", "2026-10-02T08:00:00Z"]
     assert rows[0]["end"] == "2026-10-02T01:20:00.000+03:00", "the form's own times keep the device's offset"
-    assert cursor.value == "2026-10-02T08:00:00Z", "the cursor stays as the server writes it, for its next query"
+    assert cursor.value["submitted"] == "2026-10-02T08:00:00Z", "the cursor stays as the server writes it, for its next query"
     mapping = compile_mapping({"at": {"column": "_submission_time", "type": "datetime"}}, timezone="Asia/Damascus", keep_unmapped=False)
     assert mapping.apply(rows[0]) == {"at": "2026-10-01T22:30:00+00:00"}, "the moment it was, not three hours before"
 
@@ -444,3 +444,51 @@ def test_kobo_reads_again_from_the_second_it_stopped_at(tmp_path):
         rows = [r.data["_uuid"] for r in conn.streams()[0].read(Cursor(same[0]["_submission_time"]))]
         conn.close()
     assert rows == ["u1", "u1b", "u2"], "the committed second is read again (u1 is found unchanged)"
+
+
+def test_a_submission_edited_in_kobo_arrives_when_every_submission_is_read_again(folder):
+    # Kobo keeps an edited submission's _submission_time and names no time of edit: an
+    # incremental read cannot see the edit; the periodic reading of every submission does.
+    from hub.testing import TestServer
+
+    with TestServer() as server:
+        subs = [submission(i) for i in range(1, 4)]
+        _kobo_api(server, subs)
+        folder.write(
+            "hub.yaml",
+            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
+            f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, page_size: 2, retries: 0}}\n"
+            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n        mapping:\n"
+            "          id: _uuid\n          association_id: {const: A1}\n          sector: {const: food_security}\n"
+            "          households: {column: distribution/households, type: integer}\n"
+            "          governorate: {column: place/governorate, type: governorate}\n"
+            "          distributed_at: {column: _submission_time, type: datetime}\n",
+        )
+
+        def run() -> dict:
+            r = folder.hub("run", "field", "--json")
+            assert r.code == 0, r.err
+            return json.loads(r.out)["runs"][0]
+
+        def households(uuid: str) -> int:
+            [(data,)] = folder.sql("select data from records where key = ?", (f"A1|{uuid}",))
+            return json.loads(data)["households"]
+
+        assert run()["inserted"] == 3
+        subs[1]["distribution/households"] = "40"  # corrected in Kobo: the same _submission_time
+        subs.append(submission(4))
+        second = run()
+        assert (second["inserted"], second["updated"]) == (1, 0), "an incremental read sees the new one only"
+        assert households("u2") == 6
+        [state] = json.loads(folder.hub("state", "show", "field", "--json").out)
+        assert state["cursor"]["submitted"] == "2026-10-04T08:00:00"
+
+        # A day later, as the cursor tells it: every submission is read again, and the edit arrives.
+        aged = {**state["cursor"], "reread_at": "2026-01-01T00:00:00+00:00"}
+        assert folder.hub("state", "set", "field", json.dumps(aged)).code == 0
+        third = run()
+        assert (third["read"], third["updated"], third["unchanged"]) == (4, 1, 3)
+        assert households("u2") == 40
+        [state] = json.loads(folder.hub("state", "show", "field", "--json").out)
+        assert state["cursor"]["reread_at"] > "2026-01-01T00:00:00+00:00"
+        assert run()["read"] == 1, "the next run is incremental again (the last one, at or after)"
