@@ -129,6 +129,7 @@ AR = {
     "To": "إلى",
     "Summary by governorate": "ملخص حسب المحافظة",
     "Next page": "الصفحة التالية",
+    "first page": "الصفحة الأولى",
     "Key": "المفتاح",
     "Version": "الإصدار",
     "Updated at": "آخر تحديث",

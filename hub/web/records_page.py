@@ -33,9 +33,13 @@ def records_page(
         raise NotFoundError(f"no entity {entity!r}")
     problem, summary = None, []
     filters = browse.Filters(None, governorate or None, sector or None, form_day(date_from), form_day(date_to))
+    summarised = entity in browse.GOVERNORATE_FIELDS
     try:
         page = browse.list_records(hub, as_principal(user), entity, filters, after=after, limit=50)
-        if entity in browse.GOVERNORATE_FIELDS:
+        if summarised and not after:
+            # The summary adds up every record the filters select, whichever page is shown: the
+            # first page shows it, and the next ones link back to it rather than add it all up again
+            # (a second per 200,000 distributions).
             summary = admin.governorate_summary(hub, as_principal(user), entity, filters)
     except HubError as exc:
         page, problem = {"items": [], "next": None}, str(exc)
@@ -51,4 +55,5 @@ def records_page(
         problem=problem,
         query=query,
         next_url="/records?" + urlencode({**query, "after": page["next"]}) if page["next"] else None,
+        summary_url="/records?" + urlencode(query) if summarised and after and not problem else None,
     )
