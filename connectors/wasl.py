@@ -102,7 +102,16 @@ class Changes(Stream):
         if self.connector.settings.get("skip_own", True):
             params["origin"] = "others"
         while True:
-            page = self.connector.call("GET", "/api/v1/changes", params={"since": since, **params})
+            try:
+                page = self.connector.http.json("GET", "/api/v1/changes", params={"since": since, **params})
+            except Refused as exc:
+                hint = None
+                if exc.status == 409:  # the other hub's feed is behind our cursor: restored, or replaced
+                    where = self.connector.context.connection
+                    hint = f"`hub state rewind {where} --stream {self.name}` pulls everything again (what is unchanged stores nothing)"
+                raise ConnectorError(str(exc), hint=hint) from None
+            except Unavailable as exc:
+                raise ConnectorError(str(exc)) from None
             asked = since
             for seq, record in _changes_of(page, self.connector.settings["url"]):
                 since = seq

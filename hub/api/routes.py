@@ -196,7 +196,7 @@ def _page_size(request: Request, limit: int) -> int:
 @router.get(
     "/api/v1/changes",
     response_model=Changes,
-    responses=problem_answers(401, 403, 404, 422, 429, 503),
+    responses=problem_answers(401, 403, 404, 409, 422, 429, 503),
     tags=["reading"],
     summary="What changed since a cursor",
 )
@@ -211,7 +211,11 @@ def get_changes(
         Query(description="others: leave out what tokens of this token's own scope wrote (a pushing hub's own records)"),
     ] = "any",
 ) -> Response:
-    """Record versions committed after ``since``, oldest first, within the token's scope."""
+    """Record versions committed after ``since``, oldest first, within the token's scope.
+
+    409 when ``since`` is past the newest change this hub has numbered: it was restored from a
+    backup or replaced since the reader's last pull.
+    """
     return json_answer(
         browse.changes(request.app.state.hub, caller, since=since, entity=entity, limit=_page_size(request, limit), origin=origin)
     )

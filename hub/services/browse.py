@@ -228,6 +228,15 @@ def changes(hub: Hub, principal: Principal, *, since: int = 0, entity: str | Non
         # Read first: every change numbered up to it has committed, so the page below sees all
         # of them, and a page that is not full may move the reader past those it left out.
         committed = change_numbers.latest(conn)
+        if since > committed:
+            # Every next_since this hub gave is at most its newest change number, and that only
+            # grows: a reader ahead of it pulled from another database, a restored or a new one.
+            # An empty page would keep it waiting for changes it will never be given.
+            raise ApiProblem(
+                409,
+                f"since={since} is past this hub's newest change ({committed}): it was restored from a backup or replaced"
+                " since that cursor was given; pull again from a cursor at or before it (0 reads everything)",
+            )
         rows = conn.execute(q).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -231,6 +231,19 @@ connections:
     assert second["read"] == 4 and second["inserted"] == 4
     assert reader.sql("select count(*) from records")[0][0] == 34
 
+    # The platform restored from a backup taken before those changes: the reader's cursor is
+    # past the newest change the platform has numbered. An empty page would leave the reader
+    # waiting, without a word, for changes it will never be given.
+    [state] = json.loads(reader.hub("state", "show", "from_platform", "--json").out)
+    assert reader.hub("state", "set", "from_platform", str(state["cursor"] + 1000)).code == 0
+    lost = reader.hub("run", "from_platform")
+    assert lost.code == 2, lost.err
+    assert "is past this hub's newest change" in lost.err and "restored from a backup or replaced" in lost.err
+    assert "hub state rewind from_platform --stream donations" in lost.err and "Traceback" not in lost.err
+    assert reader.hub("state", "rewind", "from_platform").code == 0
+    again = json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]
+    assert (again["read"], again["inserted"], again["unchanged"]) == (34, 0, 34)
+
 
 def test_a_hub_that_pushes_and_pulls_gets_back_what_others_wrote_not_its_own_echo(platform, association):
     """The association pushes its donations and pulls from the same platform what donors gave it there."""
