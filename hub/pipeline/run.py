@@ -19,6 +19,7 @@ from hub.config import ConnectionConfig
 from hub.cursors import check_cursor
 from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
+from hub.pipeline.backfill import queue_for_new_destinations
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.deliver import drain
 from hub.pipeline.lease import RunLease
@@ -284,14 +285,16 @@ def _run(
 
     connector = None
     deferred: list[str] = []
-    repeats: list[str] = []
+    notes: list[str] = []  # flags: keys read twice, records queued for a new destination
     try:
         connector = hub.open_connector(connection)
         for stream in connector.streams():
             twice = _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop)
             if twice:
                 log.warning("%s: %s", connection, twice)
-                repeats.append(twice)
+                notes.append(twice)
+        # After the streams: what they stored is queued already, and only the rest is added.
+        notes += queue_for_new_destinations(hub, cfg, run_id)
         targets = delivery_targets(cfg, connector)
         if targets:
             d = drain_destinations(hub, targets, run_id, should_stop=should_stop)
@@ -337,7 +340,7 @@ def _run(
         before = run_store.recent_reads(store.engine, connection, before_id=run_id)
         if before and all(n > 0 for n in before):
             flags.append(f"read nothing, where the last {len(before)} run(s) read {min(before)} or more")
-    flags += repeats
+    flags += notes
     flags += [f"{DEFERRED} {e}" for e in deferred]
     status = "partial" if run["quarantined"] or run["delivery_failed"] or deferred else "succeeded"
     return end_run(hub, run_info, status=status, flags=flags)

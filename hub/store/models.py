@@ -16,6 +16,7 @@ change_counter   the last change sequence number given to a record version
 web_users        people who sign in to the web admin: one association's, or the platform's
 web_sessions     signed-in browsers: a hashed session token, its CSRF token, when it expires
 schedule_overrides  schedules an admin set in the web admin, over the config's
+deliveries_begun the destinations each connection's stored records have been queued for
 
 The code reads and writes these tables with Core statements only, so the ORM is not declared:
 importing it cost every ``hub`` command about a third of its start (0.29 s of 0.94 s).
@@ -33,6 +34,7 @@ __all__ = [
     "api_tokens_table",
     "audit_log_table",
     "change_counter_table",
+    "deliveries_begun_table",
     "matches_table",
     "metadata",
     "outbox_table",
@@ -378,4 +380,16 @@ schedule_overrides_table = Table(
     _json("spec"),
     _actor("actor"),
     _created("updated_at"),
+)
+
+
+# A destination a connection's records have been queued for, with every record the connection
+# had stored by then (hub.pipeline.backfill): a destination added later is given them once.
+deliveries_begun_table = Table(
+    "deliveries_begun",
+    metadata,
+    Column("connection", String(120), primary_key=True),
+    Column("destination", String(120), primary_key=True),
+    _created("begun_at"),
+    _counter("queued"),
 )

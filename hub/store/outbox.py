@@ -49,7 +49,7 @@ def enqueue(
             "entity": entity,
             "key": key,
             "version": version,
-            "idempotency_key": f"{entity}:{key}:v{version}:{h[:16]}",
+            "idempotency_key": f"{entity}:{key}:v{version}:{h[:16]}",  # hub.pipeline.backfill builds it in SQL too
             "payload": data,
             "status": "pending",
             "attempts": 0,

@@ -216,3 +216,67 @@ def test_a_destination_table_that_cannot_take_records_keeps_them_waiting_until_i
     assert db.execute("select id, amount from tabarruat").fetchall() == [("R1", "500")]
     db.close()
     assert json.loads(folder.hub("quarantine", "list", "--json").out) == []
+
+
+def test_a_destination_added_later_is_given_the_records_stored_before_it_once(folder):
+    # An association that has synced for months adds the platform (here, an export) as a
+    # destination: only what changed from then on was sent there, its history never.
+    config = (
+        "store: sqlite:///hub.db\nconnections:\n"
+        "  amal:\n    connector: csv\n    settings: {path: d.csv}\n    streams:\n      s: {entity: donation}\n{destinations}"
+        "  birr:\n    connector: csv\n    settings: {path: b.csv}\n    streams:\n      s: {entity: donation}\n"
+        "  export:\n    connector: jsonl\n    settings: {folder: export}\n"
+        "  programs-only:\n    connector: jsonl\n    entities: [program]\n    settings: {folder: programs}\n"
+    )
+    header = ["id", "association_id", "amount", "currency", "donated_at", "channel", "status"]
+    rows = [[f"D{i}", "A1", "100", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"] for i in range(1, 6)]
+    folder.write_csv("d.csv", header, rows)
+    folder.write_csv("b.csv", header, [["B1", "A2", "50", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"]])
+    folder.write("hub.yaml", config.replace("{destinations}", ""))
+    assert folder.hub("run", "amal").code == 0 and folder.hub("run", "birr").code == 0
+
+    folder.write("hub.yaml", config.replace("{destinations}", "    destinations: [export, programs-only]\n"))
+    rows[0][2] = "150"  # and one changed meanwhile
+    folder.write_csv("d.csv", header, rows)
+    r = folder.hub("run", "amal", "--json")
+    assert r.code == 0, r.err
+    [run] = json.loads(r.out)["runs"]
+    assert (run["updated"], run["unchanged"], run["delivered"]) == (1, 4, 5)
+    assert run["flags"] == ["export: 4 record(s) stored before it was a destination of amal are queued for it"]  # D1 went as changed
+    sent = [json.loads(line) for line in (folder.path / "export" / "donation.jsonl").read_text().splitlines()]
+    assert sorted((d["id"], d["amount"]) for d in sent) == [("D1", "150"), ("D2", "100"), ("D3", "100"), ("D4", "100"), ("D5", "100")]
+    assert not (folder.path / "programs").exists(), "a destination of programs only is given no donation"
+
+    again = json.loads(folder.hub("run", "amal", "--json").out)["runs"][0]
+    assert (again["delivered"], again["flags"]) == (0, []), "given once"
+    assert len((folder.path / "export" / "donation.jsonl").read_text().splitlines()) == 5
+
+
+def test_a_store_upgraded_from_before_takes_the_destinations_it_delivered_to_as_begun(tmp_path):
+    # Nothing is sent twice on upgrade: a pair found in the outbox through its run has begun.
+    import sqlite3
+
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from hub.store import Store
+    from hub.store.db import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0009")
+        conn.exec_driver_sql(
+            "INSERT INTO runs (id, connection, trigger, status, scheduled_for, attempts, read, valid, inserted, updated, unchanged,"
+            " quarantined, delivered, delivery_failed) VALUES (7, 'amal', 'manual', 'succeeded', '2026-10-01 00:00:00', 0, 1, 1, 1,"
+            " 0, 0, 0, 1, 0)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO outbox (destination, entity, key, version, idempotency_key, payload, status, attempts, run_id, created_at)"
+            " VALUES ('export', 'donation', 'A1|D1', 1, 'donation:A1|D1:v1:x', '{}', 'delivered', 1, 7, '2026-10-01 00:00:00')"
+        )
+    engine.dispose()
+    Store.open(url).close()
+    db = sqlite3.connect(tmp_path / "old.db")
+    assert db.execute("select connection, destination, queued from deliveries_begun").fetchall() == [("amal", "export", 0)]
+    db.close()
