@@ -5,12 +5,14 @@ Reads ``GET {url}/api/v2/assets/{form}/data/`` page by page (``limit``/``start``
 last one committed on (that one again, found unchanged, so none of the same second is
 missed).
 
-A submission edited in Kobo (a household count corrected, a validation status set) keeps its
+A submission edited in Kobo (a household count corrected, a place spelt right) keeps its
 ``_submission_time``, and Kobo's data API names no time of edit (kobotoolbox/kpi#7259), so an
 incremental read never sees the edit. Every ``reread_every_hours`` (24 by default) a run reads
 every submission again, oldest first: an edited one is stored as its new version, the others
 are found unchanged and cost nothing. The cursor keeps when that last began; a run stopped
-half-way through it carries on from where it stopped. Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
+half-way through it carries on from where it stopped.
+
+Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
 ``_notes``, ``_validation_status``...) are dropped; group paths (``group/field``) are kept as
 column names for the mapping. Timeouts, connection errors, 5xx and 429 are retried with
 backoff (``Retry-After`` honoured); other 4xx stop the run with the server's message.
