@@ -102,16 +102,11 @@ class Changes(Stream):
         if self.connector.settings.get("skip_own", True):
             params["origin"] = "others"
         while True:
-            try:
-                page = self.connector.http.json("GET", "/api/v1/changes", params={"since": since, **params})
-            except Refused as exc:
-                hint = None
-                if exc.status == 409:  # the other hub's feed is behind our cursor: restored, or replaced
-                    where = self.connector.context.connection
-                    hint = f"`hub state rewind {where} --stream {self.name}` pulls everything again (what is unchanged stores nothing)"
-                raise ConnectorError(str(exc), hint=hint) from None
-            except Unavailable as exc:
-                raise ConnectorError(str(exc)) from None
+            # 409: the other hub's feed is behind this cursor, the hub restored from a backup or replaced.
+            rewind = f"`hub state rewind {self.connector.context.connection} --stream {self.name}` pulls everything again"
+            page = self.connector.call(
+                "GET", "/api/v1/changes", params={"since": since, **params}, hints={409: f"{rewind} (what is unchanged stores nothing)"}
+            )
             asked = since
             for seq, record in _changes_of(page, self.connector.settings["url"]):
                 since = seq
@@ -169,11 +164,16 @@ class WaslConnector(Connector):
             name="wasl",
         )
 
-    def call(self, method: str, path: str, **kwargs):
-        """One API call; ConnectorError (the run fails, nothing is lost) when it cannot be made."""
+    def call(self, method: str, path: str, *, hints: dict[int, str] | None = None, **kwargs):
+        """One API call; ConnectorError (the run fails, nothing is lost) when it cannot be made.
+
+        ``hints``: what to do, by the HTTP status of a refusal.
+        """
         try:
             return self.http.json(method, path, **kwargs)
-        except (Unavailable, Refused) as exc:
+        except Refused as exc:
+            raise ConnectorError(str(exc), hint=(hints or {}).get(exc.status)) from None
+        except Unavailable as exc:
             raise ConnectorError(str(exc)) from None
 
     def check(self) -> str:
