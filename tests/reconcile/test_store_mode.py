@@ -36,6 +36,17 @@ BANK_CSV = """\
         mapping:
 """
 
+# An Arabic bank export's columns: date, text, debit and credit columns; each test adds its id.
+ARABIC_BANK_MAPPING = """\
+          account: {const: SY0012345678}
+          booking_date: {column: التاريخ, type: date, format: "%d/%m/%Y"}
+          amount: {first_of: [دائن, مدين], type: decimal}
+          direction: {which: {دائن: credit, مدين: debit}}
+          currency: {const: SYP}
+          status: {const: booked}
+          remittance: البيان
+"""
+
 
 def _setup(folder, lines, donations):
     folder.write("hub.yaml", CONFIG)
@@ -133,18 +144,7 @@ def test_a_reversal_in_a_later_statement_undoes_the_match(folder):
 def test_bank_csv_with_arabic_headers_and_debit_credit_columns(folder):
     folder.write(
         "hub.yaml",
-        CONFIG
-        + BANK_CSV
-        + """\
-          id: رقم المرجع
-          account: {const: SY0012345678}
-          booking_date: {column: التاريخ, type: date, format: "%d/%m/%Y"}
-          amount: {first_of: [دائن, مدين], type: decimal}
-          direction: {which: {دائن: credit, مدين: debit}}
-          currency: {const: SYP}
-          status: {const: booked}
-          remittance: البيان
-""",
+        CONFIG + BANK_CSV + "          id: رقم المرجع\n" + ARABIC_BANK_MAPPING,
     )
     folder.write("d.jsonl", json.dumps(donation("D1", "150000", "SYP", "2026-10-01", ref="AMAL-2001")) + "\n")
     folder.write_csv(
@@ -279,18 +279,7 @@ def test_a_bank_csv_without_references_keys_its_lines_by_date_amount_and_running
     # fees of 2,000 on one day, and is the same in the next, overlapping export.
     folder.write(
         "hub.yaml",
-        CONFIG
-        + BANK_CSV
-        + """\
-          id: {columns: [التاريخ, مدين, دائن, الرصيد], join: "|"}
-          account: {const: SY0012345678}
-          booking_date: {column: التاريخ, type: date, format: "%d/%m/%Y"}
-          amount: {first_of: [دائن, مدين], type: decimal}
-          direction: {which: {دائن: credit, مدين: debit}}
-          currency: {const: SYP}
-          status: {const: booked}
-          remittance: البيان
-""",
+        CONFIG + BANK_CSV + '          id: {columns: [التاريخ, مدين, دائن, الرصيد], join: "|"}\n' + ARABIC_BANK_MAPPING,
     )
     folder.write("d.jsonl", json.dumps(donation("D1", "150000", "SYP", "2026-10-01", ref="AMAL-2001")) + "\n")
     header = ["التاريخ", "البيان", "مدين", "دائن", "الرصيد"]
