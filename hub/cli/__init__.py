@@ -31,6 +31,7 @@ _LAZY = {
     "quarantine": "hub.cli.quarantine_cmd",
     "reconcile": "hub.cli.reconcile_cmd",
     "report": "hub.cli.report_cmd",
+    "resend": "hub.cli.resend_cmd",
     "matches": "hub.cli.reconcile_cmd",
     "schedule": "hub.cli.serve_cmd",
     "schema": "hub.cli.schema_cmd",

@@ -9,22 +9,28 @@ connection's records gets every record the connection holds now (``deliveries_be
 remembers that it was done); the run's own drain sends them, oldest first, like any change.
 It is done once the run's streams are read: the versions they stored are queued already,
 and a record changed in this run is sent once, as it is now.
+
+``hub resend CONNECTION --to DESTINATION`` does it again on purpose, for a destination that
+lost what it was given (the platform restored from a backup, an export file deleted): what
+was delivered is queued again, and what was never queued is added.
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import String, cast, func, literal, or_, select
+from sqlalchemy import Integer, String, cast, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.app import Hub
 from hub.config import ConnectionConfig
+from hub.errors import ConfigError
+from hub.store import audit
 from hub.store.models import deliveries_begun_table, outbox_table, records_table
 from hub.store.types import utcnow
 
-__all__ = ["queue_for_new_destinations"]
+__all__ = ["queue_for_new_destinations", "resend"]
 
 log = logging.getLogger(__name__)
 
@@ -54,29 +60,66 @@ def _insert(conn):
     return make(_begun).on_conflict_do_nothing()
 
 
-def _queue_stored(conn, hub: Hub, connection: str, destination: str, run_id: int) -> int:
-    """Every record ``connection`` holds, of the entities ``destination`` takes, into the outbox; how many."""
-    # The idempotency key outbox.enqueue gives the same version: the unique key then skips it.
-    key = _records.c.entity + ":" + _records.c.key + ":v" + cast(_records.c.version, String) + ":" + func.substr(_records.c.hash, 1, 16)
-    rows = select(
+def resend(hub: Hub, connection: str, destination: str, *, actor: str = "cli") -> dict[str, int]:
+    """Queue every record ``connection`` holds for ``destination`` again: ``{"again": delivered before, "added": never queued}``."""
+    cfg = hub.config.connection(connection)
+    hub.config.connection(destination)
+    if destination not in cfg.destinations:
+        listed = ", ".join(cfg.destinations) or "none"
+        raise ConfigError(f"{destination!r} is not a destination of {connection!r} (its destinations: {listed})")
+    now = utcnow()
+    with hub.store.writing(f"outbox:{destination}") as conn:
+        # Delivered rows only: a refused one waits in quarantine, where a person sends it again.
+        again = conn.execute(
+            update(_outbox)
+            .where(
+                _outbox.c.destination == destination,
+                _outbox.c.status == "delivered",
+                _outbox.c.idempotency_key.in_(_current(hub, connection, destination).with_only_columns(_idempotency_key())),
+            )
+            .values(status="pending", attempts=0, last_error=None, next_attempt_at=None, delivered_at=None)
+            .execution_options(preserve_rowcount=True)
+        ).rowcount
+        added = _queue_stored(conn, hub, connection, destination, None)
+        conn.execute(_insert(conn).values(connection=connection, destination=destination, begun_at=now, queued=added))
+        detail = {"destination": destination, "again": again, "added": added}
+        audit.append(conn, actor=actor, action="outbox.resend", subject=f"connection/{connection}", detail=detail, now=now)
+    return {"again": again, "added": added}
+
+
+def _idempotency_key():
+    """The idempotency key outbox.enqueue gives a record's current version, in SQL."""
+    return _records.c.entity + ":" + _records.c.key + ":v" + cast(_records.c.version, String) + ":" + func.substr(_records.c.hash, 1, 16)
+
+
+def _current(hub: Hub, connection: str, destination: str):
+    """The records ``connection`` holds, of the entities ``destination`` takes (columns to be chosen)."""
+    rows = select(_records.c.id).where(_records.c.connection == connection)
+    entities = hub.config.connection(destination).entities
+    if entities is not None:
+        rows = rows.where(_records.c.entity.in_(entities))
+    return rows
+
+
+def _queue_stored(conn, hub: Hub, connection: str, destination: str, run_id: int | None) -> int:
+    """Every record ``connection`` holds, of the entities ``destination`` takes, into the outbox; how many.
+
+    ``run_id``: the run doing it; what it stored itself was queued by its batches already.
+    """
+    rows = _current(hub, connection, destination).with_only_columns(
         literal(destination, String),
         _records.c.entity,
         _records.c.key,
         _records.c.version,
-        key,
+        _idempotency_key(),  # a version the outbox holds already is then skipped by its unique key
         _records.c.data,
         literal("pending", String),
         literal(0),
-        literal(run_id),
+        literal(run_id, Integer),
         literal(utcnow(), _outbox.c.created_at.type),
-    ).where(
-        _records.c.connection == connection,
-        # What this run stored was queued by its batches: a first run of a connection adds nothing.
-        or_(_records.c.run_id.is_(None), _records.c.run_id != run_id),
     )
-    entities = hub.config.connection(destination).entities
-    if entities is not None:
-        rows = rows.where(_records.c.entity.in_(entities))
+    if run_id is not None:  # a first run of a connection adds nothing
+        rows = rows.where(or_(_records.c.run_id.is_(None), _records.c.run_id != run_id))
     columns = ["destination", "entity", "key", "version", "idempotency_key", "payload", "status", "attempts", "run_id", "created_at"]
     make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # A version the outbox holds for it already (a reconciliation queued it meanwhile) stays as it is.

@@ -280,3 +280,33 @@ def test_a_store_upgraded_from_before_takes_the_destinations_it_delivered_to_as_
     db = sqlite3.connect(tmp_path / "old.db")
     assert db.execute("select connection, destination, queued from deliveries_begun").fetchall() == [("amal", "export", 0)]
     db.close()
+
+
+def test_resend_gives_a_destination_that_lost_what_it_was_given_everything_again(folder):
+    # The export's folder wiped (or the platform restored from last week's backup): the outbox
+    # counts those records delivered, and nothing would ever send them again.
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n"
+        "  amal:\n    connector: csv\n    settings: {path: d.csv}\n    streams:\n      s: {entity: donation}\n    destinations: [export]\n"
+        "  export:\n    connector: jsonl\n    settings: {folder: export}\n",
+    )
+    header = ["id", "association_id", "amount", "currency", "donated_at", "channel", "status"]
+    folder.write_csv("d.csv", header, [[f"D{i}", "A1", "100", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"] for i in range(1, 5)])
+    assert folder.hub("run", "amal").code == 0
+    (folder.path / "export" / "donation.jsonl").unlink()
+    folder.execute("DELETE FROM outbox WHERE key = ?", ("A1|D4",))  # and one row gone with retention
+
+    r = folder.hub("resend", "amal", "--to", "export", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out) == {"connection": "amal", "destination": "export", "again": 3, "added": 1}
+    sent = folder.hub("run", "export", "--json")
+    assert sent.code == 0 and json.loads(sent.out)["runs"][0]["delivered"] == 4
+    lines = (folder.path / "export" / "donation.jsonl").read_text().splitlines()
+    assert sorted(json.loads(x)["id"] for x in lines) == ["D1", "D2", "D3", "D4"]
+    [entry] = json.loads(folder.hub("audit", "list", "--json").out)
+    assert (entry["action"], entry["detail"]) == ("outbox.resend", {"destination": "export", "again": 3, "added": 1})
+    assert json.loads(folder.hub("run", "amal", "--json").out)["runs"][0]["delivered"] == 0, "sent once"
+
+    wrong = folder.hub("resend", "amal", "--to", "amal")
+    assert wrong.code == 2 and "'amal' is not a destination of 'amal' (its destinations: export)" in wrong.err
