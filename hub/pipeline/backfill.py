@@ -4,11 +4,11 @@ The outbox is filled in each batch's transaction with the versions that batch st
 destination receives what its connection stores once it is listed in ``destinations``. An
 association that has synced its donations for months and then adds the national platform
 would have had only what changed from then on delivered there, and its history never. So
-once a run has read, every destination of its connection that has never been given this
-connection's records gets every record the connection holds now (``deliveries_begun``
-remembers that it was done); the run's own drain sends them, oldest first, like any change.
-It is done once the run's streams are read: the versions they stored are queued already,
-and a record changed in this run is sent once, as it is now.
+once a run has read its streams, every destination of its connection that has never been
+given this connection's records gets every record the connection holds now
+(``deliveries_begun`` remembers that it was done); the run's own drain sends them, oldest
+first, like any change. The versions the streams stored are queued already, so a record
+changed in this run is sent once, as it is now.
 
 ``hub resend CONNECTION --to DESTINATION`` does it again on purpose, for a destination that
 lost what it was given (the platform restored from a backup, an export file deleted): what
@@ -47,17 +47,17 @@ def queue_for_new_destinations(hub: Hub, cfg: ConnectionConfig, run_id: int) -> 
     for destination in [d for d in cfg.destinations if d not in begun]:
         with hub.store.writing(f"outbox:{destination}") as conn:
             queued = _queue_stored(conn, hub, cfg.name, destination, run_id)
-            conn.execute(_insert(conn).values(connection=cfg.name, destination=destination, begun_at=utcnow(), queued=queued))
+            conn.execute(_insert_new(conn, _begun).values(connection=cfg.name, destination=destination, begun_at=utcnow(), queued=queued))
         if queued:
             said.append(f"{destination}: {queued} record(s) stored before it was a destination of {cfg.name} are queued for it")
             log.info("%s", said[-1])
     return said
 
 
-def _insert(conn):
-    """An INSERT that leaves a row already there (another process did the same) as it is."""
+def _insert_new(conn, table):
+    """An INSERT into ``table`` that leaves a row already there (by its unique key) as it is."""
     make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return make(_begun).on_conflict_do_nothing()
+    return make(table).on_conflict_do_nothing()
 
 
 def resend(hub: Hub, connection: str, destination: str, *, actor: str = "cli") -> dict[str, int]:
@@ -81,7 +81,7 @@ def resend(hub: Hub, connection: str, destination: str, *, actor: str = "cli") -
             .execution_options(preserve_rowcount=True)
         ).rowcount
         added = _queue_stored(conn, hub, connection, destination, None)
-        conn.execute(_insert(conn).values(connection=connection, destination=destination, begun_at=now, queued=added))
+        conn.execute(_insert_new(conn, _begun).values(connection=connection, destination=destination, begun_at=now, queued=added))
         detail = {"destination": destination, "again": again, "added": added}
         audit.append(conn, actor=actor, action="outbox.resend", subject=f"connection/{connection}", detail=detail, now=now)
     return {"again": again, "added": added}
@@ -121,8 +121,7 @@ def _queue_stored(conn, hub: Hub, connection: str, destination: str, run_id: int
     if run_id is not None:  # a first run of a connection adds nothing
         rows = rows.where(or_(_records.c.run_id.is_(None), _records.c.run_id != run_id))
     columns = ["destination", "entity", "key", "version", "idempotency_key", "payload", "status", "attempts", "run_id", "created_at"]
-    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # A version the outbox holds for it already (a reconciliation queued it meanwhile) stays as it is.
-    insert = make(_outbox).from_select(columns, rows.order_by(_records.c.id)).on_conflict_do_nothing()
+    insert = _insert_new(conn, _outbox).from_select(columns, rows.order_by(_records.c.id))
     # preserve_rowcount: SQLAlchemy answers -1 on PostgreSQL for an INSERT ... SELECT otherwise.
     return conn.execute(insert.execution_options(preserve_rowcount=True)).rowcount
