@@ -38,9 +38,8 @@ def _by_local_names(root: Element) -> None:
     comparing every child's name by hand in Python was most of the time a statement took.
     """
     for el in root.iter():
-        tag = el.tag
-        if isinstance(tag, str) and tag[:1] == "{":
-            el.tag = tag[tag.index("}") + 1 :]
+        if isinstance(el.tag, str):  # not a comment or processing instruction
+            el.tag = _local(el.tag)
 
 
 def _kids(el: Element | None, name: str) -> list[Element]:
@@ -122,9 +121,9 @@ def parse_camt(path: Path) -> list[Statement]:
         raise InputError(f"{path}: not well-formed XML ({exc})") from None
     _by_local_names(root)
     if root.tag != "Document":
-        raise InputError(f"{path}: not an ISO 20022 document (root element {_local(root.tag)!r})")
+        raise InputError(f"{path}: not an ISO 20022 document (root element {root.tag!r})")
     body = next(iter(root), None)
-    kind = _local(body.tag) if body is not None else None
+    kind = body.tag if body is not None else None
     if kind not in _CONTAINERS:
         raise InputError(
             f"{path}: not a camt.052/053/054 document ({kind or 'empty'})",

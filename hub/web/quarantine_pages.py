@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
 
 from hub.services import admin
 from hub.services import quarantine as q_svc
 from hub.web.session import check_csrf, current_user
-from hub.web.views import Csrf, RowId, back, render
+from hub.web.views import ChosenRow, Csrf, RowId, back, render
 
 __all__ = ["router"]
 
@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/quarantine")
-def quarantine_page(request: Request, connection: str = "", after: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None):
+def quarantine_page(request: Request, connection: str = "", after: ChosenRow = None):
     """Open entries, oldest first, a page at a time, with how many wait in all (a page never passes for the whole)."""
     user = current_user(request)
     hub = request.app.state.hub

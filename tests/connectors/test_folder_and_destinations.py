@@ -218,6 +218,14 @@ def test_a_destination_table_that_cannot_take_records_keeps_them_waiting_until_i
     assert json.loads(folder.hub("quarantine", "list", "--json").out) == []
 
 
+# Donations already in the common schema's shape, one CSV column per field.
+GIFT_HEADER = ["id", "association_id", "amount", "currency", "donated_at", "channel", "status"]
+
+
+def _gift(gift_id: str, association: str = "A1", amount: str = "100") -> list[str]:
+    return [gift_id, association, amount, "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"]
+
+
 def test_a_destination_added_later_is_given_the_records_stored_before_it_once(folder):
     # An association that has synced for months adds the platform (here, an export) as a
     # destination: only what changed from then on was sent there, its history never.
@@ -228,16 +236,15 @@ def test_a_destination_added_later_is_given_the_records_stored_before_it_once(fo
         "  export:\n    connector: jsonl\n    settings: {folder: export}\n"
         "  programs-only:\n    connector: jsonl\n    entities: [program]\n    settings: {folder: programs}\n"
     )
-    header = ["id", "association_id", "amount", "currency", "donated_at", "channel", "status"]
-    rows = [[f"D{i}", "A1", "100", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"] for i in range(1, 6)]
-    folder.write_csv("d.csv", header, rows)
-    folder.write_csv("b.csv", header, [["B1", "A2", "50", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"]])
+    rows = [_gift(f"D{i}") for i in range(1, 6)]
+    folder.write_csv("d.csv", GIFT_HEADER, rows)
+    folder.write_csv("b.csv", GIFT_HEADER, [_gift("B1", "A2", "50")])
     folder.write("hub.yaml", config.replace("{destinations}", ""))
     assert folder.hub("run", "amal").code == 0 and folder.hub("run", "birr").code == 0
 
     folder.write("hub.yaml", config.replace("{destinations}", "    destinations: [export, programs-only]\n"))
     rows[0][2] = "150"  # and one changed meanwhile
-    folder.write_csv("d.csv", header, rows)
+    folder.write_csv("d.csv", GIFT_HEADER, rows)
     r = folder.hub("run", "amal", "--json")
     assert r.code == 0, r.err
     [run] = json.loads(r.out)["runs"]
@@ -291,8 +298,7 @@ def test_resend_gives_a_destination_that_lost_what_it_was_given_everything_again
         "  amal:\n    connector: csv\n    settings: {path: d.csv}\n    streams:\n      s: {entity: donation}\n    destinations: [export]\n"
         "  export:\n    connector: jsonl\n    settings: {folder: export}\n",
     )
-    header = ["id", "association_id", "amount", "currency", "donated_at", "channel", "status"]
-    folder.write_csv("d.csv", header, [[f"D{i}", "A1", "100", "SYP", "2026-10-01T10:00:00+03:00", "cash", "received"] for i in range(1, 5)])
+    folder.write_csv("d.csv", GIFT_HEADER, [_gift(f"D{i}") for i in range(1, 5)])
     assert folder.hub("run", "amal").code == 0
     (folder.path / "export" / "donation.jsonl").unlink()
     folder.execute("DELETE FROM outbox WHERE key = ?", ("A1|D4",))  # and one row gone with retention

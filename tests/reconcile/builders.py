@@ -105,7 +105,14 @@ def batch_entry() -> str:
     )
 
 
-def mt940(lines: list[tuple[str, str, str]], account: str = "SY0012345678", opening: str = "0,00", closing: str = "0,00") -> str:
-    """``lines`` are (:61: body, :86: body, ...) pairs."""
+def mt940(
+    lines: list[tuple[str, str, str]],
+    account: str = "SY0012345678",
+    opening: str = "0,00",
+    closing: str = "0,00",
+    reference: str = "MT-OCT",
+    opened: str = "261001",
+) -> str:
+    """``lines`` are (:61: body, :86: body, ...) pairs; ``reference`` is the :20:, ``opened`` the opening balance's YYMMDD."""
     body = "".join(f":61:{a}\n:86:{b}\n" for a, b in lines)
-    return f":20:MT-OCT\n:25:{account}\n:28C:00010/001\n:60F:C261001USD{opening}\n{body}:62F:C261031USD{closing}\n-\n"
+    return f":20:{reference}\n:25:{account}\n:28C:00010/001\n:60F:C{opened}USD{opening}\n{body}:62F:C261031USD{closing}\n-\n"

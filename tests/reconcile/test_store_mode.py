@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.reconcile.builders import Line, camt053
+from tests.reconcile.builders import Line, camt053, mt940
 from tests.reconcile.test_matching import donation
 
 CONFIG = """\
@@ -227,12 +227,6 @@ def test_the_next_sync_of_the_pledges_file_does_not_undo_reconciliation(folder):
     assert (d["amount"], d["received_amount"], d["transactions"]) == ("120", "60", ["SY0012345678|T1"])
 
 
-def _sta(name: str, first: str, lines: list[tuple[str, str]]) -> str:
-    """An MT940 statement without bank references (nothing after ``//``), as many banks export it."""
-    body = "".join(f":61:{a}\n:86:{b}\n" for a, b in lines)
-    return f":20:{name}\n:25:SY0012345678\n:28C:00010/001\n:60F:C{first}USD0,00\n{body}:62F:C261031USD0,00\n-\n"
-
-
 def test_overlapping_statements_without_bank_references_store_and_match_each_line_once(folder):
     # The 1st to the 15th, then the 10th to the 31st: the lines of the 10th to the 15th come in
     # both, at other places. Two fees of 5 on the 12th are two real lines, in both statements.
@@ -242,13 +236,13 @@ def test_overlapping_statements_without_bank_references_store_and_match_each_lin
     folder.write("hub.yaml", CONFIG.replace("s.xml", "s.sta"))
     donations = [donation(f"D{i}", amount, "USD", "2026-10-01", ref=f"AMAL-100{i}") for i, amount in ((1, "50"), (2, "100"), (3, "70"))]
     folder.write("d.jsonl", "\n".join(json.dumps(d) for d in donations) + "\n")
-    folder.write("s.sta", _sta("STMT-A", "261001", first))
+    folder.write("s.sta", mt940(first, reference="STMT-A", opened="261001"))
     assert folder.hub("run", "donations").code == 0
     assert folder.hub("run", "bank").code == 0
     out = json.loads(folder.hub("reconcile", "--json").out)
     assert sorted(d for m in out["matched"] for d in m["donations"]) == ["D1", "D2"]
 
-    folder.write("s.sta", _sta("STMT-B", "261010", second))
+    folder.write("s.sta", mt940(second, reference="STMT-B", opened="261010"))
     r = folder.hub("run", "bank", "--json")
     assert r.code == 0, r.err
     [run] = json.loads(r.out)["runs"]
@@ -266,8 +260,8 @@ def test_overlapping_statements_without_bank_references_store_and_match_each_lin
     assert _donation(folder, "D2")["received_amount"] == "100"
 
     # The same two files reconciled from disk: the lines of the 10th to the 15th are set aside once each.
-    folder.write("a.sta", _sta("STMT-A", "261001", first))
-    folder.write("b.sta", _sta("STMT-B", "261010", second))
+    folder.write("a.sta", mt940(first, reference="STMT-A", opened="261001"))
+    folder.write("b.sta", mt940(second, reference="STMT-B", opened="261010"))
     r = folder.hub("reconcile", "--statement", "a.sta", "--statement", "b.sta", "--donations", "d.jsonl", "--json")
     out = json.loads(r.out)
     assert sorted(d for m in out["matched"] for d in m["donations"]) == ["D1", "D2", "D3"] and out["unmatched"] == []
