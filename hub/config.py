@@ -127,6 +127,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
                 transforms=tuple(s.get("transforms", ())),
                 options=s.get("options", {}),
                 keep_unmapped=s.get("keep_unmapped", True),
+                skip=tuple(s.get("skip", ())),
             )
             for sname, s in (c.get("streams") or {}).items()
         )

@@ -39,7 +39,7 @@ from hub.text.arabic import matching_key, normalize_digits
 from hub.text.months import in_english
 from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
 
-__all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
+__all__ = ["Mapping", "cell_text", "compile_mapping", "identity_mapping", "identity_spec"]
 
 _TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "sector", "account", "list"}
 _TRUE = {"true", "yes", "y", "1", "نعم", "صح"}
@@ -58,7 +58,8 @@ def _as_text(v: Any) -> str:
     return float_text(v) if v.__class__ is float else str(v)
 
 
-def _text(v: Any) -> str | None:
+def cell_text(v: Any) -> str | None:
+    """A cell as the text a reader sees: without edge spaces and bidi marks; None when blank."""
     if v is None:
         return None
     s = v if isinstance(v, str) else _as_text(v)
@@ -258,7 +259,7 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
 
         def which(row):
             for col, val in choices.items():
-                if _text(row.get(col)) is not None:
+                if cell_text(row.get(col)) is not None:
                     return val
             return spec.get("default")
 
@@ -316,7 +317,7 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
 
         def value(row):
             for c in cols:
-                t = _text(row.get(c))
+                t = cell_text(row.get(c))
                 if t is not None:
                     return t if plain else conv(t)
             return default
@@ -325,7 +326,7 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
         joiner = spec.get("join", " ")
 
         def value(row):
-            parts = [t for t in (_text(row.get(c)) for c in cols) if t]
+            parts = [t for t in (cell_text(row.get(c)) for c in cols) if t]
             s = joiner.join(parts)
             return conv(s) if s else default
     elif "column" in spec:
@@ -399,7 +400,7 @@ class Mapping:
         """Unmapped non-empty columns into ``extra``, as the source wrote them."""
         extra = None
         for k in unmapped:
-            t = _text(row.get(k))
+            t = cell_text(row.get(k))
             if t is not None:
                 if extra is None:
                     extra = out.setdefault("extra", {})

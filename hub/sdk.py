@@ -89,6 +89,7 @@ class StreamConfig:
     transforms: tuple[str, ...] = ()
     options: dict = field(default_factory=dict)
     keep_unmapped: bool = True
+    skip: tuple[dict, ...] = ()  # rows that are not records: see hub.skiprules
 
 
 @dataclass

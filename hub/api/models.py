@@ -144,6 +144,7 @@ class Run(BaseModel):
     updated: int
     unchanged: int
     quarantined: int
+    skipped: int = 0
     delivered: int
     delivery_failed: int
     error: str | None

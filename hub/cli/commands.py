@@ -99,9 +99,13 @@ _SHOWN_REFUSALS = 5
 
 
 def _say_trial(trial: dict) -> None:
-    """'the first 500 rows: 498 would be stored, 2 quarantined', with the first reasons."""
+    """'the first 500 rows: 497 would be stored, 1 skipped, 2 quarantined', with the first reasons."""
     refused = trial["would_quarantine"]
-    counts = f"{trial['would_store']} would be stored" + (f", {len(refused)} quarantined" if refused else "")
+    counts = f"{trial['would_store']} would be stored"
+    if trial["would_skip"]:
+        counts += f", {trial['would_skip']} skipped (the stream's skip rules)"
+    if refused:
+        counts += f", {len(refused)} quarantined"
     say(f"    the first {trial['tried']} row(s) through the mapping and the schema: {counts}")
     for r in refused[:_SHOWN_REFUSALS]:
         say(("    line " + str(r["line"]), "yellow"), ": " + "; ".join(f"{e['path']}: {e['message']}" for e in r["errors"]))
@@ -120,6 +124,7 @@ def _run_line(r: dict, zone: str) -> list:
         r["updated"],
         r["unchanged"],
         r["quarantined"],
+        r["skipped"],
         r["delivered"],
         r.get("seconds"),
         "; ".join(r["flags"]) or (r["error"] or ""),
@@ -136,6 +141,7 @@ RUN_COLUMNS = [
     "changed",
     "unchanged",
     "quarantined",
+    "skipped",
     "delivered",
     "seconds",
     "notes",

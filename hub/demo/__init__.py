@@ -76,6 +76,7 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
                 f"  {name:<20} read {run['read']:>3}  stored {stored:>3} "
                 f"(new {run['inserted']}, changed {run['updated']}, unchanged {run['unchanged']})  "
                 f"quarantined {run['quarantined']}  delivered {run['delivered']}"
+                + (f"  skipped {run['skipped']} (not records)" if run["skipped"] else "")
             )
         decisions = reconcile_store(hub, actor="demo")
         counts = {s: sum(d.status == s for d in decisions) for s in ("matched", "suggested", "unmatched", "ignored")}

@@ -45,6 +45,7 @@ def commit_batch(
     destinations: Sequence[str],
     cursor: Any,
     save_cursor: bool = True,
+    skipped: int = 0,
 ) -> BatchResult:
     """Write a prepared batch in one transaction; returns what it did."""
     now = utcnow()
@@ -75,6 +76,7 @@ def commit_batch(
             "updated": up.updated,
             "unchanged": up.unchanged,
             "quarantined": len(rejected),
+            "skipped": skipped,
         }
         if run_id is not None:
             run_store.add_counts(conn, run_id, counts)

@@ -19,6 +19,7 @@ from hub.errors import RecordError, RecordProblem
 from hub.exactjson import unwritable_problem
 from hub.mapping import Mapping
 from hub.readers.uncalculated import UncalculatedRow, formula_key_message
+from hub.skiprules import SkipRules
 from hub.store.records import MAX_KEY, Prepared, prepared_from
 from hub.validation import validator_for
 
@@ -81,8 +82,10 @@ class Preparer:
         mapping: Mapping | None,
         transforms: list[tuple[str, Callable]],
         context: dict,
+        skip: SkipRules | None = None,
     ):
         self.entity = entity
+        self.skip = skip
         self.key = key
         self.mapping = mapping
         self.transforms = transforms
@@ -100,11 +103,11 @@ class Preparer:
             problems += [p for p in self.validator.problems(exc.partial) if p.path not in failed]
         return sorted(problems, key=lambda p: (p.path, p.rule))
 
-    def prepare(self, raw: object, line: int | None) -> Prepared | Rejected:
-        """One row through mapping, transforms and validation."""
+    def prepare(self, raw: object, line: int | None) -> Prepared | Rejected | None:
+        """One row through mapping, transforms and validation; None for a row the skip rules name."""
         return self.bound()(raw, line)
 
-    def bound(self) -> Callable[[object, int | None], Prepared | Rejected]:
+    def bound(self) -> Callable[[object, int | None], Prepared | Rejected | None]:
         """``prepare`` as a closure over this stream's mapping, transforms and validator.
 
         Loops that prepare every row of a file call this once and then the function it returns:
@@ -125,10 +128,13 @@ class Preparer:
         key_fields, owner_field = self.key, self.owner_field
         with_schema_problems = self._with_schema_problems
         make, max_key = prepared_from, MAX_KEY
+        skip = self.skip
 
-        def prepare(raw: object, line: int | None) -> Prepared | Rejected:
+        def prepare(raw: object, line: int | None) -> Prepared | Rejected | None:
             if not isinstance(raw, dict):
                 return Rejected("read", line, raw, [RecordProblem("(record)", "type", "not an object")])
+            if skip is not None and skip(raw):
+                return None
             try:
                 record = apply(raw) if raw.__class__ is not UncalculatedRow else apply_uncalculated(raw)
             except RecordError as exc:

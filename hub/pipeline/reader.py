@@ -37,12 +37,17 @@ __all__ = ["Batch", "batches", "can_fork", "forked_batches", "prepare_rows"]
 
 @dataclass(slots=True)
 class Batch:
-    """What one commit writes: rows read, prepared records, rejections, the cursor after them."""
+    """What one commit writes: rows read, prepared records, rejections, the cursor after them.
+
+    ``read`` counts every row: the prepared, the rejected and the ``skipped`` (rows the
+    stream's skip rules name as not records).
+    """
 
     read: int
     prepared: list[Prepared]
     rejected: list[Rejected]
     cursor: Any
+    skipped: int = 0
 
 
 def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
@@ -54,25 +59,23 @@ def prepare_rows(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Pre
     """Prepare a stream's ``rows`` (a read from ``cursor``, or ``hub check``'s sample), ``size`` at a time."""
     prepared: list = []
     rejected: list = []
-    read = 0
+    read = skipped = 0
     prepare = preparer.bound()
     for row in rows:
         read += 1
         if row.__class__ is SourceRow:
             data, line, problems = row
-            if problems:
-                rejected.append(Rejected("read", line, data, list(problems)))
-                out = None
-            else:
-                out = prepare(data, line)
+            out = Rejected("read", line, data, list(problems)) if problems else prepare(data, line)
         else:
             out = prepare(row, None)
-        if out is not None:
+        if out is None:  # a row the stream's skip rules name
+            skipped += 1
+        else:
             (prepared if out.__class__ is Prepared else rejected).append(out)
         if read >= size:
-            yield Batch(read, prepared, rejected, cursor.value)
-            prepared, rejected, read = [], [], 0
-    yield Batch(read, prepared, rejected, cursor.value)
+            yield Batch(read, prepared, rejected, cursor.value, skipped)
+            prepared, rejected, read, skipped = [], [], 0, 0
+    yield Batch(read, prepared, rejected, cursor.value, skipped)
 
 
 def can_fork() -> bool:
@@ -184,7 +187,7 @@ def _encode(batch: Batch) -> bytes:
     times faster than a list of tuples, and allocates far fewer objects.
     """
     columns = tuple(zip(*batch.prepared)) if batch.prepared else ()
-    return pickle.dumps((batch.read, columns, batch.rejected, batch.cursor), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((batch.read, columns, batch.rejected, batch.cursor, batch.skipped), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _decode(message: bytes) -> Batch | _ReaderFailed | None:
@@ -192,8 +195,8 @@ def _decode(message: bytes) -> Batch | _ReaderFailed | None:
     item = pickle.loads(message)
     if item is None or isinstance(item, _ReaderFailed):
         return item
-    read, columns, rejected, cursor_value = item
-    return Batch(read, list(map(prepared_from, zip(*columns))), rejected, cursor_value)
+    read, columns, rejected, cursor_value, skipped = item
+    return Batch(read, list(map(prepared_from, zip(*columns))), rejected, cursor_value, skipped)
 
 
 def forked_batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:

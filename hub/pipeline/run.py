@@ -28,6 +28,7 @@ from hub.pipeline.reader import batches, can_fork, forked_batches
 from hub.processes import holder_id
 from hub.sdk import Connector, Cursor, Stream
 from hub.secrets import redactor
+from hub.skiprules import compile_skip_rules
 from hub.store import runs as run_store
 from hub.store import state as state_store
 from hub.store.db import let_go_after_interrupt
@@ -67,7 +68,8 @@ def build_preparer(hub: Hub, connection: str, stream: Stream) -> Preparer:
                 f"{where}.transforms: unknown transform {name!r}",
                 hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}",
             ) from None
-    return Preparer(stream.entity, stream.key, mapping, transforms, {"connection": connection, "stream": stream.name})
+    skip = compile_skip_rules(list(cfg.skip), where=f"{where}.skip") if cfg is not None else None
+    return Preparer(stream.entity, stream.key, mapping, transforms, {"connection": connection, "stream": stream.name}, skip)
 
 
 def check_columns(connection: str, stream: Stream, preparer: Preparer) -> None:
@@ -76,14 +78,19 @@ def check_columns(connection: str, stream: Stream, preparer: Preparer) -> None:
         return
     source = getattr(stream, "file_path", None)
     what = str(source()) if source else f"connection {connection!r}"
+    if preparer.skip is not None:
+        _check_named(what, columns, preparer.skip.columns, f"connections.{connection}.streams.{stream.name}.skip")
     if preparer.mapping is None:
         preparer.mapping = identity_mapping(stream.entity, columns, what)
         return
-    missing = sorted(preparer.mapping.columns - set(columns))
+    _check_named(what, columns, preparer.mapping.columns, f"connections.{connection}.streams.{stream.name}.mapping")
+
+
+def _check_named(what: str, columns: list[str], named: set[str], where: str) -> None:
+    missing = sorted(named - set(columns))
     if missing:
         raise InputError(
-            f"{what}: column(s) {', '.join(repr(m) for m in missing)} not found "
-            f"(named in connections.{connection}.streams.{stream.name}.mapping)",
+            f"{what}: column(s) {', '.join(repr(m) for m in missing)} not found (named in {where})",
             hint=f"the source has: {', '.join(columns)}",
         )
 
@@ -125,6 +132,7 @@ def _run_stream(
             stream=stream.name,
             entity=stream.entity,
             read=batch.read,
+            skipped=batch.skipped,
             prepared=batch.prepared,
             rejected=batch.rejected,
             destinations=destinations,

@@ -25,14 +25,15 @@ SAMPLE_ROWS = 500
 
 @dataclass
 class Trial:
-    """What the first rows would become: how many were tried, stored, and each refusal's reasons."""
+    """What the first rows would become: how many were tried, stored, skipped, and each refusal's reasons."""
 
     tried: int = 0
     stored: int = 0
     refused: list[dict] = field(default_factory=list)  # {"line": N, "errors": [{"path", "rule", "message"}]}
+    skipped: int = 0
 
     def as_dict(self) -> dict:
-        return {"tried": self.tried, "would_store": self.stored, "would_quarantine": self.refused}
+        return {"tried": self.tried, "would_store": self.stored, "would_skip": self.skipped, "would_quarantine": self.refused}
 
 
 def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Trial | None:
@@ -45,4 +46,4 @@ def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Tri
     finally:
         first_batches.close()
     refused = [{"line": r.line, "errors": [p.as_dict() for p in r.problems]} for r in first.rejected]
-    return Trial(first.read, len(first.prepared), refused)
+    return Trial(first.read, len(first.prepared), refused, first.skipped)

@@ -168,7 +168,10 @@ class CsvFile:
                     line = reader.line_num
                     if n <= start_after:
                         continue
-                    if not cells or (len(cells) == 1 and not cells[0]):
+                    if not cells or (not cells[0].strip() and not any(c.strip() for c in cells)):
+                        # A blank line, or a row of empty cells: a spreadsheet saved as CSV writes
+                        # ",,,," for every row that was formatted and left empty. Not a record,
+                        # as an empty row of a workbook is not.
                         continue
                     if len(cells) == width:
                         yield n, line, dict(zip(header, cells))

@@ -20,7 +20,6 @@ from hub.mapping import identity_mapping
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.prepare import Rejected, canonical
 from hub.pipeline.run import build_preparer, destinations_for, drain_destinations
-from hub.sdk import StreamConfig
 from hub.services.messages import plain_words
 from hub.services.spreadsheet import write_table
 from hub.store import audit
@@ -57,10 +56,10 @@ def _stream_for(hub: Hub, entry: dict):
             hint="dismiss the entry, or configure the stream again",
         )
     stream_cls = type(connector).stream_class
-    return connector, stream_cls(
-        StreamConfig(scfg.name, scfg.entity, scfg.key, scfg.mapping, scfg.transforms, scfg.options, scfg.keep_unmapped),
-        connector,
-    )
+    return connector, stream_cls(scfg, connector)
+
+
+_SKIPPED_REASON = "the stream's skip rules name this row as not a record"
 
 
 def replay(
@@ -118,7 +117,11 @@ def replay(
         prep, stream = preparers[k]
         out = prep.prepare(raw, entry["line"])
         now = utcnow()
-        if isinstance(out, Prepared):
+        if out is None:
+            # A skip rule written since names this row (the totals row): not a record to mend.
+            dismiss(hub, [entry["id"]], reason=_SKIPPED_REASON, actor=actor)
+            skipped.append({"id": entry["id"], "reason": f"dismissed: {_SKIPPED_REASON}"})
+        elif isinstance(out, Prepared):
             dest = destinations_for(hub, entry["connection"], stream.entity)
             commit_batch(
                 hub.store,

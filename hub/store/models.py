@@ -170,6 +170,8 @@ runs_table = Table(
     Column("heartbeat_at", UTCDateTime),
     # Added to existing stores by migration 0004, which needs a server default for their rows.
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    # Rows the stream's skip rules name as not records (a totals row); added by migration 0011.
+    Column("skipped", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("connection", "scheduled_for", name="uq_runs_connection_slot"),
 )
 

@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 _t = runs_table
-COUNTS = ("read", "valid", "inserted", "updated", "unchanged", "quarantined", "delivered", "delivery_failed")
+COUNTS = ("read", "valid", "inserted", "updated", "unchanged", "quarantined", "skipped", "delivered", "delivery_failed")
 STATUSES = ("queued", "running", "succeeded", "partial", "failed", "interrupted", "skipped")
 
 

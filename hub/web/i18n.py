@@ -67,6 +67,8 @@ AR = {
     "Updated": "معدلة",
     "Unchanged": "دون تغيير",
     "Quarantined": "محجوزة",
+    "Skipped rows": "صفوف متخطّاة",
+    "skipped (not records)": "متخطّاة (ليست سجلات)",
     "Delivered": "مسلّمة",
     "Log": "السجل",
     "Error": "الخطأ",

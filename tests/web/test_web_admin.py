@@ -30,8 +30,9 @@ def test_sign_in_see_the_overview_and_run_a_connection(browse, site):
     expect(page.get_by_text("every day at 02:00").first).to_be_visible()
     page.get_by_role("button", name="Check").click()
     expect(page.get_by_role("status")).to_contain_text("✓")
-    # The first rows put through the mapping, nothing stored: 40 of 43 would be, 3 not, with why.
-    expect(page.locator("section.trial")).to_contain_text("rows 43; would be stored: 40; would be quarantined: 3")
+    # The first rows put through the mapping, nothing stored: 40 of 44 would be, the totals row
+    # skipped, 3 not, with why.
+    expect(page.locator("section.trial")).to_contain_text("rows 44; would be stored: 40; skipped (not records): 1; would be quarantined: 3")
     expect(page.locator("section.trial")).to_contain_text("'ألف ليرة' is not a number")
     assert b.unlabelled_inputs() == []
     b.shot("connection")
