@@ -226,6 +226,10 @@ class SqlStream(Stream):
         for n, row in enumerate(self._rows(self._unordered(self.connector.engine()).limit(rows)), start=1):
             yield SourceRow({k: _plain(v) for k, v in row.items()}, n)
 
+    @property
+    def reads_whole(self) -> bool:  # without a cursor column every run reads the whole query
+        return not self.cursor_field
+
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         sql, params = self._sql(self.connector.engine(), cursor)
         col = self.cursor_field

@@ -128,6 +128,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
                 options=s.get("options", {}),
                 keep_unmapped=s.get("keep_unmapped", True),
                 skip=tuple(s.get("skip", ())),
+                report_deleted=s.get("report_deleted", False),
             )
             for sname, s in (c.get("streams") or {}).items()
         )

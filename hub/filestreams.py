@@ -11,6 +11,7 @@ import functools
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from hub.sdk import Cursor, SourceRow, Stream
 
@@ -41,6 +42,7 @@ class FileStream(Stream):
         "additionalProperties": False,
     }
     may_sample = True  # reading a file moves nothing
+    reads_whole = True  # a finished or replaced file is read again from its first row
 
     def file_path(self) -> Path:
         """The file this stream reads."""
@@ -53,6 +55,18 @@ class FileStream(Stream):
     def columns(self) -> list[str] | None:
         """The file's header."""
         return self.open_file().header
+
+    def read_whole(self, before: Any, after: Any) -> bool:
+        """A read that finished the file and did not resume one stopped halfway met every row."""
+        if not isinstance(after, dict) or not after.get("complete"):
+            return False
+        resumed = (
+            isinstance(before, dict)
+            and before.get("file") == after.get("file")
+            and not before.get("complete")
+            and before.get("rows", 0) > 0
+        )
+        return not resumed
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         """Rows after the saved position of this same file; the cursor ends ``complete``."""

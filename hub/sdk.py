@@ -90,6 +90,7 @@ class StreamConfig:
     options: dict = field(default_factory=dict)
     keep_unmapped: bool = True
     skip: tuple[dict, ...] = ()  # rows that are not records: see hub.skiprules
+    report_deleted: bool = False  # the source holds every record: see hub.pipeline.gone
 
 
 @dataclass
@@ -150,6 +151,20 @@ class Stream(abc.ABC):
         every row before the first comes.
         """
         return self.read(Cursor(None))
+
+    # Whether a run that finishes reads every row of the source: a file read again from its
+    # first row, a query without a cursor column. Only such a stream can name the records
+    # whose rows were deleted (``report_deleted``); an incremental source never sees them go.
+    reads_whole: bool = False
+
+    def read_whole(self, before: Any, after: Any) -> bool:
+        """Whether the finished read that took the cursor from ``before`` to ``after`` met every row.
+
+        Only then does a stored record that the read did not meet tell something: it is no
+        longer in the source (a row deleted from a spreadsheet). ``reads_whole`` unless a
+        stream knows better: a file stream's read that resumed halfway did not.
+        """
+        return self.reads_whole
 
     def committed(self, cursor_value: Any) -> None:
         """Called after a batch was committed with ``cursor_value``: the time to acknowledge a source.

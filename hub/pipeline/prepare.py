@@ -36,12 +36,17 @@ def canonical(record: dict) -> tuple[str, str]:
 
 @dataclass(slots=True)
 class Rejected:
-    """A row that goes to quarantine: where it failed and why, with the raw payload."""
+    """A row that goes to quarantine: where it failed and why, with the raw payload.
+
+    ``key`` is the natural key its fields gave, when they gave one: a row that failed on its
+    amount is still in the source, and a run that looks for deleted rows must know it.
+    """
 
     stage: str
     line: int | None
     raw: object
     problems: list[RecordProblem]
+    key: str | None = None
 
 
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+[0-9]+")
@@ -70,6 +75,16 @@ def _spoilt_part(fields: tuple[str, ...], parts: list[str]) -> RecordProblem | N
 
 def _as_it_is(row: dict) -> dict:
     return row
+
+
+def _key_or_none(record: dict | None, fields: tuple[str, ...]) -> str | None:
+    """The natural key of a record that failed, if every key field holds one plain value."""
+    if not record:
+        return None
+    parts = [record.get(f) for f in fields]
+    if any(p is None or p == "" or isinstance(p, dict | list) for p in parts):
+        return None
+    return "|".join(p if p.__class__ is str else str(p) for p in parts)
 
 
 class Preparer:
@@ -138,7 +153,7 @@ class Preparer:
             try:
                 record = apply(raw) if raw.__class__ is not UncalculatedRow else apply_uncalculated(raw)
             except RecordError as exc:
-                return Rejected("map", line, raw, with_schema_problems(exc))
+                return Rejected("map", line, raw, with_schema_problems(exc), _key_or_none(exc.partial, key_fields))
             for name, fn in transforms:
                 try:
                     record = fn(record, self.context)
@@ -154,7 +169,7 @@ class Preparer:
                 if not isinstance(record, dict):
                     return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} returned no record")])
             if not is_valid(record):
-                return Rejected("validate", line, raw, problems_of(record))
+                return Rejected("validate", line, raw, problems_of(record), _key_or_none(record, key_fields))
             parts = []
             for field in key_fields:
                 v = record.get(field)

@@ -8,8 +8,10 @@ moved file usually first shows itself.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,7 @@ from hub.mapping import compile_mapping, identity_mapping
 from hub.pipeline.backfill import queue_for_new_destinations
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.deliver import drain
+from hub.pipeline.gone import KeysMet
 from hub.pipeline.lease import RunLease
 from hub.pipeline.prepare import Preparer
 from hub.pipeline.reader import batches, can_fork, forked_batches
@@ -44,6 +47,7 @@ __all__ = [
     "drain_destinations",
     "end_run",
     "fail_run",
+    "reports_deleted",
     "run_connection",
 ]
 
@@ -111,19 +115,52 @@ class _Interrupted(Exception):
 _SHOWN_KEYS = 5  # keys named in a flag; the rest are counted
 
 
+def reports_deleted(connection: str, stream: Stream, *, alone: bool) -> bool:
+    """Whether the stream's config asks for deleted rows to be named, and whether they can be."""
+    if stream.config is None or not stream.config.report_deleted:
+        return False
+    where = f"connections.{connection}.streams.{stream.name}.report_deleted"
+    if not stream.reads_whole:
+        raise ConfigError(
+            f"{where}: this connector reads its source incrementally, so no run sees every row of it",
+            hint="only a source read whole each run can tell which rows were deleted: a csv, xlsx or jsonl file, a query without a cursor_column",
+        )
+    if not alone:
+        raise ConfigError(
+            f"{where}: another stream of this connection yields {stream.entity} records too",
+            hint="the records cannot be told apart by stream: report deleted rows on a connection of its own",
+        )
+    return True
+
+
 def _run_stream(
-    hub: Hub, connection: str, stream: Stream, run_id: int, progress: Progress | None, quarantined_hook, should_stop=None
-) -> str | None:
-    """Read, prepare and commit ``stream`` batch by batch; returns a flag for keys read twice, if any."""
+    hub: Hub,
+    connection: str,
+    stream: Stream,
+    run_id: int,
+    progress: Progress | None,
+    quarantined_hook,
+    should_stop=None,
+    *,
+    alone: bool = True,
+) -> list[str]:
+    """Read, prepare and commit ``stream`` batch by batch; returns its flags (keys read twice, records gone).
+
+    ``alone``: no other stream of the connection yields its entity, so that the records of
+    this connection and entity are this stream's, and a whole read can tell which are gone.
+    """
+    met = KeysMet() if reports_deleted(connection, stream, alone=alone) else None
     preparer = build_preparer(hub, connection, stream)
     check_columns(connection, stream, preparer)
     destinations = destinations_for(hub, connection, stream.entity)
     with hub.store.engine.connect() as conn:
         cursor = Cursor(state_store.load_cursor(conn, connection, stream.name))
     check_cursor(connection, stream, cursor.value, saved=True)
+    before = copy.deepcopy(cursor.value)
     produce = forked_batches if hub.config.parallel and can_fork() else batches
     total = 0
     repeated, shown = 0, []
+    last = before
     for batch in produce(stream, cursor, preparer, hub.config.batch_size):
         result = commit_batch(
             hub.store,
@@ -144,18 +181,26 @@ def _run_stream(
             repeated += len(result.repeated)
             shown += [k for k in dict.fromkeys(result.repeated) if k not in shown][: _SHOWN_KEYS - len(shown)]
         stream.committed(batch.cursor)
+        if met is not None:
+            met.add(batch.prepared, batch.rejected)
+        last = batch.cursor
         total += batch.read
         if progress:
             progress(stream.name, total)
         if should_stop is not None and should_stop():
             raise _Interrupted
-    if not repeated:
-        return None
-    more = f" and {repeated - len(shown)} more" if repeated > len(shown) else ""
-    return (
-        f"{stream.name}: {repeated} record(s) came again in this run with other content, the later kept "
-        f"(two rows with one key?): {', '.join(shown)}{more}"
-    )
+    flags = []
+    if repeated:
+        more = f" and {repeated - len(shown)} more" if repeated > len(shown) else ""
+        flags.append(
+            f"{stream.name}: {repeated} record(s) came again in this run with other content, the later kept "
+            f"(two rows with one key?): {', '.join(shown)}{more}"
+        )
+    if met is not None and stream.read_whole(before, last):
+        gone = met.gone_flag(hub.store, connection=connection, stream=stream.name, entity=stream.entity)
+        if gone:
+            flags.append(gone)
+    return flags
 
 
 def delivery_targets(cfg: ConnectionConfig, connector: type[Connector] | Connector) -> list[str]:
@@ -293,14 +338,16 @@ def _run(
 
     connector = None
     deferred: list[str] = []
-    notes: list[str] = []  # flags: keys read twice, records queued for a new destination
+    notes: list[str] = []  # flags: keys read twice, records gone from the source, records queued for a new destination
     try:
         connector = hub.open_connector(connection)
-        for stream in connector.streams():
-            twice = _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop)
-            if twice:
-                log.warning("%s: %s", connection, twice)
-                notes.append(twice)
+        streams = list(connector.streams())
+        entities = Counter(s.entity for s in streams)
+        for stream in streams:
+            said = _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop, alone=entities[stream.entity] == 1)
+            for flag in said:
+                log.warning("%s: %s", connection, flag)
+            notes += said
         # After the streams: what they stored is queued already, and only the rest is added.
         notes += queue_for_new_destinations(hub, cfg, run_id)
         targets = delivery_targets(cfg, connector)

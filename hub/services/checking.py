@@ -8,10 +8,11 @@ nothing (hub.pipeline.trial).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from hub.app import Hub
-from hub.pipeline.run import build_preparer, check_columns
+from hub.pipeline.run import build_preparer, check_columns, reports_deleted
 from hub.pipeline.trial import try_rows
 
 __all__ = ["check_connection"]
@@ -23,7 +24,10 @@ def check_connection(hub: Hub, connection: str) -> dict[str, Any]:
     try:
         detail = connector.check()
         streams = []
-        for stream in connector.streams():
+        found = list(connector.streams())
+        entities = Counter(s.entity for s in found)
+        for stream in found:
+            reports_deleted(connection, stream, alone=entities[stream.entity] == 1)
             prep = build_preparer(hub, connection, stream)
             check_columns(connection, stream, prep)
             trial = try_rows(stream, prep)
