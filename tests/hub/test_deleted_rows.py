@@ -86,34 +86,40 @@ def test_a_read_that_resumes_halfway_through_the_file_does_not_take_the_rows_bef
     assert _run(folder)["flags"] == [], "the next run reads the whole file again and finds every row"
 
 
-def test_a_query_without_a_cursor_column_names_the_rows_deleted_from_its_table(folder):
-    folder.write(
-        "hub.yaml",
-        """\
+# An association's accounting database read with one query; ``{options}`` adds to the stream's options.
+ERP_CONFIG = """\
 store: sqlite:///hub.db
 connections:
   erp:
     connector: sql
-    settings: {url: "sqlite:///erp.db"}
+    settings: {{url: "sqlite:///erp.db"}}
     streams:
       gifts:
         entity: donation
         report_deleted: true
-        options: {query: "select ref, amount from gifts"}
+        options: {{query: "select ref, amount from gifts"{options}}}
         mapping:
           id: ref
-          association_id: {const: assoc-1}
-          amount: {column: amount, type: decimal}
-          currency: {const: SYP}
-          donated_at: {const: "2026-10-01T09:00:00+03:00"}
-          channel: {const: direct}
-          status: {const: received}
-""",
-    )
+          association_id: {{const: assoc-1}}
+          amount: {{column: amount, type: decimal}}
+          currency: {{const: SYP}}
+          donated_at: {{const: "2026-10-01T09:00:00+03:00"}}
+          channel: {{const: direct}}
+          status: {{const: received}}
+"""
+
+
+def _erp(folder, gifts: list[tuple[str, int]]) -> sqlite3.Connection:
     db = sqlite3.connect(folder.path / "erp.db")
     db.execute("create table gifts (ref text primary key, amount numeric)")
-    db.executemany("insert into gifts values (?, ?)", [("G1", 100), ("G2", 250), ("G3", 75)])
+    db.executemany("insert into gifts values (?, ?)", gifts)
     db.commit()
+    return db
+
+
+def test_a_query_without_a_cursor_column_names_the_rows_deleted_from_its_table(folder):
+    folder.write("hub.yaml", ERP_CONFIG.format(options=""))
+    db = _erp(folder, [("G1", 100), ("G2", 250), ("G3", 75)])
     assert folder.hub("run", "erp").code == 0
     db.execute("delete from gifts where ref = 'G2'")
     db.commit()
@@ -123,25 +129,8 @@ connections:
 
 
 def test_report_deleted_on_a_source_read_incrementally_is_refused(folder):
-    folder.write(
-        "hub.yaml",
-        """\
-store: sqlite:///hub.db
-connections:
-  erp:
-    connector: sql
-    settings: {url: "sqlite:///erp.db"}
-    streams:
-      gifts:
-        entity: donation
-        report_deleted: true
-        options: {query: "select ref from gifts", cursor_column: ref}
-        mapping: {id: ref}
-""",
-    )
-    db = sqlite3.connect(folder.path / "erp.db")
-    db.execute("create table gifts (ref text primary key)")
-    db.close()
+    folder.write("hub.yaml", ERP_CONFIG.format(options=", cursor_column: ref"))
+    _erp(folder, []).close()
     for command in ("check", "run"):
         r = folder.hub(command, "erp")
         assert r.code == 2, command
