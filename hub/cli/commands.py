@@ -96,6 +96,7 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
 
 
 _SHOWN_REFUSALS = 5
+_SHOWN_SKIPS = 10
 
 
 def _say_trial(trial: dict) -> None:
@@ -103,7 +104,9 @@ def _say_trial(trial: dict) -> None:
     refused = trial["would_quarantine"]
     counts = f"{trial['would_store']} would be stored"
     if trial["would_skip"]:
-        counts += f", {trial['would_skip']} skipped (the stream's skip rules)"
+        lines = [str(n) for n in trial["skipped_lines"] if n is not None]
+        shown = f": line {', '.join(lines[:_SHOWN_SKIPS])}{' …' if len(lines) > _SHOWN_SKIPS else ''}" if lines else ""
+        counts += f", {trial['would_skip']} skipped (the stream's skip rules{shown})"
     if refused:
         counts += f", {len(refused)} quarantined"
     say(f"    the first {trial['tried']} row(s) through the mapping and the schema: {counts}")

@@ -18,7 +18,7 @@ import queue
 import signal
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import Pipe
 from typing import Any
 
@@ -39,15 +39,15 @@ __all__ = ["Batch", "batches", "can_fork", "forked_batches", "prepare_rows"]
 class Batch:
     """What one commit writes: rows read, prepared records, rejections, the cursor after them.
 
-    ``read`` counts every row: the prepared, the rejected and the ``skipped`` (rows the
-    stream's skip rules name as not records).
+    ``read`` counts every row: the prepared, the rejected and the ``skipped`` (the lines of
+    the rows the stream's skip rules name as not records, for ``hub check`` to show).
     """
 
     read: int
     prepared: list[Prepared]
     rejected: list[Rejected]
     cursor: Any
-    skipped: int = 0
+    skipped: list[int | None] = field(default_factory=list)
 
 
 def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
@@ -59,7 +59,8 @@ def prepare_rows(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Pre
     """Prepare a stream's ``rows`` (a read from ``cursor``, or ``hub check``'s sample), ``size`` at a time."""
     prepared: list = []
     rejected: list = []
-    read = skipped = 0
+    skipped: list = []
+    read = 0
     prepare = preparer.bound()
     for row in rows:
         read += 1
@@ -67,14 +68,15 @@ def prepare_rows(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Pre
             data, line, problems = row
             out = Rejected("read", line, data, list(problems)) if problems else prepare(data, line)
         else:
+            line = None
             out = prepare(row, None)
         if out is None:  # a row the stream's skip rules name
-            skipped += 1
+            skipped.append(line)
         else:
             (prepared if out.__class__ is Prepared else rejected).append(out)
         if read >= size:
             yield Batch(read, prepared, rejected, cursor.value, skipped)
-            prepared, rejected, read, skipped = [], [], 0, 0
+            prepared, rejected, skipped, read = [], [], [], 0
     yield Batch(read, prepared, rejected, cursor.value, skipped)
 
 

@@ -169,7 +169,7 @@ def _run_stream(
             stream=stream.name,
             entity=stream.entity,
             read=batch.read,
-            skipped=batch.skipped,
+            skipped=len(batch.skipped),
             prepared=batch.prepared,
             rejected=batch.rejected,
             destinations=destinations,

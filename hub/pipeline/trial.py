@@ -25,15 +25,21 @@ SAMPLE_ROWS = 500
 
 @dataclass
 class Trial:
-    """What the first rows would become: how many were tried, stored, skipped, and each refusal's reasons."""
+    """What the first rows would become: how many were tried and stored, the lines skipped, each refusal's reasons."""
 
     tried: int = 0
     stored: int = 0
     refused: list[dict] = field(default_factory=list)  # {"line": N, "errors": [{"path", "rule", "message"}]}
-    skipped: int = 0
+    skipped: list[int | None] = field(default_factory=list)  # the lines the skip rules name: whoever writes them sees what they catch
 
     def as_dict(self) -> dict:
-        return {"tried": self.tried, "would_store": self.stored, "would_skip": self.skipped, "would_quarantine": self.refused}
+        return {
+            "tried": self.tried,
+            "would_store": self.stored,
+            "would_skip": len(self.skipped),
+            "skipped_lines": self.skipped,
+            "would_quarantine": self.refused,
+        }
 
 
 def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Trial | None:

@@ -58,9 +58,10 @@ def test_hub_check_says_how_many_of_the_first_rows_would_be_skipped(folder):
     _write_export(folder)
     r = folder.hub("check", "amal")
     assert r.code == 0, r.err
-    assert "13 row(s) through the mapping and the schema: 10 would be stored, 3 skipped (the stream's skip rules)" in r.out
+    assert "13 row(s) through the mapping and the schema: 10 would be stored, 3 skipped (the stream's skip rules: line 7, 13, 14)" in r.out
     [stream] = json.loads(folder.hub("check", "amal", "--json").out)["streams"]
-    assert (stream["trial"]["would_store"], stream["trial"]["would_skip"], stream["trial"]["would_quarantine"]) == (10, 3, [])
+    trial = stream["trial"]
+    assert (trial["would_store"], trial["would_skip"], trial["skipped_lines"], trial["would_quarantine"]) == (10, 3, [7, 13, 14], [])
 
 
 def test_a_row_of_empty_cells_is_not_a_record(folder):
