@@ -144,7 +144,7 @@ def _run_stream(
     *,
     alone: bool = True,
 ) -> list[str]:
-    """Read, prepare and commit ``stream`` batch by batch; returns its flags (keys read twice, records gone).
+    """Read, prepare and commit ``stream`` batch by batch; returns its flags (keys read twice, all skipped, records gone).
 
     ``alone``: no other stream of the connection yields its entity, so that the records of
     this connection and entity are this stream's, and a whole read can tell which are gone.
@@ -158,7 +158,7 @@ def _run_stream(
     check_cursor(connection, stream, cursor.value, saved=True)
     before = copy.deepcopy(cursor.value)
     produce = forked_batches if hub.config.parallel and can_fork() else batches
-    total = 0
+    total = skipped = 0
     repeated, shown = 0, []
     last = before
     for batch in produce(stream, cursor, preparer, hub.config.batch_size):
@@ -185,6 +185,7 @@ def _run_stream(
             met.add(batch.prepared, batch.rejected)
         last = batch.cursor
         total += batch.read
+        skipped += len(batch.skipped)
         if progress:
             progress(stream.name, total)
         if should_stop is not None and should_stop():
@@ -195,6 +196,12 @@ def _run_stream(
         flags.append(
             f"{stream.name}: {repeated} record(s) came again in this run with other content, the later kept "
             f"(two rows with one key?): {', '.join(shown)}{more}"
+        )
+    if total and skipped == total:
+        # A source without a fixed set of columns (an API) cannot have its rules checked
+        # against them before the run: an ``empty`` rule on a misspelt field skips everything.
+        flags.append(
+            f"{stream.name}: the skip rules skipped every one of the {total} row(s) read: does a rule name a column the rows lack?"
         )
     if met is not None and stream.read_whole(before, last):
         gone = met.gone_flag(hub.store, connection=connection, stream=stream.name, entity=stream.entity)

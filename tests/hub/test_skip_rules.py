@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
+from tests.conftest import DONATION_HEADER, DONATION_RECORD, DONATIONS_CONFIG, donation_rows
 
 # What an accounting program's export carries besides donations: its heading again where a
 # second page began, a totals row (written without the hamza the rule has), and a note row.
@@ -122,3 +122,29 @@ def test_replaying_a_totals_row_quarantined_before_the_rule_was_written_dismisse
     assert folder.sql("select status, count(*) from quarantine group by status") == [("dismissed", 3)]
     audited = folder.sql("select action, detail from audit_log where action = 'quarantine.dismiss'")
     assert len(audited) == 3 and all("skip rules" in detail for _, detail in audited)
+
+
+def test_a_run_whose_skip_rules_skipped_every_row_says_so(folder):
+    """JSON Lines have no header to check a rule's column against: a misspelt field in an ``empty`` rule skips all."""
+    folder.write(
+        "hub.yaml",
+        """\
+store: sqlite:///hub.db
+connections:
+  feed:
+    connector: jsonl
+    settings: {path: gifts.jsonl}
+    streams:
+      gifts:
+        entity: donation
+        skip:
+          - {column: recipt, empty: true}
+""",
+    )
+    rows = [{**DONATION_RECORD, "id": f"D{i}", "receipt": f"R{i}"} for i in range(3)]
+    folder.write("gifts.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    r = folder.hub("run", "feed", "--json")
+    assert r.code == 0, r.err
+    [run] = json.loads(r.out)["runs"]
+    assert (run["read"], run["skipped"], run["inserted"]) == (3, 3, 0)
+    assert run["flags"] == ["gifts: the skip rules skipped every one of the 3 row(s) read: does a rule name a column the rows lack?"]
