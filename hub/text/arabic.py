@@ -67,6 +67,11 @@ def matching_key(text: str) -> str:
     Two spellings that a reader takes for the same word get the same key: ``إدلب`` and
     ``ادلب``, ``حماة`` and ``حماه``, ``Damascus `` and ``damascus``.
     """
+    if text.isascii():
+        # No table folds an ASCII character and NFKC leaves ASCII as it is: only spaces and
+        # case are left to fold. A skip rule compares every cell of its column (receipt
+        # numbers, mostly): this way costs a tenth of the full one for them.
+        return text.lower() if text.isalnum() else _SPACES.sub(" ", text).strip().casefold()
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(_MARKS_TABLE).translate(_LETTERS_TABLE).translate(_DIGITS_TABLE)
     return _SPACES.sub(" ", text).strip().casefold()

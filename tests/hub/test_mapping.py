@@ -219,6 +219,13 @@ def test_text_keys_fold_arabic_forms_but_keep_display_text():
     assert apply({"n": "x"}, {"x": "  أحمد الحلبي "}) == {"n": "أحمد الحلبي"}
 
 
+def test_latin_text_folds_only_case_spaces_dashes_and_underscores():
+    """Latin text takes a short way through matching_key; it must fold as the full way does."""
+    latin = ("D0001234", "AM-1005", "  Damascus\t", "Al_Hasakeh", "deir-ez--zor")
+    assert [matching_key(t) for t in latin] == ["d0001234", "am 1005", "damascus", "al hasakeh", "deir ez zor"]
+    assert matching_key("Straße  Ab") == "strasse ab", "beyond ASCII, the full way: casefold"
+
+
 # The generated ``apply`` and the plain-loop reference must agree on every row, including
 # rows with empty cells, marks around values, non-text cells (spreadsheets) and bad values.
 _SPEC = {
