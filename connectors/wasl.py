@@ -187,6 +187,27 @@ class WaslConnector(Connector):
         rights = "+".join(r for r in ("read", "write") if me.get(r))
         return f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}{_lapses(me.get('expires_at'))}"
 
+    def held(self, entity: str) -> Iterator[tuple[str, int | None]]:
+        """The other hub's ``entity`` records this token may read, page by page: (key, the version this hub sent)."""
+        after, url = 0, self.settings["url"]
+        refused = {
+            403: "the token needs read rights to say what the other hub holds: `hub tokens create NAME --association A --read --write` there"
+        }
+        while True:
+            page = self.call("GET", f"/api/v1/{entity}", params={"after": after, "limit": 1000}, hints=refused)
+            items = page.get("items") if isinstance(page, dict) else None
+            if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in items):
+                raise ConnectorError(f"wasl: {url}/api/v1/{entity} answered something other than a page of records")
+            for item in items:
+                version = item.get("source_version")
+                yield item["key"], version if isinstance(version, int) else None
+            following = page.get("next")
+            if following is None:
+                return
+            if not str(following).isdigit() or int(following) <= after:
+                raise ConnectorError(f"wasl: {url}/api/v1/{entity} gave a next page ({following!r}) that does not move on")
+            after = int(following)
+
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         result = WriteResult()
         chunks = [deliveries[start : start + self.batch_size] for start in range(0, len(deliveries), self.batch_size)]

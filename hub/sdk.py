@@ -260,6 +260,14 @@ class Connector:
         """Deliver a batch; raise TransientDeliveryError to retry later. Destinations override."""
         raise ConnectorError(f"connector {self.name!r} is not a destination")
 
+    def held(self, entity: str) -> Iterator[tuple[str, int | None]] | None:
+        """What this destination holds of the hub's ``entity`` records: (natural key, the version it was given).
+
+        ``hub compare`` asks it, to tell what a destination lacks or holds older (the platform
+        restored from a backup) without sending everything again. None: it cannot say.
+        """
+        return None
+
     def close(self) -> None:
         """Release files and connections; called once at the end of a run."""
 

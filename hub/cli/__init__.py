@@ -27,6 +27,7 @@ __all__ = ["cli", "main"]
 # Commands whose modules load only when the command is asked for: ``hub run`` (what the
 # scheduler and cron call, over and over) does not pay for reconciliation, passwords and the rest.
 _LAZY = {
+    "compare": "hub.cli.compare_cmd",
     "enqueue": "hub.cli.serve_cmd",
     "quarantine": "hub.cli.quarantine_cmd",
     "reconcile": "hub.cli.reconcile_cmd",

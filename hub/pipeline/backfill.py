@@ -30,7 +30,7 @@ from hub.store import audit
 from hub.store.models import deliveries_begun_table, outbox_table, records_table
 from hub.store.types import utcnow
 
-__all__ = ["queue_for_new_destinations", "resend"]
+__all__ = ["check_destination", "queue_for_new_destinations", "resend"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def queue_for_new_destinations(hub: Hub, cfg: ConnectionConfig, run_id: int) -> 
     said = []
     for destination in [d for d in cfg.destinations if d not in begun]:
         with hub.store.writing(f"outbox:{destination}") as conn:
-            queued = _queue_stored(conn, hub, cfg.name, destination, run_id)
+            queued = _queue_stored(conn, _current(hub, cfg.name, destination), destination, run_id)
             conn.execute(_insert_new(conn, _begun).values(connection=cfg.name, destination=destination, begun_at=utcnow(), queued=queued))
         if queued:
             said.append(f"{destination}: {queued} record(s) stored before it was a destination of {cfg.name} are queued for it")
@@ -60,29 +60,49 @@ def _insert_new(conn, table):
     return make(table).on_conflict_do_nothing()
 
 
-def resend(hub: Hub, connection: str, destination: str, *, actor: str = "cli") -> dict[str, int]:
-    """Queue every record ``connection`` holds for ``destination`` again: ``{"again": delivered before, "added": never queued}``."""
+def check_destination(hub: Hub, connection: str, destination: str) -> None:
+    """ConfigError unless ``destination`` is a configured destination of ``connection``."""
     cfg = hub.config.connection(connection)
     hub.config.connection(destination)
     if destination not in cfg.destinations:
         listed = ", ".join(cfg.destinations) or "none"
         raise ConfigError(f"{destination!r} is not a destination of {connection!r} (its destinations: {listed})")
+
+
+_IDS_AT_ONCE = 5000  # record ids in one IN list: well under SQLite's and PostgreSQL's limits on parameters
+
+
+def resend(
+    hub: Hub, connection: str, destination: str, *, ids: list[int] | None = None, why: dict | None = None, actor: str = "cli"
+) -> dict[str, int]:
+    """Queue the records ``connection`` holds for ``destination`` again: ``{"again": delivered before, "added": never queued}``.
+
+    Every record, or only those of ``ids`` (rows of the records table: what ``hub compare``
+    found the destination lacks). ``why`` goes into the audit entry.
+    """
+    check_destination(hub, connection, destination)
     now = utcnow()
+    chunks = [None] if ids is None else [ids[i : i + _IDS_AT_ONCE] for i in range(0, len(ids), _IDS_AT_ONCE)]
+    again = added = 0
     with hub.store.writing(f"outbox:{destination}") as conn:
-        # Delivered rows only: a refused one waits in quarantine, where a person sends it again.
-        again = conn.execute(
-            update(_outbox)
-            .where(
-                _outbox.c.destination == destination,
-                _outbox.c.status == "delivered",
-                _outbox.c.idempotency_key.in_(_current(hub, connection, destination).with_only_columns(_idempotency_key())),
-            )
-            .values(status="pending", attempts=0, last_error=None, next_attempt_at=None, delivered_at=None)
-            .execution_options(preserve_rowcount=True)
-        ).rowcount
-        added = _queue_stored(conn, hub, connection, destination, None)
+        for chunk in chunks:
+            current = _current(hub, connection, destination)
+            if chunk is not None:
+                current = current.where(_records.c.id.in_(chunk))
+            # Delivered rows only: a refused one waits in quarantine, where a person sends it again.
+            again += conn.execute(
+                update(_outbox)
+                .where(
+                    _outbox.c.destination == destination,
+                    _outbox.c.status == "delivered",
+                    _outbox.c.idempotency_key.in_(current.with_only_columns(_idempotency_key())),
+                )
+                .values(status="pending", attempts=0, last_error=None, next_attempt_at=None, delivered_at=None)
+                .execution_options(preserve_rowcount=True)
+            ).rowcount
+            added += _queue_stored(conn, current, destination, None)
         conn.execute(_insert_new(conn, _begun).values(connection=connection, destination=destination, begun_at=now, queued=added))
-        detail = {"destination": destination, "again": again, "added": added}
+        detail = {"destination": destination, "again": again, "added": added, **(why or {})}
         audit.append(conn, actor=actor, action="outbox.resend", subject=f"connection/{connection}", detail=detail, now=now)
     return {"again": again, "added": added}
 
@@ -101,12 +121,12 @@ def _current(hub: Hub, connection: str, destination: str):
     return rows
 
 
-def _queue_stored(conn, hub: Hub, connection: str, destination: str, run_id: int | None) -> int:
-    """Every record ``connection`` holds, of the entities ``destination`` takes, into the outbox; how many.
+def _queue_stored(conn, current, destination: str, run_id: int | None) -> int:
+    """The records ``current`` selects (``_current``, narrowed or not) into ``destination``'s outbox; how many.
 
     ``run_id``: the run doing it; what it stored itself was queued by its batches already.
     """
-    rows = _current(hub, connection, destination).with_only_columns(
+    rows = current.with_only_columns(
         literal(destination, String),
         _records.c.entity,
         _records.c.key,

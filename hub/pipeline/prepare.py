@@ -23,7 +23,7 @@ from hub.skiprules import SkipRules
 from hub.store.records import MAX_KEY, Prepared, prepared_from
 from hub.validation import validator_for
 
-__all__ = ["Preparer", "Rejected", "canonical"]
+__all__ = ["Preparer", "Rejected", "canonical", "natural_key"]
 
 _SORT = orjson.OPT_SORT_KEYS
 
@@ -77,8 +77,12 @@ def _as_it_is(row: dict) -> dict:
     return row
 
 
-def _key_or_none(record: dict | None, fields: tuple[str, ...]) -> str | None:
-    """The natural key of a record that failed, if every key field holds one plain value."""
+def natural_key(record: dict | None, fields: tuple[str, ...]) -> str | None:
+    """The key ``fields`` make of ``record`` as a stream's key is made; None unless each holds one plain value.
+
+    For a record that failed (its key still names the row), and for a stored record's key on
+    another hub, which keys by the entity's own fields (``hub compare``).
+    """
     if not record:
         return None
     parts = [record.get(f) for f in fields]
@@ -153,7 +157,7 @@ class Preparer:
             try:
                 record = apply(raw) if raw.__class__ is not UncalculatedRow else apply_uncalculated(raw)
             except RecordError as exc:
-                return Rejected("map", line, raw, with_schema_problems(exc), _key_or_none(exc.partial, key_fields))
+                return Rejected("map", line, raw, with_schema_problems(exc), natural_key(exc.partial, key_fields))
             for name, fn in transforms:
                 try:
                     record = fn(record, self.context)
@@ -169,7 +173,7 @@ class Preparer:
                 if not isinstance(record, dict):
                     return Rejected("transform", line, raw, [RecordProblem("(record)", name, f"transform {name} returned no record")])
             if not is_valid(record):
-                return Rejected("validate", line, raw, problems_of(record), _key_or_none(record, key_fields))
+                return Rejected("validate", line, raw, problems_of(record), natural_key(record, key_fields))
             parts = []
             for field in key_fields:
                 v = record.get(field)

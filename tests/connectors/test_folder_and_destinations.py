@@ -316,3 +316,8 @@ def test_resend_gives_a_destination_that_lost_what_it_was_given_everything_again
 
     wrong = folder.hub("resend", "amal", "--to", "amal")
     assert wrong.code == 2 and "'amal' is not a destination of 'amal' (its destinations: export)" in wrong.err
+
+    # A JSON Lines folder cannot say what it holds: compare says so and points to resend.
+    cannot = folder.hub("compare", "amal", "--with", "export")
+    assert cannot.code == 2 and "export (jsonl) cannot say what it holds" in cannot.err
+    assert "`hub resend amal --to export` sends everything again" in cannot.err and "Traceback" not in cannot.err

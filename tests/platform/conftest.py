@@ -85,9 +85,10 @@ class Platform:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=60)
 
-    def token(self, name: str, association: str | None = None, *, write: bool = True) -> str:
+    def token(self, name: str, association: str | None = None, *, write: bool = True, read: bool = True) -> str:
         scope = ["--association", association] if association else ["--platform"]
-        r = self.folder.hub("tokens", "create", name, *scope, "--write" if write else "--no-write", "--json")
+        rights = ["--write" if write else "--no-write", "--read" if read else "--no-read"]
+        r = self.folder.hub("tokens", "create", name, *scope, *rights, "--json")
         assert r.code == 0, r.err
         return json.loads(r.out)["token"]
 

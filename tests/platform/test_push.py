@@ -59,6 +59,61 @@ def test_full_push_arrives_once_and_both_sides_agree(platform, association):
     assert missing.code != 0 and "no audit entry 99999" in missing.err and "Traceback" not in missing.err
 
 
+def test_compare_names_what_a_restored_platform_lacks_and_resend_queues_only_that(platform, association):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=30, batch_size=10)
+    assert _run(association).code == 0
+    same = association.hub("compare", "amal", "--with", "platform", "--json")
+    assert same.code == 0, same.err
+    counts = {"here": 30, "there": 30, "missing": 0, "older": 0, "newer_there": 0, "only_there": 0}
+    assert json.loads(same.out) == {
+        "connection": "amal",
+        "destination": "platform",
+        "agree": True,
+        "entities": {"donation": counts},
+        "missing": [],
+        "older": [],
+    }
+
+    # A gift corrected here reaches the platform as version 2; then the platform is restored
+    # from a backup taken before it, and before three gifts arrived at all.
+    rows = donation_rows(30)
+    rows[4][2] = "9999.99"
+    association.write_csv("donations.csv", DONATION_HEADER, rows, encoding="utf-8-sig")
+    assert _run(association).code == 0
+    gone = ("assoc-amal|D0000007", "assoc-amal|D0000011", "assoc-amal|D0000012")
+    platform.folder.execute(f"delete from records where key in ({', '.join('?' * len(gone))})", gone)
+    platform.folder.execute("update records set source_version = 1 where key = ?", ("assoc-amal|D0000004",))
+    assert association.outbox() == {"delivered": 31}, "the outbox is sure everything arrived"
+
+    r = association.hub("compare", "amal", "--with", "platform")
+    assert r.code == 1
+    cells = " ".join(re.sub("[│┃]", " ", r.out).split())
+    assert "donation 30 27 3 1 0 0" in cells, r.out
+    assert "missing there: assoc-amal|D0000007, assoc-amal|D0000011, assoc-amal|D0000012" in r.out
+    assert "older there: assoc-amal|D0000004" in r.out and "--resend` queues the 4 record(s)" in r.out
+
+    fixed = association.hub("compare", "amal", "--with", "platform", "--resend", "--json")
+    assert fixed.code == 0, fixed.err
+    assert json.loads(fixed.out)["queued"] == {"again": 4, "added": 0}
+    [entry] = json.loads(association.hub("audit", "list", "--json").out)
+    assert entry["action"] == "outbox.resend" and entry["detail"]["compared"] == {"donation": {"missing": 3, "older": 1}}
+    sent = json.loads(association.hub("run", "platform", "--json").out)["runs"][0]
+    assert sent["delivered"] == 4, "only what the platform lacked"
+    assert platform.count() == 30
+    version, amount = platform.folder.sql("select source_version, data from records where key = ?", ("assoc-amal|D0000004",))[0]
+    assert version == 2 and json.loads(amount)["amount"] == "9999.99"
+    assert association.hub("compare", "amal", "--with", "platform").code == 0
+
+
+def test_compare_needs_a_token_that_may_read(platform, association):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal", read=False), rows=3)
+    assert _run(association).code == 0
+    r = association.hub("compare", "amal", "--with", "platform")
+    assert r.code == 2 and "the token needs read rights" in r.err and "Traceback" not in r.err
+
+
 def test_batches_larger_than_the_platform_takes_are_split_not_quarantined(platform, association):
     """The platform takes at most 200 records a request; the association was set to send 450."""
     platform.start()
