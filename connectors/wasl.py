@@ -194,10 +194,10 @@ class WaslConnector(Connector):
             403: "the token needs read rights to say what the other hub holds: `hub tokens create NAME --association A --read --write` there"
         }
         while True:
-            page = self.call("GET", f"/api/v1/{entity}", params={"after": after, "limit": 1000}, hints=refused)
+            page = self.call("GET", f"/api/v1/versions/{entity}", params={"after": after}, hints=refused)
             items = page.get("items") if isinstance(page, dict) else None
             if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in items):
-                raise ConnectorError(f"wasl: {url}/api/v1/{entity} answered something other than a page of records")
+                raise ConnectorError(f"wasl: {url}/api/v1/versions/{entity} answered something other than a page of keys and versions")
             for item in items:
                 version = item.get("source_version")
                 yield item["key"], version if isinstance(version, int) else None
@@ -205,7 +205,7 @@ class WaslConnector(Connector):
             if following is None:
                 return
             if not str(following).isdigit() or int(following) <= after:
-                raise ConnectorError(f"wasl: {url}/api/v1/{entity} gave a next page ({following!r}) that does not move on")
+                raise ConnectorError(f"wasl: {url}/api/v1/versions/{entity} gave a next page ({following!r}) that does not move on")
             after = int(following)
 
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:

@@ -90,6 +90,22 @@ class Page(BaseModel):
     next: str | None
 
 
+class Held(BaseModel):
+    """A stored record's key and versions, without the record."""
+
+    key: str
+    version: int
+    source_version: int | None = None
+
+
+class VersionPage(BaseModel):
+    """A page of keys and versions; pass ``next`` as ``after`` for the following page (null: the last)."""
+
+    entity: str
+    items: list[Held]
+    next: str | None
+
+
 class Change(Item):
     """A record version in the change feed, with its sequence number."""
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from hub import exactjson
 from hub.api.answers import json_answer, problem_answers
 from hub.api.auth import principal
-from hub.api.models import Changes, Health, IngestAnswer, Item, Page, TokenInfo
+from hub.api.models import Changes, Health, IngestAnswer, Item, Page, TokenInfo, VersionPage
 from hub.schema import ENTITIES, load_schema
 from hub.services import browse
 from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, ingest
@@ -68,6 +68,7 @@ Caller = Annotated[Principal, Depends(principal)]
 EntityPath = Annotated[str, Path(description="A common-schema entity", json_schema_extra={"enum": list(ENTITIES)})]
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_PAGE = 1000
+MAX_VERSIONS_PAGE = 10000  # a key and two numbers each: a page of them weighs less than 200 records
 MAX_CURSOR = MAX_ROW_ID  # cursors are 64-bit row and sequence numbers
 # Keys in a query are the schema's own: an id with a control character (a NUL, which
 # PostgreSQL cannot hold in text) is a 422 naming the parameter, never a store error.
@@ -240,6 +241,29 @@ def get_token(caller: Caller) -> Response:
             "expires_at": caller.expires_at.isoformat() if caller.expires_at else None,
         }
     )
+
+
+@router.get(
+    "/api/v1/versions/{entity}",
+    response_model=VersionPage,
+    responses=problem_answers(401, 403, 404, 422, 429, 503),
+    tags=["reading"],
+    summary="Keys and versions of records, without the records",
+)
+def get_versions(
+    entity: EntityPath,
+    request: Request,
+    caller: Caller,
+    association: Annotated[str | None, Query(**IDENTIFIER)] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_VERSIONS_PAGE)] = MAX_VERSIONS_PAGE,
+) -> Response:
+    """Each record's key, this hub's version and the sending hub's (``source_version``), within the token's scope.
+
+    What a hub that pushes here compares with its own store (``hub compare``) to find what
+    this hub lacks or holds older, after a restore from a backup, without fetching a record.
+    """
+    return json_answer(browse.list_versions(request.app.state.hub, caller, entity, association, after=after, limit=limit))
 
 
 @router.get(

@@ -90,11 +90,16 @@ def _compare_entity(hub: Hub, connection: str, entity: str, there: dict[str, int
     fields = entity_key(entity)
     counts = {"here": 0, "there": len(there), "missing": 0, "older": 0, "newer_there": 0, "only_there": 0}
     met = set()
-    query = select(_r.c.id, _r.c.version, _r.c.data).where(_r.c.connection == connection, _r.c.entity == entity).order_by(_r.c.id)
+    # The store's key is the destination's unless a stream of the connection keys this entity
+    # by other fields: only then is each record read to make the entity's own key of it.
+    streams = [s for s in hub.config.connection(connection).streams if s.entity == entity]
+    rekey = any(s.key and tuple(s.key) != fields for s in streams)
+    column = _r.c.data if rekey else _r.c.key
+    query = select(_r.c.id, _r.c.version, column).where(_r.c.connection == connection, _r.c.entity == entity).order_by(_r.c.id)
     with hub.store.engine.connect() as conn:
-        for row_id, version, data in conn.execute(query):
+        for row_id, version, value in conn.execute(query):
             counts["here"] += 1
-            key = natural_key(orjson.loads(data), fields)
+            key = natural_key(orjson.loads(value), fields) if rekey else value
             met.add(key)
             if key not in there:
                 counts["missing"] += 1

@@ -106,6 +106,18 @@ def test_compare_names_what_a_restored_platform_lacks_and_resend_queues_only_tha
     assert association.hub("compare", "amal", "--with", "platform").code == 0
 
 
+def test_compare_finds_records_a_stream_keys_by_its_own_fields_under_the_platforms_key(platform, association):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=5)
+    config = (association.path / "hub.yaml").read_text(encoding="utf-8")
+    association.write("hub.yaml", config.replace("        entity: donation\n", "        entity: donation\n        key: [id]\n", 1))
+    assert _run(association).code == 0
+    assert association.sql("select min(key) from records") == [("D0000000",)], "keyed here by the receipt number alone"
+    r = association.hub("compare", "amal", "--with", "platform", "--json")
+    assert r.code == 0, r.out
+    assert json.loads(r.out)["entities"]["donation"] == {"here": 5, "there": 5, "missing": 0, "older": 0, "newer_there": 0, "only_there": 0}
+
+
 def test_compare_needs_a_token_that_may_read(platform, association):
     platform.start()
     association.configure(platform.url, platform.token("amal", "assoc-amal", read=False), rows=3)

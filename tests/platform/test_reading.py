@@ -68,6 +68,14 @@ def test_pages_follow_next_and_an_association_sees_only_its_own(api):
     assert len(mine) == 5
     changes = httpx.get(f"{api.url}/api/v1/changes", params={"entity": "donation"}, headers=birr).json()
     assert len(changes["changes"]) == 5
+    # Keys and versions alone, as a pushing hub compares them: the same scope, pages of their own.
+    held = httpx.get(f"{api.url}/api/v1/versions/donation", params={"limit": 3}, headers=birr).json()
+    assert [i["key"] for i in held["items"]] == ["birr|D0", "birr|D1", "birr|D2"] and held["next"] is not None
+    assert held["items"][0] == {"key": "birr|D0", "version": 1, "source_version": None}
+    rest = httpx.get(f"{api.url}/api/v1/versions/donation", params={"after": held["next"]}, headers=birr).json()
+    assert [i["key"] for i in rest["items"]] == ["birr|D3", "birr|D4"] and rest["next"] is None
+    refused = httpx.get(f"{api.url}/api/v1/versions/donation", params={"association": "amal"}, headers=birr)
+    assert refused.status_code == 403
 
 
 def test_filters_by_governorate_sector_and_dates(api):
