@@ -141,13 +141,12 @@ def _item(row) -> dict:
     }
 
 
-def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, *, after: int = 0, limit: int = 100) -> dict:
-    """One page of ``entity`` records after row ``after``; ``next`` is the cursor of the next page."""
+def _page(hub: Hub, principal: Principal, entity: str, filters: Filters, columns: list, after: int, limit: int) -> tuple[list, str | None]:
+    """Up to ``limit`` rows of ``columns`` (the row id first) after row ``after``, and the cursor of the next page."""
     _check_read(principal, entity)
-    dialect = hub.store.dialect
     q = (
-        select(_r.c.id, _r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data)
-        .where(and_(*where_clauses(dialect, principal, entity, filters)), _r.c.id > after)
+        select(_r.c.id, *columns)
+        .where(and_(*where_clauses(hub.store.dialect, principal, entity, filters)), _r.c.id > after)
         .order_by(_r.c.id)
         .limit(limit + 1)
     )
@@ -155,7 +154,14 @@ def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, 
         rows = conn.execute(q).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"entity": entity, "items": [_item(r) for r in rows], "next": str(rows[-1].id) if more else None}
+    return rows, str(rows[-1].id) if more else None
+
+
+def list_records(hub: Hub, principal: Principal, entity: str, filters: Filters, *, after: int = 0, limit: int = 100) -> dict:
+    """One page of ``entity`` records after row ``after``; ``next`` is the cursor of the next page."""
+    columns = [_r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data]
+    rows, following = _page(hub, principal, entity, filters, columns, after, limit)
+    return {"entity": entity, "items": [_item(r) for r in rows], "next": following}
 
 
 def list_versions(hub: Hub, principal: Principal, entity: str, association: str | None, *, after: int = 0, limit: int = 10000) -> dict:
@@ -165,19 +171,9 @@ def list_versions(hub: Hub, principal: Principal, entity: str, association: str 
     compare``): a key and two numbers are all it needs, and a page of them is a fiftieth of
     a page of records, with no record decoded here or there.
     """
-    _check_read(principal, entity)
-    q = (
-        select(_r.c.id, _r.c.key, _r.c.version, _r.c.source_version)
-        .where(and_(*where_clauses(hub.store.dialect, principal, entity, Filters(association))), _r.c.id > after)
-        .order_by(_r.c.id)
-        .limit(limit + 1)
-    )
-    with hub.store.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, following = _page(hub, principal, entity, Filters(association), [_r.c.key, _r.c.version, _r.c.source_version], after, limit)
     items = [{"key": r.key, "version": r.version, "source_version": r.source_version} for r in rows]
-    return {"entity": entity, "items": items, "next": str(rows[-1].id) if more else None}
+    return {"entity": entity, "items": items, "next": following}
 
 
 # The query parameter that names each key field other than ``id`` when one record is asked for.
