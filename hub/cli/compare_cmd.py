@@ -34,8 +34,9 @@ def compare(ctx, connection, destination, resend, as_json) -> None:
             f"{connection} → {destination}", ["entity", "here", "there", "missing there", "older there", "newer there", "only there"], rows
         )
         for kind, keys in (("missing", found.missing), ("older", found.older)):
+            total = sum(c[kind] for c in found.entities.values())
             if keys:
-                say(f"{kind} there: {', '.join(keys)}{' …' if len(keys) == 10 else ''}")
+                say(f"{kind} there: {', '.join(keys)}{f' and {total - len(keys)} more' if total > len(keys) else ''}")
         if found.agree:
             say(f"{destination} holds every record of {connection} at its current version")
         elif found.queued is not None:
