@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from hub.localport import announced_url
-from tests.pg_server import pg_server, pg_url  # noqa: F401 - fixtures for every test module
+from tests.pg_server import pg_databases, pg_server, pg_url  # noqa: F401 - fixtures for every test module
 
 DONATION_HEADER = ["رقم الإيصال", "اسم المتبرع", "المبلغ", "العملة", "التاريخ", "طريقة الدفع"]
 

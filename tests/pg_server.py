@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -73,17 +75,58 @@ def pg_server():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def new_database(server: str) -> str:
-    """Create an empty database on ``server``; returns its URL."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server}/{name}"
+class Databases:
+    """Hands each test an empty database of its own, made ahead of time.
+
+    CREATE DATABASE copies the template through the write-ahead log: about 0.1 s, more when
+    the machine is busy, once or twice for each of some 500 tests. A test mostly waits on its
+    subprocesses, so one thread keeps the next databases ready while it runs, and drops each
+    test's databases after it (0.02 s) rather than leaving 500 of them, some 3.5 GB, for the
+    session's end to remove.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, server: str):
+        self.server = server
+        self._admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="pg-databases")
+        self._ready = deque(self._worker.submit(self._create) for _ in range(self.AHEAD))
+
+    def take(self) -> str:
+        """The URL of an empty database; :meth:`drop` it when the test is over."""
+        self._ready.append(self._worker.submit(self._create))
+        return self._ready.popleft().result()
+
+    def drop(self, url: str) -> None:
+        """Drop the database in the background; FORCE ends what a test left connected."""
+        name = url.rsplit("/", 1)[1]
+        self._worker.submit(self._execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=False)
+        self._admin.dispose()
+
+    def _create(self) -> str:
+        name = "t_" + uuid.uuid4().hex[:12]
+        self._execute(f'CREATE DATABASE "{name}"')
+        return f"{self.server}/{name}"
+
+    def _execute(self, statement: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(statement))
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server):
+    databases = Databases(pg_server)
+    yield databases
+    databases.close()
 
 
 @pytest.fixture
-def pg_url(pg_server):
+def pg_url(pg_databases):
     """A fresh, empty database for one test."""
-    yield new_database(pg_server)
+    url = pg_databases.take()
+    yield url
+    pg_databases.drop(url)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
 
-ROWS = 200_000
+ROWS = 60_000  # 30 batches: time enough to be killed in the middle of
 
 
 def _children(pid: int) -> list[int]:

@@ -103,9 +103,10 @@ def _sub_folder(tmp_path: Path, name: str, request) -> HubFolder:
     path = tmp_path / name
     path.mkdir()
     if ON_POSTGRES:
-        from tests.pg_server import new_database
-
-        return HubFolder(path, new_database(request.getfixturevalue("pg_server")))
+        databases = request.getfixturevalue("pg_databases")
+        url = databases.take()
+        request.addfinalizer(lambda: databases.drop(url))
+        return HubFolder(path, url)
     return HubFolder(path)
 
 

@@ -131,19 +131,21 @@ def test_two_schedulers_one_slot_one_run_on_postgres(folder, pg_url):
     assert slots and all(c == 1 for _, c in slots)
 
 
-def test_migrations_match_the_models_on_postgres(pg_server):
-    from tests.pg_server import new_database
+def test_migrations_match_the_models_on_postgres(pg_url, pg_databases):
     from tests.schema_shape import assert_new_store_matches_migrated
 
-    assert_new_store_matches_migrated(new_database(pg_server), new_database(pg_server))
+    other = pg_databases.take()
+    try:
+        assert_new_store_matches_migrated(pg_url, other)
+    finally:
+        pg_databases.drop(other)
 
 
-def test_batch_lookups_outbox_marks_and_writer_turns_on_postgres(pg_server, monkeypatch):
+def test_batch_lookups_outbox_marks_and_writer_turns_on_postgres(pg_url, monkeypatch):
     from hub.store import Store
     from tests.hub.test_store import check_key_lookup, check_outbox_marks, check_writers_take_turns
-    from tests.pg_server import new_database
 
-    store = Store.open(new_database(pg_server))
+    store = Store.open(pg_url)
     try:
         assert store.dialect == "postgresql"
         check_key_lookup(store, monkeypatch)
