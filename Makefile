@@ -33,6 +33,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/reconcile_store.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/browse.py
 	$(BIN)/python bench/schedule.py
 
 clean:

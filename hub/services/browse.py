@@ -5,8 +5,9 @@ million as at record one, and records arriving meanwhile never shift a page. The
 pages on ``change_seq`` (see :mod:`hub.store.changes`): a hub that pulls with ``since=N``
 gets every version committed after N, in commit order, and nothing twice.
 
-Governorate, sector and date filters look inside the record's JSON with the database's own
-JSON functions (SQLite ``json_extract``, PostgreSQL ``jsonb``).
+Governorate, sector, program and date filters look inside the record's JSON with the database's
+own JSON functions (SQLite ``json_extract``, PostgreSQL ``jsonb``), spelled as the indexes on
+those fields are (:mod:`hub.store.record_fields`), so a rare value is found through an index.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import orjson
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import Select, String, and_, cast, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from hub.app import Hub
@@ -24,8 +25,9 @@ from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
 from hub.store import changes as change_numbers
 from hub.store.models import api_tokens_table, records_table
+from hub.store.record_fields import entity_is, pg_jsonb, record_field
 
-__all__ = ["Filters", "changes", "get_record", "list_records", "list_versions", "where_clauses"]
+__all__ = ["Filters", "changes", "get_record", "list_records", "list_versions", "page_query", "where_clauses"]
 
 _r = records_table
 _tokens = api_tokens_table
@@ -63,15 +65,9 @@ class Filters:
     program: str | None = None
 
 
-def _scalar(dialect: str, name: str):
-    if dialect == "postgresql":
-        return cast(_r.c.data, JSONB)[name].astext
-    return func.json_extract(_r.c.data, f"$.{name}")
-
-
 def _has_element(dialect: str, name: str, value: str):
     if dialect == "postgresql":
-        return cast(_r.c.data, JSONB)[name].contains([value])
+        return literal_column(f"({pg_jsonb('records.data')} -> '{name}')", JSONB).contains([value])
     # Codes are plain tokens, so '"SY01"' inside the array's JSON text is an exact element match
     # (a sector's "_" escaped: LIKE would take it for any one character).
     token = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -80,7 +76,7 @@ def _has_element(dialect: str, name: str, value: str):
 
 def _any_field(dialect: str, fields: tuple[tuple[str, ...], tuple[str, ...]], value: str):
     single, lists = fields
-    return or_(*[_scalar(dialect, f) == value for f in single], *[_has_element(dialect, f, value) for f in lists])
+    return or_(*[record_field(dialect, f) == value for f in single], *[_has_element(dialect, f, value) for f in lists])
 
 
 def where_clauses(dialect: str, principal: Principal, entity: str, f: Filters) -> list:
@@ -89,7 +85,7 @@ def where_clauses(dialect: str, principal: Principal, entity: str, f: Filters) -
     An impossible filter (a field the entity lacks, a range that holds nothing, another
     association's records for an association's token) is an ApiProblem naming it.
     """
-    clauses = [_r.c.entity == entity]
+    clauses = [entity_is(entity)]
     if not principal.is_platform:
         clauses.append(_r.c.association_id == principal.association_id)
     if f.association:
@@ -106,7 +102,7 @@ def where_clauses(dialect: str, principal: Principal, entity: str, f: Filters) -
     if f.program is not None:
         if entity not in PROGRAM_FIELD:
             raise ApiProblem(422, f"{entity} records name no program; filter by program on {', '.join(PROGRAM_FIELD)}")
-        clauses.append(_scalar(dialect, PROGRAM_FIELD[entity]) == f.program)
+        clauses.append(record_field(dialect, PROGRAM_FIELD[entity]) == f.program)
     if f.date_from and f.date_to and f.date_from > f.date_to:
         raise ApiProblem(
             422,
@@ -116,7 +112,7 @@ def where_clauses(dialect: str, principal: Principal, entity: str, f: Filters) -
     if f.date_from or f.date_to:
         if entity not in DATE_FIELD:
             raise ApiProblem(422, f"{entity} records have no date to filter on; dates filter {', '.join(DATE_FIELD)}")
-        day = func.substr(_scalar(dialect, DATE_FIELD[entity]), 1, 10)
+        day = record_field(dialect, DATE_FIELD[entity], day=True)
         if f.date_from:
             clauses.append(day >= f.date_from.isoformat())
         if f.date_to:
@@ -141,15 +137,20 @@ def _item(row) -> dict:
     }
 
 
-def _page(hub: Hub, principal: Principal, entity: str, filters: Filters, columns: list, after: int, limit: int) -> tuple[list, str | None]:
-    """Up to ``limit`` rows of ``columns`` (the row id first) after row ``after``, and the cursor of the next page."""
-    _check_read(principal, entity)
-    q = (
+def page_query(dialect: str, principal: Principal, entity: str, filters: Filters, columns: list, after: int, limit: int) -> Select:
+    """The query of one page: ``limit`` + 1 rows of ``columns`` (the row id first) after row ``after``, in id order."""
+    return (
         select(_r.c.id, *columns)
-        .where(and_(*where_clauses(hub.store.dialect, principal, entity, filters)), _r.c.id > after)
+        .where(and_(*where_clauses(dialect, principal, entity, filters)), _r.c.id > after)
         .order_by(_r.c.id)
         .limit(limit + 1)
     )
+
+
+def _page(hub: Hub, principal: Principal, entity: str, filters: Filters, columns: list, after: int, limit: int) -> tuple[list, str | None]:
+    """Up to ``limit`` rows of ``columns`` (the row id first) after row ``after``, and the cursor of the next page."""
+    _check_read(principal, entity)
+    q = page_query(hub.store.dialect, principal, entity, filters, columns, after, limit)
     with hub.store.engine.connect() as conn:
         rows = conn.execute(q).all()
     more = len(rows) > limit

@@ -32,7 +32,7 @@ __all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "let_go_after_interrup
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for SQLite's write lock before the store is "busy"
 
 

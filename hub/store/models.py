@@ -25,8 +25,9 @@ Strings are bounded and times are aware (hub.store.types.UTCDateTime), as before
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, event
 
+from hub.store.record_fields import filter_index_ddl
 from hub.store.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -113,6 +114,17 @@ records_table = Table(
     UniqueConstraint("entity", "key", name="uq_records_entity_key"),
     Index("ix_records_entity_id", "entity", "id"),
 )
+
+
+@event.listens_for(records_table, "after_create")
+def _filter_indexes(target, connection, **kw) -> None:
+    """The indexes on fields inside ``data`` that the API filters by (hub.store.record_fields).
+
+    Each is written in its dialect's own spelling of the expression, which SQLAlchemy's
+    ``Index`` cannot say once for both stores; migration 0012 creates the same ones.
+    """
+    for statement in filter_index_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
 
 
 # A version of a record that a later one replaced.

@@ -113,6 +113,73 @@ def test_filters_by_governorate_sector_and_dates(api):
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "sector" and "food_security" in r.json()["errors"][0]["message"]
 
 
+def test_a_filtered_page_of_distributions_is_read_through_the_index_on_its_field(api):
+    # Without one, a rare governorate read every distribution's JSON for one page (0.7 to 1.3 s
+    # for 200,000 on PostgreSQL). The plan is the proof: an index is used only when the query
+    # spells its expression exactly, and nothing else would notice one that does not.
+    from hub.pipeline.prepare import canonical
+    from hub.services.browse import Filters, page_query
+    from hub.store.models import records_table
+    from hub.store.records import Prepared, upsert_batch
+    from hub.store.types import utcnow
+
+    hub, dialect = api.hub, api.hub.store.dialect
+    rows = []
+    for i in range(6000):
+        aid = _distribution(i, "amal", "SY14" if i % 1000 == 3 else f"SY{1 + i % 13:02d}", ["health", "wash"][i % 2])
+        aid |= {"program_id": f"P{i % 30}", "distributed_at": f"2026-{1 + i % 12:02d}-05T09:00:00+03:00"}
+        data, digest = canonical(aid)
+        rows.append(Prepared(f"amal|{aid['id']}", data, digest, "amal"))
+    with hub.store.engine.begin() as conn:
+        upsert_batch(conn, "distribution", rows, connection="test", run_id=None, now=utcnow())
+        if dialect == "postgresql":
+            conn.exec_driver_sql("ANALYZE records")
+    platform = tokens.Principal(0, "platform", None, can_read=True, can_write=False)
+    asked = {
+        "governorate": Filters(governorate="SY14"),
+        "sector": Filters(sector="shelter"),
+        "program_id": Filters(program="P99"),
+    }
+    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+    for field, filters in asked.items():
+        # Planned as the API's query is run: its parameters bound, and on PostgreSQL as a
+        # prepared statement's generic plan, which knows none of their values.
+        query = page_query(dialect, platform, "distribution", filters, [records_table.c.data], 0, 100)
+        compiled = query.compile(hub.store.engine)
+        params = tuple(compiled.params[k] for k in compiled.positiontup) if compiled.positiontup else compiled.params
+        with hub.store.engine.connect() as conn:
+            if dialect == "postgresql":
+                conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + compiled.string, params))
+        assert f"ix_records_distribution_{field}" in plan, (field, plan)
+    # And the pages hold what the filters name.
+    page = httpx.get(f"{api.url}/api/v1/distribution", params={"governorate": "SY14"}, headers=_token(api, write=False)).json()
+    assert sorted(i["record"]["id"] for i in page["items"]) == sorted(f"B{i}" for i in range(3, 6000, 1000))
+
+
+def test_a_record_with_a_nul_in_its_text_is_stored_and_found_by_every_filter(api):
+    # JSON keeps a NUL as \u0000, which PostgreSQL refuses to read from JSON text: a filtered
+    # listing of a table holding one such record failed whole, and with the filter indexes
+    # the record's own insert would have.
+    amal, platform = _token(api, "amal"), _token(api, write=False)
+    aid = _distribution(1, "amal", "SY05", "health") | {"location_name": "حي\u0000الميدان", "program_id": "P1"}
+    seat = {"id": "amal", "name_ar": "جمعية\u0000الأمل", "governorate": "SY01", "governorates_served": ["SY05"], "sectors": ["health"]}
+    seat["status"] = "active"
+    assert _push(api, amal, "distribution", [aid, _distribution(2, "amal", "SY01", "wash")])["accepted"] == 2
+    assert _push(api, amal, "association", [seat])["accepted"] == 1
+
+    def ids(entity, **params):
+        r = httpx.get(f"{api.url}/api/v1/{entity}", params=params, headers=platform)
+        assert r.status_code == 200, r.text
+        return [i["record"]["id"] for i in r.json()["items"]]
+
+    assert ids("distribution", governorate="SY05") == ids("distribution", sector="health") == ["B1"]
+    assert ids("distribution", program="P1", **{"from": "2026-10-05", "to": "2026-10-05"}) == ["B1"]
+    assert ids("association", governorate="SY05") == ids("association", sector="health") == ["amal"]
+    [item] = httpx.get(f"{api.url}/api/v1/distribution", params={"governorate": "SY05"}, headers=platform).json()["items"]
+    assert item["record"]["location_name"] == "حي\u0000الميدان", "the text is kept as written"
+
+
 def test_a_misspelt_filter_is_refused_rather_than_ignored(api):
     amal = _token(api, "amal")
     _push(api, amal, "distribution", [_distribution(1, "amal", "SY01", "health"), _distribution(2, "amal", "SY02", "health")])
