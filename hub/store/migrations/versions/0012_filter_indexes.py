@@ -1,4 +1,4 @@
-"""Indexes on the record fields the API filters by (a distribution's governorate, a donation's date).
+"""Indexes on the fields the API filters distributions by: governorate, sector, program.
 
 A listing filtered on a rare value read every record of its entity for one page. Each index
 holds one entity's rows, by the field and then the row id. The list and the spelling are
