@@ -1,4 +1,4 @@
-"""Bulk inserts through the driver's own ``executemany`` (COPY for new records on PostgreSQL), for the per-batch hot path.
+"""Bulk inserts through the driver's own ``executemany``, for the per-batch hot path.
 
 SQLAlchemy Core runs every bound value through its type's processor on every row; for a
 batch of thousands of records whose timestamps are all the same moment, that is most of the
@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 
 import orjson
 from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, func, literal_column, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = ["db_value", "in_clauses", "insert_many", "insert_tuples", "select_in"]
@@ -73,42 +72,13 @@ def db_value(conn: Connection, table: Table, column: str, value: object) -> obje
 
 
 def insert_tuples(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT rows of driver-ready values (see :func:`db_value`): one executemany, or COPY on PostgreSQL."""
+    """INSERT rows of driver-ready values (see :func:`db_value`) with one executemany."""
     if not rows:
-        return
-    if conn.dialect.driver == "psycopg":
-        _copy_rows(conn, table, columns, rows)
         return
     sql = _insert_sql(conn, table, columns)
     if conn.dialect.paramstyle in ("named", "pyformat"):
         rows = [dict(zip(columns, r)) for r in rows]
     conn.exec_driver_sql(sql, rows)
-
-
-def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
-    """PostgreSQL: the rows through COPY, in the connection's own transaction.
-
-    An executemany runs the INSERT once a row, and PostgreSQL sets up the table's every index
-    for each run (the partial indexes' conditions too, for rows they never hold); COPY sets
-    them up once for the batch.
-    """
-    dialect = conn.dialect
-    prep = dialect.identifier_preparer
-    statement = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
-    raw = conn.connection.driver_connection
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except dialect.loaded_dbapi.Error as err:
-        # As SQLAlchemy raises it for a statement it runs (IntegrityError, OperationalError...),
-        # so the store's callers read a failure the same way on every path, parameters hidden.
-        gone = dialect.is_disconnect(err, conn.connection.dbapi_connection, None)
-        if gone:
-            conn.invalidate()
-        raise DBAPIError.instance(
-            statement, None, err, dialect.loaded_dbapi.Error, hide_parameters=True, connection_invalidated=gone, dialect=dialect
-        ) from None
 
 
 _CHUNK = 1000  # values per IN list where a whole list cannot be one parameter
