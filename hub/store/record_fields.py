@@ -22,9 +22,9 @@ __all__ = ["FILTER_INDEXES", "entity_is", "field_sql", "pg_jsonb", "record_field
 
 # (entity, field): the single-valued fields the API filters distributions on, what a donor
 # asks of the platform ("food aid in Quneitra", "what program P12 delivered"). Each index is
-# paid for on every insert (measured, 100,000 records filled by bench/browse.py's writer: a
-# distribution 22 µs more on SQLite, 12 µs more on PostgreSQL, whose new records go in by COPY;
-# a donation, which no index holds, about 5 % more on SQLite). So there are three: none for
+# paid for on every insert into records, whatever its entity (measured, 100,000 records filled
+# by bench/browse.py's writer: a distribution 22 µs more on SQLite and 60 µs on PostgreSQL; a
+# donation, which no index holds, about 5 % and 15 % more). So there are three: none for
 # donations, the platform's hot write path, whose listings associations page through whole
 # and reports read whole; none for a date, a range that only PostgreSQL's statistics could
 # weigh against reading in id order; none for associations and programs, counted in thousands.
