@@ -22,12 +22,11 @@ import time
 from datetime import date
 from pathlib import Path
 
+from seed import store  # bench/seed.py, beside this script
+
 from hub.app import Hub
-from hub.pipeline.prepare import canonical
 from hub.services import browse
 from hub.services.tokens import Principal
-from hub.store.records import Prepared, upsert_batch
-from hub.store.types import utcnow
 
 SECTORS = ["food_security", "health", "education", "winterization", "wash"]
 
@@ -58,21 +57,6 @@ def donation(i: int) -> dict:
     }
 
 
-def fill(hub: Hub, entity: str, records) -> None:
-    now = utcnow()
-    batch: list[Prepared] = []
-    for r in records:
-        data, digest = canonical(r)
-        batch.append(Prepared(f"{r['association_id']}|{r['id']}", data, digest, r["association_id"]))
-        if len(batch) == 5000:
-            with hub.store.engine.begin() as conn:
-                upsert_batch(conn, entity, batch, connection="bench", run_id=None, now=now)
-            batch = []
-    if batch:
-        with hub.store.engine.begin() as conn:
-            upsert_batch(conn, entity, batch, connection="bench", run_id=None, now=now)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=200_000)
@@ -82,8 +66,8 @@ def main() -> None:
     (work / "hub.yaml").write_text(f"store: {args.store or 'sqlite:///hub.db'}\n", encoding="utf-8")
     hub = Hub.from_path(work / "hub.yaml")
     t0 = time.perf_counter()
-    fill(hub, "distribution", (distribution(i) for i in range(args.records)))
-    fill(hub, "donation", (donation(i) for i in range(args.records)))
+    store(hub, "distribution", (distribution(i) for i in range(args.records)))
+    store(hub, "donation", (donation(i) for i in range(args.records)))
     if hub.store.dialect == "postgresql":  # as the store's own freshness check would have by now
         with hub.store.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE records")

@@ -18,15 +18,13 @@ import time
 from pathlib import Path
 
 import orjson
+from seed import store  # bench/seed.py, beside this script
 from sqlalchemy import select
 
 from hub.app import Hub
-from hub.pipeline.prepare import canonical
 from hub.services import browse, report
 from hub.services.tokens import Principal
 from hub.store.models import records_table
-from hub.store.records import Prepared, upsert_batch
-from hub.store.types import utcnow
 
 STATUSES = ["received", "received", "pledged", "refunded", "cancelled"]
 CHANNELS = ["platform", "bank_transfer", "cash", "direct", "mobile"]
@@ -65,17 +63,6 @@ def distribution(i: int) -> dict:
     if i % 2 == 0:
         aid["individuals"] = 5 * aid["households"]
     return aid
-
-
-def store(hub: Hub, entity: str, records: list[dict]) -> None:
-    now = utcnow()
-    for start in range(0, len(records), 5000):
-        items = []
-        for r in records[start : start + 5000]:
-            data, digest = canonical(r)
-            items.append(Prepared(f"{r['association_id']}|{r['id']}", data, digest, r["association_id"]))
-        with hub.store.engine.begin() as conn:
-            upsert_batch(conn, entity, items, connection="bench", run_id=None, now=now)
 
 
 def main() -> None:

@@ -77,6 +77,9 @@ IDENTIFIER, ACCOUNT = ({"max_length": _DEFS[d]["maxLength"], "pattern": _DEFS[d]
 # Filters take only what a record can hold: SY15 or a misspelt sector is a 422, not an empty
 # page that reads as "none there".
 GOVERNORATE, SECTORS = _DEFS["governorate"]["pattern"], _DEFS["sector"]["enum"]
+# The parameters every keyset-paged listing takes: whose records, and after which row.
+AssociationQuery = Annotated[str | None, Query(**IDENTIFIER)]
+AfterQuery = Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")]
 
 
 async def _read_json(request: Request, limit: int):
@@ -254,8 +257,8 @@ def get_versions(
     entity: EntityPath,
     request: Request,
     caller: Caller,
-    association: Annotated[str | None, Query(**IDENTIFIER)] = None,
-    after: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")] = 0,
+    association: AssociationQuery = None,
+    after: AfterQuery = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_VERSIONS_PAGE)] = MAX_VERSIONS_PAGE,
 ) -> Response:
     """Each record's key, this hub's version and the sending hub's (``source_version``), within the token's scope.
@@ -288,7 +291,7 @@ def get_records(
     entity: EntityPath,
     request: Request,
     caller: Caller,
-    association: Annotated[str | None, Query(**IDENTIFIER)] = None,
+    association: AssociationQuery = None,
     governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Governorate P-code, SY01 to SY14")] = None,
     sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="A sector of the common schema")] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -296,7 +299,7 @@ def get_records(
     program: Annotated[
         str | None, Query(**IDENTIFIER, description="Donations and distributions of this program (or the program itself)")
     ] = None,
-    after: Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")] = 0,
+    after: AfterQuery = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> Response:
     """A page of records, filtered, within the token's scope (an association token sees its own)."""

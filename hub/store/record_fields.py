@@ -35,10 +35,15 @@ FILTER_INDEXES: tuple[tuple[str, str], ...] = (
 )
 
 
+def _plain(kind: str, name: str) -> None:
+    """Refuse anything but letters, digits and ``_``: the name is written into SQL as it is."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain {kind} name: {name!r}")
+
+
 def field_sql(dialect: str, name: str, *, day: bool = False, table: str = "records.") -> str:
     """The SQL reading field ``name`` of a record as text; ``day``: its first ten characters, the date."""
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"not a field name: {name!r}")
+    _plain("field", name)
     if dialect == "postgresql":
         value = f"({pg_jsonb(table + 'data')} ->> '{name}')"
     else:
@@ -66,8 +71,7 @@ def record_field(dialect: str, name: str, *, day: bool = False) -> ColumnElement
 
 def entity_is(entity: str) -> ColumnElement:
     """``records.entity = 'donation'``, the entity written in: a partial index is used only then."""
-    if not entity.replace("_", "").isalnum():
-        raise ValueError(f"not an entity name: {entity!r}")
+    _plain("entity", entity)
     return literal_column(f"records.entity = '{entity}'")
 
 
