@@ -118,7 +118,9 @@ class HubServer:
     def load(self) -> list[Schedule]:
         """(Re)place the jobs with the config's schedules."""
         found = schedules_of(self.hub)
-        self.hub.store  # noqa: B018 - open and migrate before the first slot fires
+        # Open and migrate before the first slot fires; a server writes for hours, so SQLite's
+        # log is copied back from a thread of its own, not inside a request's commit.
+        self.hub.store.checkpoint_in_background()
         self.scheduler.remove_all_jobs()
         admin_paused = paused_connections(self.hub)
         if self._seen_command is None:

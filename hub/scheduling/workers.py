@@ -99,6 +99,7 @@ def _hub(config_path: str) -> Hub:
 def execute(config_path: Path, run_id: int) -> None:
     """A worker's part: claim the run, keep its lease, run it."""
     hub = _hub(str(config_path))
+    hub.store.checkpoint_in_background()  # once per worker process (its hub is kept): see hub.store.checkpoint
     worker = holder_id()
     connection = run_store.claim_run(hub.store, run_id, worker, hub.config.lease_seconds)
     if connection is None:

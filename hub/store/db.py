@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from hub.errors import StoreError
+from hub.store.checkpoint import WalCheckpointer
 from hub.store.failures import in_words
 
 __all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "let_go_after_interrupt"]
@@ -115,6 +116,7 @@ class Store:
         self.engine = engine
         self._sqlite_writer = threading.RLock()  # see writing(); re-entrant, so a nested writer errs (busy) instead of hanging
         self.write_wait = float(SQLITE_BUSY_SECONDS)  # how long a writer queues for it, as SQLite waits for its own lock
+        self.checkpointer: WalCheckpointer | None = None  # see checkpoint_in_background()
 
     @property
     def dialect(self) -> str:
@@ -280,6 +282,20 @@ class Store:
         """Table names present in the database."""
         return sorted(inspect(self.engine).get_table_names())
 
+    def checkpoint_in_background(self, every: float = 1.0) -> None:
+        """SQLite: copy the write-ahead log into the database from a thread, not in commits.
+
+        For processes that write for hours (``hub serve``, ``hub worker``); see
+        hub.store.checkpoint. Other dialects, and an in-memory database, have nothing to copy.
+        """
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:" or self.checkpointer is not None:
+            return
+        self.checkpointer = WalCheckpointer(self.engine, every).start()
+
     def close(self) -> None:
         """Release every pooled connection."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
         self.engine.dispose()
