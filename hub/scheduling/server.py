@@ -12,6 +12,7 @@ requests it is answering are done.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -329,6 +330,13 @@ class HubServer:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, self.reload)
         self.scheduler.start()
+        # What serving loaded (the API's routes and models, the schema validators, uvicorn)
+        # lives as long as the process, and ``hub``'s entry point froze only what was loaded
+        # before the command ran. Frozen too, it is no longer walked by every full collection,
+        # each of which held up the request that set it off (bench/ingest.py: the platform's
+        # batch p99 from about 105 ms to about 55 ms). A reload's new config is not frozen.
+        gc.collect()
+        gc.freeze()
         log.info("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
         while not done.wait(1.0):
             try:
