@@ -1,4 +1,4 @@
-"""Bulk inserts through the driver's own ``executemany``, for the per-batch hot path.
+"""Bulk inserts through the driver's own ``executemany`` (COPY for new records on PostgreSQL), for the per-batch hot path.
 
 SQLAlchemy Core runs every bound value through its type's processor on every row; for a
 batch of thousands of records whose timestamps are all the same moment, that is most of the
@@ -11,6 +11,7 @@ bind the whole list as one parameter (:func:`in_clauses`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 
 import orjson
 from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, func, literal_column, select
@@ -72,13 +73,51 @@ def db_value(conn: Connection, table: Table, column: str, value: object) -> obje
 
 
 def insert_tuples(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT rows of driver-ready values (see :func:`db_value`) with one executemany."""
+    """INSERT rows of driver-ready values (see :func:`db_value`): COPY on PostgreSQL, else one executemany."""
     if not rows:
+        return
+    if conn.dialect.driver == "psycopg" and _copied(conn, table, columns, rows):
         return
     sql = _insert_sql(conn, table, columns)
     if conn.dialect.paramstyle in ("named", "pyformat"):
         rows = [dict(zip(columns, r)) for r in rows]
     conn.exec_driver_sql(sql, rows)
+
+
+def _copied(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> bool:
+    """PostgreSQL: the rows through ``COPY ... FROM STDIN``; False if the server refused them.
+
+    An executemany runs the INSERT once a row, and PostgreSQL sets up every index of the table
+    (the partial ones' conditions too) for each run; COPY does it once for the batch
+    (bench/ingest.py --store: end to end 10.8 s against 15.0 s). Two things COPY does not do by
+    itself are done here. Listeners of SQLAlchemy's statement events (tracing, the tests'
+    Ctrl-C) see it as they see any statement. And a refused COPY, whose error quotes the
+    offending row, is rolled back to a savepoint and left to the INSERT, which fails as
+    before: the error a store's caller reads names the statement and the reason, never the
+    records, and is SQLAlchemy's own (IntegrityError, DataError...).
+    """
+    prep = conn.dialect.identifier_preparer
+    statement = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
+    refused = conn.dialect.loaded_dbapi.Error
+    # The events' listeners may note things on the execution context (tracing keeps its span
+    # there); COPY has no SQLAlchemy context, so it gets a plain one of its own.
+    context = SimpleNamespace(executemany=True, isinsert=True, compiled=None)
+    savepoint = conn.begin_nested()
+    try:
+        with conn.connection.dbapi_connection.cursor() as cursor:
+            conn.dispatch.before_cursor_execute(conn, cursor, statement, rows, context, True)
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            conn.dispatch.after_cursor_execute(conn, cursor, statement, rows, context, True)
+    except refused:
+        savepoint.rollback()
+        return False
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return True
 
 
 _CHUNK = 1000  # values per IN list where a whole list cannot be one parameter

@@ -20,7 +20,8 @@ ROWS, BATCH = 5_000, 1_000
 
 # A plugin folder's module: imported by the hub at start, it presses Ctrl-C (or sends SIGTERM
 # to the process and its children) CTRL_C_PRESSES times, once, after the first statement that
-# starts with CTRL_C_ON and carries CTRL_C_AT; it writes down how many processes it signalled.
+# starts with one of CTRL_C_ON's |-separated beginnings and carries CTRL_C_AT; it writes down
+# how many processes it signalled. New records go into PostgreSQL by COPY, into SQLite by INSERT.
 PRESS_CTRL_C = """
 import glob
 import os
@@ -29,7 +30,7 @@ import signal
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-ON, AT, PRESSES = os.environ["CTRL_C_ON"], os.environ["CTRL_C_AT"], int(os.environ["CTRL_C_PRESSES"])
+ON, AT, PRESSES = tuple(os.environ["CTRL_C_ON"].split("|")), os.environ["CTRL_C_AT"], int(os.environ["CTRL_C_PRESSES"])
 SIGNAL = getattr(signal, os.environ.get("CTRL_C_SIGNAL", "SIGINT"))
 pressed = False
 
@@ -70,7 +71,9 @@ def large(folder):
     return folder
 
 
-def _pressing(presses: int, on: str = "INSERT INTO records ", at: str = "assoc-amal|D0002500", signal: str = "SIGINT") -> dict:
+def _pressing(
+    presses: int, on: str = "INSERT INTO records |COPY records ", at: str = "assoc-amal|D0002500", signal: str = "SIGINT"
+) -> dict:
     """Ctrl-C pressed ``presses`` times (or ``signal`` sent); by default as a record of the third batch is stored."""
     return {"CTRL_C_ON": on, "CTRL_C_AT": at, "CTRL_C_PRESSES": str(presses), "CTRL_C_SIGNAL": signal}
 

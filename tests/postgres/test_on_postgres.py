@@ -141,6 +141,52 @@ def test_migrations_match_the_models_on_postgres(pg_url, pg_databases):
         pg_databases.drop(other)
 
 
+def test_new_records_are_copied_in_as_written_and_a_refused_copy_fails_as_the_insert_would_on_postgres(pg_url):
+    # New records reach PostgreSQL through COPY (hub.store.bulk), whose text format has its own
+    # escapes for tabs, newlines and backslashes. A refused COPY quotes the row it refused; the
+    # error a caller reads must be the INSERT's, SQLAlchemy's own and without the records.
+    import pytest
+    from sqlalchemy import event, select
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.pipeline.prepare import canonical
+    from hub.store import Store
+    from hub.store.models import records_table
+    from hub.store.records import Prepared, upsert_batch
+    from hub.store.types import utcnow
+
+    awkward = "جمعية\tالأمل\nسطر ثانٍ \\N \\. \\ \u0000 \r"
+    records = [
+        {"id": f"A{i}", "association_id": f"a{i}", "name_ar": awkward + str(i), "governorate": "SY01", "status": "active"} for i in range(3)
+    ]
+    items = [Prepared(f"a{i}|A{i}", *canonical(r), f"a{i}") for i, r in enumerate(records)]
+    now = utcnow()
+    store = Store.open(pg_url)
+    seen: list[str] = []
+    event.listen(store.engine, "after_cursor_execute", lambda conn, cursor, statement, *rest: seen.append(statement))
+    try:
+        with store.engine.begin() as conn:
+            assert upsert_batch(conn, "association", items, connection="t", run_id=None, now=now).inserted == 3
+        assert any(s.startswith("COPY records ") for s in seen), "statement listeners see the COPY"
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                select(records_table.c.key, records_table.c.data, records_table.c.created_at).order_by(records_table.c.id)
+            ).all()
+        assert [(key, data) for key, data, _ in rows] == [(it.key, it.data) for it in items]
+        assert json.loads(rows[0].data)["name_ar"] == awkward + "0" and all(r.created_at == now for r in rows)
+        # A key already stored, given as new: the unique key refuses the COPY, then the INSERT.
+        seen.clear()
+        with pytest.raises(IntegrityError) as refused, store.engine.begin() as conn:
+            upsert_batch(conn, "association", items[:1], connection="t", run_id=None, now=now, stored={})
+        said = str(refused.value)
+        assert "uq_records_entity_key" in said and "INSERT INTO records" in said
+        assert "جمعية" not in said and "COPY" not in said  # the record's content is not in it (its key is, as before)
+        with store.engine.connect() as conn:
+            assert len(conn.execute(select(records_table.c.id)).all()) == 3
+    finally:
+        store.close()
+
+
 def test_batch_lookups_outbox_marks_and_writer_turns_on_postgres(pg_url, monkeypatch):
     from hub.store import Store
     from tests.hub.test_store import check_key_lookup, check_outbox_marks, check_writers_take_turns
