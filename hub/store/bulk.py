@@ -89,7 +89,7 @@ def _copied(conn: Connection, table: Table, columns: list[str], rows: list[tuple
 
     An executemany runs the INSERT once a row, and PostgreSQL sets up every index of the table
     (the partial ones' conditions too) for each run; COPY does it once for the batch
-    (bench/ingest.py --store: end to end 10.8 s against 15.0 s). Two things COPY does not do by
+    (bench/ingest.py --store: end to end 10.8–13.1 s against 13.4–14.5 s). Two things COPY does not do by
     itself are done here. Listeners of SQLAlchemy's statement events (tracing, the tests'
     Ctrl-C) see it as they see any statement. And a refused COPY, whose error quotes the
     offending row, is rolled back to a savepoint and left to the INSERT, which fails as

@@ -65,11 +65,10 @@ class WalCheckpointer:
             event.remove(self.engine, "connect", _raise_threshold)
 
     def _run(self) -> None:
-        with self.engine.connect() as conn:
-            cursor = conn.connection.driver_connection
-            while not self._stop.wait(self.every):
-                try:
-                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except Exception as exc:  # noqa: BLE001 - a failed pass is retried; commits' safety net stays
-                    log.warning("store: background checkpoint failed, will retry: %s", exc)
-                self.passes += 1
+        while not self._stop.wait(self.every):
+            try:
+                with self.engine.connect() as conn:  # a pooled connection for a moment, once a second
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
+            except Exception as exc:  # noqa: BLE001 - a failed pass is tried again; commits' safety net stays
+                log.warning("store: background checkpoint failed, will try again: %s", exc)
+            self.passes += 1
