@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import orjson
-from sqlalchemy import Select, String, and_, cast, func, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Select, and_, or_, select
 
 from hub.app import Hub
 from hub.schema import ENTITIES, entity_key
@@ -25,7 +24,7 @@ from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
 from hub.store import changes as change_numbers
 from hub.store.models import api_tokens_table, records_table
-from hub.store.record_fields import entity_is, pg_jsonb, record_field
+from hub.store.record_fields import entity_is, record_field, record_list
 
 __all__ = ["Filters", "changes", "get_record", "list_records", "list_versions", "page_query", "where_clauses"]
 
@@ -67,11 +66,11 @@ class Filters:
 
 def _has_element(dialect: str, name: str, value: str):
     if dialect == "postgresql":
-        return literal_column(f"({pg_jsonb('records.data')} -> '{name}')", JSONB).contains([value])
+        return record_list(dialect, name).contains([value])
     # Codes are plain tokens, so '"SY01"' inside the array's JSON text is an exact element match
     # (a sector's "_" escaped: LIKE would take it for any one character).
     token = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return cast(func.json_extract(_r.c.data, f"$.{name}"), String).like(f'%"{token}"%', escape="\\")
+    return record_list(dialect, name).like(f'%"{token}"%', escape="\\")
 
 
 def _any_field(dialect: str, fields: tuple[tuple[str, ...], tuple[str, ...]], value: str):

@@ -16,9 +16,20 @@ in as constants: they come from the lists below, never from a request.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, literal_column
+from sqlalchemy import ColumnElement, String, literal_column
+from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["FILTER_INDEXES", "entity_is", "field_sql", "pg_jsonb", "record_field", "filter_index_ddl", "index_name", "not_a_filter_index"]
+__all__ = [
+    "FILTER_INDEXES",
+    "entity_is",
+    "field_sql",
+    "filter_index_ddl",
+    "index_name",
+    "not_a_filter_index",
+    "pg_jsonb",
+    "record_field",
+    "record_list",
+]
 
 # (entity, field): the single-valued fields the API filters distributions on, what a donor
 # asks of the platform ("food aid in Quneitra", "what program P12 delivered"). Each index is
@@ -67,6 +78,14 @@ def pg_jsonb(column: str) -> str:
 def record_field(dialect: str, name: str, *, day: bool = False) -> ColumnElement:
     """:func:`field_sql` as a column expression for a query."""
     return literal_column(field_sql(dialect, name, day=day))
+
+
+def record_list(dialect: str, name: str) -> ColumnElement:
+    """A list field of a record (a distribution's sectors): ``jsonb`` on PostgreSQL, its JSON text on SQLite."""
+    _plain("field", name)
+    if dialect == "postgresql":
+        return literal_column(f"({pg_jsonb('records.data')} -> '{name}')", JSONB)
+    return literal_column(f"CAST(json_extract(records.data, '$.{name}') AS VARCHAR)", String)
 
 
 def entity_is(entity: str) -> ColumnElement:
