@@ -27,12 +27,14 @@ __all__ = ["cli", "main"]
 # Commands whose modules load only when the command is asked for: ``hub run`` (what the
 # scheduler and cron call, over and over) does not pay for reconciliation, passwords and the rest.
 _LAZY = {
+    "backup": "hub.cli.backup_cmd",
     "compare": "hub.cli.compare_cmd",
     "enqueue": "hub.cli.serve_cmd",
     "quarantine": "hub.cli.quarantine_cmd",
     "reconcile": "hub.cli.reconcile_cmd",
     "report": "hub.cli.report_cmd",
     "resend": "hub.cli.resend_cmd",
+    "restore": "hub.cli.backup_cmd",
     "matches": "hub.cli.reconcile_cmd",
     "schedule": "hub.cli.serve_cmd",
     "schema": "hub.cli.schema_cmd",

@@ -1,4 +1,4 @@
-"""The hub's own jobs, scheduled like connections: reconcile, drain the outbox, retention.
+"""The hub's own jobs, scheduled like connections: reconcile, drain the outbox, retention, backup.
 
 ``jobs:`` in the config gives each a schedule. A job's firing is a run like a sync's (its
 name ``job:reconcile`` in the runs table, unique per slot), so ``hub runs``, ``hub status``,
@@ -19,7 +19,7 @@ from hub.store import runs as run_store
 
 __all__ = ["JOBS", "destinations", "run_job"]
 
-JOBS = ("reconcile", "drain", "retention")
+JOBS = ("reconcile", "drain", "retention", "backup")
 
 
 def destinations(hub: Hub) -> list[str]:
@@ -57,7 +57,20 @@ def _retention(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
     return {}, ["deleted " + ", ".join(f"{n} {what}" for what, n in deleted.items())]
 
 
-_RUNNERS = {"reconcile": _reconcile, "drain": _drain, "retention": _retention}
+def _backup(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
+    from hub.store.backup import backup_into
+
+    settings = hub.config.jobs.get("backup") or {}
+    taken, removed = backup_into(
+        hub.config.store_url, hub.config.base_dir / settings.get("folder", "backups"), keep=int(settings.get("keep", 7))
+    )
+    flags = [f"backed up to {taken.path} ({taken.bytes:,} bytes), audit head {taken.audit_head}"]
+    if removed:
+        flags.append("removed " + ", ".join(p.name for p in removed))
+    return {}, flags
+
+
+_RUNNERS = {"reconcile": _reconcile, "drain": _drain, "retention": _retention, "backup": _backup}
 
 
 def run_job(hub: Hub, name: str, *, trigger: str = "manual", scheduled_for: datetime | None = None) -> dict[str, Any]:

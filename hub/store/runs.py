@@ -240,6 +240,20 @@ def _interrupt(conn: Connection, ids: list[int]) -> list[int]:
     return ids
 
 
+def interrupt_running(conn: Connection, error: str) -> list[int]:
+    """Mark every run still "running" interrupted, saying why; returns their ids.
+
+    For a store put back from a backup: the runs it shows running were going when the copy
+    was taken, and no process carries them on.
+    """
+    ids = [r.id for r in _running(conn)]
+    if ids:
+        conn.execute(
+            update(_t).where(_t.c.id.in_(ids), _t.c.status == "running").values(status="interrupted", finished_at=utcnow(), error=error)
+        )
+    return ids
+
+
 def close_lapsed(engine: Engine, lease_seconds: float) -> list[int]:
     """Runs left "running" by a process that was killed, marked interrupted; returns their ids.
 

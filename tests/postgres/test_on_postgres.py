@@ -289,3 +289,15 @@ def test_a_first_large_load_keeps_the_planner_statistics_up_with_it(folder, pg_u
     keys = ", ".join(f"'assoc-amal|D{i:07d}'" for i in range(0, 6000, 600))
     [(plan,)] = _sql(pg_url, f"explain (format json) select id, hash from records where entity = 'donation' and key = any(array[{keys}])")
     assert json.dumps(plan).count("uq_records_entity_key") == 1, "the batch's key lookup goes by the unique index"
+
+
+def test_backup_and_restore_point_a_postgresql_store_to_its_own_tools(folder, pg_url):
+    # Copying pages is for the embedded file; a server's store has pg_dump, snapshots and PITR.
+    env = {"HUB_STORE": pg_url}
+    folder.write("hub.yaml", "store: sqlite:///hub.db\n")
+    assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal", env=env).code == 0
+    for args in (("backup", "copy.db"), ("restore", "--yes", "copy.db")):
+        r = folder.hub(*args, env=env)
+        assert r.code == 2 and "is not an SQLite file" in r.err and "pg_dump" in r.err, r.err
+        assert "Traceback" not in r.err
+    assert not (folder.path / "copy.db").exists() and not (folder.path / "hub.db").exists()

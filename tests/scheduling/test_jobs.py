@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,3 +156,41 @@ def test_schedule_reload_applies_a_new_config_and_refuses_a_bad_one(folder):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_the_backup_job_copies_the_store_by_its_time_and_keeps_the_newest(tmp_path):
+    from hub.app import Hub
+    from tests.conftest import HubFolder
+
+    # The embedded store on every leg: a PostgreSQL store is backed up with pg_dump (tests/postgres).
+    folder = HubFolder(tmp_path / "hub")
+    folder.path.mkdir()
+    _config(folder, more="jobs:\n  backup: {schedule: {cron: '0 3 * * *'}, folder: nightly, keep: 2}\n")
+    assert folder.hub("run", "a").code == 0
+    nightly = folder.path / "nightly"
+    nightly.mkdir()
+    for name in ("hub-20261101T030000Z.db", "hub-20261102T030000Z.db", "hub-before-upgrade.db", "notes.txt"):
+        (nightly / name).write_text("kept by someone", encoding="utf-8")
+    from hub.scheduling.jobs import run_job
+
+    hub = Hub.from_path(folder.path / "hub.yaml")
+    try:
+        run = run_job(hub, "backup", trigger="schedule")
+    finally:
+        hub.close()
+    assert run["connection"] == "job:backup" and run["status"] == "succeeded", run
+    [taken] = [p for p in nightly.glob("hub-2*.db") if p.name > "hub-20261102T030000Z.db"]
+    assert run["flags"][0].startswith(f"backed up to {taken} (") and run["flags"][1] == "removed hub-20261101T030000Z.db"
+    assert sorted(p.name for p in nightly.iterdir()) == sorted(
+        ["hub-20261102T030000Z.db", taken.name, "hub-before-upgrade.db", "notes.txt"]
+    ), "the oldest of the job's own copies went; other files stay"
+    copy = sqlite3.connect(taken)
+    assert copy.execute("select count(*) from records").fetchone() == (1,)
+    assert copy.execute("select status from runs where connection = 'job:backup'").fetchone() == ("running",), (
+        "the copy is the store as the job found it"
+    )
+    copy.close()
+    # Restored, the job's own run (running when copied) is closed, not left running for ever.
+    assert folder.hub("restore", "--yes", str(taken)).code == 0
+    [job] = _runs(folder, "job:backup")
+    assert job["status"] == "interrupted" and "restored from a backup" in job["error"]
