@@ -209,6 +209,26 @@ def _shut_out_others(store: Path) -> sqlite3.Connection:
     return conn
 
 
+_JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")  # how a rollback journal that still holds pages begins
+
+
+def _drop_spent_journal(store: Path) -> None:
+    """Remove the rollback journal the restore's copy left behind once it committed.
+
+    A backup whose header says WAL (``sqlite3 hub.db .backup``, say) turns the store back to
+    WAL inside the copy, and SQLite then leaves the copy's journal, its header zeroed, beside
+    the store. A journal without the magic at its head holds nothing SQLite would replay.
+    """
+    journal = Path(f"{store}-journal")
+    try:
+        with journal.open("rb") as f:
+            spent = f.read(len(_JOURNAL_MAGIC)) != _JOURNAL_MAGIC
+    except FileNotFoundError:
+        return
+    if spent:
+        journal.unlink()
+
+
 def restore(store_url: str, source: Path) -> Snapshot:
     """Replace the store with the backup at ``source``; the store it replaces is kept beside it.
 
@@ -242,6 +262,7 @@ def restore(store_url: str, source: Path) -> Snapshot:
                 backup_conn.close()
         finally:
             holder.close()
+        _drop_spent_journal(store_path)
     else:
         store_path.parent.mkdir(parents=True, exist_ok=True)
         for leftover in ("-wal", "-shm"):  # a log left beside a deleted store would be replayed into this one

@@ -101,6 +101,7 @@ def test_backups_taken_while_the_platform_takes_pushes_each_hold_whole_commits_a
     assert restored.code == 0, restored.err
     assert f"restored copy-1.db into {folder.path / 'hub.db'}" in restored.out
     assert platform.count() == held[1]
+    assert sorted(p.name for p in folder.path.glob("hub.db*")) == ["hub.db", kept_name(folder.path)], "no journal or log left beside it"
     [kept] = folder.path.glob("hub.db.replaced-*")
     assert _holds(kept)[0] == pushed, "the store the restore replaced is kept whole"
     assert str(kept) in restored.out
@@ -165,6 +166,16 @@ def test_a_backup_that_is_not_whole_damaged_newer_or_altered_is_not_restored(tmp
         assert r.code == 2 and said in r.err, (target, r.err)
     assert (folder.path / "good.db").read_bytes() == good
     assert folder.hub("backup", "good.db", "--overwrite").code == 0
+    # A copy made by SQLite's own shell of a store in WAL mode says WAL in its header; it is
+    # restored all the same, and nothing of the copy is left beside the store.
+    shell_copy = sqlite3.connect(folder.path / "shell-copy.db")
+    live = sqlite3.connect(folder.path / "hub.db")
+    live.backup(shell_copy)
+    live.close()
+    assert shell_copy.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    shell_copy.close()
+    assert folder.hub("restore", "--yes", "shell-copy.db").code == 0
+    assert sorted(p.name for p in folder.path.glob("hub.db*")) == ["hub.db", kept_name(folder.path)]
 
 
 def test_a_backup_is_the_store_as_the_older_hub_left_it_and_a_restore_brings_it_up_to_date(tmp_path):
@@ -219,3 +230,8 @@ def _wait_for_file(path: Path, proc, timeout: float = 60) -> bool:
             return True
         time.sleep(0.002)
     return False
+
+
+def kept_name(path: Path) -> str:
+    [kept] = path.glob("hub.db.replaced-*")
+    return kept.name
