@@ -37,6 +37,14 @@ class _StoreCollector:
         quarantine = GaugeMetricFamily("wasl_quarantine_open", "Records waiting in quarantine, by connection", labels=["connection"])
         outbox = GaugeMetricFamily("wasl_outbox_pending", "Record versions waiting for delivery, by destination", labels=["destination"])
         duration = GaugeMetricFamily("wasl_last_run_seconds", "Duration of each connection's last finished run", labels=["connection"])
+        # When each connection's (and job's) work last came through: what an alert on a sync
+        # or a nightly backup that stopped happening compares with time(). A partial run
+        # counts: its quarantined rows and deferred deliveries have gauges of their own.
+        completed = GaugeMetricFamily(
+            "wasl_last_completed_run_timestamp_seconds",
+            "When each connection's or job's latest succeeded or partial run finished (Unix time)",
+            labels=["connection"],
+        )
         skipped = GaugeMetricFamily(
             "wasl_skipped_slots", "Scheduled slots skipped because the connection was still running, by connection", labels=["connection"]
         )
@@ -70,7 +78,11 @@ class _StoreCollector:
             ):
                 if started and finished:
                     duration.add_metric([connection], (finished - started).total_seconds())
-        yield from (runs, records, quarantine, outbox, duration, skipped)
+            for connection, finished in conn.execute(
+                select(r.c.connection, func.max(r.c.finished_at)).where(r.c.status.in_(("succeeded", "partial"))).group_by(r.c.connection)
+            ):
+                completed.add_metric([connection], finished.timestamp())
+        yield from (runs, records, quarantine, outbox, duration, completed, skipped)
 
 
 class Metrics:

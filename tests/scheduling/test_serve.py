@@ -7,6 +7,7 @@ import signal
 import time
 from collections import Counter
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 
 from tests.conftest import served_port, wait_for
@@ -24,6 +25,11 @@ connections:
 
 
 _wait_for = partial(wait_for, timeout=30)
+
+
+def _finished(runs) -> list[float]:
+    """When each succeeded run finished, as Unix time."""
+    return [datetime.fromisoformat(r["finished_at"]).timestamp() for r in runs if r["status"] == "succeeded"]
 
 
 def _runs(folder):
@@ -63,9 +69,17 @@ def test_serve_answers_the_api_while_the_schedules_run(folder):
         port = served_port(proc)
         assert _wait_for(lambda: len(_runs(folder)) >= 2), "the schedules run beside the API"
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+        before = _finished(_runs(folder))
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert 'wasl_runs{connection="a",status="succeeded"}' in metrics
         assert 'wasl_records{entity="association"} 1.0' in metrics
+        # When the connection's work last came through, for an alert on a sync that stopped.
+        [completed] = [
+            line for line in metrics.splitlines() if line.startswith('wasl_last_completed_run_timestamp_seconds{connection="a"}')
+        ]
+        said = float(completed.split()[-1])
+        # The latest run that finished before the scrape (the schedules go on meanwhile).
+        assert said >= max(before) - 0.001 and any(abs(said - t) < 0.001 for t in _finished(_runs(folder))), completed
         # A second server cannot take the same port: it says so and stops, exit 2.
         other = folder.hub("serve", "--port", str(port), timeout=60)
         assert other.code == 2 and f"cannot serve the API on 127.0.0.1:{port}" in other.err
