@@ -176,6 +176,10 @@ def test_a_backup_that_is_not_whole_damaged_newer_or_altered_is_not_restored(tmp
     shell_copy.close()
     assert folder.hub("restore", "--yes", "shell-copy.db").code == 0
     assert sorted(p.name for p in folder.path.glob("hub.db*")) == ["hub.db", kept_name(folder.path)]
+    # A store whose log was already altered is still copied (it is the evidence), and said so.
+    folder.execute("UPDATE audit_log SET actor = 'web:x' WHERE id = 1")
+    tampered = folder.hub("backup", "tampered.db")
+    assert tampered.code == 0 and "the audit log was already altered at entry 1" in tampered.err, tampered.err
 
 
 def test_a_backup_is_the_store_as_the_older_hub_left_it_and_a_restore_brings_it_up_to_date(tmp_path):
@@ -199,9 +203,9 @@ def test_a_backup_killed_halfway_leaves_nothing_that_passes_for_a_backup(tmp_pat
     folder = HubFolder(tmp_path)
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal").code == 0
-    # A store big enough that copying it takes a while (about 120 MB).
+    # A store big enough that copying it takes a while (about 60 MB).
     folder.execute(
-        "CREATE TABLE ballast AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8000) "
+        "CREATE TABLE ballast AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
         "SELECT randomblob(15000) AS b FROM n"
     )
     partial = folder.path / ".copy.db.partial"
@@ -218,7 +222,7 @@ def test_a_backup_killed_halfway_leaves_nothing_that_passes_for_a_backup(tmp_pat
     assert not partial.exists()
     conn = sqlite3.connect(folder.path / "copy.db")
     assert conn.execute("PRAGMA quick_check").fetchone() == ("ok",)
-    assert conn.execute("SELECT count(*) FROM ballast").fetchone() == (8000,)
+    assert conn.execute("SELECT count(*) FROM ballast").fetchone() == (4000,)
     conn.close()
 
 
