@@ -127,7 +127,11 @@ for _cmd in ("pause", "resume", "trigger"):
             from hub.scheduling.commands import issue
 
             issue(open_hub(ctx), connection, cmd)
-            say(f"{connection}: {cmd} sent to the running schedulers")
+            # Recorded in the store, not sent: no scheduler need be running to take it.
+            if cmd == "trigger":
+                say(f"{connection}: trigger recorded; a running `hub serve` runs it within seconds, as does one started within the minute")
+            else:
+                say(f"{connection}: {cmd} recorded; running schedulers apply it within seconds, and it holds across restarts")
 
         return _command
 
