@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -56,7 +56,7 @@ class Snapshot:
     audit_entries: int
     audit_head: str  # the last audit entry's hash: ``hub audit verify --head`` proves nothing was cut
     audit_broken_at: int | None = None  # the first entry that no longer fits its chain, if any
-    kept: str | None = field(default=None)  # restore: where the store it replaced was kept
+    kept: str | None = None  # restore: where the store it replaced was kept
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -165,7 +165,7 @@ def backup(store_url: str, target: Path, *, overwrite: bool = False) -> Snapshot
     finally:
         source.close()
         partial.unlink(missing_ok=True)
-    return Snapshot(**{**taken.as_dict(), "path": str(target)})
+    return replace(taken, path=str(target))
 
 
 _SCHEDULED = re.compile(r"hub-\d{8}T\d{6}Z\.db")
@@ -250,8 +250,9 @@ def restore(store_url: str, source: Path) -> Snapshot:
     if store_path.is_file():
         holder = _shut_out_others(store_path)
         try:
-            kept = store_path.with_name(f"{store_path.name}.replaced-{utcnow():%Y%m%dT%H%M%SZ}")
-            _copy(holder, kept)
+            kept_path = store_path.with_name(f"{store_path.name}.replaced-{utcnow():%Y%m%dT%H%M%SZ}")
+            _copy(holder, kept_path)
+            kept = str(kept_path)
             backup_conn = _read_only(source)
             try:
                 # Through the log the store is in, the page size could not change; the backup's is kept.
@@ -286,11 +287,11 @@ def restore(store_url: str, source: Path) -> Snapshot:
                 detail={
                     "from": str(source.resolve()),
                     "head": restored.audit_head,
-                    "kept": str(kept) if kept else None,
+                    "kept": kept,
                     "interrupted_runs": interrupted,
                 },
                 now=utcnow(),
             )
     finally:
         store.close()
-    return Snapshot(**{**restored.as_dict(), "path": str(store_path), "kept": str(kept) if kept else None})
+    return replace(restored, path=str(store_path), kept=kept)

@@ -225,17 +225,14 @@ def _holds(r, cutoff: datetime) -> bool | None:
     return False if r.attempts == 0 else None
 
 
-def _interrupt(conn: Connection, ids: list[int]) -> list[int]:
-    """Mark in-process runs whose process is gone interrupted."""
+_GONE = "its process stopped without a word (killed?); the next run resumes after the last committed batch"
+
+
+def _interrupt(conn: Connection, ids: list[int], error: str = _GONE) -> list[int]:
+    """Mark these running runs interrupted, saying why (by default: their process is gone)."""
     if ids:
         conn.execute(
-            update(_t)
-            .where(_t.c.id.in_(ids), _t.c.status == "running")
-            .values(
-                status="interrupted",
-                finished_at=utcnow(),
-                error="its process stopped without a word (killed?); the next run resumes after the last committed batch",
-            )
+            update(_t).where(_t.c.id.in_(ids), _t.c.status == "running").values(status="interrupted", finished_at=utcnow(), error=error)
         )
     return ids
 
@@ -246,12 +243,7 @@ def interrupt_running(conn: Connection, error: str) -> list[int]:
     For a store put back from a backup: the runs it shows running were going when the copy
     was taken, and no process carries them on.
     """
-    ids = [r.id for r in _running(conn)]
-    if ids:
-        conn.execute(
-            update(_t).where(_t.c.id.in_(ids), _t.c.status == "running").values(status="interrupted", finished_at=utcnow(), error=error)
-        )
-    return ids
+    return _interrupt(conn, [r.id for r in _running(conn)], error)
 
 
 def close_lapsed(engine: Engine, lease_seconds: float) -> list[int]:
