@@ -26,7 +26,19 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, exactjson, hookimpl
+from hub import (
+    CheckFailed,
+    Connector,
+    ConnectorError,
+    Cursor,
+    Delivery,
+    SourceRow,
+    Stream,
+    TransientDeliveryError,
+    WriteResult,
+    exactjson,
+    hookimpl,
+)
 from hub.errors import RecordProblem
 from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_groups, send_in_halves
 
@@ -123,6 +135,7 @@ class Changes(Stream):
 
 
 RENEW_WITHIN = timedelta(days=14)
+EPOCH_LENGTH = 120  # at most what this hub keeps of another's store epoch (hub.store.models.destination_stores_table)
 
 
 def _lapses(expires_at: object) -> str:
@@ -207,6 +220,17 @@ class WaslConnector(Connector):
             if not str(following).isdigit() or int(following) <= after:
                 raise ConnectorError(f"wasl: {url}/api/v1/versions/{entity} gave a next page ({following!r}) that does not move on")
             after = int(following)
+
+    def store_epoch(self) -> str | None:
+        """The other hub's store epoch (``GET /api/v1/token``); a new one means it was restored or replaced."""
+        try:
+            me = self.http.json("GET", "/api/v1/token", retries=1)  # the drain after it has the patience for a hub away
+        except Unavailable as exc:
+            raise TransientDeliveryError(str(exc)) from None
+        except Refused:
+            return None  # the drain's first batch meets the same refusal and says what to do about it
+        epoch = me.get("store_epoch") if isinstance(me, dict) else None
+        return epoch if isinstance(epoch, str) and 0 < len(epoch) <= EPOCH_LENGTH else None  # a hub before epochs says none
 
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         result = WriteResult()

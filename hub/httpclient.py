@@ -198,17 +198,18 @@ class HttpClient:
             return min(exc.retry_after, max(self.policy.max_backoff, 1.0) * 10)
         return wait_random_exponential(multiplier=self.policy.backoff, max=self.policy.max_backoff)(state)
 
-    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """Send with retries; Unavailable when retries run out, Refused for a 4xx that is final."""
+    def request(self, method: str, path: str, *, retries: int | None = None, **kwargs) -> httpx.Response:
+        """Send with retries (the policy's, or ``retries``); Unavailable when they run out, Refused for a 4xx that is final."""
         import httpx
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
         url = self.url(path)
         parts = httpx.URL(url)
         where = f"{parts.host}{f':{parts.port}' if parts.port else ''}{parts.path}"  # never the query: it may hold a key
+        retries = self.policy.retries if retries is None else retries
         try:
             for attempt in Retrying(
-                stop=stop_after_attempt(self.policy.retries + 1),
+                stop=stop_after_attempt(retries + 1),
                 wait=self._wait,
                 retry=retry_if_exception_type(_Retryable),
                 reraise=True,
@@ -216,7 +217,7 @@ class HttpClient:
                 with attempt:
                     return self._once(method, url, where, **kwargs)
         except _Retryable as exc:
-            raise Unavailable(redactor.redact(f"{exc} ({self.policy.retries + 1} tries)"), exc.retry_after) from None
+            raise Unavailable(redactor.redact(f"{exc} ({retries + 1} tries)"), exc.retry_after) from None
         raise AssertionError("unreachable")  # pragma: no cover - Retrying either returns or raises
 
     def json(self, method: str, path: str, **kwargs) -> Any:

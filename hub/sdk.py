@@ -268,6 +268,16 @@ class Connector:
         """
         return None
 
+    def store_epoch(self) -> str | None:
+        """Which store this destination keeps what it is given in: a name that changes when it loses it.
+
+        Asked before each drain. A name other than the one it gave last (another Wasl hub
+        restored from a backup, or replaced) queues every record for it again, since what
+        the outbox marked delivered may be gone (hub.pipeline.destination_stores). None: it
+        cannot tell (most destinations). TransientDeliveryError: it cannot be asked now.
+        """
+        return None
+
     def close(self) -> None:
         """Release files and connections; called once at the end of a run."""
 

@@ -137,6 +137,9 @@ class TokenInfo(BaseModel):
     read: bool
     write: bool
     expires_at: str | None = None
+    store_epoch: str = Field(
+        description="This hub's store: a new name once it is restored from a backup or replaced (a pushing hub then sends everything again)"
+    )
 
 
 class Run(BaseModel):

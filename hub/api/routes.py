@@ -25,6 +25,7 @@ from hub.schema import ENTITIES, load_schema
 from hub.services import browse
 from hub.services.ingest import DEFAULT_MAX_BATCH, MAX_VERSION, ApiProblem, ingest
 from hub.services.tokens import Principal
+from hub.store import epochs
 from hub.store.db import HEAD_REVISION
 from hub.store.types import MAX_ROW_ID
 
@@ -232,8 +233,16 @@ def get_changes(
     tags=["reading"],
     summary="What this token may do",
 )
-def get_token(caller: Caller) -> Response:
-    """The presented token's scope and rights (a connector's ``check`` calls this)."""
+def get_token(request: Request, caller: Caller) -> Response:
+    """The presented token's scope and rights, and this hub's store epoch.
+
+    A connector's ``check`` shows the scope and rights. A hub that pushes here asks before
+    each delivery: a store epoch other than the one it saw last means this hub's store was
+    restored from a backup or replaced, and it sends everything again (what is already here
+    is answered unchanged).
+    """
+    with request.app.state.hub.store.engine.begin() as conn:
+        epoch = epochs.current(conn)
     return json_answer(
         {
             "name": caller.name,
@@ -242,6 +251,7 @@ def get_token(caller: Caller) -> Response:
             "read": caller.can_read,
             "write": caller.can_write,
             "expires_at": caller.expires_at.isoformat() if caller.expires_at else None,
+            "store_epoch": epoch,
         }
     )
 

@@ -20,13 +20,12 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Integer, String, cast, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.app import Hub
 from hub.config import ConnectionConfig
 from hub.errors import ConfigError
 from hub.store import audit
+from hub.store.db import insert_or_keep
 from hub.store.models import deliveries_begun_table, outbox_table, records_table
 from hub.store.types import utcnow
 
@@ -47,17 +46,13 @@ def queue_for_new_destinations(hub: Hub, cfg: ConnectionConfig, run_id: int) -> 
     for destination in [d for d in cfg.destinations if d not in begun]:
         with hub.store.writing(f"outbox:{destination}") as conn:
             queued = _queue_stored(conn, _current(hub, cfg.name, destination), destination, run_id)
-            conn.execute(_insert_new(conn, _begun).values(connection=cfg.name, destination=destination, begun_at=utcnow(), queued=queued))
+            conn.execute(
+                insert_or_keep(conn, _begun).values(connection=cfg.name, destination=destination, begun_at=utcnow(), queued=queued)
+            )
         if queued:
             said.append(f"{destination}: {queued} record(s) stored before it was a destination of {cfg.name} are queued for it")
             log.info("%s", said[-1])
     return said
-
-
-def _insert_new(conn, table):
-    """An INSERT into ``table`` that leaves a row already there (by its unique key) as it is."""
-    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return make(table).on_conflict_do_nothing()
 
 
 def check_destination(hub: Hub, connection: str, destination: str) -> None:
@@ -101,7 +96,7 @@ def resend(
                 .execution_options(preserve_rowcount=True)
             ).rowcount
             added += _queue_stored(conn, current, destination, None)
-        conn.execute(_insert_new(conn, _begun).values(connection=connection, destination=destination, begun_at=now, queued=added))
+        conn.execute(insert_or_keep(conn, _begun).values(connection=connection, destination=destination, begun_at=now, queued=added))
         detail = {"destination": destination, "again": again, "added": added, **(why or {})}
         audit.append(conn, actor=actor, action="outbox.resend", subject=f"connection/{connection}", detail=detail, now=now)
     return {"again": again, "added": added}
@@ -142,6 +137,6 @@ def _queue_stored(conn, current, destination: str, run_id: int | None) -> int:
         rows = rows.where(or_(_records.c.run_id.is_(None), _records.c.run_id != run_id))
     columns = ["destination", "entity", "key", "version", "idempotency_key", "payload", "status", "attempts", "run_id", "created_at"]
     # A version the outbox holds for it already (a reconciliation queued it meanwhile) stays as it is.
-    insert = _insert_new(conn, _outbox).from_select(columns, rows.order_by(_records.c.id))
+    insert = insert_or_keep(conn, _outbox).from_select(columns, rows.order_by(_records.c.id))
     # preserve_rowcount: SQLAlchemy answers -1 on PostgreSQL for an INSERT ... SELECT otherwise.
     return conn.execute(insert.execution_options(preserve_rowcount=True)).rowcount

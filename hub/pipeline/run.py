@@ -24,6 +24,7 @@ from hub.mapping import compile_mapping, identity_mapping
 from hub.pipeline.backfill import queue_for_new_destinations
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.deliver import drain
+from hub.pipeline.destination_stores import notice_replaced_store
 from hub.pipeline.gone import KeysMet
 from hub.pipeline.lease import RunLease
 from hub.pipeline.prepare import Preparer
@@ -221,17 +222,20 @@ def delivery_targets(cfg: ConnectionConfig, connector: type[Connector] | Connect
 def drain_destinations(
     hub: Hub, destinations: list[str], run_id: int | None, *, should_stop: Callable[[], bool] | None = None
 ) -> dict[str, Any]:
-    """Deliver what is pending for each destination; returns counts and the last error.
+    """Deliver what is pending for each destination; returns counts, the last error and notes.
 
-    Once ``should_stop()`` answers yes, no further batch is sent: what waits stays in the outbox.
+    A destination whose store changed since it last said (hub.pipeline.destination_stores) is
+    first given everything again, and ``notes`` says so. Once ``should_stop()`` answers yes,
+    no further batch is sent: what waits stays in the outbox.
     """
     delivered = failed = 0
-    errors, quarantined = [], []
+    errors, quarantined, notes = [], [], []
     for d in destinations:
         if should_stop is not None and should_stop():
             break
         connector = hub.open_connector(d)
         try:
+            notes += notice_replaced_store(hub, d, connector)
             res = drain(
                 hub.store,
                 d,
@@ -248,7 +252,7 @@ def drain_destinations(
         quarantined += res.quarantined
         if res.error:
             errors.append(f"{d}: {res.error} ({res.deferred} deferred)")
-    return {"delivered": delivered, "delivery_failed": failed, "errors": errors, "quarantined": quarantined}
+    return {"delivered": delivered, "delivery_failed": failed, "errors": errors, "quarantined": quarantined, "notes": notes}
 
 
 def begin_run(hub: Hub, connection: str, *, trigger: str, scheduled_for: datetime | None = None, run_id: int | None = None) -> dict:
@@ -345,7 +349,7 @@ def _run(
 
     connector = None
     deferred: list[str] = []
-    notes: list[str] = []  # flags: keys read twice, records gone from the source, records queued for a new destination
+    notes: list[str] = []  # flags: keys read twice, records gone from the source, records queued for a new or restored destination
     try:
         connector = hub.open_connector(connection)
         streams = list(connector.streams())
@@ -366,6 +370,7 @@ def _run(
                 run_store.add_counts(conn, run_id, {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]})
             if should_stop is not None and should_stop():
                 raise _Interrupted  # what was not sent waits in the outbox for the next run
+            notes += d["notes"]
             deferred = d["errors"]
             for err in deferred:
                 log.warning("delivery deferred: %s", err)

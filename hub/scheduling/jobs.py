@@ -47,7 +47,7 @@ def _drain(hub: Hub, run_id: int) -> tuple[dict, list[str]]:
     d = drain_destinations(hub, destinations(hub), run_id)
     if d["quarantined"]:
         hub.plugins.hook.hub_records_quarantined(run={"id": run_id, "connection": "job:drain"}, entries=d["quarantined"])
-    return {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]}, [f"{DEFERRED} {e}" for e in d["errors"]]
+    return {"delivered": d["delivered"], "delivery_failed": d["delivery_failed"]}, [*d["notes"], *(f"{DEFERRED} {e}" for e in d["errors"])]
 
 
 def _retention(hub: Hub, run_id: int) -> tuple[dict, list[str]]:

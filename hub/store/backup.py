@@ -10,7 +10,8 @@ it. Both go through SQLite's online backup API instead:
   once whole, so a backup killed halfway never passes for a complete one;
 - a restore writes through SQLite into the store file with every other process shut out
   (``hub serve``, a worker or a run holding the store is named and the restore refused), and
-  keeps the store it replaces beside it.
+  keeps the store it replaces beside it, and gives the restored store a new epoch
+  (hub.store.epochs): hubs that pushed here after the backup was taken send it all again.
 
 Neither migrates: a backup taken before an upgrade is the store as the older hub left it.
 PostgreSQL has its own tools (pg_dump, a provider's snapshots, point-in-time recovery); both
@@ -31,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from hub.errors import InputError, StoreError
-from hub.store import audit
+from hub.store import audit, epochs
 from hub.store import runs as run_store
 from hub.store.db import HEAD_REVISION, SQLITE_BUSY_SECONDS
 from hub.store.failures import StoreBusy
@@ -279,6 +280,8 @@ def restore(store_url: str, source: Path) -> Snapshot:
             interrupted = run_store.interrupt_running(
                 conn, "the store was restored from a backup taken while this run was going; run it again to resume"
             )
+            # Hubs that pushed here since the backup was taken see a new epoch and send again.
+            epoch = epochs.renew(conn)
             audit.append(
                 conn,
                 actor="cli",
@@ -289,6 +292,7 @@ def restore(store_url: str, source: Path) -> Snapshot:
                     "head": restored.audit_head,
                     "kept": kept,
                     "interrupted_runs": interrupted,
+                    "store_epoch": epoch,
                 },
                 now=utcnow(),
             )

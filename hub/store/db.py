@@ -29,11 +29,11 @@ from hub.errors import StoreError
 from hub.store.checkpoint import WalCheckpointer
 from hub.store.failures import in_words
 
-__all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "let_go_after_interrupt"]
+__all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "insert_or_keep", "let_go_after_interrupt"]
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for SQLite's write lock before the store is "busy"
 
 
@@ -95,6 +95,15 @@ def _create_at_head(conn) -> None:
     conn.execute(change_counter_table.insert().values(id=1, value=0))
     _version_table.create(conn)
     conn.execute(_version_table.insert().values(version_num=HEAD_REVISION))
+
+
+def insert_or_keep(conn: Connection, table: Table):
+    """An INSERT into ``table`` that leaves a row already there (by its unique key) as it is."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def hold_until_commit(conn: Connection, subject: str) -> None:

@@ -64,6 +64,7 @@ def test_backups_taken_while_the_platform_takes_pushes_each_hold_whole_commits_a
     folder = platform.folder
     token = platform.token("amal", "assoc-amal")
     stop, sent = threading.Event(), []
+    epoch_before = platform.get("/api/v1/token", token).json()["store_epoch"]
     pusher = threading.Thread(target=_push_until, args=(stop, platform.url, token, sent))
     pusher.start()
     try:
@@ -110,8 +111,11 @@ def test_backups_taken_while_the_platform_takes_pushes_each_hold_whole_commits_a
     assert verified.code == 0 and json.loads(verified.out)["intact"], verified.out
     [newest] = json.loads(folder.hub("audit", "list", "--limit", "1", "--json").out)
     assert newest["action"] == "store.restore" and newest["detail"]["head"] == copies[1]["audit_head"]
-    # And it serves again, from where the copy stood.
+    # And it serves again, from where the copy stood, under a new store epoch: the hubs that
+    # pushed here since the copy was taken send it all again.
     platform.start()
+    epoch_after = platform.get("/api/v1/token", token).json()["store_epoch"]
+    assert epoch_after != epoch_before and newest["detail"]["store_epoch"] == epoch_after
     more = httpx.post(
         f"{platform.url}/api/v1/donation/batch",
         json={"records": [{**DONATION_RECORD, "id": "AFTER-RESTORE"}]},
@@ -188,7 +192,9 @@ def test_a_backup_is_the_store_as_the_older_hub_left_it_and_a_restore_brings_it_
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal").code == 0
     folder.execute("UPDATE alembic_version SET version_num = '0011'")
-    folder.execute("DROP INDEX ix_records_distribution_governorate")  # what migration 0012 creates
+    # What migrations 0012 and 0013 create.
+    for statement in ("DROP INDEX ix_records_distribution_governorate", "DROP TABLE store_epoch", "DROP TABLE destination_stores"):
+        folder.execute(statement)
     r = folder.hub("backup", "before-upgrade.db", "--json")
     assert r.code == 0 and json.loads(r.out)["revision"] == "0011", r.out + r.err
     assert folder.sql("SELECT version_num FROM alembic_version") == [("0011",)], "the store was not migrated either"

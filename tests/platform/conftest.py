@@ -143,9 +143,9 @@ def association(tmp_path, request):
 class Proxy:
     """An HTTP proxy in front of the platform that can drop answers: the lost acknowledgement.
 
-    ``hold_answers`` makes it forward each request, let the platform commit it, then keep the
-    answer from the caller (it waits until released), as a network cut after the server's
-    commit would.
+    ``hold_answers`` makes it forward each batch (a POST), let the platform commit it, then
+    keep the answer from the caller (it waits until released), as a network cut after the
+    server's commit would.
     """
 
     def __init__(self, target: str) -> None:
@@ -164,7 +164,7 @@ class Proxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
                 resp = httpx.request(self.command, outer.target + self.path, content=body, headers=headers, timeout=30)
                 outer.answers.append((resp.status_code, dict(resp.headers)))
-                if outer.hold_answers:
+                if outer.hold_answers and self.command == "POST":
                     outer.forwarded.set()
                     outer.release.wait(60)
                     return  # the caller never hears back

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -103,6 +104,76 @@ def test_compare_names_what_a_restored_platform_lacks_and_resend_queues_only_tha
     assert platform.count() == 30
     version, amount = platform.folder.sql("select source_version, data from records where key = ?", ("assoc-amal|D0000004",))[0]
     assert version == 2 and json.loads(amount)["amount"] == "9999.99"
+    assert association.hub("compare", "amal", "--with", "platform").code == 0
+
+
+def _restore_platform(platform, saved, request) -> None:
+    """Put the platform's store back as it was when ``_save_platform`` took ``saved``, the platform stopped.
+
+    SQLite: ``hub restore``. PostgreSQL, as its operators would: pg_restore of a pg_dump into
+    a new database, which the platform is then pointed at.
+    """
+    platform.stop()
+    if not ON_POSTGRES:
+        r = platform.folder.hub("restore", str(saved), "--yes")
+        assert r.code == 0, r.err
+        return
+    from tests.pg_server import BIN
+
+    url = request.getfixturevalue("pg_databases").take()
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    subprocess.run([str(BIN / "pg_restore"), "--no-owner", f"--dbname={libpq}", str(saved)], check=True, capture_output=True)
+    platform.folder.store_url, platform.folder.env["HUB_STORE"] = url, url
+
+
+def _save_platform(platform, path):
+    """A backup of the platform's store, taken while it serves: ``hub backup``, or pg_dump on PostgreSQL."""
+    if not ON_POSTGRES:
+        r = platform.folder.hub("backup", str(path))
+        assert r.code == 0, r.err
+        return path
+    from tests.pg_server import BIN
+
+    libpq = platform.folder.store_url.replace("postgresql+psycopg://", "postgresql://")
+    subprocess.run([str(BIN / "pg_dump"), "--format=custom", f"--file={path}", libpq], check=True, capture_output=True)
+    return path
+
+
+def test_a_platform_restored_from_a_backup_is_sent_again_what_it_lost_without_anyone_asking(platform, association, tmp_path, request):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=30, batch_size=10)
+    assert _run(association).code == 0
+    saved = _save_platform(platform, tmp_path / "platform-backup")
+    # After the backup: ten gifts more, and one corrected (version 2), all delivered.
+    rows = donation_rows(40)
+    rows[4][2] = "9999.99"
+    association.write_csv("donations.csv", DONATION_HEADER, rows, encoding="utf-8-sig")
+    assert _run(association).code == 0 and platform.count() == 40
+    # A run with nothing new while the platform is unchanged queues nothing again.
+    quiet = json.loads(_run(association, "--json").out)["runs"][0]
+    assert quiet["delivered"] == 0 and not quiet["flags"], quiet
+
+    _restore_platform(platform, saved, request)
+    platform.start()
+    assert platform.count() == 30, "the platform is back as it was at its backup"
+    assert association.outbox() == {"delivered": 41}, "the outbox is sure everything arrived"
+
+    # The next run, with nothing new to read, sees another store and sends everything again.
+    r = _run(association, "--json")
+    assert r.code == 0, r.err
+    [run] = json.loads(r.out)["runs"]
+    assert run["status"] == "succeeded" and run["delivered"] == 40, run
+    assert any("its store is not the one this hub delivered to" in f and "40 record(s) queued for it again" in f for f in run["flags"]), run
+    assert platform.count() == 40
+    version, data = platform.folder.sql("select source_version, data from records where key = ?", ("assoc-amal|D0000004",))[0]
+    assert version == 2 and json.loads(data)["amount"] == "9999.99"
+    assert platform.folder.sql("select max(version) from records")[0][0] == 2, "what it still held was answered unchanged"
+    resent = [e for e in json.loads(association.hub("audit", "list", "--json").out) if e["action"] == "outbox.resend"]
+    assert len(resent) == 1 and resent[0]["actor"] == "hub" and resent[0]["detail"]["again"] == 40, resent
+    assert resent[0]["detail"]["store_epoch"]["was"] != resent[0]["detail"]["store_epoch"]["now"]
+    # And only once: the run after it sends nothing.
+    after = json.loads(_run(association, "--json").out)["runs"][0]
+    assert after["delivered"] == 0 and not after["flags"], after
     assert association.hub("compare", "amal", "--with", "platform").code == 0
 
 
