@@ -104,11 +104,41 @@ class Changes(Stream):
     name = "changes"
     entity = "donation"
     cursor_field = "seq"
-    cursor_schema = {"description": "the other hub's change number read last (a whole number)", "type": "integer", "minimum": 0}
+    cursor_schema = {
+        "description": "the other hub's change number read last: a whole number, or {seq, store_epoch} naming the store it was read from",
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {
+                "type": "object",
+                "required": ["seq"],
+                "additionalProperties": False,
+                "properties": {"seq": {"type": "integer", "minimum": 0}, "store_epoch": {"type": "string", "minLength": 1}},
+            },
+        ],
+    }
     may_sample = True  # reading changes moves no cursor on the other hub
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
-        since = int(cursor.value or 0)
+        position = cursor.value if isinstance(cursor.value, dict) else {"seq": cursor.value}
+        since, read_from = int(position["seq"] or 0), position.get("store_epoch")
+        try:
+            epoch = self.connector.store_epoch()
+        except TransientDeliveryError:
+            epoch = None  # the first page meets the same trouble, and says so
+        if read_from is not None and epoch is not None and epoch != read_from:
+            # Restored from a backup or replaced: its change numbers since then name other
+            # changes than the ones this cursor counted. Read from the start; what is unchanged stores nothing.
+            log.warning(
+                "%s/%s: the other hub's store is not the one this cursor was read from (restored from a backup or replaced): "
+                "reading its changes from the start",
+                self.connector.context.connection,
+                self.name,
+            )
+            since = 0
+
+        def at(seq: int):
+            return {"seq": seq, "store_epoch": epoch} if epoch is not None else seq
+
         size = self.connector.settings.get("page_size", 500)
         params = {"entity": self.entity, "limit": size}
         if self.connector.settings.get("skip_own", True):
@@ -122,12 +152,12 @@ class Changes(Stream):
             asked = since
             for seq, record in _changes_of(page, self.connector.settings["url"]):
                 since = seq
-                cursor.advance(since)
+                cursor.advance(at(since))
                 yield SourceRow(record, since)
             following = page.get("next_since")
             if isinstance(following, int) and following > since:
                 since = following  # past what the feed left out (our own pushes, other entities)
-                cursor.advance(since)
+                cursor.advance(at(since))
             if not page.get("more"):
                 return
             if since <= asked:
