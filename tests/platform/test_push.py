@@ -341,12 +341,10 @@ def test_a_token_over_the_platforms_rate_limit_is_told_when_to_come_back_and_eve
     assert 'status="429"' in metrics
 
 
-def test_another_hub_pulls_the_changes_incrementally(platform, association, tmp_path, request):
+def _reader(platform, token: str, tmp_path, request):
+    """A third hub whose ``from_platform`` connection pulls the platform's donation changes, seven a page."""
     from tests.platform.conftest import _sub_folder
 
-    platform.start()
-    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=30)
-    assert _run(association).code == 0
     reader = _sub_folder(tmp_path, "reader", request)
     reader.write(
         "hub.yaml",
@@ -360,7 +358,15 @@ connections:
       donations: {{entity: donation}}
 """,
     )
-    reader.env["READ_TOKEN"] = platform.token("observer", write=False)
+    reader.env["READ_TOKEN"] = token
+    return reader
+
+
+def test_another_hub_pulls_the_changes_incrementally(platform, association, tmp_path, request):
+    platform.start()
+    association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=30)
+    assert _run(association).code == 0
+    reader = _reader(platform, platform.token("observer", write=False), tmp_path, request)
     first = json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]
     assert first["read"] == 30 and first["inserted"] == 30
     association.write_csv("donations.csv", DONATION_HEADER, donation_rows(34), encoding="utf-8-sig")
@@ -385,8 +391,6 @@ connections:
 
 
 def test_a_reader_of_a_restored_platform_reads_its_changes_again_from_the_start(platform, association, tmp_path, request):
-    from tests.platform.conftest import _sub_folder
-
     platform.start()
     association.configure(platform.url, platform.token("amal", "assoc-amal"), rows=30)
     assert _run(association).code == 0
@@ -394,20 +398,7 @@ def test_a_reader_of_a_restored_platform_reads_its_changes_again_from_the_start(
     saved = _save_platform(platform, tmp_path / "platform-backup")
     association.write_csv("donations.csv", DONATION_HEADER, donation_rows(34), encoding="utf-8-sig")
     assert _run(association).code == 0
-    reader = _sub_folder(tmp_path, "reader", request)
-    reader.write(
-        "hub.yaml",
-        f"""\
-store: sqlite:///hub.db
-connections:
-  from_platform:
-    connector: wasl
-    settings: {{url: "{platform.url}", token: "${{READ_TOKEN}}", page_size: 7}}
-    streams:
-      donations: {{entity: donation}}
-""",
-    )
-    reader.env["READ_TOKEN"] = observer
+    reader = _reader(platform, observer, tmp_path, request)
     assert json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]["read"] == 34
 
     # The platform goes back to its backup (30 gifts, 30 changes numbered). Two gifts come in
