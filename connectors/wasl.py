@@ -254,7 +254,9 @@ class WaslConnector(Connector):
     def store_epoch(self) -> str | None:
         """The other hub's store epoch (``GET /api/v1/token``); a new one means it was restored or replaced."""
         try:
-            me = self.http.json("GET", "/api/v1/token", retries=1)  # the drain after it has the patience for a hub away
+            # One try: a hub away or busy (a 429 may say to come back in an hour) is not waited
+            # for here; the drain after it has that patience, and the next run asks again.
+            me = self.http.json("GET", "/api/v1/token", retries=0)
         except Unavailable as exc:
             raise TransientDeliveryError(str(exc)) from None
         except Refused:

@@ -65,6 +65,18 @@ def test_429_5xx_and_timeouts_are_retried_with_the_same_key_then_delivered(assoc
         assert association.outbox() == {"delivered": 3}
 
 
+def test_a_platform_too_busy_to_say_which_store_it_keeps_is_asked_once_and_still_sent_the_batch(association):
+    with TestServer() as server:
+        server.route("GET", "/api/v1/token", lambda req: Response(429, {"detail": "slow down"}, {"Retry-After": "3600"}))
+        server.route("POST", "/api/v1/donation/batch", _accept_all)
+        association.configure(server.url, "wh_t", rows=3, retries=5)
+        r = association.hub("run", "amal", "--json")
+        assert r.code == 0, r.err
+        assert [q.method for q in server.requests] == ["GET", "POST"], "asked once, not after the hour it was told to wait"
+        assert association.outbox() == {"delivered": 3}
+        assert association.sql("select count(*) from destination_stores") == [(0,)], "no store named, none kept"
+
+
 def test_a_platform_that_stays_down_defers_the_batch_to_the_next_run(association):
     with TestServer() as server:
         tries = []
