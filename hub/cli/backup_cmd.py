@@ -84,8 +84,8 @@ def restore(ctx, file, yes, as_json) -> None:
     if snap.kept:
         say(f"the store it replaced is kept as {snap.kept}")
     say(
-        "what came after the backup is not here: each association hub pushing to this one resends it with "
-        "`hub compare CONNECTION --with DESTINATION --resend`, and hubs pulling from it are told their cursor is ahead (409)"
+        "what came after the backup is not here: the store has a new epoch, so each hub pushing to this one sends "
+        "everything again at its next run, and each hub pulling from it reads its changes again from the start"
     )
 
 

@@ -101,6 +101,7 @@ def test_backups_taken_while_the_platform_takes_pushes_each_hold_whole_commits_a
     restored = folder.hub("restore", "--yes", "copy-1.db")
     assert restored.code == 0, restored.err
     assert f"restored copy-1.db into {folder.path / 'hub.db'}" in restored.out
+    assert "each hub pushing to this one sends everything again at its next run" in restored.out
     assert platform.count() == held[1]
     assert sorted(p.name for p in folder.path.glob("hub.db*")) == ["hub.db", kept_name(folder.path)], "no journal or log left beside it"
     [kept] = folder.path.glob("hub.db.replaced-*")
