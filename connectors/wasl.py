@@ -163,6 +163,16 @@ class Changes(Stream):
             if since <= asked:
                 raise ConnectorError(f"wasl: the other hub says more changes follow {asked} but gave none after it")
 
+    def cursor_note(self, before, after) -> str | None:
+        """Say on the run that a restored hub's changes were read again from the start (the cursor names another store)."""
+        was, now = (c.get("store_epoch") if isinstance(c, dict) else None for c in (before, after))
+        if was and now and was != now:
+            return (
+                "the other hub's store is not the one the cursor was read from (restored from a backup or replaced): "
+                "its changes were read again from the start"
+            )
+        return None
+
 
 RENEW_WITHIN = timedelta(days=14)
 EPOCH_LENGTH = 120  # at most what this hub keeps of another's store epoch (hub.store.models.destination_stores_table)

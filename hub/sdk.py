@@ -166,6 +166,15 @@ class Stream(abc.ABC):
         """
         return self.reads_whole
 
+    def cursor_note(self, before: Any, after: Any) -> str | None:
+        """What the run should say of a read that took the cursor from ``before`` to ``after``; None: nothing.
+
+        For a move a person should hear of on the run itself, not only in a log: the ``wasl``
+        source reading a restored hub's changes again from the start. Asked in the committing
+        process with the committed cursors, so it holds when the read ran in a forked one.
+        """
+        return None
+
     def committed(self, cursor_value: Any) -> None:
         """Called after a batch was committed with ``cursor_value``: the time to acknowledge a source.
 

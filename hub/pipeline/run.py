@@ -192,6 +192,9 @@ def _run_stream(
         if should_stop is not None and should_stop():
             raise _Interrupted
     flags = []
+    said = stream.cursor_note(before, last) if last != before else None
+    if said:
+        flags.append(f"{stream.name}: {said}")
     if repeated:
         more = f" and {repeated - len(shown)} more" if repeated > len(shown) else ""
         flags.append(

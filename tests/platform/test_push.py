@@ -418,6 +418,7 @@ def test_a_reader_of_a_restored_platform_reads_its_changes_again_from_the_start(
     assert (run["read"], run["inserted"], run["unchanged"]) == (36, 2, 34), run
     assert reader.sql("select count(*) from records where key in (?, ?)", ("assoc-amal|NEW-1", "assoc-amal|NEW-2"))[0][0] == 2
     assert "the other hub's store is not the one this cursor was read from" in r.err
+    assert any("its changes were read again from the start" in f for f in run["flags"]), run
     assert reader.sql("select count(*) from records")[0][0] == 36
     # From then on it reads on from there.
     assert json.loads(reader.hub("run", "from_platform", "--json").out)["runs"][0]["read"] == 0
