@@ -29,7 +29,7 @@ from hub.errors import StoreError
 from hub.store.checkpoint import WalCheckpointer
 from hub.store.failures import in_words
 
-__all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "insert_or_keep", "let_go_after_interrupt"]
+__all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "insert_or_keep", "let_go_after_interrupt", "put_row"]
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
@@ -104,6 +104,13 @@ def insert_or_keep(conn: Connection, table: Table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing()
+
+
+def put_row(conn: Connection, table: Table, key: dict, values: dict) -> None:
+    """Set ``values`` on the row of ``table`` that ``key`` (column: value) names, inserting it if there is none."""
+    match = [table.c[column] == value for column, value in key.items()]
+    if not conn.execute(table.update().where(*match).values(**values)).rowcount:
+        conn.execute(table.insert().values(**key, **values))
 
 
 def hold_until_commit(conn: Connection, subject: str) -> None:

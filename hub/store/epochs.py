@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, select, text
 
-from hub.store.db import insert_or_keep
+from hub.store.db import insert_or_keep, put_row
 from hub.store.models import destination_stores_table, store_epoch_table
 from hub.store.types import utcnow
 
@@ -42,8 +42,7 @@ def current(conn: Connection) -> str:
 def renew(conn: Connection) -> str:
     """Give this store a new epoch (its history was wound back): returns it."""
     name = _new()
-    if not conn.execute(update(_epoch).where(_epoch.c.id == 1).values(epoch=name, begun_at=utcnow())).rowcount:
-        conn.execute(_epoch.insert().values(id=1, epoch=name, begun_at=utcnow()))
+    put_row(conn, _epoch, {"id": 1}, {"epoch": name, "begun_at": utcnow()})
     return name
 
 
@@ -54,5 +53,4 @@ def last_seen(conn: Connection, destination: str) -> str | None:
 
 def remember(conn: Connection, destination: str, epoch: str) -> None:
     """Keep ``epoch`` as the one ``destination`` answered with last."""
-    if not conn.execute(update(_seen).where(_seen.c.destination == destination).values(epoch=epoch, seen_at=utcnow())).rowcount:
-        conn.execute(_seen.insert().values(destination=destination, epoch=epoch, seen_at=utcnow()))
+    put_row(conn, _seen, {"destination": destination}, {"epoch": epoch, "seen_at": utcnow()})

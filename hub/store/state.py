@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select
 
 from hub import exactjson
+from hub.store.db import put_row
 from hub.store.models import stream_state_table
 
 __all__ = ["all_states", "clear_state", "load_cursor", "save_cursor"]
@@ -28,11 +29,7 @@ def load_cursor(conn: Connection, connection: str, stream: str) -> Any:
 def save_cursor(conn: Connection, connection: str, stream: str, value: Any, *, run_id: int | None, now: datetime) -> None:
     """Set a stream's cursor (in the caller's transaction)."""
     data = exactjson.dumps(value).decode()  # a partner's id past 64 bits is kept whole
-    res = conn.execute(
-        update(_t).where(_t.c.connection == connection, _t.c.stream == stream).values(cursor=data, run_id=run_id, updated_at=now)
-    )
-    if res.rowcount == 0:
-        conn.execute(insert(_t).values(connection=connection, stream=stream, cursor=data, run_id=run_id, updated_at=now))
+    put_row(conn, _t, {"connection": connection, "stream": stream}, {"cursor": data, "run_id": run_id, "updated_at": now})
 
 
 def clear_state(conn: Connection, connection: str, stream: str | None = None) -> int:
