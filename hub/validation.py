@@ -186,13 +186,14 @@ class RecordValidator:
         return sorted(found, key=lambda p: (p.path, p.rule))
 
     def _expected(self, err) -> str | None:
-        """A pattern failure of a shared definition, said in words (its ``x-expected``), not as the regex.
+        """A pattern or format failure of a shared definition, said in words (its ``x-expected``), not as the rule.
 
         "does not match" and a regular expression tells an accountant nothing; "is not a valid
-        identifier: 1 to 120 characters, no space at either end, …" does. The schema keeps the pattern for machines.
+        identifier: 1 to 120 characters, no space at either end, …" does. Nor does 'is not a
+        "date-time"' say that what is missing is the UTC offset. The schema keeps the rule for machines.
         """
         where = list(err.schema_path)
-        if len(where) < 3 or where[-1] not in ("pattern", "type") or where[-3] != "$defs":
+        if len(where) < 3 or where[-1] not in ("pattern", "type", "format") or where[-3] != "$defs":
             return None
         if where[-1] == "type" and where[-2] != "amount":
             return None

@@ -163,6 +163,27 @@ def test_an_amount_sent_as_a_json_number_is_told_to_come_as_text(folder):
     ]
 
 
+def test_a_time_without_its_offset_and_a_date_written_another_way_are_told_what_is_expected(folder):
+    # '"2026-10-01T10:00:00" is not a "date-time"' left an association's IT staff guessing: it
+    # is one, but without the offset that says which hour of the world it was.
+    _code, invalid = _invalid(folder, "donation", [{**GOOD, "donated_at": "2026-10-01T10:00:00"}])
+    assert invalid == {
+        1: [
+            (
+                "donated_at",
+                "format",
+                '"2026-10-01T10:00:00" is not a valid datetime: a date and time with its UTC offset, '
+                "like 2026-10-01T10:00:00+03:00 (Z for UTC)",
+            )
+        ]
+    }
+    program = {"id": "P1", "association_id": "A1", "status": "implementation", "title_ar": "سلة غذائية", "start_date": "01/10/2026"}
+    _code, invalid = _invalid(folder, "program", [program])
+    assert invalid[1] == [
+        ("start_date", "format", '"01/10/2026" is not a valid date: a calendar date written year-month-day, like 2026-10-01')
+    ]
+
+
 def test_figures_that_do_not_add_up_are_refused_with_the_figures_named(folder):
     # 6 women and 7 men out of 10 people reached: a slip in a field team's sheet, which stored
     # would swell what the platform reports as reached.
