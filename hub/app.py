@@ -72,7 +72,15 @@ class Hub:
         settings = self.settings(connection)
         if cfg.streams and not cls.is_source():
             raise ConfigError(f"connections.{connection}.streams: connector {cls.name!r} is not a source")
-        ctx = ConnectorContext(connection=connection, base_dir=self.config.base_dir, streams=cfg.streams, timezone=self.config.timezone)
+        plugin = self.plugins.connectors.owner(cls.name)
+        ctx = ConnectorContext(
+            connection=connection,
+            base_dir=self.config.base_dir,
+            streams=cfg.streams,
+            timezone=self.config.timezone,
+            plugin=plugin,
+            shipped=plugin in self.plugins.shipped,
+        )
         return cls(settings, ctx)
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ stop a run: they become quarantine rows. The tree::
     ├── PluginError               a built-in plugin failed to load, or a hook is malformed
     ├── ConnectorError            a connector failed while talking to its system
     │   ├── CheckFailed           ``check()`` found the system unreachable with these settings
+    │   ├── ConnectorFault        a plugin's connector raised something else (its own bug)
     │   └── DeliveryError         a destination refused or could not take a batch
     │       └── TransientDeliveryError  worth retrying later (timeouts, 5xx, 429)
     └── NotFoundError             a run, quarantine entry or connection that does not exist
@@ -28,6 +29,7 @@ __all__ = [
     "CheckFailed",
     "ConfigError",
     "ConnectorError",
+    "ConnectorFault",
     "DeliveryError",
     "HubError",
     "InputError",
@@ -92,6 +94,10 @@ class PluginError(HubError):
 
 class ConnectorError(HubError):
     """A connector failed while talking to the system it connects to."""
+
+
+class ConnectorFault(ConnectorError):
+    """A plugin's connector raised an error that is not a HubError: a fault in its own code (hub.connector_faults)."""
 
 
 class CheckFailed(ConnectorError):

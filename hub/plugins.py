@@ -52,6 +52,7 @@ class Plugins:
         self.transforms = TransformRegistry()
         self.matchers = MatcherRegistry()
         self.failed: dict[str, str] = {}
+        self.shipped: set[str] = set()  # the plugins that come with the hub (its own distribution)
         self._loaded = False
 
     @property
@@ -91,6 +92,8 @@ class Plugins:
             try:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
+                if builtin:
+                    self.shipped.add(ep.name)
             except Exception as exc:  # noqa: BLE001 - any import failure is reported by name
                 if builtin:
                     raise PluginError(f"built-in plugin {ep.name!r} failed to load: {exc}") from exc

@@ -102,6 +102,10 @@ class ConnectorContext:
     streams: Sequence[StreamConfig] = ()
     timezone: str = "Asia/Damascus"
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("hub.connector"))
+    # The plugin that registered the connector, and whether it ships with the hub: an error
+    # its code raises is said as that plugin's (hub.connector_faults), not as the hub's.
+    plugin: str = ""
+    shipped: bool = False
 
     def path(self, value: str | Path) -> Path:
         """A settings path made absolute against the config file's folder."""

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from hub.connector_faults import connector_code
 from hub.errors import DeliveryError, TransientDeliveryError
 from hub.sdk import Connector, Delivery, WriteResult
 from hub.secrets import redactor
@@ -145,7 +146,7 @@ class _Drain:
                     if queued:
                         entity, items = queued.popleft()
                         deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]) for r in items]
-                        window.append(_Sent(entity, items, deliveries, utcnow(), submit(self.connector.write, entity, deliveries)))
+                        window.append(_Sent(entity, items, deliveries, utcnow(), submit(self.write, entity, deliveries)))
                     elif upcoming is not None:
                         rows = upcoming.result()
                         upcoming = reader.submit(self.fetch, rows[-1]["id"], batch_size) if rows else None
@@ -169,6 +170,11 @@ class _Drain:
         finally:
             for sent in window:  # an unexpected error: let the other sends finish before it is raised
                 sent.answer.exception()
+
+    def write(self, entity: str, deliveries: list[Delivery]) -> WriteResult:
+        """The destination's ``write``; a disk's refusal is left to :func:`_answer`, a plugin's own error is said as its fault."""
+        with connector_code(self.connector, f"writing a batch of {len(deliveries)} {entity} record(s)", keep=(OSError,)):
+            return self.connector.write(entity, deliveries)
 
     def settle(self, sent: _Sent, outcome: WriteResult | DeliveryError) -> None:
         """Mark a batch's answer: delivered rows, and rejected rows (to quarantine with the reasons)."""

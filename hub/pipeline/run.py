@@ -18,6 +18,7 @@ from typing import Any
 
 from hub.app import Hub
 from hub.config import ConnectionConfig
+from hub.connector_faults import streams_of
 from hub.cursors import check_cursor
 from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
@@ -355,7 +356,7 @@ def _run(
     notes: list[str] = []  # flags: keys read twice, records gone from the source, records queued for a new or restored destination
     try:
         connector = hub.open_connector(connection)
-        streams = list(connector.streams())
+        streams = streams_of(connector)
         entities = Counter(s.entity for s in streams)
         for stream in streams:
             said = _run_stream(hub, connection, stream, run_id, progress, quarantined, should_stop, alone=entities[stream.entity] == 1)

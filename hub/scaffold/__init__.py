@@ -44,6 +44,7 @@ def new_connector(name: str, parent: Path, *, force: bool = False) -> Path:
         "module": module,
         "dist": f"wasl-{name.replace('_', '-')}",
         "klass": "".join(p.title() for p in name.split("_")) + "Connector",
+        "token_env": f"{name.upper()}_TOKEN",  # environment variables are written in capitals
     }
     templates = resources.files(__package__).joinpath("templates")
     for src, dst in _FILES.items():

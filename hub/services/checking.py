@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from hub.app import Hub
+from hub.connector_faults import connector_code, streams_of
 from hub.pipeline.run import build_preparer, check_columns, reports_deleted
 from hub.pipeline.trial import try_rows
 
@@ -22,9 +23,10 @@ def check_connection(hub: Hub, connection: str) -> dict[str, Any]:
     """What the check found; the connector's CheckFailed, or a ConfigError/InputError, when it cannot reach or read."""
     connector = hub.open_connector(connection)
     try:
-        detail = connector.check()
+        with connector_code(connector, "checking its system"):
+            detail = connector.check()
         streams = []
-        found = list(connector.streams())
+        found = streams_of(connector)
         entities = Counter(s.entity for s in found)
         for stream in found:
             reports_deleted(connection, stream, alone=entities[stream.entity] == 1)

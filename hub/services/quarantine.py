@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.app import Hub
+from hub.connector_faults import streams_of
 from hub.errors import ConfigError, HubError, NotFoundError
 from hub.mapping import identity_mapping
 from hub.pipeline.batch import commit_batch
@@ -45,7 +46,7 @@ def show(hub: Hub, entry_id: int) -> dict[str, Any]:
 
 def _stream_for(hub: Hub, entry: dict):
     connector = hub.open_connector(entry["connection"])
-    for stream in connector.streams():
+    for stream in streams_of(connector):
         if stream.name == entry["stream"]:
             return connector, stream
     cfg = hub.config.connection(entry["connection"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.app import Hub
+from hub.connector_faults import streams_of
 from hub.cursors import check_cursor
 from hub.errors import HubError
 from hub.store import audit
@@ -41,7 +42,7 @@ def _check_against_stream(hub: Hub, connection: str, name: str, value: Any) -> N
     except HubError:
         return
     try:
-        for candidate in connector.streams():
+        for candidate in streams_of(connector):
             if candidate.name == name:
                 check_cursor(connection, candidate, value, saved=False)
     finally:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -41,6 +44,47 @@ def test_the_scaffold_example_config_is_valid_and_runs(scaffolded, tmp_path):
     env, pkg = scaffolded
     cfg = load_config(pkg / "hub.example.yaml")
     assert cfg.connections["crm_plus-source"].connector == "crm_plus"
+
+
+@contextmanager
+def _login_page_server():
+    """A local server that answers every GET with an HTML login page, as a proxy in front of a CRM does."""
+
+    class LoginPage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            body = b"<html><body>Sign in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), LoginPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_scaffold_says_in_words_when_its_system_answers_a_page_and_not_json(scaffolded, tmp_path, monkeypatch):
+    # The parser's "Expecting value: line 1 column 1" would tell its author nothing of a login page.
+    env, pkg = scaffolded
+    example = (pkg / "hub.example.yaml").read_text(encoding="utf-8")
+    assert "token: ${CRM_PLUS_TOKEN}" in example, "environment variables are named in capitals"
+    monkeypatch.setenv("CRM_PLUS_TOKEN", "test-token")
+    with _login_page_server() as url:
+        config = "store: sqlite:///hub.db\n" + example.replace("https://crm.example.org/api", url)
+        (tmp_path / "hub.yaml").write_text(config, encoding="utf-8")
+        r = env.run("hub", "check", "crm_plus-source", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert f"crm_plus: {url}/records answered text/html; charset=utf-8, not JSON" in r.stderr
+    assert "check the url and the token" in r.stderr and "JSONDecodeError" not in r.stderr
 
 
 def test_bad_names_are_refused(tmp_path, folder):
