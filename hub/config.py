@@ -220,7 +220,28 @@ class _Loader(yaml.SafeLoader):
     - a number with a leading zero is text: YAML 1.1 reads ``0123`` as octal (83), so
       ``map: {01: bank_transfer}`` matched no cell "01", and ``const: 0944123456`` lost digits;
     - ``10:30`` is text, not YAML 1.1's sexagesimal 630.
+
+    A key written twice in one mapping is refused with both lines, as YAML 1.2 requires keys
+    to be unique: PyYAML keeps the last silently, so a connection block copied and not
+    renamed replaced the first connection in every run and schedule. A key beside the same
+    key merged in (``<<: *defaults``) is an override, as merging means.
     """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], yaml.Node] = {}
+            for key_node, _value in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    seen = first.setdefault((key_node.tag, key_node.value), key_node)
+                    if seen is not key_node:
+                        raise yaml.constructor.ConstructorError(
+                            None,
+                            None,
+                            f"key {key_node.value!r} is written twice in this mapping (first on line {seen.start_mark.line + 1});"
+                            " YAML would keep the second without a word: rename one, or merge the two",
+                            key_node.start_mark,
+                        )
+        return super().construct_mapping(node, deep=deep)
 
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REDEFINED]

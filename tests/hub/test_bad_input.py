@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import openpyxl
+import yaml
 
 from tests.conftest import DONATION_HEADER, DONATION_RECORD, ON_POSTGRES, donation_rows
 
@@ -19,6 +20,27 @@ def test_malformed_config_yaml_names_the_line(donations):
     assert r.code == 2
     _no_traceback(r)
     assert "hub.yaml line" in r.err and "not valid YAML" in r.err
+
+
+def test_a_key_written_twice_in_hub_yaml_is_refused_with_both_lines(donations):
+    # A connection block copied to make a second one and not renamed: YAML readers keep the last
+    # one without a word, and the first connection was gone from every run and schedule.
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", cfg + "  amal:\n    connector: xlsx\n    settings: {path: amal.xlsx}\n")
+    r = donations.hub("run", "amal")
+    assert r.code == 2
+    _no_traceback(r)
+    first = cfg.splitlines().index("  amal:") + 1
+    second = len(cfg.splitlines()) + 1
+    assert f"hub.yaml line {second}, column 3: not valid YAML: key 'amal' is written twice in this mapping (first on line {first})" in r.err
+
+
+def test_a_key_merged_from_an_anchor_may_still_be_set_beside_it():
+    # `<<: *defaults` then `batch_size: 10` overrides the merged value: that is what a merge is for.
+    from hub.config import _Loader
+
+    text = "defaults: &d {connector: csv, settings: {path: a.csv}}\nc:\n  <<: *d\n  connector: xlsx\n"
+    assert yaml.load(text, Loader=_Loader)["c"] == {"connector": "xlsx", "settings": {"path": "a.csv"}}  # noqa: S506 - the hub's safe loader
 
 
 def test_config_schema_errors_are_all_reported_with_key_paths(donations):
