@@ -238,7 +238,21 @@ class WaslConnector(Connector):
             raise CheckFailed(f"{self.settings['url']}/api/v1/token answered, but not as a Wasl hub does: is the url the other hub's API?")
         scope = f"association {me.get('association_id')}" if me.get("association_id") else "the platform"
         rights = "+".join(r for r in ("read", "write") if me.get(r))
-        return f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}{_lapses(me.get('expires_at'))}"
+        said = f"{self.settings['url']}: token {me.get('name')!r} for {scope}, {rights}"
+        # What this hub will ask of the token: a reachable hub is no use to a push it refuses.
+        lacking = []
+        if self.context.delivered_from and not me.get("write"):
+            lacking.append(
+                f"it may not write, and {', '.join(self.context.delivered_from)} deliver(s) here: every batch would be refused (403)"
+            )
+        if self.context.streams and not me.get("read"):
+            lacking.append("it may not read, and this connection's streams read the other hub's changes: every page would be refused (403)")
+        if lacking:
+            raise CheckFailed(
+                f"{said}; {'; '.join(lacking)}",
+                hint="ask the other hub for a token with the rights this connection needs (hub tokens create NAME --association A --read --write)",
+            )
+        return f"{said}{_lapses(me.get('expires_at'))}"
 
     def held(self, entity: str) -> Iterator[tuple[str, int | None]]:
         """The other hub's ``entity`` records this token may read, page by page: (key, the version this hub sent)."""

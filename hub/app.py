@@ -80,6 +80,7 @@ class Hub:
             timezone=self.config.timezone,
             plugin=plugin,
             shipped=plugin in self.plugins.shipped,
+            delivered_from=tuple(name for name, c in self.config.connections.items() if connection in c.destinations),
         )
         return cls(settings, ctx)
 

@@ -106,6 +106,9 @@ class ConnectorContext:
     # its code raises is said as that plugin's (hub.connector_faults), not as the hub's.
     plugin: str = ""
     shipped: bool = False
+    # The connections whose records are delivered to this one: what ``check`` may ask it to be
+    # able to take (a token's write right, a folder's write permission).
+    delivered_from: tuple[str, ...] = ()
 
     def path(self, value: str | Path) -> Path:
         """A settings path made absolute against the config file's folder."""

@@ -197,6 +197,25 @@ def test_compare_needs_a_token_that_may_read(platform, association):
     assert r.code == 2 and "the token needs read rights" in r.err and "Traceback" not in r.err
 
 
+def test_the_check_says_when_a_token_lacks_the_right_its_connections_need(platform, association, tmp_path, request):
+    # `hub check platform` said "ok" for a token that every push, or every pull, would meet with a 403.
+    platform.start()
+    association.configure(platform.url, platform.token("amal-ro", "assoc-amal", write=False), rows=3)
+    r = association.hub("check", "platform")
+    assert r.code == 2 and "Traceback" not in r.err, r.err
+    assert (
+        "token 'amal-ro' for association assoc-amal, read; it may not write, and amal deliver(s) here: every batch would be refused (403)"
+        in r.err
+    )
+    assert "hub tokens create NAME --association A --read --write" in r.err
+    reader = _reader(platform, platform.token("pusher-only", "assoc-amal", read=False), tmp_path, request)
+    r = reader.hub("check", "from_platform")
+    assert r.code == 2 and "token 'pusher-only' for association assoc-amal, write; it may not read, and this connection's streams read" in r.err
+    association.env["PLATFORM_TOKEN"] = platform.token("amal", "assoc-amal", read=False)
+    r = association.hub("check", "platform")
+    assert r.code == 0 and "token 'amal' for association assoc-amal, write" in r.out, r.err
+
+
 def test_batches_larger_than_the_platform_takes_are_split_not_quarantined(platform, association):
     """The platform takes at most 200 records a request; the association was set to send 450."""
     platform.start()
