@@ -9,9 +9,11 @@ that fails is walked again for every error, each reported as a
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 import jsonschema_rs
 
@@ -50,6 +52,58 @@ def _shortened(message: str, instance: object) -> str:
     if quoted in message:
         return message.replace(quoted, f'{json.dumps(instance[:_SHOWN], ensure_ascii=False)[:-1]}…" ({len(instance)} characters)', 1)
     return message
+
+
+_LISTED = 8  # allowed values a message names whole; past that, the validator's first two and a count
+
+
+def _not_allowed(err) -> str | None:
+    """A value outside an ``enum``, said with the list when it is short and the nearest allowed value when there is one.
+
+    The validator names two values and a count: "SYR" (Syria's country code, typed for its
+    currency) got 'is not one of "AED", "AFN" or 153 other candidates', and of five channels
+    "bank" was told two.
+    """
+    if not isinstance(err.kind, jsonschema_rs.ValidationErrorKind.Enum):
+        return None
+    options = tuple(err.kind.options)
+    if len(options) <= _LISTED:
+        names = [json.dumps(o, ensure_ascii=False) for o in options]
+        message = f"{json.dumps(err.instance, ensure_ascii=False)} is not one of " + (
+            f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+        )
+    else:
+        message = err.message
+    near = _nearest(err.instance, options) if isinstance(err.instance, str) else ()
+    if near:
+        message += f"; did you mean {' or '.join(json.dumps(o, ensure_ascii=False) for o in near)}?"
+    return message
+
+
+@lru_cache(maxsize=4096)  # an export repeats its wrong value on every row
+def _nearest(value: str, options: tuple) -> tuple[str, ...]:
+    """The allowed value(s) ``value`` was most likely meant to be: the same but for case, the one it begins, or one or two close in spelling."""
+    folded = value.strip().casefold()
+    words = [o for o in options if isinstance(o, str)]
+    if not folded:
+        return ()
+    for word in words:
+        if word.casefold() == folded:
+            return (word,)
+    begun = [w for w in words if len(folded) >= 3 and w.casefold().startswith(folded)]
+    if len(begun) == 1:
+        return (begun[0],)
+    scored = []
+    for word in words:
+        f = word.casefold()
+        ratio = difflib.SequenceMatcher(None, folded, f).ratio()
+        if ratio >= 0.6:
+            scored.append((len(os.path.commonprefix([folded, f])), ratio, word))
+    if not scored:
+        return ()
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    best = [w for p, r, w in scored if (p, r) == scored[0][:2]]
+    return tuple(best) if len(best) <= 2 else ()  # many as near as each other: no guess is worth giving
 
 
 def _account_paths(schema: dict) -> tuple[tuple[str, ...], ...]:
@@ -176,7 +230,7 @@ class RecordValidator:
                 missing = err.message.split('"')[1] if '"' in err.message else ""
                 if missing:
                     path = [*path, missing]
-            message = self._expected(err) or err.message
+            message = self._expected(err) or _not_allowed(err) or err.message
             found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(message, err.instance)))
         if self._account_paths:
             taken = {p.path for p in found}

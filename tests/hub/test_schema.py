@@ -184,6 +184,17 @@ def test_a_time_without_its_offset_and_a_date_written_another_way_are_told_what_
     ]
 
 
+def test_a_value_not_among_the_allowed_ones_is_told_the_nearest_and_a_short_list_whole(folder):
+    # 'is not one of "AED", "AFN" or 153 other candidates' told whoever typed SYR (Syria's country
+    # code) nothing of SYP; and of five channels it named two.
+    lines = [{**GOOD, "currency": "SYR"}, {**GOOD, "id": "D2", "channel": "Cash"}, {**GOOD, "id": "D3", "channel": "bank"}]
+    _code, invalid = _invalid(folder, "donation", lines)
+    assert invalid[1] == [("currency", "enum", '"SYR" is not one of "AED", "AFN" or 153 other candidates; did you mean "SYP"?')]
+    five = '"platform", "bank_transfer", "cash", "direct" or "mobile"'
+    assert invalid[2] == [("channel", "enum", f'"Cash" is not one of {five}; did you mean "cash"?')]
+    assert invalid[3] == [("channel", "enum", f'"bank" is not one of {five}; did you mean "bank_transfer"?')]
+
+
 def test_figures_that_do_not_add_up_are_refused_with_the_figures_named(folder):
     # 6 women and 7 men out of 10 people reached: a slip in a field team's sheet, which stored
     # would swell what the platform reports as reached.

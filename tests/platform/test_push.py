@@ -210,7 +210,10 @@ def test_the_check_says_when_a_token_lacks_the_right_its_connections_need(platfo
     assert "hub tokens create NAME --association A --read --write" in r.err
     reader = _reader(platform, platform.token("pusher-only", "assoc-amal", read=False), tmp_path, request)
     r = reader.hub("check", "from_platform")
-    assert r.code == 2 and "token 'pusher-only' for association assoc-amal, write; it may not read, and this connection's streams read" in r.err
+    assert (
+        r.code == 2
+        and "token 'pusher-only' for association assoc-amal, write; it may not read, and this connection's streams read" in r.err
+    )
     association.env["PLATFORM_TOKEN"] = platform.token("amal", "assoc-amal", read=False)
     r = association.hub("check", "platform")
     assert r.code == 0 and "token 'amal' for association assoc-amal, write" in r.out, r.err
