@@ -30,6 +30,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.currencies import currency_code
 from hub.errors import ConfigError, RecordError, RecordProblem
 from hub.places import governorate_code
 from hub.readers.uncalculated import UncalculatedRow, formula_message
@@ -41,7 +42,7 @@ from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decim
 
 __all__ = ["Mapping", "cell_text", "compile_mapping", "identity_mapping", "identity_spec"]
 
-_TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "sector", "account", "list"}
+_TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "sector", "currency", "account", "list"}
 _TRUE = {"true", "yes", "y", "1", "نعم", "صح"}
 _FALSE = {"false", "no", "n", "0", "لا", "خطا"}
 _EDGE_MARKS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c\ufeff \t\r\n\u00a0"
@@ -197,6 +198,15 @@ def _sector(s: str) -> str:
     return code
 
 
+def _currency(s: str) -> str:
+    code = currency_code(s)
+    if code is None:
+        raise _Bad(
+            "currency", f"{s!r} is not a currency the hub can read: write its ISO 4217 code (SYP, USD, EUR, TRY) or map it with map:"
+        )
+    return code
+
+
 def _account(s: str) -> str:
     return re.sub(r"[\s\u00a0]+", "", normalize_digits(s)).upper()
 
@@ -223,6 +233,8 @@ def _scalar_converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Call
         return _governorate
     if kind == "sector":
         return _sector
+    if kind == "currency":
+        return _currency
     if kind == "account":
         return _account
     raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")
@@ -308,7 +320,7 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             return [item_conv(p) for p in splitter(s) if p]
     else:
         conv = _scalar_converter(kind, spec, zone, where)
-        if kind in ("date", "datetime", "governorate", "boolean"):
+        if kind in ("date", "datetime", "governorate", "currency", "boolean"):
             conv = _cached(conv)
     plain = value_map is None and kind == "string"
 

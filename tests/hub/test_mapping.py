@@ -191,6 +191,36 @@ def test_no_sector_name_stands_for_two_sectors():
                 assert seen.setdefault(key, code) == code, f"{name!r} reads as {seen[key]} and {code}"
 
 
+def test_currencies_as_associations_write_them_read_as_their_iso_codes():
+    # An accounting export says ل.س, ليرة سورية or $ in its currency column; the schema holds SYP, USD.
+    spec = {"c": {"column": "x", "type": "currency"}}
+    written = {
+        "SYP": ["SYP", "syp", "ل.س", "ل.س.", "ل. س", "ليرة سورية", "ليرة سوريّة", "الليرة السورية", "ليرة", "S.P.", "SP"],
+        "USD": ["usd", "$", "US$", "دولار", "دولار أمريكي", "دولار امريكي", "US dollar"],
+        "EUR": ["€", "يورو", "Euro"],
+        "TRY": ["₺", "TL", "ليرة تركية"],
+        "SEK": ["SEK"],  # any ISO 4217 code the schema allows
+    }
+    for code, names in written.items():
+        for name in names:
+            assert apply(spec, {"x": name}) == {"c": code}, name
+    for unknown in ("ريال", "دينار", "kr", "SYR", "ليرات ذهبية"):  # ambiguous, or not a currency: never guessed
+        with pytest.raises(RecordError) as exc:
+            apply(spec, {"x": unknown})
+        [problem] = exc.value.problems
+        assert (problem.path, problem.rule) == ("c", "currency") and "ISO 4217" in problem.message, unknown
+
+
+def test_no_currency_name_stands_for_two_currencies():
+    from hub.currencies import CURRENCY_NAMES, currency_keys
+
+    seen: dict[str, str] = {}
+    for code, *names in CURRENCY_NAMES:
+        for name in (code, *names):
+            for key in currency_keys(name):
+                assert seen.setdefault(key, code) == code, f"{name!r} reads as {seen[key]} and {code}"
+
+
 def test_every_problem_of_a_row_is_reported_at_once():
     spec = {
         "a": {"column": "x", "type": "decimal"},
