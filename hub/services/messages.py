@@ -47,6 +47,7 @@ _TEMPLATES = {
     "date": ("{field} is not a date in the expected format", "«{field}» ليس تاريخاً بالصيغة المتوقعة"),
     "governorate": ("{field} is not a known governorate", "«{field}» ليست محافظة معروفة"),
     "sector": ("{field} is not a known sector", "«{field}» ليس قطاعاً معروفاً"),
+    "currency": ("{field} is not a currency the hub can read", "«{field}» ليست عملة معروفة: اكتب رمزها (SYP، USD) أو اسمها"),
     "consistency": ("{field} does not add up with the record's other figures", "«{field}» لا يتفق مع أرقام السجل الأخرى"),
     "map": ("{field} has a value the mapping does not know", "قيمة «{field}» غير معروفة في جدول التحويل"),
     "boolean": ("{field} must be yes or no", "يجب أن يكون «{field}» نعم أو لا"),

@@ -274,7 +274,9 @@ def test_quarantine_export_neutralises_formulas_and_speaks_arabic(donations):
     assert all(not (isinstance(v, str) and v.startswith(("=", "@"))) for v in rows[1])
 
 
-@pytest.mark.parametrize("rule", ["columns", "formula", "destination", "platform", "scope", "delivery", "json", "key", "decimal"])
+@pytest.mark.parametrize(
+    "rule", ["columns", "formula", "destination", "platform", "scope", "delivery", "json", "key", "decimal", "currency"]
+)
 def test_every_reason_a_row_is_refused_for_has_arabic_words_for_the_correction_sheet(rule):
     # The Arabic correction sheet fell back to the English message for the newer reasons.
     from hub.services.messages import plain_words
