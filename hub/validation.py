@@ -19,6 +19,7 @@ import jsonschema_rs
 
 from hub.accounts import account_problem, declared_iban_problem
 from hub.consistency import CHECKS
+from hub.currencies import currency_code
 from hub.errors import RecordProblem
 from hub.schema import load_schema
 
@@ -74,7 +75,12 @@ def _not_allowed(err) -> str | None:
         )
     else:
         message = err.message
-    near = _nearest(err.instance, options) if isinstance(err.instance, str) else ()
+    near: tuple[str, ...] = ()
+    if isinstance(err.instance, str):
+        where = list(err.schema_path)
+        # A currency written as exports write it (ل.س, $, ليرة سورية) is told its code.
+        named = currency_code(err.instance) if where[-3:] == ["$defs", "currency", "enum"] else None
+        near = (named,) if named else _nearest(err.instance, options)
     if near:
         message += f"; did you mean {' or '.join(json.dumps(o, ensure_ascii=False) for o in near)}?"
     return message

@@ -187,8 +187,14 @@ def test_a_time_without_its_offset_and_a_date_written_another_way_are_told_what_
 def test_a_value_not_among_the_allowed_ones_is_told_the_nearest_and_a_short_list_whole(folder):
     # 'is not one of "AED", "AFN" or 153 other candidates' told whoever typed SYR (Syria's country
     # code) nothing of SYP; and of five channels it named two.
-    lines = [{**GOOD, "currency": "SYR"}, {**GOOD, "id": "D2", "channel": "Cash"}, {**GOOD, "id": "D3", "channel": "bank"}]
+    lines = [
+        {**GOOD, "currency": "SYR"},
+        {**GOOD, "id": "D2", "channel": "Cash"},
+        {**GOOD, "id": "D3", "channel": "bank"},
+        {**GOOD, "id": "D4", "currency": "ل.س"},
+    ]
     _code, invalid = _invalid(folder, "donation", lines)
+    assert invalid[4] == [("currency", "enum", '"ل.س" is not one of "AED", "AFN" or 153 other candidates; did you mean "SYP"?')]
     assert invalid[1] == [("currency", "enum", '"SYR" is not one of "AED", "AFN" or 153 other candidates; did you mean "SYP"?')]
     five = '"platform", "bank_transfer", "cash", "direct" or "mobile"'
     assert invalid[2] == [("channel", "enum", f'"Cash" is not one of {five}; did you mean "cash"?')]
