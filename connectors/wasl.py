@@ -245,6 +245,13 @@ class WaslConnector(Connector):
             lacking.append(
                 f"it may not write, and {', '.join(self.context.delivered_from)} deliver(s) here: every batch would be refused (403)"
             )
+        theirs = me.get("association_id")
+        others = [a for a in self.context.delivered_associations if theirs and a != theirs]
+        if me.get("write") and others:
+            lacking.append(
+                f"it writes only association {theirs}'s records, and {', '.join(others)}'s are delivered here: "
+                "each would be refused and quarantined"
+            )
         if self.context.streams and not me.get("read"):
             lacking.append("it may not read, and this connection's streams read the other hub's changes: every page would be refused (403)")
         if lacking:

@@ -10,7 +10,7 @@ import dataclasses
 from functools import cached_property
 from pathlib import Path
 
-from hub.config import Config, load_config
+from hub.config import Config, ConnectionConfig, load_config
 from hub.errors import ConfigError
 from hub.plugins import Plugins
 from hub.schemacheck import problems_of
@@ -73,6 +73,7 @@ class Hub:
         if cfg.streams and not cls.is_source():
             raise ConfigError(f"connections.{connection}.streams: connector {cls.name!r} is not a source")
         plugin = self.plugins.connectors.owner(cls.name)
+        delivering = [c for c in self.config.connections.values() if connection in c.destinations]
         ctx = ConnectorContext(
             connection=connection,
             base_dir=self.config.base_dir,
@@ -80,7 +81,8 @@ class Hub:
             timezone=self.config.timezone,
             plugin=plugin,
             shipped=plugin in self.plugins.shipped,
-            delivered_from=tuple(name for name, c in self.config.connections.items() if connection in c.destinations),
+            delivered_from=tuple(c.name for c in delivering),
+            delivered_associations=_associations_of(delivering),
         )
         return cls(settings, ctx)
 
@@ -88,3 +90,16 @@ class Hub:
         """Release the store's connections."""
         if "store" in self.__dict__:
             self.store.close()
+
+
+def _associations_of(connections: list[ConnectionConfig]) -> tuple[str, ...]:
+    """The associations whose records ``connections`` bring, where the config names them: ``association:``, or a constant ``association_id``."""
+    found: set[str] = set()
+    for c in connections:
+        if c.association:
+            found.add(c.association)
+        for stream in c.streams:
+            given = (stream.mapping or {}).get("association_id")
+            if isinstance(given, dict) and isinstance(given.get("const"), str):
+                found.add(given["const"])
+    return tuple(sorted(found))

@@ -109,6 +109,9 @@ class ConnectorContext:
     # The connections whose records are delivered to this one: what ``check`` may ask it to be
     # able to take (a token's write right, a folder's write permission).
     delivered_from: tuple[str, ...] = ()
+    # The associations whose records those connections deliver, as far as the config says
+    # (a connection's ``association:``, a mapping's constant ``association_id``).
+    delivered_associations: tuple[str, ...] = ()
 
     def path(self, value: str | Path) -> Path:
         """A settings path made absolute against the config file's folder."""

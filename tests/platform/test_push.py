@@ -214,6 +214,10 @@ def test_the_check_says_when_a_token_lacks_the_right_its_connections_need(platfo
         r.code == 2
         and "token 'pusher-only' for association assoc-amal, write; it may not read, and this connection's streams read" in r.err
     )
+    # A token of another association: every record the amal connection sends names assoc-amal.
+    association.env["PLATFORM_TOKEN"] = platform.token("birr", "assoc-birr")
+    r = association.hub("check", "platform")
+    assert r.code == 2 and "it writes only association assoc-birr's records, and assoc-amal's are delivered here" in r.err, r.err
     association.env["PLATFORM_TOKEN"] = platform.token("amal", "assoc-amal", read=False)
     r = association.hub("check", "platform")
     assert r.code == 0 and "token 'amal' for association assoc-amal, write" in r.out, r.err
