@@ -16,7 +16,9 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
+import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import Pipe
@@ -106,13 +108,26 @@ def _reader(send, stream: Stream, cursor: Cursor, preparer: Preparer, size: int)
     except (BrokenPipeError, ConnectionResetError):
         code = 1  # the parent is gone: nothing to report to
     except HubError as exc:
+        _show_where()
         _report(send, type(exc).__name__, exc.message, exc.hint)
         code = 1
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
+        _show_where()
         _report(send, "internal", f"{type(exc).__name__}: {exc}", None)
         code = 1
     finally:
         os._exit(code)
+
+
+def _show_where() -> None:
+    """With ``HUB_DEBUG``, the reader's own traceback on stderr: only the message crosses the pipe.
+
+    The parent's traceback ends where it received the message, so the line in the stream's
+    code that failed (a plugin's, say) would otherwise be shown nowhere.
+    """
+    if os.environ.get("HUB_DEBUG"):
+        traceback.print_exc()
+        sys.stderr.flush()
 
 
 def _report(send, kind: str, message: str, hint: str | None) -> None:

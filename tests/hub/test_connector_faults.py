@@ -76,17 +76,22 @@ def test_a_plugin_connectors_error_in_its_check_is_named_as_its_own_with_where_t
     assert HINT in r.err
     assert "internal error" not in r.err and "Traceback" not in r.err
     # Whoever maintains the plugin sees where, with the hub's own words at the end.
-    # (the test helper leaves HUB_DEBUG out of every command, so this one is started here)
+    said = _debugged(folder, "check", "crm")
+    assert 'plugins/flaky.py", line' in said and "KeyError: 'region'" in said
+    assert "ConnectorFault: connection 'crm'" in said
+
+
+def _debugged(folder, *args: str) -> str:
+    """What ``hub ARGS`` prints on stderr with ``HUB_DEBUG=1`` (the test helper leaves it out of every command)."""
     r = subprocess.run(
-        [sys.executable, "-m", "hub", "check", "crm"],
+        [sys.executable, "-m", "hub", *args],
         cwd=folder.path,
         env={**os.environ, **folder.env, "HUB_DEBUG": "1"},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert 'plugins/flaky.py", line' in r.stderr and "KeyError: 'region'" in r.stderr
-    assert "ConnectorFault: connection 'crm'" in r.stderr
+    return r.stderr
 
 
 def test_a_plugin_streams_error_fails_the_run_in_its_name_and_keeps_the_batches_before_it(folder):
@@ -98,6 +103,9 @@ def test_a_plugin_streams_error_fails_the_run_in_its_name_and_keeps_the_batches_
     (run,) = json.loads(folder.hub("runs", "--json").out)
     assert run["status"] == "failed" and run["error"].startswith(said) and HINT in run["error"]
     assert sorted(k for (k,) in folder.sql("select key from records")) == ["assoc-1|D0", "assoc-1|D1"], "the batch read before the fault"
+    # The stream is read in a process of its own, whose traceback would otherwise reach nobody.
+    said = _debugged(folder, "run", "crm")
+    assert 'plugins/flaky.py", line' in said and "in read" in said, said[-2000:]
 
 
 def test_a_plugin_destinations_error_fails_the_run_in_its_name_and_its_records_wait_to_be_sent(folder):
