@@ -38,6 +38,7 @@ from hub.schema import load_schema
 from hub.sectors import sector_code
 from hub.text.arabic import matching_key, normalize_digits
 from hub.text.months import in_english
+from hub.text.nearest import nearest
 from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
 
 __all__ = ["Mapping", "cell_text", "compile_mapping", "identity_mapping", "identity_spec"]
@@ -211,6 +212,12 @@ def _account(s: str) -> str:
     return re.sub(r"[\s\u00a0]+", "", normalize_digits(s)).upper()
 
 
+def _unknown_type(kind: Any, where: str) -> ConfigError:
+    near = nearest(kind, sorted(_TYPES)) if isinstance(kind, str) else ()
+    guess = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+    return ConfigError(f"{where}.type: unknown type {kind!r}{guess}", hint=f"one of {', '.join(sorted(_TYPES))}")
+
+
 def _scalar_converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Callable[[str], Any]:
     formats = spec.get("format", [])
     formats = [formats] if isinstance(formats, str) else list(formats)
@@ -237,7 +244,7 @@ def _scalar_converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Call
         return _currency
     if kind == "account":
         return _account
-    raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")
+    raise _unknown_type(kind, where)
 
 
 def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[list[str], Callable]:
@@ -292,7 +299,7 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             raise ConfigError(f"{where}.tz: unknown time zone {spec['tz']!r}") from None
     kind = spec.get("type", "string")
     if kind not in _TYPES:
-        raise ConfigError(f"{where}.type: unknown type {kind!r}", hint=f"one of {', '.join(sorted(_TYPES))}")
+        raise _unknown_type(kind, where)
     value_map = None
     if "map" in spec:
         if not isinstance(spec["map"], dict):

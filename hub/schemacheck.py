@@ -14,6 +14,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from hub.text.nearest import nearest
+
 __all__ = ["problems_of", "schema_problem"]
 
 # Compiled validators by schema object: schemas here are module or class constants, kept
@@ -54,6 +56,11 @@ def problems_of(schema: dict, instance: Any, prefix: str = "") -> list[str]:
             msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
         if isinstance(e.schema, dict) and e.schema.get("writeOnly"):
             msg = msg.replace(repr(e.instance), "the value (a secret, not shown)")
+        elif isinstance(e.instance, str):
+            allowed = getattr(e, "allowed", None) or (e.validator_value if e.validator == "enum" else None)
+            near = nearest(e.instance, allowed) if allowed else ()
+            if near:
+                msg += f"; did you mean {' or '.join(map(repr, near))}?"
         out.append(f"{where}: {msg}")
     return out
 
@@ -78,6 +85,7 @@ def _leaves(error) -> list:
     if tags and len({tuple(e.absolute_path) for e in tags}) == 1:
         allowed = [v for e in tags for v in ([e.validator_value] if e.validator == "const" else e.validator_value)]
         tags[0].message = f"{tags[0].instance!r} is not one of {', '.join(map(repr, allowed))}"
+        tags[0].allowed = allowed
         return [tags[0]]
     return [error]
 

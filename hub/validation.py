@@ -9,11 +9,9 @@ that fails is walked again for every error, each reported as a
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import cache
 
 import jsonschema_rs
 
@@ -22,6 +20,7 @@ from hub.consistency import CHECKS
 from hub.currencies import currency_code
 from hub.errors import RecordProblem
 from hub.schema import load_schema
+from hub.text.nearest import nearest
 
 __all__ = ["RecordValidator", "validator_for"]
 
@@ -80,36 +79,10 @@ def _not_allowed(err) -> str | None:
         where = list(err.schema_path)
         # A currency written as exports write it (ل.س, $, ليرة سورية) is told its code.
         named = currency_code(err.instance) if where[-3:] == ["$defs", "currency", "enum"] else None
-        near = (named,) if named else _nearest(err.instance, options)
+        near = (named,) if named else nearest(err.instance, options)
     if near:
         message += f"; did you mean {' or '.join(json.dumps(o, ensure_ascii=False) for o in near)}?"
     return message
-
-
-@lru_cache(maxsize=4096)  # an export repeats its wrong value on every row
-def _nearest(value: str, options: tuple) -> tuple[str, ...]:
-    """The allowed value(s) ``value`` was most likely meant to be: the same but for case, the one it begins, or one or two close in spelling."""
-    folded = value.strip().casefold()
-    words = [o for o in options if isinstance(o, str)]
-    if not folded:
-        return ()
-    for word in words:
-        if word.casefold() == folded:
-            return (word,)
-    begun = [w for w in words if len(folded) >= 3 and w.casefold().startswith(folded)]
-    if len(begun) == 1:
-        return (begun[0],)
-    scored = []
-    for word in words:
-        f = word.casefold()
-        ratio = difflib.SequenceMatcher(None, folded, f).ratio()
-        if ratio >= 0.6:
-            scored.append((len(os.path.commonprefix([folded, f])), ratio, word))
-    if not scored:
-        return ()
-    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
-    best = [w for p, r, w in scored if (p, r) == scored[0][:2]]
-    return tuple(best) if len(best) <= 2 else ()  # many as near as each other: no guess is worth giving
 
 
 def _account_paths(schema: dict) -> tuple[tuple[str, ...], ...]:

@@ -43,6 +43,20 @@ def test_a_key_merged_from_an_anchor_may_still_be_set_beside_it():
     assert yaml.load(text, Loader=_Loader)["c"] == {"connector": "xlsx", "settings": {"path": "a.csv"}}  # noqa: S506 - the hub's safe loader
 
 
+def test_a_name_mistyped_in_hub_yaml_is_told_the_one_it_most_likely_means(donations):
+    cfg = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    for wrong, said in (
+        (("connector: csv", "connector: cvs"), "connections.amal.connector: unknown connector 'cvs'; did you mean 'csv'?"),
+        (("type: decimal", "type: decimel"), ".type: unknown type 'decimel'; did you mean 'decimal'?"),
+        (("connector: jsonl", "connector: json"), "connections.export.connector: unknown connector 'json'; did you mean 'jsonl'?"),
+    ):
+        assert wrong[0] in cfg, wrong
+        donations.write("hub.yaml", cfg.replace(wrong[0], wrong[1], 1))
+        r = donations.hub("run", "amal")
+        assert r.code == 2 and said in r.err, r.err
+        _no_traceback(r)
+
+
 def test_config_schema_errors_are_all_reported_with_key_paths(donations):
     donations.write(
         "hub.yaml",
@@ -575,7 +589,7 @@ connections:
             "{type: bearer, tokn: abc}",
             ["settings.auth: unknown key(s) ('tokn' was unexpected)", "settings.auth: 'token' is a required property"],
         ),
-        ("{type: Bearer, token: abc}", ["settings.auth.type: 'Bearer' is not one of 'bearer', 'basic', 'header'"]),
+        ("{type: Bearer, token: abc}", ["settings.auth.type: 'Bearer' is not one of 'bearer', 'basic', 'header'; did you mean 'bearer'?"]),
         ("{type: basic, username: u}", ["settings.auth: 'password' is a required property"]),
         ("{type: bearer, token: [abc]}", ["settings.auth.token: the value (a secret, not shown) is not of type 'string'"]),
     ):
