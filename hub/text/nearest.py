@@ -18,8 +18,13 @@ from functools import lru_cache
 __all__ = ["nearest"]
 
 
+_LONGEST = 64  # a longer value is no mistyped code or name, and comparing it costs its length
+
+
 def nearest(value: str, options: Iterable) -> tuple[str, ...]:
     """The option(s) ``value`` was most likely meant to be; () when none is a confident guess."""
+    if len(value) > _LONGEST:
+        return ()  # nor is it kept in the cache: a request may send thousands, each 100,000 characters
     return _nearest(value, tuple(options))
 
 

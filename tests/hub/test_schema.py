@@ -199,6 +199,10 @@ def test_a_value_not_among_the_allowed_ones_is_told_the_nearest_and_a_short_list
     five = '"platform", "bank_transfer", "cash", "direct" or "mobile"'
     assert invalid[2] == [("channel", "enum", f'"Cash" is not one of {five}; did you mean "cash"?')]
     assert invalid[3] == [("channel", "enum", f'"bank" is not one of {five}; did you mean "bank_transfer"?')]
+    # A long value is no mistyped code: it is named by its start, and no guess is made.
+    _code, invalid = _invalid(folder, "donation", [{**GOOD, "currency": "SYP" * 40_000}])
+    (problem,) = invalid[1]
+    assert problem[2].startswith('"SYPSYP') and "(120000 characters)" in problem[2] and "did you mean" not in problem[2]
 
 
 def test_figures_that_do_not_add_up_are_refused_with_the_figures_named(folder):
