@@ -14,13 +14,13 @@ the command line reports as an internal error to be reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from hub.errors import ConnectorFault, HubError
 from hub.sdk import Connector, Stream
 
-__all__ = ["connector_code", "fault", "guarded_rows", "streams_of"]
+__all__ = ["connector_code", "fault", "stream_rows", "streams_of"]
 
 
 def fault(connector: Connector, doing: str, exc: Exception) -> ConnectorFault:
@@ -52,13 +52,16 @@ def streams_of(connector: Connector) -> list[Stream]:
         return list(connector.streams())
 
 
-def guarded_rows(rows: Iterable, connector: Connector | None, doing: str) -> Iterable:
-    """The rows a stream yields, a plugin's unexpected error in producing the next one raised as its fault.
+def stream_rows(stream: Stream, doing: str, read: Callable[[], Iterable]) -> Iterable:
+    """What ``read()`` (``stream.read(cursor)``, ``stream.sample(n)``) gives, a plugin's unexpected error in it raised as its fault.
 
-    Only the stream's own step is guarded: what the hub does with each row happens outside,
-    so a fault of the hub's is never put on the connector. A shipped connector's rows are
-    handed on as they are, without a step of Python between.
+    The call and each step to the next row are guarded; what the hub does with each row
+    happens outside, so a fault of the hub's is never put on the connector. A shipped
+    connector's rows are handed on as they are, without a step of Python between.
     """
+    connector = stream.connector
+    with connector_code(connector, doing):
+        rows = read()
     if connector is None or connector.context.shipped:
         return rows
     return _guarded(iter(rows), connector, doing)

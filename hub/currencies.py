@@ -18,7 +18,7 @@ import re
 from functools import cache
 
 from hub.schema import load_schema
-from hub.text import name_keys
+from hub.text.arabic import find_by_name, name_index, name_keys
 
 __all__ = ["CURRENCY_NAMES", "currency_code", "currency_keys"]
 
@@ -54,18 +54,11 @@ def currency_keys(name: str) -> list[str]:
 
 @cache
 def _by_key() -> dict[str, str]:
-    found = {code.lower(): code for code in load_schema("donation")["$defs"]["currency"]["enum"]}
-    for code, *names in CURRENCY_NAMES:
-        for name in names:
-            for key in currency_keys(name):
-                found.setdefault(key, code)
-    return found
+    codes = load_schema("donation")["$defs"]["currency"]["enum"]
+    # A code is itself before it is anyone's name.
+    return name_index(((code, names) for code, *names in CURRENCY_NAMES), currency_keys) | {code.lower(): code for code in codes}
 
 
 def currency_code(value: str) -> str | None:
     """The ISO 4217 code for a code, a name or a sign of a currency; None if unknown or ambiguous."""
-    by_key = _by_key()
-    for key in currency_keys(value):
-        if key in by_key:
-            return by_key[key]
-    return None
+    return find_by_name(_by_key(), value, currency_keys)

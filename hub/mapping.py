@@ -38,7 +38,7 @@ from hub.schema import load_schema
 from hub.sectors import sector_code
 from hub.text.arabic import matching_key, normalize_digits
 from hub.text.months import in_english
-from hub.text.nearest import nearest
+from hub.text.nearest import did_you_mean
 from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
 
 __all__ = ["Mapping", "cell_text", "compile_mapping", "identity_mapping", "identity_spec"]
@@ -213,8 +213,7 @@ def _account(s: str) -> str:
 
 
 def _unknown_type(kind: Any, where: str) -> ConfigError:
-    near = nearest(kind, sorted(_TYPES)) if isinstance(kind, str) else ()
-    guess = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+    guess = did_you_mean(kind, sorted(_TYPES))
     return ConfigError(f"{where}.type: unknown type {kind!r}{guess}", hint=f"one of {', '.join(sorted(_TYPES))}")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from hub.errors import PluginError, UnknownConnectorError
 from hub.schemacheck import schema_problem
 from hub.sdk import Connector
-from hub.text.nearest import nearest
+from hub.text.nearest import did_you_mean
 
 __all__ = ["ConnectorRegistry", "MatcherRegistry", "TransformRegistry"]
 
@@ -52,9 +52,8 @@ class ConnectorRegistry:
         try:
             return self._classes[name]
         except KeyError:
-            near = nearest(name, self._classes)
             raise UnknownConnectorError(
-                f"unknown connector {name!r}" + (f"; did you mean {' or '.join(map(repr, near))}?" if near else ""),
+                f"unknown connector {name!r}{did_you_mean(name, self._classes)}",
                 hint=f"known connectors: {', '.join(sorted(self._classes)) or 'none'}; install or list the plugin that provides it",
             ) from None
 

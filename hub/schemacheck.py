@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from hub.text.nearest import nearest
+from hub.text.nearest import did_you_mean
 
 __all__ = ["problems_of", "schema_problem"]
 
@@ -56,11 +56,8 @@ def problems_of(schema: dict, instance: Any, prefix: str = "") -> list[str]:
             msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
         if isinstance(e.schema, dict) and e.schema.get("writeOnly"):
             msg = msg.replace(repr(e.instance), "the value (a secret, not shown)")
-        elif isinstance(e.instance, str):
-            allowed = getattr(e, "allowed", None) or (e.validator_value if e.validator == "enum" else None)
-            near = nearest(e.instance, allowed) if allowed else ()
-            if near:
-                msg += f"; did you mean {' or '.join(map(repr, near))}?"
+        else:
+            msg += did_you_mean(e.instance, getattr(e, "allowed", None) or (e.validator_value if e.validator == "enum" else ()))
         out.append(f"{where}: {msg}")
     return out
 

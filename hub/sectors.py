@@ -12,25 +12,16 @@ from __future__ import annotations
 from functools import cache
 
 from hub.schema import sector_crosswalk
-from hub.text import name_keys
+from hub.text.arabic import find_by_name, name_index
 
 __all__ = ["sector_code"]
 
 
 @cache
 def _by_name() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for code, entry in sector_crosswalk().items():
-        for name in (code, entry["en"], entry["ar"], *entry.get("also", ())):
-            for key in name_keys(name):
-                found.setdefault(key, code)
-    return found
+    return name_index((code, (code, entry["en"], entry["ar"], *entry.get("also", ()))) for code, entry in sector_crosswalk().items())
 
 
 def sector_code(value: str) -> str | None:
     """The platform's sector code for a code or a name of one; None if unknown."""
-    by_name = _by_name()
-    for key in name_keys(value):
-        if key in by_name:
-            return by_name[key]
-    return None
+    return find_by_name(_by_name(), value)

@@ -20,7 +20,7 @@ from hub.consistency import CHECKS
 from hub.currencies import currency_code
 from hub.errors import RecordProblem
 from hub.schema import load_schema
-from hub.text.nearest import nearest
+from hub.text.nearest import did_you_mean
 
 __all__ = ["RecordValidator", "validator_for"]
 
@@ -74,15 +74,12 @@ def _not_allowed(err) -> str | None:
         )
     else:
         message = err.message
-    near: tuple[str, ...] = ()
-    if isinstance(err.instance, str):
-        where = list(err.schema_path)
-        # A currency written as exports write it (ل.س, $, ليرة سورية) is told its code.
-        named = currency_code(err.instance) if where[-3:] == ["$defs", "currency", "enum"] else None
-        near = (named,) if named else nearest(err.instance, options)
-    if near:
-        message += f"; did you mean {' or '.join(json.dumps(o, ensure_ascii=False) for o in near)}?"
-    return message
+    # A currency written as exports write it (ل.س, $, ليرة سورية) is told its code.
+    on_currency = list(err.schema_path)[-3:] == ["$defs", "currency", "enum"]
+    named = currency_code(err.instance) if on_currency and isinstance(err.instance, str) else None
+    if named:
+        return f"{message}; did you mean {json.dumps(named)}?"
+    return message + did_you_mean(err.instance, options, quote=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def _account_paths(schema: dict) -> tuple[tuple[str, ...], ...]:

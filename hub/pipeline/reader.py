@@ -29,7 +29,7 @@ try:
 except ImportError:  # not on Windows, where the reader is not forked either
     fcntl = None  # type: ignore[assignment]
 
-from hub.connector_faults import connector_code, guarded_rows
+from hub.connector_faults import stream_rows
 from hub.errors import HubError
 from hub.pipeline.prepare import Preparer, Rejected
 from hub.sdk import Cursor, SourceRow, Stream
@@ -55,10 +55,8 @@ class Batch:
 
 def batches(stream: Stream, cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:
     """Read and prepare ``stream`` from ``cursor``, ``size`` rows at a time; the last batch may be empty."""
-    doing = f"reading stream {stream.name!r}"
-    with connector_code(stream.connector, doing):
-        rows = stream.read(cursor)
-    return prepare_rows(guarded_rows(rows, stream.connector, doing), cursor, preparer, size)
+    rows = stream_rows(stream, f"reading stream {stream.name!r}", lambda: stream.read(cursor))
+    return prepare_rows(rows, cursor, preparer, size)
 
 
 def prepare_rows(rows: Iterable[SourceRow | dict], cursor: Cursor, preparer: Preparer, size: int) -> Iterator[Batch]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hub.connector_faults import connector_code, guarded_rows
+from hub.connector_faults import stream_rows
 from hub.pipeline.prepare import Preparer
 from hub.pipeline.reader import prepare_rows
 from hub.sdk import Cursor, Stream
@@ -47,10 +47,8 @@ def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Tri
     """Prepare the first ``rows`` rows of a stream, as a run's first batch would; None for a stream that may not be sampled."""
     if not stream.may_sample:
         return None
-    doing = f"reading the first rows of stream {stream.name!r}"
-    with connector_code(stream.connector, doing):
-        sample = stream.sample(rows)
-    first_batches = prepare_rows(guarded_rows(sample, stream.connector, doing), Cursor(None), preparer, rows)
+    sample = stream_rows(stream, f"reading the first rows of stream {stream.name!r}", lambda: stream.sample(rows))
+    first_batches = prepare_rows(sample, Cursor(None), preparer, rows)
     try:
         first = next(first_batches)
     finally:

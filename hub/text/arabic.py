@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 
-__all__ = ["matching_key", "name_keys", "normalize_digits", "strip_marks"]
+__all__ = ["find_by_name", "matching_key", "name_index", "name_keys", "normalize_digits", "strip_marks"]
 
 # Bidi and format marks that spreadsheets and bank exports leave inside cells.
 _MARKS = "".join(
@@ -88,3 +89,21 @@ def name_keys(name: str) -> list[str]:
     """
     key = matching_key(name).replace("'", "").replace("’", "")
     return [key, *(key[len(a) :].strip() for a in _ARTICLES if key.startswith(a))]
+
+
+def name_index(named: Iterable[tuple[str, Iterable[str]]], keys: Callable[[str], list[str]] = name_keys) -> dict[str, str]:
+    """Every key of every name (``keys``) to the code it names, from ``(code, names)`` pairs; the first code to claim a key keeps it."""
+    found: dict[str, str] = {}
+    for code, names in named:
+        for name in names:
+            for key in keys(name):
+                found.setdefault(key, code)
+    return found
+
+
+def find_by_name(index: dict[str, str], value: str, keys: Callable[[str], list[str]] = name_keys) -> str | None:
+    """The code ``value`` names in ``index`` (made by :func:`name_index` with the same ``keys``); None if none."""
+    for key in keys(value):
+        if key in index:
+            return index[key]
+    return None

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-__all__ = ["nearest"]
+__all__ = ["did_you_mean", "nearest"]
 
 
 _LONGEST = 64  # a longer value is no mistyped code or name, and comparing it costs its length
@@ -26,6 +26,12 @@ def nearest(value: str, options: Iterable) -> tuple[str, ...]:
     if len(value) > _LONGEST:
         return ()  # nor is it kept in the cache: a request may send thousands, each 100,000 characters
     return _nearest(value, tuple(options))
+
+
+def did_you_mean(value: object, options: Iterable, quote: Callable[[str], str] = repr) -> str:
+    """``"; did you mean 'x'?"`` to end an error with, or "" when there is no confident guess (or ``value`` is not text)."""
+    near = nearest(value, options) if isinstance(value, str) else ()
+    return f"; did you mean {' or '.join(map(quote, near))}?" if near else ""
 
 
 @lru_cache(maxsize=4096)  # an export repeats its wrong value on every row
