@@ -19,13 +19,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/hub demo
 
+# Two pytest workers (pytest-xdist): most of a test's time is spent waiting on the subprocesses
+# and servers it starts, so two share two cores well. `make test PYTEST_WORKERS=0` runs in one.
+PYTEST_WORKERS ?= 2
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The whole suite again, every hub command on PostgreSQL (the tests start a throwaway cluster
 # from the machine's postgresql package).
 test-postgres: $(VENV)/.installed
-	WASL_TEST_STORE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+	WASL_TEST_STORE=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
