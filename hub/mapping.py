@@ -6,7 +6,8 @@ A stream's ``mapping`` in the config maps each target field (dotted for nested o
     column: المبلغ            # or columns: [first, last] with join: " "
     const: SYP                # a constant instead of a column
     type: decimal             # string | decimal | integer | date | datetime | boolean |
-                              # governorate | account | list
+                              # governorate | sector | currency | account | list
+                              # (hub.cells reads a cell under each)
     format: "%d/%m/%Y"        # date/datetime formats (a list is tried in order; ISO 8601 always)
     tz: Asia/Damascus         # zone for datetimes written without one (config default otherwise)
     decimal_separator: ","    # for amounts written 1.234,50
@@ -26,224 +27,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.currencies import currency_code
+from hub.cells import EDGE_MARKS, TYPES, BadCell, as_text, cached, cell_text, converter, unknown_type
 from hub.errors import ConfigError, RecordError, RecordProblem
-from hub.places import governorate_code
 from hub.readers.uncalculated import UncalculatedRow, formula_message
 from hub.schema import load_schema
-from hub.sectors import sector_code
-from hub.text.arabic import matching_key, normalize_digits
-from hub.text.months import in_english
-from hub.text.nearest import did_you_mean
-from hub.text.numbers import MAX_WHOLE_DIGITS, NotPlain, float_text, plain_decimal, plain_number, shortest, ungrouped
+from hub.text.arabic import matching_key
 
-__all__ = ["Mapping", "cell_text", "compile_mapping", "identity_mapping", "identity_spec"]
+__all__ = ["Mapping", "compile_mapping", "identity_mapping", "identity_spec"]
 
-_TYPES = {"string", "decimal", "integer", "date", "datetime", "boolean", "governorate", "sector", "currency", "account", "list"}
-_TRUE = {"true", "yes", "y", "1", "نعم", "صح"}
-_FALSE = {"false", "no", "n", "0", "لا", "خطا"}
-_EDGE_MARKS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c\ufeff \t\r\n\u00a0"
 _SPLIT_DEFAULT = re.compile(r"\s*[;,،؛|]\s*")  # Arabic comma and semicolon too
-
-
-class _Bad(Exception):
-    def __init__(self, rule: str, message: str) -> None:
-        self.rule, self.message = rule, message
-
-
-def _as_text(v: Any) -> str:
-    """A cell that is not text (a workbook's or JSON's number, a date) as text."""
-    return float_text(v) if v.__class__ is float else str(v)
-
-
-def cell_text(v: Any) -> str | None:
-    """A cell as the text a reader sees: without edge spaces and bidi marks; None when blank."""
-    if v is None:
-        return None
-    s = v if isinstance(v, str) else _as_text(v)
-    s = s.strip(_EDGE_MARKS)
-    return s or None
-
-
-def _decimal(sep: str) -> Callable[[str], str]:
-    plain = sep == "."
-
-    def convert(s: str) -> str:
-        if plain and s.isascii() and s.replace(".", "", 1).isdigit() and s[0] != "." and s[-1] != ".":
-            # The common case, without Decimal or a regex: "13113.94" as is, "0125.50" -> "125.5".
-            if s[0] != "0" and (s[-1] != "0" or "." not in s):
-                return s
-            return shortest(s)
-        try:
-            t = ungrouped(normalize_digits(s), "." if sep == "," else ",")
-            return plain_number(t.replace(",", ".") if sep == "," else t)
-        except NotPlain as exc:
-            raise _Bad("decimal", f"{s!r} {exc}") from None
-
-    return convert
-
-
-def _cached(fn: Callable[[str], Any], size: int = 4096) -> Callable[[str], Any]:
-    """Memoise a converter over the few distinct values a column repeats (dates, codes, maps)."""
-    memo: dict[str, Any] = {}
-
-    def convert(s: str):
-        try:
-            return memo[s]
-        except KeyError:
-            pass
-        v = fn(s)  # a _Bad raised here is not cached: the next bad row is judged again
-        if len(memo) >= size:
-            memo.clear()
-        memo[s] = v
-        return v
-
-    return convert
-
-
-def _integer(s: str) -> int:
-    try:
-        t = ungrouped(normalize_digits(s), ",", hint=False)
-        d = plain_decimal(t, "a whole number")
-    except NotPlain as exc:
-        raise _Bad("integer", f"{s!r} {exc}") from None
-    if d != d.to_integral_value():
-        raise _Bad("integer", f"{s!r} is not a whole number")
-    if len(t.lstrip("+-").split(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
-        raise _Bad("integer", f"{s!r} has more than {MAX_WHOLE_DIGITS} digits")
-    return int(d)
-
-
-def _parse_moment(s: str, formats: list[str], want_time: bool) -> datetime | date:
-    t = normalize_digits(s)
-    english = None  # the text with an Arabic month name in English, for formats that name the month
-    for fmt in formats:
-        try:
-            return datetime.strptime(t, fmt)
-        except ValueError:
-            pass
-        if "%B" in fmt or "%b" in fmt:
-            english = english if english is not None else (in_english(t) or "")
-            if english:
-                try:
-                    return datetime.strptime(english, fmt.replace("%b", "%B"))
-                except ValueError:
-                    pass
-    try:
-        return datetime.fromisoformat(t.replace("Z", "+00:00")) if want_time or "T" in t or " " in t else date.fromisoformat(t)
-    except ValueError:
-        shown = " or ".join(formats) if formats else "ISO 8601 (2026-01-31)"
-        raise _Bad("date", f"{s!r} is not a date in the format {shown}{_serial_day_hint(t)}") from None
-
-
-_SPREADSHEET_EPOCH = date(1899, 12, 30)  # day 0 of Excel's and LibreOffice's day numbers (1900 system)
-
-
-def _serial_day_hint(t: str) -> str:
-    """A spreadsheet's day number (46054) where a date belongs: say which day it would be.
-
-    A date column formatted as a number shows, and exports, the count of days since 1899-12-30.
-    It is not taken as that day: a number there may as well be a receipt number.
-    """
-    whole = t[:-2] if t.endswith(".0") else t
-    if not (whole.isascii() and whole.isdigit() and 20000 <= int(whole) <= 80000):
-        return ""
-    day = _SPREADSHEET_EPOCH + timedelta(days=int(whole))
-    return f"; {whole} looks like a spreadsheet's day number ({day.isoformat()}): format the column as a date"
-
-
-def _date_converter(formats: list[str]) -> Callable[[str], str]:
-    def convert(s: str) -> str:
-        v = _parse_moment(s, formats, want_time=False)
-        return (v.date() if isinstance(v, datetime) else v).isoformat()
-
-    return convert
-
-
-def _datetime_converter(formats: list[str], zone: ZoneInfo) -> Callable[[str], str]:
-    def convert(s: str) -> str:
-        v = _parse_moment(s, formats, want_time=True)
-        if not isinstance(v, datetime):
-            v = datetime.combine(v, time())
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=zone)
-        return v.isoformat()
-
-    return convert
-
-
-def _boolean(s: str) -> bool:
-    k = matching_key(s)
-    if k in _TRUE:
-        return True
-    if k in _FALSE:
-        return False
-    raise _Bad("boolean", f"{s!r} is not yes/no")
-
-
-def _governorate(s: str) -> str:
-    code = governorate_code(s)
-    if code is None:
-        raise _Bad("governorate", f"{s!r} is not a known governorate name or P-code")
-    return code
-
-
-def _sector(s: str) -> str:
-    code = sector_code(s)
-    if code is None:
-        raise _Bad("sector", f"{s!r} is not a sector the platform knows (hub schema sectors lists them with their names)")
-    return code
-
-
-def _currency(s: str) -> str:
-    code = currency_code(s)
-    if code is None:
-        raise _Bad(
-            "currency", f"{s!r} is not a currency the hub can read: write its ISO 4217 code (SYP, USD, EUR, TRY) or map it with map:"
-        )
-    return code
-
-
-def _account(s: str) -> str:
-    return re.sub(r"[\s\u00a0]+", "", normalize_digits(s)).upper()
-
-
-def _unknown_type(kind: Any, where: str) -> ConfigError:
-    guess = did_you_mean(kind, sorted(_TYPES))
-    return ConfigError(f"{where}.type: unknown type {kind!r}{guess}", hint=f"one of {', '.join(sorted(_TYPES))}")
-
-
-def _scalar_converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Callable[[str], Any]:
-    formats = spec.get("format", [])
-    formats = [formats] if isinstance(formats, str) else list(formats)
-    if kind == "string":
-        return lambda s: s
-    if kind == "decimal":
-        sep = spec.get("decimal_separator", ".")
-        if sep not in (".", ","):
-            raise ConfigError(f"{where}.decimal_separator must be '.' or ','")
-        return _decimal(sep)
-    if kind == "integer":
-        return _integer
-    if kind == "date":
-        return _date_converter(formats)
-    if kind == "datetime":
-        return _datetime_converter(formats, zone)
-    if kind == "boolean":
-        return _boolean
-    if kind == "governorate":
-        return _governorate
-    if kind == "sector":
-        return _sector
-    if kind == "currency":
-        return _currency
-    if kind == "account":
-        return _account
-    raise _unknown_type(kind, where)
 
 
 def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[list[str], Callable]:
@@ -297,8 +92,8 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{where}.tz: unknown time zone {spec['tz']!r}") from None
     kind = spec.get("type", "string")
-    if kind not in _TYPES:
-        raise _unknown_type(kind, where)
+    if kind not in TYPES:
+        raise unknown_type(kind, where)
     value_map = None
     if "map" in spec:
         if not isinstance(spec["map"], dict):
@@ -314,20 +109,20 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
                 return value_map[key]
             if default is not None:
                 return default
-            raise _Bad("map", f"{s!r} is not one of the mapped values ({known})")
+            raise BadCell("map", f"{s!r} is not one of the mapped values ({known})")
 
-        conv = _cached(lookup)
+        conv = cached(lookup)
     elif kind == "list":
-        item_conv = _scalar_converter(spec.get("items", "string"), spec, zone, where)
+        item_conv = converter(spec.get("items", "string"), spec, zone, where)
         sep = spec.get("split")
         splitter = (lambda s: [p.strip() for p in s.split(sep)]) if sep else _SPLIT_DEFAULT.split
 
         def conv(s):
             return [item_conv(p) for p in splitter(s) if p]
     else:
-        conv = _scalar_converter(kind, spec, zone, where)
+        conv = converter(kind, spec, zone, where)
         if kind in ("date", "datetime", "governorate", "currency", "boolean"):
-            conv = _cached(conv)
+            conv = cached(conv)
     plain = value_map is None and kind == "string"
 
     if "first_of" in spec:
@@ -356,8 +151,8 @@ def _field(target: str, spec: Any, default_zone: ZoneInfo, where: str) -> tuple[
             if v is None or v == "":
                 return default
             if v.__class__ is not str:
-                v = _as_text(v)
-            v = v.strip(_EDGE_MARKS)
+                v = as_text(v)
+            v = v.strip(EDGE_MARKS)
             if not v:
                 return default
             return v if plain else conv(v)
@@ -434,9 +229,9 @@ class Mapping:
         """Write ``apply`` for exactly these fields and compile it once."""
         cells: dict[str, Any] = {
             "CONSTS": self._consts,
-            "MARKS": _EDGE_MARKS,
-            "as_text": _as_text,
-            "Bad": _Bad,
+            "MARKS": EDGE_MARKS,
+            "as_text": as_text,
+            "Bad": BadCell,
             "problem": self._problem,
             "RecordError": RecordError,
             "set_path": _set,
@@ -537,14 +332,14 @@ class Mapping:
             v = row.get(col)
             if v is not None and v != "":
                 if v.__class__ is not str:
-                    v = _as_text(v)
-                v = v.strip(_EDGE_MARKS)
+                    v = as_text(v)
+                v = v.strip(EDGE_MARKS)
             if not v:
                 v = default
             elif convert is not None:
                 try:
                     v = convert(v)
-                except _Bad as bad:
+                except BadCell as bad:
                     problems = self._problem(problems, name, bad)
                     continue
             if v is None:
@@ -556,7 +351,7 @@ class Mapping:
         for path, fn in self._other:
             try:
                 v = fn(row)
-            except _Bad as bad:
+            except BadCell as bad:
                 problems = self._problem(problems, ".".join(path), bad)
                 continue
             if v is not None:

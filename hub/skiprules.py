@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from hub.cells import cell_text
 from hub.errors import ConfigError
-from hub.mapping import cell_text
 from hub.text.arabic import matching_key
 
 __all__ = ["SkipRules", "compile_skip_rules"]
