@@ -28,6 +28,7 @@ from hub.services.tokens import Principal
 from hub.store import epochs
 from hub.store.db import HEAD_REVISION
 from hub.store.types import MAX_ROW_ID
+from hub.text.legacy import ENCODING_NAMES, cut_short, single_byte_encoding
 
 __all__ = ["operations", "router"]
 
@@ -99,7 +100,26 @@ async def _read_json(request: Request, limit: int):
     try:
         return exactjson.loads(raw)
     except exactjson.JSONDecodeError as exc:
-        raise ApiProblem(400, f"the body is not valid JSON: {exc}") from None
+        raise ApiProblem(400, _not_json(raw, exc)) from None
+
+
+def _not_json(raw: bytes, exc: Exception) -> str:
+    """Why a body is not JSON, in words.
+
+    orjson's own words for bytes that are not UTF-8 (a system posting Windows-1256) are
+    "str is not valid UTF-8: surrogates not allowed", which names neither the byte nor the cause.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if cut_short(bad):
+            return "the body ends in the middle of a character: it was cut short"
+        encoding = ENCODING_NAMES[single_byte_encoding(raw)]
+        return (
+            f"the body is not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X}): "
+            f"JSON is sent as UTF-8; was it written in {encoding}?"
+        )
+    return f"the body is not valid JSON: {exc}"
 
 
 async def _plain(request: Request, limit: int) -> bytes:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["FILE_CUT_SHORT", "cut_short", "mostly_utf8", "single_byte_encoding", "utf8_mending"]
+__all__ = ["ENCODING_NAMES", "FILE_CUT_SHORT", "cut_short", "mostly_utf8", "single_byte_encoding", "utf8_mending"]
 
 FILE_CUT_SHORT = "the file ends in the middle of a character: it was cut short"
+# The code pages by the names people know them by, for the words of a message.
+ENCODING_NAMES = {"cp1256": "Windows-1256", "cp1252": "Windows-1252"}
 
 _HIGH = re.compile(rb"[\x80-\xff]")
 _IN_LATIN_WORD = re.compile(rb"(?<=[A-Za-z])[\x80-\xff]|[\x80-\xff](?=[A-Za-z])")

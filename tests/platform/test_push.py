@@ -510,6 +510,11 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
 
     r = post(b'{"records": [')
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json" and "not valid JSON" in r.json()["detail"]
+    # A system that writes its Arabic in Windows-1256 is told so, not "str is not valid UTF-8: surrogates not allowed".
+    r = post(json.dumps({"records": [dict(GOOD, description="تبرع")]}, ensure_ascii=False).encode("cp1256"))
+    assert r.status_code == 400 and "not UTF-8 from its byte" in r.json()["detail"] and "Windows-1256" in r.json()["detail"], r.text
+    r = post(json.dumps({"records": [dict(GOOD, description="تبرع")]}, ensure_ascii=False).encode()[:-4])
+    assert r.status_code == 400 and "not valid JSON" in r.json()["detail"], r.text
     r = post(b"x" * 300_000)
     assert r.status_code == 413 and "262144" in r.json()["detail"]
     r = post(json.dumps({"records": [{"id": str(i)} for i in range(201)]}).encode())
