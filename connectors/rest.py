@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, Delivery, SourceRow, Stream, WriteResult, exactjson, hookimpl
 from hub.errors import ConfigError, RecordProblem
-from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, send_groups, send_in_halves
+from hub.httpclient import POLICY_SETTINGS, HttpClient, HttpPolicy, Refused, Unavailable, batch_key, not_json, send_groups, send_in_halves
 from hub.schemacheck import problems_of
 
 if TYPE_CHECKING:
@@ -249,8 +249,8 @@ def _later(value: Any, current: Any) -> bool:
 def _json(resp: httpx.Response, where: str) -> Any:
     try:
         return exactjson.loads_answer(resp.content)
-    except ValueError:
-        raise ConnectorError(f"rest: {where} did not answer JSON") from None
+    except ValueError as exc:
+        raise ConnectorError(not_json(resp, f"rest: {where}", exc)) from None
 
 
 class RestConnector(Connector):

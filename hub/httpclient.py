@@ -37,6 +37,7 @@ __all__ = [
     "HttpPolicy",
     "Refused",
     "Unavailable",
+    "not_json",
     "parse_retry_after",
     "send_groups",
     "send_in_halves",
@@ -114,6 +115,22 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def not_json(resp: httpx.Response, where: str, exc: Exception) -> str:
+    """Why an answer that should be JSON is not, in words a connector's author can act on.
+
+    The usual cause is a page where an API was expected: a login page once a session lapsed,
+    a proxy's error page, the web site at the API's address. Its content type says so.
+    """
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    if "html" in ctype:
+        said = (
+            f"{where} answered an HTML page (status {resp.status_code}), not JSON: a login or error page? check the url and the credentials"
+        )
+    else:
+        said = f"{where} did not answer JSON ({ctype or 'no content type'}, {len(resp.content)} bytes): {exc}"
+    return escape_controls(redactor.redact(said))
 
 
 def _body(resp: httpx.Response) -> Any:
@@ -227,8 +244,8 @@ class HttpClient:
         resp = self.request(method, path, **kwargs)
         try:
             return exactjson.loads_answer(resp.content)
-        except ValueError:
-            raise Unavailable(f"{self.name}: {httpx.URL(self.url(path)).path} did not answer JSON") from None
+        except ValueError as exc:
+            raise Unavailable(not_json(resp, f"{self.name}: {httpx.URL(self.url(path)).path}", exc)) from None
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -227,6 +227,22 @@ def test_an_answer_with_a_byte_order_mark_or_in_utf16_is_read_and_a_bottomless_n
         _read(_open(tmp_path, {"url": server.url}, {"path": "/deep"}))
 
 
+def test_a_page_where_json_was_expected_is_named_for_what_it_is(server, tmp_path):
+    # A CRM whose session lapsed answers its login page with a 200: "did not answer JSON" told
+    # the author nothing of why; the content type does.
+    login = b"<!doctype html><html><body><form action=/login>...</form></body></html>"
+    server.route("GET", "/gifts", lambda req: Response(200, login, {"Content-Type": "text/html; charset=utf-8"}))
+    server.route("GET", "/text", lambda req: Response(200, b"maintenance until 10:00", {"Content-Type": "text/plain"}))
+    with pytest.raises(ConnectorError) as page:
+        _read(_open(tmp_path, {"url": server.url}, {"path": "/gifts"}))
+    assert str(page.value) == (
+        "rest: /gifts answered an HTML page (status 200), not JSON: a login or error page? check the url and the credentials"
+    )
+    with pytest.raises(ConnectorError) as text:
+        _read(_open(tmp_path, {"url": server.url}, {"path": "/text"}))
+    assert str(text.value).startswith("rest: /text did not answer JSON (text/plain, 23 bytes): ")
+
+
 def test_an_incremental_id_past_64_bits_is_kept_whole_as_the_cursor(server, folder):
     """A CRM whose gift numbers are 22-digit integers: the cursor was written as a float, or the run failed."""
     base = 1234567890123456789012
