@@ -87,6 +87,68 @@ def test_the_scaffold_says_in_words_when_its_system_answers_a_page_and_not_json(
     assert "check the url and the token" in r.stderr and "JSONDecodeError" not in r.stderr
 
 
+@contextmanager
+def _paging_api(records, page_size):
+    """A local API that answers ``records`` a page at a time, each page naming the next, as most CRMs do."""
+    from urllib.parse import parse_qs, urlparse
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            query = parse_qs(urlparse(self.path).query)
+            since, start = query.get("since", [""])[0], int(query.get("after", ["0"])[0])
+            newer = [r for r in records if r["updated_at"] > since]
+            more = start + page_size < len(newer)
+            page = {"records": newer[start : start + page_size], "next": str(start + page_size) if more else None}
+            body = json.dumps(page, ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_scaffold_reads_every_page_of_its_system_then_only_what_is_new(scaffolded, tmp_path, monkeypatch):
+    # The template read the first page alone: an author who kept that lost every record past it
+    # without a word, since the run succeeded.
+    env, pkg = scaffolded
+    monkeypatch.setenv("CRM_PLUS_TOKEN", "test-token")
+    records = [
+        {
+            "id": f"G{i}",
+            "donor": "رنا مصطفى",
+            "amount": f"{i}00.50",
+            "currency": "SYP",
+            "date": "2026-10-01",
+            "updated_at": f"2026-10-01T09:{i:02d}:00Z",
+        }
+        for i in range(1, 8)
+    ]
+    with _paging_api(records, page_size=2) as url:
+        example = (pkg / "hub.example.yaml").read_text(encoding="utf-8").replace("https://crm.example.org/api", url)
+        (tmp_path / "hub.yaml").write_text("store: sqlite:///hub.db\n" + example, encoding="utf-8")
+        first = env.run("hub", "run", "crm_plus-source", "--json", cwd=tmp_path)
+        records.append({**records[0], "id": "G9", "updated_at": "2026-10-02T09:00:00Z"})
+        second = env.run("hub", "run", "crm_plus-source", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = json.loads(first.stdout)["runs"][0]
+    assert (run["read"], run["inserted"]) == (7, 7), run
+    assert second.returncode == 0, second.stderr
+    run = json.loads(second.stdout)["runs"][0]
+    assert (run["read"], run["inserted"]) == (1, 1), run
+
+
 def test_bad_names_are_refused(tmp_path, folder):
     r = folder.hub("new", "connector", "CRM Plus")
     assert r.code == 2
