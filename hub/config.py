@@ -48,6 +48,7 @@ class ConnectionConfig:
     schedule: dict | None = None
     description: str = ""
     association: str | None = None
+    transforms: tuple[str, ...] = ()  # as a destination: what every record sent here goes through first
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
             schedule=c.get("schedule"),
             description=c.get("description", ""),
             association=c.get("association"),
+            transforms=tuple(c.get("transforms", ())),
         )
     for name, c in connections.items():
         for d in c.destinations:

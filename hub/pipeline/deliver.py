@@ -4,6 +4,10 @@ A batch the destination takes is marked delivered; records it rejects go to quar
 its reasons (never a silent drop); a transient failure leaves the rows pending with a
 backoff, and the drain stops for this destination until the next run.
 
+A destination configured with ``transforms`` is sent each record as they leave it (the open
+data export without donors' names, say), while the store keeps it whole. A record a transform
+fails on goes to quarantine with the reason, and the rest of its batch is sent.
+
 A destination that declares ``max_in_flight`` above 1 (one that applies record versions, not
 arrival order, such as another Wasl hub) gets that many batches at once, each from its own
 thread: the next batch is on the wire while the receiver stores the one before and this hub
@@ -14,14 +18,16 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import orjson
+
 from hub.connector_faults import connector_code
-from hub.errors import DeliveryError, TransientDeliveryError
+from hub.errors import DeliveryError, RecordProblem, TransientDeliveryError
 from hub.sdk import Connector, Delivery, WriteResult
 from hub.secrets import redactor
 from hub.store import Store
@@ -104,6 +110,7 @@ def drain(
     batch_size: int = 500,
     in_flight: int = 1,
     should_stop: Callable[[], bool] | None = None,
+    transforms: Sequence[tuple[str, Callable]] = (),
 ) -> DrainResult:
     """Deliver every due pending row of ``destination``, up to ``in_flight`` batches at once.
 
@@ -118,19 +125,57 @@ def drain(
             submit = stack.enter_context(ThreadPoolExecutor(in_flight, thread_name_prefix="outbox-send")).submit
         else:
             submit = _done
-        return _Drain(store, destination, connector, run_id, should_stop or _never).run(reader, submit, batch_size, in_flight)
+        drainer = _Drain(store, destination, connector, run_id, should_stop or _never, tuple(transforms))
+        return drainer.run(reader, submit, batch_size, in_flight)
 
 
 class _Drain:
     """One destination's drain: sends batches, then settles each answer in outbox order."""
 
-    def __init__(self, store: Store, destination: str, connector: Connector, run_id: int | None, should_stop: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        destination: str,
+        connector: Connector,
+        run_id: int | None,
+        should_stop: Callable[[], bool],
+        transforms: tuple[tuple[str, Callable], ...] = (),
+    ) -> None:
         self.store = store
         self.destination = destination
         self.connector = connector
         self.run_id = run_id
         self.should_stop = should_stop
+        self.transforms = transforms
         self.result = DrainResult()
+
+    def deliveries(self, entity: str, items: list[dict]) -> tuple[list[Delivery], dict[str, list[RecordProblem]]]:
+        """The batch as the destination is sent it, and the records a transform failed on (by key).
+
+        Without transforms the stored JSON goes as it is. A failed record keeps its stored
+        version in its Delivery, for the quarantine to hold.
+        """
+        if not self.transforms:
+            return [Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]) for r in items], {}
+        out, failed = [], {}
+        context = {"connection": self.destination, "entity": entity}
+        for r in items:
+            record, problem = orjson.loads(r["raw"]), None
+            for name, fn in self.transforms:
+                try:
+                    record = fn(record, context)
+                except Exception as exc:  # a plugin's error: this record's, said with the transform's name
+                    problem = f"transform {name} failed: {type(exc).__name__}: {exc}"
+                else:
+                    problem = None if isinstance(record, dict) else f"transform {name} returned no record"
+                if problem:
+                    break
+            if problem:
+                failed[r["idempotency_key"]] = [RecordProblem("(record)", "transform", redactor.redact(problem))]
+                out.append(Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]))
+            else:
+                out.append(Delivery(r["idempotency_key"], entity, r["key"], r["version"], record=record))
+        return out, failed
 
     def fetch(self, after_id: int, limit: int) -> list[dict]:
         with self.store.engine.connect() as conn:
@@ -145,7 +190,11 @@ class _Drain:
                 while len(window) < in_flight and not self.should_stop():
                     if queued:
                         entity, items = queued.popleft()
-                        deliveries = [Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]) for r in items]
+                        deliveries, failed = self.deliveries(entity, items)
+                        if failed:
+                            items, deliveries = self.refuse(entity, items, deliveries, failed)
+                            if not items:
+                                continue
                         window.append(_Sent(entity, items, deliveries, utcnow(), submit(self.write, entity, deliveries)))
                     elif upcoming is not None:
                         rows = upcoming.result()
@@ -170,6 +219,15 @@ class _Drain:
         finally:
             for sent in window:  # an unexpected error: let the other sends finish before it is raised
                 sent.answer.exception()
+
+    def refuse(
+        self, entity: str, items: list[dict], deliveries: list[Delivery], failed: dict[str, list[RecordProblem]]
+    ) -> tuple[list[dict], list[Delivery]]:
+        """Quarantine the records a transform failed on, never sent; returns the rest of the batch, to send."""
+        whole = _Sent(entity, items, deliveries, utcnow(), _done(WriteResult))
+        self.settle(whole.part(failed.__contains__), WriteResult(rejected=failed))
+        rest = whole.part(lambda key: key not in failed)
+        return rest.items, rest.deliveries
 
     def write(self, entity: str, deliveries: list[Delivery]) -> WriteResult:
         """The destination's ``write``; a disk's refusal is left to :func:`_answer`, a plugin's own error is said as its fault."""

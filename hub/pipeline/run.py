@@ -12,7 +12,7 @@ import copy
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from hub.store import runs as run_store
 from hub.store import state as state_store
 from hub.store.db import let_go_after_interrupt
 from hub.store.failures import in_words
+from hub.text.nearest import did_you_mean
 
 __all__ = [
     "begin_run",
@@ -58,6 +59,21 @@ DEFERRED = "delivery deferred:"  # a run's flag: what a destination could not ta
 Progress = Callable[[str, int], None]
 
 
+def named_transforms(hub: Hub, names: Sequence[str], where: str) -> list[tuple[str, Callable]]:
+    """The plugins' transforms that ``names`` lists, in order; an unknown name is a ConfigError at ``where``."""
+    transforms = []
+    for name in names:
+        try:
+            transforms.append((name, hub.plugins.transforms.get(name)))
+        except KeyError:
+            guess = did_you_mean(name, hub.plugins.transforms.names())
+            raise ConfigError(
+                f"{where}: unknown transform {name!r}{guess}",
+                hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}",
+            ) from None
+    return transforms
+
+
 def build_preparer(hub: Hub, connection: str, stream: Stream) -> Preparer:
     """The per-record pipeline of one stream, from the config as it is now."""
     cfg = stream.config
@@ -65,15 +81,7 @@ def build_preparer(hub: Hub, connection: str, stream: Stream) -> Preparer:
     mapping = None
     if cfg is not None and cfg.mapping:
         mapping = compile_mapping(cfg.mapping, timezone=hub.config.timezone, where=f"{where}.mapping", keep_unmapped=cfg.keep_unmapped)
-    transforms = []
-    for name in cfg.transforms if cfg else ():
-        try:
-            transforms.append((name, hub.plugins.transforms.get(name)))
-        except KeyError:
-            raise ConfigError(
-                f"{where}.transforms: unknown transform {name!r}",
-                hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}",
-            ) from None
+    transforms = named_transforms(hub, cfg.transforms if cfg else (), f"{where}.transforms")
     skip = compile_skip_rules(list(cfg.skip), where=f"{where}.skip") if cfg is not None else None
     return Preparer(stream.entity, stream.key, mapping, transforms, {"connection": connection, "stream": stream.name}, skip)
 
@@ -237,6 +245,8 @@ def drain_destinations(
     for d in destinations:
         if should_stop is not None and should_stop():
             break
+        cfg = hub.config.connections.get(d)
+        transforms = named_transforms(hub, cfg.transforms if cfg else (), f"connections.{d}.transforms")
         connector = hub.open_connector(d)
         try:
             notes += notice_replaced_store(hub, d, connector)
@@ -244,6 +254,7 @@ def drain_destinations(
                 hub.store,
                 d,
                 connector,
+                transforms=transforms,
                 run_id=run_id,
                 batch_size=getattr(connector, "batch_size", 500),
                 in_flight=connector.max_in_flight,

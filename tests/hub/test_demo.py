@@ -51,7 +51,17 @@ def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
     paid = [json.loads(x) for x in (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(x["id"] for x in paid if x["status"] == "received" and "transactions" in x) == ["AM-1005", "AM-1020", "AM-1035"]
     exported = (folder.path / "demo" / "platform-export" / "donation.jsonl").read_text(encoding="utf-8")
-    assert len(exported.splitlines()) == 43 and "فاطمة علي الشامي" in exported, "40 pledges and gifts, then 3 of them paid"
+    assert len(exported.splitlines()) == 43, "40 pledges and gifts, then 3 of them paid"
+    assert "كفالة أيتام" in exported, "Arabic as written"
+    assert "فاطمة علي الشامي" not in exported and all(set(x.get("donor", {})) <= {"type", "country"} for x in paid), (
+        "open data names no donor"
+    )
+    query = "select data from records where key = 'assoc-amal|AM-1001'"
+    if folder.store_url:
+        stored = folder.sql(query)[0][0]
+    else:
+        stored = sqlite3.connect(folder.path / "demo" / "demo.db").execute(query).fetchone()[0]
+    assert json.loads(stored)["donor"]["name"] == "فاطمة علي الشامي", "the association's store keeps its donors"
     d7 = next(json.loads(x) for x in exported.splitlines() if json.loads(x)["id"] == "AM-1007")
     assert (d7["amount"], d7["donated_at"]) == ("50000", "2026-09-02T00:00:00+03:00"), "Arabic-Indic digits read"
 
