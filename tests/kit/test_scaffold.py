@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from hub.testing import Response, TestServer
 from tests.kit.fresh_env import FreshEnv
 
 
@@ -46,30 +44,9 @@ def test_the_scaffold_example_config_is_valid_and_runs(scaffolded, tmp_path):
     assert cfg.connections["crm_plus-source"].connector == "crm_plus"
 
 
-@contextmanager
-def _login_page_server():
-    """A local server that answers every GET with an HTML login page, as a proxy in front of a CRM does."""
-
-    class LoginPage(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the name http.server calls
-            body = b"<html><body>Sign in</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LoginPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def _login_page(req):
+    """What a proxy in front of a CRM answers every request with: its HTML login page."""
+    return Response(200, b"<html><body>Sign in</body></html>", {"Content-Type": "text/html; charset=utf-8"})
 
 
 def test_the_scaffold_says_in_words_when_its_system_answers_a_page_and_not_json(scaffolded, tmp_path, monkeypatch):
@@ -78,7 +55,9 @@ def test_the_scaffold_says_in_words_when_its_system_answers_a_page_and_not_json(
     example = (pkg / "hub.example.yaml").read_text(encoding="utf-8")
     assert "token: ${CRM_PLUS_TOKEN}" in example, "environment variables are named in capitals"
     monkeypatch.setenv("CRM_PLUS_TOKEN", "test-token")
-    with _login_page_server() as url:
+    with TestServer() as server:
+        server.route("GET", "/records", _login_page)
+        url = server.url
         config = "store: sqlite:///hub.db\n" + example.replace("https://crm.example.org/api", url)
         (tmp_path / "hub.yaml").write_text(config, encoding="utf-8")
         r = env.run("hub", "check", "crm_plus-source", cwd=tmp_path)
@@ -87,36 +66,16 @@ def test_the_scaffold_says_in_words_when_its_system_answers_a_page_and_not_json(
     assert "check the url and the token" in r.stderr and "JSONDecodeError" not in r.stderr
 
 
-@contextmanager
-def _paging_api(records, page_size):
-    """A local API that answers ``records`` a page at a time, each page naming the next, as most CRMs do."""
-    from urllib.parse import parse_qs, urlparse
+def _pages(records, page_size):
+    """An API that answers ``records`` a page at a time, each page naming the next, as most CRMs do."""
 
-    class Pages(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the name http.server calls
-            query = parse_qs(urlparse(self.path).query)
-            since, start = query.get("since", [""])[0], int(query.get("after", ["0"])[0])
-            newer = [r for r in records if r["updated_at"] > since]
-            more = start + page_size < len(newer)
-            page = {"records": newer[start : start + page_size], "next": str(start + page_size) if more else None}
-            body = json.dumps(page, ensure_ascii=False).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def page(req):
+        since, start = req.arg("since", ""), int(req.arg("after") or 0)
+        newer = [r for r in records if r["updated_at"] > since]
+        more = start + page_size < len(newer)
+        return Response(200, {"records": newer[start : start + page_size], "next": str(start + page_size) if more else None})
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return page
 
 
 def test_the_scaffold_reads_every_page_of_its_system_then_only_what_is_new(scaffolded, tmp_path, monkeypatch):
@@ -135,7 +94,9 @@ def test_the_scaffold_reads_every_page_of_its_system_then_only_what_is_new(scaff
         }
         for i in range(1, 8)
     ]
-    with _paging_api(records, page_size=2) as url:
+    with TestServer() as server:
+        server.route("GET", "/records", _pages(records, page_size=2))
+        url = server.url
         example = (pkg / "hub.example.yaml").read_text(encoding="utf-8").replace("https://crm.example.org/api", url)
         (tmp_path / "hub.yaml").write_text("store: sqlite:///hub.db\n" + example, encoding="utf-8")
         first = env.run("hub", "run", "crm_plus-source", "--json", cwd=tmp_path)
