@@ -91,6 +91,8 @@ def check(ctx: click.Context, connection: str, as_json: bool) -> None:
             )
             if "trial" in s:
                 _say_trial(s["trial"])
+        if result.get("transforms"):
+            say(f"  records sent here go through: {', '.join(result['transforms'])}")
     if any(s.get("trial", {}).get("would_quarantine") for s in streams):
         raise SystemExit(1)
 

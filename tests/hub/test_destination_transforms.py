@@ -92,6 +92,7 @@ def test_a_mistyped_transform_name_on_a_destination_is_named_with_the_likely_one
     assert not (folder.path / "export" / "donation.jsonl").exists()
     folder.write("hub.yaml", EXPORT_WITHOUT_DONORS)
     assert json.loads(folder.hub("check", "export", "--json").out)["transforms"] == ["drop_donor_contact"]
+    assert "records sent here go through: drop_donor_contact" in folder.hub("check", "export").out
     r = folder.hub("run", "amal", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["runs"][0]["delivered"] == 3
