@@ -255,7 +255,8 @@ class _Drain:
                         "entity": sent.entity,
                         "stage": "deliver",
                         "line": None,
-                        "raw": d.record,
+                        # The stored version, not what a transform made of it: a replay finds its outbox row by it.
+                        "raw": d.record if d.raw is not None else orjson.loads(r["raw"]),
                         "errors": rejected[r["idempotency_key"]],
                     }
                     for r, d in bad

@@ -48,6 +48,7 @@ AR = {
     "records stored": "سجلات مخزنة",
     "failures": "إخفاقات",
     "Settings": "الإعدادات",
+    "Records sent here go through": "تمرّ السجلات المرسلة إلى هنا عبر",
     "Schedule": "الجدولة",
     "not scheduled": "غير مجدول",
     "paused": "متوقف مؤقتاً",

@@ -229,6 +229,7 @@ def connection_page(request: Request, name: str, checked: str | None = None, pro
         settings=_masked(cfg.settings),
         streams=cfg.streams,
         destinations=cfg.destinations,
+        transforms=cfg.transforms,
         schedule_cron=schedule.get("cron", ""),
         runs=admin.runs_list(hub, user, connection=name, limit=10),
         checked=checked,

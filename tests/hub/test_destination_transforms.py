@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from hub.testing import Response, TestServer
 from tests.conftest import DONATION_HEADER, DONATIONS_CONFIG, donation_rows
 
 EXPORT_WITHOUT_DONORS = DONATIONS_CONFIG.format(batch_size=5000).replace(
@@ -96,3 +97,38 @@ def test_a_mistyped_transform_name_on_a_destination_is_named_with_the_likely_one
     r = folder.hub("run", "amal", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["runs"][0]["delivered"] == 3
+
+
+def test_a_trimmed_record_the_destination_refused_is_sent_again_trimmed_once_it_is_mended(folder):
+    # The quarantine keeps the stored version (a replay finds its outbox row by it); what goes
+    # out on the replay still passes through the destination's transforms.
+    with TestServer() as crm:
+        mended, taken = [], []
+
+        def donations(req):
+            record = req.json()
+            if record["id"] == "D0000002" and not mended:
+                return Response(422, {"detail": "unknown donor"})
+            taken.append(record)
+            return Response(201, {})
+
+        crm.route("POST", "/donations", donations)
+        config = DONATIONS_CONFIG.format(batch_size=5000).replace(
+            "  export:\n    connector: jsonl\n    settings: {folder: export}\n",
+            "  export:\n    connector: rest\n"
+            f"    settings: {{url: '{crm.url}', retries: 0, write: {{path: /donations, mode: each}}}}\n"
+            "    transforms: [drop_donor_contact]\n",
+        )
+        assert "connector: rest" in config
+        folder.write("hub.yaml", config)
+        folder.write_csv("donations.csv", DONATION_HEADER, donation_rows(4), encoding="utf-8-sig")
+        assert folder.hub("run", "amal").code == 1
+        assert sorted(x["id"] for x in taken) == ["D0000000", "D0000001", "D0000003"]
+        [entry] = json.loads(folder.hub("quarantine", "list", "--json").out)
+        shown = json.loads(folder.hub("quarantine", "show", str(entry["id"]), "--json").out)
+        assert shown["raw"]["donor"]["name"] == "محمد أحمد", "the stored version is what the quarantine keeps"
+        mended.append(True)
+        r = folder.hub("quarantine", "replay", str(entry["id"]))
+        assert r.code == 0, r.out + r.err
+    assert [x["id"] for x in taken] == ["D0000000", "D0000001", "D0000003", "D0000002"]
+    assert all("donor" not in x for x in taken), "sent trimmed, the first time and on the replay"

@@ -40,6 +40,7 @@ def _config() -> str:
             "auth": {"type": "header", "name": "X-Api-Key", "value": "literal-api-key-123"},
             "write": {"path": "/donations"},
         },
+        "transforms": ["drop_donor_contact"],
     }
     return yaml.safe_dump({"store": "sqlite:///hub.db", "connections": connections}, allow_unicode=True, sort_keys=False)
 

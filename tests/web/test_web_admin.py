@@ -569,6 +569,7 @@ def test_settings_never_show_a_secret(browse, site):
     settings = page.locator("dl.settings")
     expect(settings).to_contain_text("X-Api-Key")
     expect(settings).to_contain_text("crm.example.org")
+    expect(page.locator("main")).to_contain_text("Records sent here go through: drop_donor_contact")
     html = page.content()
     for secret in ("literal-api-key-123", "crm-password", "crm-user"):
         assert secret not in html
