@@ -46,6 +46,13 @@ connections:
           channel: {column: طريقة الدفع, map: {نقدي: cash, تحويل: bank_transfer}, default: direct}
           status: {const: received}
           donor.name: اسم المتبرع
+    # destinations: [platform]     # where what it stores is sent: uncomment with the block below
+
+  # The national platform: another Wasl hub's API, pushed to with your association's token.
+  # platform:
+  #   connector: wasl
+  #   settings: {url: "https://platform.example.org", token: "${PLATFORM_TOKEN}"}
+  #   transforms: [drop_donor_contact]   # donors' names and accounts stay in this hub
 """
 
 

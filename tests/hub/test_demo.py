@@ -92,3 +92,13 @@ def test_init_writes_a_starter_config_that_loads(folder):
     r = folder.hub("check", "donations")
     assert r.code == 2 and "data/donations.csv: no such file" in r.err
     assert folder.hub("init").code == 0 and "keeping it" in folder.hub("init").out
+    # The platform block it shows commented out is a valid config once uncommented.
+    from hub.config import load_config
+
+    text = (folder.path / "hub.yaml").read_text(encoding="utf-8")
+    uncommented = text.replace("    # destinations:", "    destinations:").replace("  # platform:", "  platform:").replace("  #   ", "    ")
+    assert uncommented != text
+    (folder.path / "uncommented.yaml").write_text(uncommented, encoding="utf-8")
+    cfg = load_config(folder.path / "uncommented.yaml")
+    assert cfg.connections["donations"].destinations == ("platform",)
+    assert cfg.connections["platform"].connector == "wasl" and cfg.connections["platform"].transforms == ("drop_donor_contact",)
