@@ -197,11 +197,13 @@ def _account(s: str) -> str:
 
 
 def unknown_type(kind: Any, where: str) -> ConfigError:
+    """The error for a mapping ``type:`` the hub has no converter for, with the likely one."""
     guess = did_you_mean(kind, sorted(TYPES))
     return ConfigError(f"{where}.type: unknown type {kind!r}{guess}", hint=f"one of {', '.join(sorted(TYPES))}")
 
 
 def converter(kind: str, spec: dict, zone: ZoneInfo, where: str) -> Callable[[str], Any]:
+    """The function reading one cell's text as ``kind`` (a field's ``spec`` gives formats, separator); BadCell when it cannot."""
     formats = spec.get("format", [])
     formats = [formats] if isinstance(formats, str) else list(formats)
     if kind == "string":

@@ -28,7 +28,7 @@ from hub.services.tokens import Principal
 from hub.store import epochs
 from hub.store.db import HEAD_REVISION
 from hub.store.types import MAX_ROW_ID
-from hub.text.legacy import ENCODING_NAMES, cut_short, single_byte_encoding
+from hub.text.legacy import code_page_name, cut_short, not_utf8_from
 
 __all__ = ["operations", "router"]
 
@@ -114,11 +114,7 @@ def _not_json(raw: bytes, exc: Exception) -> str:
     except UnicodeDecodeError as bad:
         if cut_short(bad):
             return "the body ends in the middle of a character: it was cut short"
-        encoding = ENCODING_NAMES[single_byte_encoding(raw)]
-        return (
-            f"the body is not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X}): "
-            f"JSON is sent as UTF-8; was it written in {encoding}?"
-        )
+        return f"the body is {not_utf8_from(raw, bad)}: JSON is sent as UTF-8; was it written in {code_page_name(raw)}?"
     return f"the body is not valid JSON: {exc}"
 
 

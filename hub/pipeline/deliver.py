@@ -152,8 +152,8 @@ class _Drain:
     def deliveries(self, entity: str, items: list[dict]) -> tuple[list[Delivery], dict[str, list[RecordProblem]]]:
         """The batch as the destination is sent it, and the records a transform failed on (by key).
 
-        Without transforms the stored JSON goes as it is. A failed record keeps its stored
-        version in its Delivery, for the quarantine to hold.
+        Without transforms the stored JSON goes as it is. A failed record keeps its place in the
+        batch (as stored) until :meth:`refuse` takes it out.
         """
         if not self.transforms:
             return [Delivery(r["idempotency_key"], entity, r["key"], r["version"], raw=r["raw"]) for r in items], {}
@@ -241,12 +241,12 @@ class _Drain:
             rejected = {r["idempotency_key"]: [{"path": "(record)", "rule": "delivery", "message": msg}] for r in sent.items}
         else:
             rejected = {k: [p.as_dict() for p in v] for k, v in outcome.rejected.items()}
-        bad = [(r, d) for r, d in zip(sent.items, sent.deliveries) if r["idempotency_key"] in rejected]
+        bad = [r for r in sent.items if r["idempotency_key"] in rejected]
         good = [r["id"] for r in sent.items if r["idempotency_key"] not in rejected]
         with self.store.engine.begin() as conn:
             outbox_store.mark_delivered(conn, good, now=sent.at)
             if bad:
-                outbox_store.mark_failed(conn, [r["id"] for r, _d in bad], error="rejected by destination")
+                outbox_store.mark_failed(conn, [r["id"] for r in bad], error="rejected by destination")
                 q = [
                     {
                         "run_id": self.run_id,
@@ -255,11 +255,11 @@ class _Drain:
                         "entity": sent.entity,
                         "stage": "deliver",
                         "line": None,
-                        # The stored version, not what a transform made of it: a replay finds its outbox row by it.
-                        "raw": d.record if d.raw is not None else orjson.loads(r["raw"]),
+                        # The stored version (the outbox row's), not what a transform made of it: a replay finds the row by it.
+                        "raw": orjson.loads(r["raw"]),
                         "errors": rejected[r["idempotency_key"]],
                     }
-                    for r, d in bad
+                    for r in bad
                 ]
                 ids_q = quarantine_store.add_entries(conn, q, now=sent.at)
                 self.result.quarantined += [{"id": i, "line": None, "stage": "deliver", "errors": e["errors"]} for i, e in zip(ids_q, q)]

@@ -47,9 +47,11 @@ __all__ = [
     "destinations_for",
     "DEFERRED",
     "delivery_targets",
+    "destination_transforms",
     "drain_destinations",
     "end_run",
     "fail_run",
+    "named_transforms",
     "reports_deleted",
     "run_connection",
 ]
@@ -72,6 +74,12 @@ def named_transforms(hub: Hub, names: Sequence[str], where: str) -> list[tuple[s
                 hint=f"known: {', '.join(hub.plugins.transforms.names()) or 'none'}",
             ) from None
     return transforms
+
+
+def destination_transforms(hub: Hub, destination: str) -> list[tuple[str, Callable]]:
+    """What every record sent to ``destination`` goes through first (its connection's ``transforms``)."""
+    cfg = hub.config.connections.get(destination)
+    return named_transforms(hub, cfg.transforms if cfg else (), f"connections.{destination}.transforms")
 
 
 def build_preparer(hub: Hub, connection: str, stream: Stream) -> Preparer:
@@ -245,8 +253,7 @@ def drain_destinations(
     for d in destinations:
         if should_stop is not None and should_stop():
             break
-        cfg = hub.config.connections.get(d)
-        transforms = named_transforms(hub, cfg.transforms if cfg else (), f"connections.{d}.transforms")
+        transforms = destination_transforms(hub, d)
         connector = hub.open_connector(d)
         try:
             notes += notice_replaced_store(hub, d, connector)

@@ -13,7 +13,7 @@ from pathlib import Path
 from hub import exactjson
 from hub.errors import InputError, RecordProblem
 from hub.readers.filekind import kind_of
-from hub.text.legacy import ENCODING_NAMES, cut_short, single_byte_encoding, utf8_mending
+from hub.text.legacy import code_page_name, cut_short, not_utf8_from, utf8_mending
 
 __all__ = ["JsonlFile"]
 
@@ -67,6 +67,6 @@ def _as_text(raw: bytes, exc: Exception) -> tuple[str, str]:
                 "the line ends in the middle of a character: the file was cut short (an interrupted copy or download?)",
             )
         return utf8_mending(raw), (
-            f"the line is not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X}): "
-            f"a line from a file in another encoding, such as Windows-1256? (those bytes kept as read in {ENCODING_NAMES[single_byte_encoding(raw)]})"
+            f"the line is {not_utf8_from(raw, bad)}: "
+            f"a line from a file in another encoding, such as Windows-1256? (those bytes kept as read in {code_page_name(raw)})"
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.app import Hub
 from hub.connector_faults import connector_code, streams_of
-from hub.pipeline.run import build_preparer, check_columns, named_transforms, reports_deleted
+from hub.pipeline.run import build_preparer, check_columns, destination_transforms, reports_deleted
 from hub.pipeline.trial import try_rows
 
 __all__ = ["check_connection"]
@@ -21,8 +21,7 @@ __all__ = ["check_connection"]
 
 def check_connection(hub: Hub, connection: str) -> dict[str, Any]:
     """What the check found; the connector's CheckFailed, or a ConfigError/InputError, when it cannot reach or read."""
-    cfg = hub.config.connections.get(connection)
-    sends_through = named_transforms(hub, cfg.transforms if cfg else (), f"connections.{connection}.transforms")
+    sends_through = destination_transforms(hub, connection)
     connector = hub.open_connector(connection)
     try:
         with connector_code(connector, "checking its system"):

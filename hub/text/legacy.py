@@ -18,11 +18,10 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["ENCODING_NAMES", "FILE_CUT_SHORT", "cut_short", "mostly_utf8", "single_byte_encoding", "utf8_mending"]
+__all__ = ["FILE_CUT_SHORT", "code_page_name", "cut_short", "mostly_utf8", "not_utf8_from", "single_byte_encoding", "utf8_mending"]
 
 FILE_CUT_SHORT = "the file ends in the middle of a character: it was cut short"
-# The code pages by the names people know them by, for the words of a message.
-ENCODING_NAMES = {"cp1256": "Windows-1256", "cp1252": "Windows-1252"}
+_NAMES = {"cp1256": "Windows-1256", "cp1252": "Windows-1252"}  # as people know them
 
 _HIGH = re.compile(rb"[\x80-\xff]")
 _IN_LATIN_WORD = re.compile(rb"(?<=[A-Za-z])[\x80-\xff]|[\x80-\xff](?=[A-Za-z])")
@@ -58,6 +57,16 @@ def single_byte_encoding(raw: bytes) -> str:
     if not high:
         return "cp1256"  # ASCII alone: either reads it the same
     return "cp1252" if len(_IN_LATIN_WORD.findall(raw)) * 2 > high else "cp1256"
+
+
+def code_page_name(raw: bytes) -> str:
+    """The code page ``raw`` reads as (:func:`single_byte_encoding`), by the name people know it by."""
+    return _NAMES[single_byte_encoding(raw)]
+
+
+def not_utf8_from(raw: bytes, bad: UnicodeDecodeError) -> str:
+    """Where ``raw`` stops being UTF-8, in words: 'not UTF-8 from its byte 95 (0xCA)'."""
+    return f"not UTF-8 from its byte {bad.start + 1} (0x{raw[bad.start]:02X})"
 
 
 def _legacy_handler(encoding: str):
