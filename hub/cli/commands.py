@@ -257,7 +257,11 @@ def runs(ctx: click.Context, follow, connection, status, limit, as_json) -> None
     if as_json:
         emit_json(rows)
     else:
-        table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in rows])
+        if connection or status:
+            empty = "no runs" + (f" of {connection}" if connection else "") + (f" with status {status}" if status else "")
+        else:
+            empty = "no runs yet: `hub run NAME` runs a connection now"
+        table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in rows], empty=empty)
 
 
 def _run_one(hub, name: str, show_progress: bool, stop: StopRequest) -> dict:
@@ -454,6 +458,7 @@ def audit_list(ctx, limit, as_json) -> None:
             None,
             ["id", "at", "actor", "action", "subject", "detail"],
             [[r["id"], local_time(r["at"], zone), r["actor"], r["action"], r["subject"], _in_a_line(r["detail"], r["id"])] for r in rows],
+            empty="the audit log is empty: nothing has been written through the API or changed by an admin yet",
         )
 
 

@@ -79,8 +79,17 @@ def emit_json(obj: Any) -> None:
     sys.stdout.write(redactor.redact(text) + "\n")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print a table; cells are shown as text, None as an empty cell."""
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str | None = None) -> None:
+    """Print a table; cells are shown as text, None as an empty cell.
+
+    ``empty``: the sentence printed instead when there are no rows. A frame of headers with
+    nothing under it leaves an admin wondering whether the command worked; a list says what
+    it holds ("no runs yet") and, where there is one, the command that makes the first.
+    """
+    rows = list(rows)
+    if not rows and empty is not None:
+        say(empty)
+        return
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in columns:
         t.add_column(c, overflow="fold")

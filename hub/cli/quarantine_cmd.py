@@ -42,6 +42,7 @@ def q_list(ctx, connection, status, limit, as_json) -> None:
             ]
             for r in rows
         ],
+        empty=f"no {'' if status == 'any' else status + ' '}records in quarantine" + (f" from {connection}" if connection else ""),
     )
 
 

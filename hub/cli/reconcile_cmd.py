@@ -124,6 +124,7 @@ def matches_list(ctx, status, as_json_flag) -> None:
             ]
             for r in rows
         ],
+        empty=f"no {'' if status == 'any' else status + ' '}decisions: `hub reconcile` matches the bank lines in the store",
     )
 
 

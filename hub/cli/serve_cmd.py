@@ -107,6 +107,7 @@ def schedule_list(ctx, as_json) -> None:
                 ]
                 for r in rows
             ],
+            empty="nothing is scheduled: give a connection or a job a schedule in hub.yaml, e.g. schedule: {cron: '0 2 * * *'}",
         )
 
 

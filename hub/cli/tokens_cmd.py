@@ -71,6 +71,7 @@ def tokens_list(ctx, as_json) -> None:
             + [local_time(r[at], zone) for at in ("created_at", "last_used_at", "expires_at", "revoked_at")]
             for r in rows
         ],
+        empty="no tokens yet: `hub tokens create NAME --association ID --write` makes one an association's hub pushes with",
     )
 
 

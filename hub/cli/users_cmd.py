@@ -49,6 +49,7 @@ def users_list(ctx, as_json) -> None:
         "users",
         ["id", "email", "name", "scope", "disabled", "last login"],
         [[r["id"], r["email"], r["name"], r["scope"], r["disabled"], r["last_login_at"]] for r in rows],
+        empty="no accounts yet: `hub users create EMAIL --name NAME` makes one for the web admin",
     )
 
 

@@ -62,3 +62,34 @@ def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
     assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus") == "2026-11-29 23:33 +03"
     assert local_time("2026-03-29T12:00:00+00:00", "Asia/Kolkata") == "2026-03-29 17:30 +05:30"
     assert local_time("not a time", "Asia/Damascus") == "not a time"
+
+
+def test_an_empty_list_says_what_it_holds_and_how_to_make_the_first(folder):
+    # A fresh hub's lists printed a frame of headers with nothing under it: an admin could not
+    # tell an empty list from a command that failed to read.
+    import json
+
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  a:\n    connector: csv\n    settings: {path: a.csv}\n"
+        "    streams:\n      s: {entity: association}\n",
+    )
+    said = {
+        ("runs",): "no runs yet: `hub run NAME` runs a connection now",
+        ("runs", "--connection", "a", "--status", "failed"): "no runs of a with status failed",
+        ("quarantine", "list"): "no open records in quarantine",
+        ("quarantine", "list", "--status", "any", "--connection", "a"): "no records in quarantine from a",
+        ("tokens", "list"): "no tokens yet: `hub tokens create NAME --association ID --write`",
+        ("users", "list"): "no accounts yet: `hub users create EMAIL --name NAME`",
+        ("matches", "list"): "no suggested decisions: `hub reconcile`",
+        ("audit", "list"): "the audit log is empty",
+        ("schedule", "list"): "nothing is scheduled: give a connection or a job a schedule in hub.yaml",
+    }
+    for args, words in said.items():
+        answer = folder.hub(*args, env={"COLUMNS": "250"})
+        assert answer.code == 0 and words in answer.out and "┏" not in answer.out, (args, answer.out, answer.err)
+        assert json.loads(folder.hub(*args, "--json").out) == [], "JSON stays an empty list for scripts"
+    # Once there is something to list, the table is back.
+    folder.write("a.csv", "id,name_ar\nA1,جمعية\n")
+    assert folder.hub("run", "a").code == 1  # exit 1: the record lacks required fields and is quarantined
+    assert "┏" in folder.hub("runs").out and "┏" in folder.hub("quarantine", "list").out
