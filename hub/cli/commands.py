@@ -518,7 +518,11 @@ def export(ctx, path, entities, association, lang) -> None:
     from hub.services.export import export_workbook
 
     counts = export_workbook(open_hub(ctx), path, entities=list(entities) or None, association=association, lang=lang)
-    say(f"wrote {path}: " + ", ".join(f"{e} {n}" for e, n in counts.items()))
+    if counts:
+        say(f"wrote {path}: " + ", ".join(f"{e} {n}" for e, n in counts.items()))
+    else:
+        # "wrote report.xlsx: " and an empty workbook read like a failure to find the records.
+        say(f"wrote {path}: the store holds no records" + (f" of association {association}" if association else "") + " yet")
 
 
 COMMANDS.append(export)

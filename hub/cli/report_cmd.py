@@ -91,6 +91,7 @@ def report_command(ctx, association, program, date_from, date_to, as_json) -> No
             ]
             for p in account["programs"]
         ],
+        empty="Programs: none stored, and no donation or distribution names one",
     )
 
 

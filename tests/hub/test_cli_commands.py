@@ -89,6 +89,9 @@ def test_an_empty_list_says_what_it_holds_and_how_to_make_the_first(folder):
         answer = folder.hub(*args, env={"COLUMNS": "250"})
         assert answer.code == 0 and words in answer.out and "┏" not in answer.out, (args, answer.out, answer.err)
         assert json.loads(folder.hub(*args, "--json").out) == [], "JSON stays an empty list for scripts"
+    written = folder.hub("export", "all.xlsx")
+    assert written.code == 0 and written.out.strip() == "wrote all.xlsx: the store holds no records yet", written.out
+    assert "Programs: none stored, and no donation or distribution names one" in folder.hub("report").out
     # Once there is something to list, the table is back.
     folder.write("a.csv", "id,name_ar\nA1,جمعية\n")
     assert folder.hub("run", "a").code == 1  # exit 1: the record lacks required fields and is quarantined
