@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from hub.errors import HubError, NotFoundError, StoreError
+from hub.schema import load_schema
 from hub.secrets import redactor
 from hub.services.ingest import ApiProblem
 
@@ -35,6 +36,29 @@ def problem(status: int, detail: str, errors: list[dict] | None = None, headers:
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _expected_by_pattern() -> dict[str, str]:
+    """The common schema's words for each pattern a query parameter takes from it (``x-expected``)."""
+    defs = load_schema("bank_transaction")["$defs"]
+    return {d["pattern"]: d["x-expected"] for d in defs.values() if "pattern" in d and "x-expected" in d}
+
+
+_EXPECTED = _expected_by_pattern()
+
+
+def _parameter_error(e: dict) -> dict:
+    """One of FastAPI's validation errors as ``{path, rule, message}``, a pattern's in the schema's words.
+
+    ``?governorate=SY99`` was answered "String should match pattern '^SY(0[1-9]|1[0-4])$'":
+    true, and a regular expression to decode; the schema says what it means.
+    """
+    path = ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "header", "body"))
+    message = e.get("msg", "")
+    expected = _EXPECTED.get((e.get("ctx") or {}).get("pattern", ""))
+    if e.get("type") == "string_pattern_mismatch" and expected:
+        message = f"{e.get('input')!r} is not {expected}" if expected.startswith("a ") else f"{e.get('input')!r}: expected {expected}"
+    return {"path": path, "rule": e.get("type", ""), "message": message}
+
+
 def install(app: FastAPI) -> None:
     """Route every error the API can meet to a problem document."""
 
@@ -44,15 +68,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {
-                "path": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "header", "body")),
-                "rule": e.get("type", ""),
-                "message": e.get("msg", ""),
-            }
-            for e in exc.errors()
-        ]
-        return problem(422, "the request's parameters are not valid", errors)
+        errors = [_parameter_error(e) for e in exc.errors()]
+        # The sentence names the first wrong parameter: a person reads the detail, not the list.
+        first = f": {errors[0]['path']}: {errors[0]['message']}" if errors else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return problem(422, f"the request's parameters are not valid{first}{more}", errors)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> Response:

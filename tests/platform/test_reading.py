@@ -109,6 +109,12 @@ def test_filters_by_governorate_sector_and_dates(api):
     # A governorate or sector no record can hold is named, not answered with an empty page.
     r = httpx.get(f"{api.url}/api/v1/distribution", params={"governorate": "SY15"}, headers=platform)
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "governorate", r.text
+    # In the schema's words, not as the regular expression it is checked with; the detail names it.
+    assert r.json()["errors"][0]["message"] == "'SY15' is not a P-code from SY01 to SY14", r.text
+    assert r.json()["detail"] == "the request's parameters are not valid: governorate: 'SY15' is not a P-code from SY01 to SY14"
+    r = httpx.get(f"{api.url}/api/v1/donation", params={"association": " amal", "limit": 0}, headers=platform)
+    assert r.status_code == 422 and r.json()["detail"].endswith("(and 1 more)"), r.text
+    assert "' amal': expected 1 to 120 characters, no space at either end" in r.json()["detail"], r.text
     r = httpx.get(f"{api.url}/api/v1/distribution", params={"sector": "helth"}, headers=platform)
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "sector" and "food_security" in r.json()["errors"][0]["message"]
 
