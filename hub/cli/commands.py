@@ -143,6 +143,8 @@ def _run_line(r: dict, zone: str) -> list:
     ]
 
 
+# The moments of a run, shown in the hub's zone by ``hub runs show`` (JSON keeps them as stored).
+RUN_MOMENTS = frozenset({"scheduled_for", "started_at", "finished_at", "heartbeat_at"})
 RUN_COLUMNS = [
     "run",
     "connection",
@@ -347,11 +349,17 @@ def _print_runs_as_they_change(hub, connection, as_json) -> None:
 @click.pass_context
 def runs_show(ctx, run_id, as_json) -> None:
     """Show one run's counts, times and errors."""
-    r = run_store.get_run(open_hub(ctx).store.engine, run_id)
+    hub = open_hub(ctx)
+    r = run_store.get_run(hub.store.engine, run_id)
     if as_json:
         emit_json(r)
     else:
-        table(f"run {run_id}", ["field", "value"], [[k, v] for k, v in r.items()])
+        zone = hub.config.timezone
+        table(
+            f"run {run_id}",
+            ["field", "value"],
+            [[k, local_time(v, zone, seconds=True) if k in RUN_MOMENTS else ", ".join(v) if k == "flags" else v] for k, v in r.items()],
+        )
 
 
 @click.group("connectors")

@@ -98,11 +98,12 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     console.print(t)
 
 
-def local_time(moment: str | None, zone: str) -> str:
+def local_time(moment: str | None, zone: str, *, seconds: bool = False) -> str:
     """An ISO 8601 moment as an admin reads it in a table: in the hub's zone, to the minute.
 
-    ``2026-11-29T20:33:52.030080+00:00`` in Asia/Damascus reads ``2026-11-29 23:33 +03``. JSON
-    output keeps the full ISO form; a value that is not a moment is shown as it is.
+    ``2026-11-29T20:33:52.030080+00:00`` in Asia/Damascus reads ``2026-11-29 23:33 +03``
+    (``seconds``: ``23:33:52``, for one run's times, a few seconds apart). JSON output keeps
+    the full ISO form; a value that is not a moment is shown as it is.
     """
     if not moment:
         return ""
@@ -118,7 +119,7 @@ def local_time(moment: str | None, zone: str) -> str:
     at = at.astimezone(ZoneInfo(zone))
     offset = at.strftime("%z")
     shown = offset[:3] if offset[3:] == "00" else f"{offset[:3]}:{offset[3:]}"
-    return f"{at:%Y-%m-%d %H:%M} {shown}"
+    return f"{at:%Y-%m-%d %H:%M:%S} {shown}" if seconds else f"{at:%Y-%m-%d %H:%M} {shown}"
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -6,7 +6,7 @@ import click
 
 from hub import exactjson
 from hub.cli.context import open_hub
-from hub.cli.output import emit_json, say, table
+from hub.cli.output import emit_json, local_time, say, table
 from hub.services import state as svc
 
 
@@ -21,7 +21,8 @@ def state() -> None:
 @click.pass_context
 def state_show(ctx, connection, as_json) -> None:
     """Show each stream's saved cursor."""
-    rows = svc.show(open_hub(ctx), connection)
+    hub = open_hub(ctx)
+    rows = svc.show(hub, connection)
     if as_json:
         emit_json(rows)
     else:
@@ -33,7 +34,7 @@ def state_show(ctx, connection, as_json) -> None:
                     r["stream"],
                     exactjson.dumps(r["cursor"]).decode() if r["cursor"] is not None else "(start)",
                     r["run_id"],
-                    r["updated_at"],
+                    local_time(r["updated_at"], hub.config.timezone),
                 ]
                 for r in rows
             ],

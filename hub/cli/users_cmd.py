@@ -7,7 +7,7 @@ import sys
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import ROW_ID, emit_json, say, table
+from hub.cli.output import ROW_ID, emit_json, local_time, say, table
 from hub.services import users as svc
 from hub.services.scope import association_scope
 
@@ -41,14 +41,25 @@ def users_create(ctx, email, name, association, platform, password_stdin) -> Non
 @click.pass_context
 def users_list(ctx, as_json) -> None:
     """Every account."""
-    rows = svc.list_users(open_hub(ctx))
+    hub = open_hub(ctx)
+    rows = svc.list_users(hub)
     if as_json:
         emit_json(rows)
         return
     table(
         "users",
         ["id", "email", "name", "scope", "disabled", "last login"],
-        [[r["id"], r["email"], r["name"], r["scope"], r["disabled"], r["last_login_at"]] for r in rows],
+        [
+            [
+                r["id"],
+                r["email"],
+                r["name"],
+                r["scope"],
+                "yes" if r["disabled"] else "",
+                local_time(r["last_login_at"], hub.config.timezone),
+            ]
+            for r in rows
+        ],
         empty="no accounts yet: `hub users create EMAIL --name NAME` makes one for the web admin",
     )
 

@@ -57,9 +57,22 @@ def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
     logged = datetime.fromisoformat(entry["at"]).astimezone(ZoneInfo("Asia/Damascus"))
     audited = folder.hub("audit", "list", env={"COLUMNS": "250"}).out
     assert f"{logged:%Y-%m-%d %H:%M} +03" in audited and entry["at"] not in audited, audited
+    # One run's own page: its moments to the second, in the zone too; its flags as words.
+    [run] = json.loads(folder.hub("runs", "--json").out)
+    page = folder.hub("runs", "show", str(run["id"]), env={"COLUMNS": "250"}).out
+    began = datetime.fromisoformat(run["started_at"]).astimezone(ZoneInfo("Asia/Damascus"))
+    assert f"started_at      │ {began:%Y-%m-%d %H:%M:%S} +03" in page and run["started_at"] not in page, page
+    assert "[]" not in page, "no Python list in an admin's table"
+    # Accounts: when each last signed in, in the zone; disabled as a word, not Python's False.
+    assert (
+        folder.hub("users", "create", "a@b.org", "--name", "Amal", "--platform", "--password-stdin", input="a long passphrase\n").code == 0
+    )
+    accounts = folder.hub("users", "list", env={"COLUMNS": "250"}).out
+    assert "False" not in accounts and "a@b.org" in accounts, accounts
     from hub.cli.output import local_time
 
     assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus") == "2026-11-29 23:33 +03"
+    assert local_time("2026-11-29T20:33:52.030080+00:00", "Asia/Damascus", seconds=True) == "2026-11-29 23:33:52 +03"
     assert local_time("2026-03-29T12:00:00+00:00", "Asia/Kolkata") == "2026-03-29 17:30 +05:30"
     assert local_time("not a time", "Asia/Damascus") == "not a time"
 
