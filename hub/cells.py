@@ -187,7 +187,9 @@ def _currency(s: str) -> str:
     code = currency_code(s)
     if code is None:
         raise BadCell(
-            "currency", f"{s!r} is not a currency the hub can read: write its ISO 4217 code (SYP, USD, EUR, TRY) or map it with map:"
+            "currency",
+            f"{s!r} is not a currency the hub can read: write its ISO 4217 code (SYP, USD, EUR, TRY), "
+            "or give the column a map: in the stream's mapping that turns it into one",
         )
     return code
 

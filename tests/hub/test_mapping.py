@@ -209,6 +209,7 @@ def test_currencies_as_associations_write_them_read_as_their_iso_codes():
             apply(spec, {"x": unknown})
         [problem] = exc.value.problems
         assert (problem.path, problem.rule) == ("c", "currency") and "ISO 4217" in problem.message, unknown
+        assert "or give the column a map: in the stream's mapping" in problem.message, "the way to read it anyway"
 
 
 def test_no_currency_name_stands_for_two_currencies():
