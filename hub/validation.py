@@ -206,6 +206,9 @@ class RecordValidator:
                 missing = err.message.split('"')[1] if '"' in err.message else ""
                 if missing:
                     path = [*path, missing]
+            if isinstance(err.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+                found += self._unexpected(err, path)
+                continue
             message = self._expected(err) or _not_allowed(err) or err.message
             found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(message, err.instance)))
         if self._account_paths:
@@ -214,6 +217,40 @@ class RecordValidator:
         if self._consistency is not None and not found and isinstance(record, dict):
             found += self._consistency(record)  # figures are compared once each is of its kind
         return sorted(found, key=lambda p: (p.path, p.rule))
+
+    def _unexpected(self, err, path: list) -> list[RecordProblem]:
+        """A field the schema does not have, named at its own path with the likely one it meant.
+
+        The validator says "Additional properties are not allowed ('accounts' was unexpected)"
+        at the object holding it; a sender who wrote ``donor.accounts`` for ``donor.account``
+        is better told that, and where.
+        """
+        node = self._schema_at(list(err.schema_path)[:-1])
+        fields = list(node.get("properties", {})) if isinstance(node, dict) else []
+        holder = ".".join(str(p) for p in path) or self.entity
+        return [
+            RecordProblem(
+                path=_dotted([*path, name]),
+                rule="additionalProperties",
+                message=_shortened(f"{json.dumps(name, ensure_ascii=False)} is not a field of {holder}", name)
+                + did_you_mean(name, fields, quote=lambda f: json.dumps(f, ensure_ascii=False)),
+            )
+            for name in err.kind.unexpected
+        ]
+
+    def _schema_at(self, schema_path: list) -> object:
+        """The part of this entity's schema a validator's ``schema_path`` leads to (``$ref`` hops followed)."""
+        node: object = self.schema
+        for part in schema_path:
+            if part == "$ref" and isinstance(node, dict) and str(node.get("$ref", "")).startswith("#/$defs/"):
+                node = self.schema["$defs"].get(node["$ref"].rsplit("/", 1)[1])
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                return None
+        return node
 
     def _expected(self, err) -> str | None:
         """A pattern or format failure of a shared definition, said in words (its ``x-expected``), not as the rule.

@@ -205,6 +205,27 @@ def test_a_value_not_among_the_allowed_ones_is_told_the_nearest_and_a_short_list
     assert problem[2].startswith('"SYPSYP') and "(120000 characters)" in problem[2] and "did you mean" not in problem[2]
 
 
+def test_a_field_the_schema_lacks_is_named_at_its_own_path_with_the_one_it_meant(folder):
+    # "Additional properties are not allowed ('accounts' was unexpected)", said of the donor as
+    # a whole (of "(record)" at the top), left the sender to find which field and what instead.
+    lines = [
+        {**GOOD, "amout": "100.5"},
+        {**GOOD, "id": "D2", "donor": {"name": "سارة", "accounts": ["DE89370400440532013000"]}},
+        {**GOOD, "id": "D3", "رقم الإيصال": "R1"},
+    ]
+    _code, invalid = _invalid(folder, "donation", lines)
+    assert invalid[1] == [("amout", "additionalProperties", '"amout" is not a field of donation; did you mean "amount"?')]
+    assert invalid[2] == [("donor.accounts", "additionalProperties", '"accounts" is not a field of donor; did you mean "account"?')]
+    assert invalid[3] == [("رقم الإيصال", "additionalProperties", '"رقم الإيصال" is not a field of donation')]
+    # Inside a list, through the schema's shared definitions: an association's bank account.
+    association = {"id": "A1", "name_ar": "جمعية", "org_type": "22", "status": "active", "governorate": "SY01"}
+    association["bank_accounts"] = [{"scheme": "local", "value": "12345", "bnak": "بنك"}]
+    _code, invalid = _invalid(folder, "association", [association])
+    assert invalid[1] == [
+        ("bank_accounts.0.bnak", "additionalProperties", '"bnak" is not a field of bank_accounts.0; did you mean "bank"?')
+    ]
+
+
 def test_figures_that_do_not_add_up_are_refused_with_the_figures_named(folder):
     # 6 women and 7 men out of 10 people reached: a slip in a field team's sheet, which stored
     # would swell what the platform reports as reached.
