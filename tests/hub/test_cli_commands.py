@@ -109,3 +109,30 @@ def test_an_empty_list_says_what_it_holds_and_how_to_make_the_first(folder):
     folder.write("a.csv", "id,name_ar\nA1,جمعية\n")
     assert folder.hub("run", "a").code == 1  # exit 1: the record lacks required fields and is quarantined
     assert "┏" in folder.hub("runs").out and "┏" in folder.hub("quarantine", "list").out
+
+
+def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder):
+    # A JSON record's donor object was shown as Python's repr: {'name': 'سارة', ...}.
+    import json
+
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  d:\n    connector: jsonl\n    settings: {path: d.jsonl}\n"
+        "    streams:\n      s: {entity: donation}\n",
+    )
+    record = {
+        "id": "D1",
+        "association_id": "A1",
+        "amount": "10",
+        "currency": "SYP",
+        "donated_at": "2026-10-01T10:00:00+03:00",
+        "channel": "cash",
+        "status": "received",
+        "donor": {"name": "سارة", "accounts": ["SY123"], "anonymous": False},
+    }
+    folder.write("d.jsonl", json.dumps(record, ensure_ascii=False) + "\n")
+    assert folder.hub("run", "d").code == 1
+    shown = folder.hub("quarantine", "show", "1", env={"COLUMNS": "250"}).out
+    assert '{"name":"سارة","accounts":["SY123"],"anonymous":false}' in shown, shown
+    assert "'name'" not in shown and "False" not in shown
+    assert "donor.accounts" in shown and 'did you mean "account"?' in shown
