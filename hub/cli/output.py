@@ -80,7 +80,7 @@ def emit_json(obj: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str | None = None) -> None:
-    """Print a table; cells are shown as text, None as an empty cell.
+    """Print a table; cells are shown as text (:func:`cell_text`), None as an empty cell.
 
     ``empty``: the sentence printed instead when there are no rows. A frame of headers with
     nothing under it leaves an admin wondering whether the command worked; a list says what
@@ -94,8 +94,24 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*["" if v is None else escape_controls(redactor.redact(str(v))) for v in r])
+        t.add_row(*[escape_controls(redactor.redact(cell_text(v))) for v in r])
     console.print(t)
+
+
+def cell_text(value: Any) -> str:
+    """A value as a table shows it: an object or a list as compact JSON (Arabic as written), yes or no, never Python's repr.
+
+    A bank line's counterparty read ``{'name': 'NOUR ALHUDA'}`` and its reversal ``False``.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return exactjson.dumps(value).decode()
+    return str(value)
 
 
 def local_time(moment: str | None, zone: str, *, seconds: bool = False) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from hub import exactjson
 from hub.cli.context import open_hub
 from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, say, table
 from hub.services import quarantine as svc
@@ -65,12 +64,7 @@ def q_show(ctx, entry_id, lang, as_json) -> None:
         [[e["path"], e["rule"], plain_words(e, lang)] for e in r["errors"]],
     )
     raw = r["raw"] if isinstance(r["raw"], dict) else {"(raw)": r["raw"]}
-    table("raw payload", ["column", "value"], [[k, _as_sent(v)] for k, v in raw.items()])
-
-
-def _as_sent(value: object) -> object:
-    """A raw cell as it came: text as it is, anything else as JSON (Arabic as written), never Python's repr."""
-    return value if value is None or isinstance(value, str) else exactjson.dumps(value).decode()
+    table("raw payload", ["column", "value"], [[k, v] for k, v in raw.items()])
 
 
 def _changes(pairs: tuple[str, ...]) -> dict:

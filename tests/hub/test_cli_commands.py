@@ -136,3 +136,8 @@ def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder
     assert '{"name":"سارة","accounts":["SY123"],"anonymous":false}' in shown, shown
     assert "'name'" not in shown and "False" not in shown
     assert "donor.accounts" in shown and 'did you mean "account"?' in shown
+    # Every table shows values so: a bank line's counterparty and reversal in `hub matches show` too.
+    from hub.cli.output import cell_text
+
+    assert cell_text({"name": "NOUR ALHUDA"}) == '{"name":"NOUR ALHUDA"}' and cell_text([1, "ب"]) == '[1,"ب"]'
+    assert (cell_text(False), cell_text(True), cell_text(None), cell_text(0), cell_text("نعم")) == ("no", "yes", "", "0", "نعم")
