@@ -80,7 +80,13 @@ def _changes(pairs: tuple[str, ...]) -> dict:
 @quarantine.command("replay")
 @click.argument("ids", nargs=-1, type=ROW_ID)
 @click.option("--connection", help="Replay every open entry of this connection.")
-@click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE", help="Correct a raw column before replaying (with one id).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Correct a raw column before replaying (with one id); a column holding an object or a list takes JSON.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def q_replay(ctx, ids, connection, sets, as_json) -> None:

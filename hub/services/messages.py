@@ -53,6 +53,7 @@ _TEMPLATES = {
     "boolean": ("{field} must be yes or no", "يجب أن يكون «{field}» نعم أو لا"),
     "key": ("{field} is empty but identifies the record", "الحقل «{field}» فارغ وهو مطلوب لتعريف السجل"),
     "json": ("the line is not valid JSON", "السطر ليس JSON صالحاً"),
+    "edit": ("the corrected {field} is not valid JSON", "القيمة المصححة لـ«{field}» ليست JSON صالحاً"),
     "delivery": ("the destination refused the record", "رفضت الجهة المستقبلة السجل"),
     "destination": ("the destination refused the record", "رفضت الجهة المستقبلة السجل"),
     "platform": ("the platform refused the record", "رفضت المنصة السجل"),

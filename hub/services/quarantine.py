@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub import exactjson
 from hub.app import Hub
 from hub.connector_faults import streams_of
 from hub.errors import ConfigError, HubError, NotFoundError
@@ -29,7 +30,7 @@ from hub.store import quarantine as q_store
 from hub.store.records import Prepared
 from hub.store.types import utcnow
 
-__all__ = ["dismiss", "export", "list_open", "replay", "show"]
+__all__ = ["dismiss", "editable_text", "export", "list_open", "replay", "show"]
 
 
 def list_open(hub: Hub, *, connection: str | None = None, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
@@ -61,6 +62,43 @@ def _stream_for(hub: Hub, entry: dict):
 
 
 _SKIPPED_REASON = "the stream's skip rules name this row as not a record"
+
+
+def editable_text(value: Any) -> str:
+    """A raw value as a person correcting it sees and edits it: text as it is, anything else as JSON.
+
+    What :func:`replay` reads back: an object or a list comes back as JSON (Arabic as written).
+    """
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else exactjson.dumps(value).decode()
+
+
+def _edited(raw: dict[str, Any], changes: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+    """``raw`` with ``changes``; a field that held an object or a list takes its new value as JSON.
+
+    A JSON source's record may hold its donor as an object, shown to the person correcting it
+    as JSON (``{"name":"سارة"}``). Their edit comes back as text; stored as text, the donor
+    would be a string and the record fail again for a reason they did not cause.
+    """
+    edited, problems = dict(raw), []
+    for field, value in changes.items():
+        was = raw.get(field)
+        if isinstance(was, dict | list) and isinstance(value, str):
+            try:
+                value = exactjson.loads(value)
+            except exactjson.JSONDecodeError:
+                kind, shape = ("an object", "{...}") if isinstance(was, dict) else ("a list", "[...]")
+                problems.append(
+                    {
+                        "path": field,
+                        "rule": "edit",
+                        "message": f"{field} holds {kind}: write its new value as JSON, {shape}, as it is shown",
+                    }
+                )
+                continue
+        edited[field] = value
+    return edited, problems
 
 
 def replay(
@@ -107,7 +145,11 @@ def replay(
         if changes:
             if not isinstance(raw, dict):
                 raise HubError(f"quarantine entry {entry['id']}: the raw payload is not an object; it cannot be edited field by field")
-            raw = {**raw, **changes}
+            edited, problems = _edited(raw, changes)
+            if problems:
+                still.append({"id": entry["id"], "errors": problems})
+                continue
+            raw = edited
         k = (entry["connection"], entry["stream"])
         if k not in preparers:
             connector, stream = _stream_for(hub, entry)

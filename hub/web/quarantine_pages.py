@@ -50,7 +50,7 @@ def entry_page(request: Request, entry_id: RowId):
 
 def _entry(request: Request, user, entry: dict, still: str | None = None):
     bad = {e["path"].split(".")[0] for e in entry["errors"]}
-    return render(request, "entry.html", user, entry=entry, bad=bad, still=still)
+    return render(request, "entry.html", user, entry=entry, bad=bad, still=still, editable=q_svc.editable_text)
 
 
 @router.post("/quarantine/{entry_id}/replay")
@@ -61,7 +61,7 @@ async def entry_replay(request: Request, entry_id: RowId):
     hub = request.app.state.hub
     entry = admin.quarantine_entry(hub, user, entry_id)
     raw = entry["raw"] if isinstance(entry["raw"], dict) else {}
-    changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and str(raw.get(k[len("f:") :], "")) != v}
+    changes = {k[len("f:") :]: v for k, v in form.items() if k.startswith("f:") and q_svc.editable_text(raw.get(k[len("f:") :])) != v}
     result = await run_in_threadpool(lambda: q_svc.replay(hub, [entry_id], changes=changes or None, actor=user.actor))
     if result["replayed"]:
         return back("/quarantine", msg="resent" if result["replayed"][0].get("delivered_to") else "replayed")

@@ -141,3 +141,12 @@ def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder
 
     assert cell_text({"name": "NOUR ALHUDA"}) == '{"name":"NOUR ALHUDA"}' and cell_text([1, "ب"]) == '[1,"ب"]'
     assert (cell_text(False), cell_text(True), cell_text(None), cell_text(0), cell_text("نعم")) == ("no", "yes", "", "0", "نعم")
+    # Corrected from the command line, the donor is given as JSON, as it was shown.
+    wrong = folder.hub("quarantine", "replay", "1", "--set", "donor={name: سارة}")
+    assert wrong.code == 1 and "donor holds an object: write its new value as JSON" in wrong.out, wrong.out
+    fixed = folder.hub("quarantine", "replay", "1", "--set", 'donor={"name": "سارة", "anonymous": false}', "--json")
+    assert fixed.code == 1 and "anonymous" in fixed.out, "the object is read, and the schema has no anonymous"
+    fixed = folder.hub("quarantine", "replay", "1", "--set", 'donor={"name": "سارة"}')
+    assert fixed.code == 0, fixed.out
+    [(data,)] = folder.sql("select data from records")
+    assert json.loads(data)["donor"] == {"name": "سارة"}

@@ -93,6 +93,34 @@ def test_send_again_delivers_what_the_destination_refused_once_it_is_mended(brow
     assert site.folder.sql(f"select status from quarantine where id = {entry}") == [("replayed",)]
 
 
+def test_a_json_records_object_is_corrected_as_json(browse, site):
+    # A JSON Lines source's donor is an object. The form showed it as Python wrote it
+    # ({'name': ...}), and whatever was typed back was stored as text: the record failed again.
+    record = {**DONATION_RECORD, "id": "G1", "donor": {"name": "سارة", "acount": "SY1234"}}
+    site.folder.write("gifts.jsonl", json.dumps(record, ensure_ascii=False) + "\n")
+    cfg = yaml.safe_load((site.folder.path / "hub.yaml").read_text(encoding="utf-8"))
+    cfg["connections"]["gifts"] = {"connector": "jsonl", "settings": {"path": "gifts.jsonl"}, "streams": {"g": {"entity": "donation"}}}
+    site.folder.write("hub.yaml", yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    site.proc.send_signal(signal.SIGHUP)
+    assert site.folder.hub("run", "gifts").code == 1
+    [(entry,)] = site.folder.sql("select id from quarantine where connection = 'gifts'")
+    assert wait_for(lambda: "config reloaded" in site.proc.stderr.read())
+    page = browse().sign_in("admin@wasl.example").page
+    page.goto(f"/quarantine/{entry}")
+    expect(page.locator("ul.errors")).to_contain_text('"acount" is not a field of donor; did you mean "account"?')
+    donor = page.get_by_label("donor")
+    expect(donor).to_have_value('{"name":"سارة","acount":"SY1234"}')
+    donor.fill('{"name": "سارة", account: SY1234}')
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("alert")).to_contain_text("donor holds an object: write its new value as JSON")
+    expect(page.get_by_label("donor")).to_have_value('{"name": "سارة", account: SY1234}')
+    page.get_by_label("donor").fill('{"name": "سارة", "account": "SY1234"}')
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("status")).to_contain_text("Stored")
+    [(data,)] = site.folder.sql("select data from records where key = 'assoc-amal|G1'")
+    assert json.loads(data)["donor"] == {"name": "سارة", "account": "SY1234"}
+
+
 def test_run_now_while_the_connection_runs_asks_for_nothing(browse, site):
     # A run of amal-donations going on in a live process (this one), heard from just now.
     site.folder.execute(
