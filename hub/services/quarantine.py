@@ -298,4 +298,4 @@ def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "
 def _cell(v):
     if v is None or isinstance(v, (str, int)):
         return v
-    return str(v)
+    return editable_text(v)  # an object or a list as JSON, as the web admin shows it and replay reads it

@@ -141,6 +141,11 @@ def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder
 
     assert cell_text({"name": "NOUR ALHUDA"}) == '{"name":"NOUR ALHUDA"}' and cell_text([1, "ب"]) == '[1,"ب"]'
     assert (cell_text(False), cell_text(True), cell_text(None), cell_text(0), cell_text("نعم")) == ("no", "yes", "", "0", "نعم")
+    # Exported for the association to correct, the donor is JSON too.
+    assert folder.hub("quarantine", "export", "fixes.csv").code == 0
+    assert '"{""name"":""سارة"",""accounts"":[""SY123""],""anonymous"":false}"' in (folder.path / "fixes.csv").read_text(
+        encoding="utf-8-sig"
+    )
     # Corrected from the command line, the donor is given as JSON, as it was shown.
     wrong = folder.hub("quarantine", "replay", "1", "--set", "donor={name: سارة}")
     assert wrong.code == 1 and "donor holds an object: write its new value as JSON" in wrong.out, wrong.out
