@@ -74,8 +74,15 @@ def editable_text(value: Any) -> str:
     return value if isinstance(value, str) else exactjson.dumps(value).decode()
 
 
+_AS_JSON = {
+    dict: "{field} holds an object: write its new value as JSON, {{...}}, as it is shown",
+    list: "{field} holds a list: write its new value as JSON, [...], as it is shown",
+    bool: "{field} is true or false: write one of the two",
+}
+
+
 def _edited(raw: dict[str, Any], changes: dict[str, Any]) -> tuple[dict[str, Any], list[dict]]:
-    """``raw`` with ``changes``; a field that held an object or a list takes its new value as JSON.
+    """``raw`` with ``changes``; a field that held an object, a list or a yes/no takes its new value as JSON.
 
     A JSON source's record may hold its donor as an object, shown to the person correcting it
     as JSON (``{"name":"سارة"}``). Their edit comes back as text; stored as text, the donor
@@ -84,18 +91,11 @@ def _edited(raw: dict[str, Any], changes: dict[str, Any]) -> tuple[dict[str, Any
     edited, problems = dict(raw), []
     for field, value in changes.items():
         was = raw.get(field)
-        if isinstance(was, dict | list) and isinstance(value, str):
+        if isinstance(was, dict | list | bool) and isinstance(value, str):
             try:
                 value = exactjson.loads(value)
             except exactjson.JSONDecodeError:
-                kind, shape = ("an object", "{...}") if isinstance(was, dict) else ("a list", "[...]")
-                problems.append(
-                    {
-                        "path": field,
-                        "rule": "edit",
-                        "message": f"{field} holds {kind}: write its new value as JSON, {shape}, as it is shown",
-                    }
-                )
+                problems.append({"path": field, "rule": "edit", "message": _AS_JSON[type(was)].format(field=field)})
                 continue
         edited[field] = value
     return edited, problems
