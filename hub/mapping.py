@@ -416,6 +416,29 @@ def identity_spec(entity: str, columns: list[str]) -> dict:
     return spec
 
 
+def field_columns(entity: str) -> list[str]:
+    """Every column name :func:`identity_spec` takes for ``entity``: its fields, an object's own dotted (``donor.name``).
+
+    What a column the schema lacks is compared with, to name the one it was likely meant to be.
+    """
+    schema = load_schema(entity)
+    defs = schema["$defs"]
+    names: list[str] = []
+
+    def walk(node: dict, prefix: str, depth: int) -> None:
+        for name, sub in node.get("properties", {}).items():
+            if "$ref" in sub and "properties" not in sub:
+                ref = defs[sub["$ref"].split("/")[-1]]
+                sub = {**ref, **sub} if "properties" in ref else sub
+            if "properties" in sub and depth < 3:
+                walk(sub, f"{prefix}{name}.", depth + 1)
+            elif "properties" not in sub:
+                names.append(prefix + name)
+
+    walk(schema, "", 0)
+    return names
+
+
 def identity_mapping(entity: str, columns: list[str], source: str) -> Mapping:
     """The mapping for a source without one, whose columns must be named like the schema's fields."""
     spec = identity_spec(entity, columns)

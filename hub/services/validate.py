@@ -11,9 +11,10 @@ from typing import Any
 
 from hub.errors import RecordError, RecordProblem
 from hub.exactjson import problem_writing
-from hub.mapping import compile_mapping, identity_spec
+from hub.mapping import compile_mapping, field_columns, identity_spec
 from hub.readers import JsonlFile, open_table
 from hub.schema import ENTITIES, load_schema
+from hub.text.nearest import did_you_mean
 from hub.validation import validator_for
 
 __all__ = ["validate_file"]
@@ -28,9 +29,13 @@ def validate_file(entity: str, path: Path) -> dict[str, Any]:
     n = 0
     mapping = None
     unknown: list[str] = []
+    unknown_said: dict[str, str] = {}
     if not isinstance(reader, JsonlFile):
         spec = identity_spec(entity, reader.header)
         unknown = [h for h in reader.header if h and h not in spec]
+        # Said once per column, and each row that fills it repeats it: with the column it likely meant.
+        columns = field_columns(entity) if unknown else []
+        unknown_said = {h: f"column {h!r} is not a field of {entity}{did_you_mean(h, columns)}" for h in unknown}
         mapping = compile_mapping(spec, where="(columns)", keep_unmapped=False) if spec else None
     for item in reader.rows():
         n += 1
@@ -52,7 +57,7 @@ def validate_file(entity: str, path: Path) -> dict[str, Any]:
                 problems = [p for p in (problem_writing(record),) if p is not None]
             for col in unknown:
                 if data.get(col) not in (None, ""):
-                    problems.append(RecordProblem(col, "additionalProperties", f"column {col!r} is not a field of {entity}"))
+                    problems.append(RecordProblem(col, "additionalProperties", unknown_said[col]))
         if problems:
             invalid.append({"line": line, "errors": [p.as_dict() for p in problems]})
     close = getattr(reader, "close", None)

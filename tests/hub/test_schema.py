@@ -355,6 +355,16 @@ def test_validate_csv_with_dotted_nested_columns_and_pcodes(folder):
         3: [("governorate", "pattern"), ("governorates_served.0", "pattern")],
         4: [("sectors.0", "enum"), ("status", "enum")],
     }
+    # A column the schema lacks is named with the one it likely meant.
+    folder.write_csv("b.csv", ["id", "name_ar", "status", "governorate", "governorat"], [["a1", "جمعية", "active", "SY01", "SY02"]])
+    [line] = json.loads(folder.hub("validate", "association", "b.csv", "--json").out)["invalid"]
+    assert line["errors"] == [
+        {
+            "path": "governorat",
+            "rule": "additionalProperties",
+            "message": "column 'governorat' is not a field of association; did you mean 'governorate'?",
+        }
+    ]
 
 
 def test_validate_xlsx_and_a_clean_file_exits_0(folder):
