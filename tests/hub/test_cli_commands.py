@@ -155,3 +155,16 @@ def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder
     assert fixed.code == 0, fixed.out
     [(data,)] = folder.sql("select data from records")
     assert json.loads(data)["donor"] == {"name": "سارة"}
+
+
+def test_a_corrected_yes_or_no_is_read_back_as_one():
+    # A bank line's reversal is shown as true or false; typed back, it must not become the text "false".
+    from hub.services.quarantine import _edited
+
+    assert _edited({"reversal": True, "id": "L1"}, {"reversal": "false"}) == ({"reversal": False, "id": "L1"}, [])
+    edited, problems = _edited({"reversal": True}, {"reversal": "no"})
+    assert edited == {"reversal": True} and problems == [
+        {"path": "reversal", "rule": "edit", "message": "reversal is true or false: write one of the two"}
+    ]
+    # Text stays text, even when it reads as JSON: an amount written 10 stays the text "10".
+    assert _edited({"amount": "ten"}, {"amount": "10"}) == ({"amount": "10"}, [])
