@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import socket
 import threading
 import time
 from datetime import datetime, timedelta
@@ -56,28 +57,39 @@ def schedules_of(hub: Hub) -> list[Schedule]:
     return found
 
 
-def _why_not_bound(host: str, port: int) -> tuple[str, str]:
-    """Why uvicorn could not listen on ``host:port``, found by trying to bind it again, in words and a hint."""
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn to serve on; HubError naming why it cannot be.
+
+    Bound here rather than by uvicorn, which would log its own "ERROR: [Errno 98] ..." line
+    before the hub could say what that means and what to do.
+    """
     import errno
-    import socket
+
+    def refused(why: str, hint: str) -> HubError:
+        return HubError(f"cannot serve the API on {host}:{port}: {why}", hint=hint)
 
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError):
-        return "no such address", "give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0"
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return "the port is in use", "choose another with --port, or stop what listens there"
-            if exc.errno == errno.EADDRNOTAVAIL:
-                return "the address is not one of this machine's", "give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0"
-            if exc.errno == errno.EACCES:
-                return "not allowed (ports below 1024 need privileges)", "choose a port from 1024 up, behind a proxy for 80/443"
-            return exc.strerror or str(exc), "choose another --host or --port"
-    return "the server did not start", "see the lines above; try again, or choose another --port"
+        raise refused("no such address", "give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT, as uvicorn does
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise refused("the port is in use", "choose another with --port, or stop what listens there") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise refused(
+                "the address is not one of this machine's", "give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise refused(
+                "not allowed (ports below 1024 need privileges)", "choose a port from 1024 up, behind a proxy for 80/443"
+            ) from None
+        raise refused(exc.strerror or str(exc), "choose another --host or --port") from None
+    return sock
 
 
 class _SlotExecutor(ThreadPoolExecutor):
@@ -304,13 +316,17 @@ class HubServer:
             self.api_app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=30
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="hub-api", daemon=True)
+        sock = _listening_socket(self.host, self.port)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="hub-api", daemon=True)
         thread.start()
         while not server.started and thread.is_alive():
             time.sleep(0.02)
         if not server.started:
-            why, hint = _why_not_bound(self.host, self.port)
-            raise HubError(f"cannot serve the API on {self.host}:{self.port}: {why}", hint=hint)
+            sock.close()
+            raise HubError(
+                f"cannot serve the API on {self.host}:{self.port}: the server did not start",
+                hint="see the lines above; try again, or choose another --port",
+            )
         bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else self.port
         log.info(ANNOUNCED, self.host, bound)
         self.api_server, self.api_thread = server, thread

@@ -347,5 +347,6 @@ def test_an_address_serve_cannot_listen_on_is_named_with_its_reason(folder):
         taken.listen()
         r = folder.hub("serve", "--port", str(taken.getsockname()[1]), timeout=60)
     assert r.code == 2 and "the port is in use" in r.err and "Traceback" not in r.err, r.err
+    assert "Errno" not in r.err, "the hub says what it means once, without uvicorn's own line before it"
     r = folder.hub("serve", "--host", "no-such-host.invalid", "--port", "0", timeout=60)
     assert r.code == 2 and "no-such-host.invalid:0: no such address" in r.err and "give --host an address" in r.err, r.err
