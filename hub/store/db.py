@@ -228,6 +228,18 @@ class Store:
                 f"store: {url!r} is not a database URL",
                 hint="e.g. sqlite:///.hub/hub.db or postgresql+psycopg://user@host/db",
             ) from None
+        shown = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"store: {shown}: the hub keeps its store in SQLite (embedded) or PostgreSQL, not {parsed.get_backend_name()}",
+                hint="e.g. sqlite:///.hub/hub.db or postgresql+psycopg://user@host/db",
+            )
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+            # postgresql:// alone means psycopg2 to SQLAlchemy; the hub installs psycopg 3.
+            raise StoreError(
+                f"store: {shown}: name the driver the hub installs, psycopg",
+                hint=f"write it {parsed.set(drivername='postgresql+psycopg').render_as_string(hide_password=True)}",
+            )
         # A statement's parameters are records: donors' names, phones, accounts. A database
         # error names the statement and the reason, never the data it carried.
         kwargs: dict = {"hide_parameters": True}

@@ -69,6 +69,14 @@ def test_a_bad_store_url_is_a_clear_error():
 
     with pytest.raises(StoreError, match="is not a database URL"):
         Store.open("not a url")
+    # Another database, or PostgreSQL through a driver the hub does not install: said so, and
+    # how to write it, where it was "No module named 'MySQLdb'" (the password never shown).
+    with pytest.raises(StoreError, match="keeps its store in SQLite \\(embedded\\) or PostgreSQL, not mysql") as exc:
+        Store.open("mysql://wasl:secret-pw@db.example.org/hub")
+    assert "secret-pw" not in str(exc.value)
+    with pytest.raises(StoreError, match="name the driver the hub installs, psycopg") as exc:
+        Store.open("postgresql+psycopg2://wasl:secret-pw@db.example.org/hub")
+    assert exc.value.hint == "write it postgresql+psycopg://wasl:***@db.example.org/hub" and "secret-pw" not in str(exc.value)
 
 
 def test_naive_datetimes_are_refused_and_aware_ones_come_back_in_utc(store):
