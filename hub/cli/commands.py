@@ -223,7 +223,12 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
     if as_json:
         emit_json({"runs": results, "failed": failed})
     else:
-        table(None, RUN_COLUMNS, [_run_line(r, hub.config.timezone) for r in results])
+        table(
+            None,
+            RUN_COLUMNS,
+            [_run_line(r, hub.config.timezone) for r in results],
+            empty=None if names else f"nothing to run: {hub.config.path} names no connections yet",
+        )
         if any(r["quarantined"] for r in results):
             say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
     if asked.is_set():

@@ -185,6 +185,7 @@ def status(ctx, as_json) -> None:
             ]
             for r in rows
         ],
+        empty=f"no connections yet: {hub.config.path} names none; add one, then `hub check NAME`",
     )
 
 

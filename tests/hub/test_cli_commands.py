@@ -102,6 +102,11 @@ def test_an_empty_list_says_what_it_holds_and_how_to_make_the_first(folder):
         answer = folder.hub(*args, env={"COLUMNS": "250"})
         assert answer.code == 0 and words in answer.out and "┏" not in answer.out, (args, answer.out, answer.err)
         assert json.loads(folder.hub(*args, "--json").out) == [], "JSON stays an empty list for scripts"
+    # A config that names no connection yet: run and status say so.
+    folder.write("bare.yaml", "store: sqlite:///hub.db\n")
+    ran = folder.hub("-c", "bare.yaml", "run", "--all")
+    assert ran.code == 0 and "nothing to run: " in ran.out and "bare.yaml names no connections yet" in ran.out, ran.out
+    assert "bare.yaml names none; add one, then `hub check NAME`" in folder.hub("-c", "bare.yaml", "status", env={"COLUMNS": "250"}).out
     written = folder.hub("export", "all.xlsx")
     assert written.code == 0 and written.out.strip() == "wrote all.xlsx: the store holds no records yet", written.out
     assert "Programs: none stored, and no donation or distribution names one" in folder.hub("report").out
