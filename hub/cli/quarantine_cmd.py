@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, say, table
+from hub.cli.output import LIMIT, OUTPUT_FILE, ROW_ID, emit_json, local_time, say, table
 from hub.services import quarantine as svc
 from hub.services.messages import plain_words
 
@@ -22,14 +22,15 @@ def quarantine() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def q_list(ctx, connection, status, limit, as_json) -> None:
-    """List quarantined records, oldest first."""
-    rows = svc.list_open(open_hub(ctx), connection=connection, status=None if status == "any" else status, limit=limit)
+    """List quarantined records, oldest first, with when each was put aside (in the hub's zone)."""
+    hub = open_hub(ctx)
+    rows = svc.list_open(hub, connection=connection, status=None if status == "any" else status, limit=limit)
     if as_json:
         emit_json(rows)
         return
     table(
         None,
-        ["id", "connection", "stream", "line", "stage", "status", "errors"],
+        ["id", "connection", "stream", "line", "stage", "since", "status", "errors"],
         [
             [
                 r["id"],
@@ -37,6 +38,7 @@ def q_list(ctx, connection, status, limit, as_json) -> None:
                 r["stream"],
                 r["line"],
                 r["stage"],
+                local_time(r["created_at"], hub.config.timezone),
                 r["status"],
                 "; ".join(f"{e['path']}: {e['rule']}" for e in r["errors"]),
             ]
@@ -53,11 +55,13 @@ def q_list(ctx, connection, status, limit, as_json) -> None:
 @click.pass_context
 def q_show(ctx, entry_id, lang, as_json) -> None:
     """Show one record's raw payload beside its errors."""
-    r = svc.show(open_hub(ctx), entry_id)
+    hub = open_hub(ctx)
+    r = svc.show(hub, entry_id)
     if as_json:
         emit_json(r)
         return
-    say(f"quarantine {r['id']}: {r['connection']}/{r['stream']} line {r['line']} ({r['stage']}, {r['status']})")
+    since = local_time(r.get("created_at"), hub.config.timezone)
+    say(f"quarantine {r['id']}: {r['connection']}/{r['stream']} line {r['line']} ({r['stage']}, {r['status']} since {since})")
     table(
         "errors",
         ["field", "rule", "in plain words"],

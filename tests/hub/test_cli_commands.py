@@ -137,7 +137,15 @@ def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder
     }
     folder.write("d.jsonl", json.dumps(record, ensure_ascii=False) + "\n")
     assert folder.hub("run", "d").code == 1
+    # The list says since when each record has waited, in the hub's zone (Asia/Damascus by default).
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    [entry] = json.loads(folder.hub("quarantine", "list", "--json").out)
+    since = datetime.fromisoformat(entry["created_at"]).astimezone(ZoneInfo("Asia/Damascus"))
+    assert f"{since:%Y-%m-%d %H:%M} +03" in folder.hub("quarantine", "list", env={"COLUMNS": "250"}).out
     shown = folder.hub("quarantine", "show", "1", env={"COLUMNS": "250"}).out
+    assert f"(validate, open since {since:%Y-%m-%d %H:%M} +03)" in shown, shown
     assert '{"name":"سارة","accounts":["SY123"],"anonymous":false}' in shown, shown
     assert "'name'" not in shown and "False" not in shown
     assert "donor.accounts" in shown and 'did you mean "account"?' in shown
