@@ -421,22 +421,9 @@ def field_columns(entity: str) -> list[str]:
 
     What a column the schema lacks is compared with, to name the one it was likely meant to be.
     """
-    schema = load_schema(entity)
-    defs = schema["$defs"]
-    names: list[str] = []
+    from hub.schema.fields import schema_fields
 
-    def walk(node: dict, prefix: str, depth: int) -> None:
-        for name, sub in node.get("properties", {}).items():
-            if "$ref" in sub and "properties" not in sub:
-                ref = defs[sub["$ref"].split("/")[-1]]
-                sub = {**ref, **sub} if "properties" in ref else sub
-            if "properties" in sub and depth < 3:
-                walk(sub, f"{prefix}{name}.", depth + 1)
-            elif "properties" not in sub:
-                names.append(prefix + name)
-
-    walk(schema, "", 0)
-    return names
+    return [f.column for f in schema_fields(entity)]
 
 
 def identity_mapping(entity: str, columns: list[str], source: str) -> Mapping:

@@ -41,9 +41,26 @@ def schema_list(as_json) -> None:
 
 @schema.command("show")
 @click.argument("entity")
-def schema_show(entity) -> None:
-    """Print ENTITY's JSON Schema (self-contained, Draft 2020-12)."""
-    emit_json(load_schema(entity))
+@click.option("--fields", "as_fields", is_flag=True, help="A table of the columns a file or mapping may fill: required, what each takes.")
+@click.option("--json", "as_json", is_flag=True, help="With --fields: the table as JSON (the schema is JSON either way).")
+def schema_show(entity, as_fields, as_json) -> None:
+    """Print ENTITY's JSON Schema (self-contained, Draft 2020-12), or with --fields its columns in words."""
+    if not as_fields:
+        emit_json(load_schema(entity))  # JSON already, --json or not
+        return
+    from dataclasses import asdict
+
+    from hub.schema.fields import schema_fields
+
+    fields = schema_fields(entity)
+    if as_json:
+        emit_json([asdict(f) for f in fields])
+        return
+    table(
+        f"{entity}: the columns a file or a mapping may fill (what each holds once mapped)",
+        ["column", "required", "takes", "what it is"],
+        [[f.column, "required" if f.required else "", f.takes, f.description] for f in fields],
+    )
 
 
 @schema.command("sectors")

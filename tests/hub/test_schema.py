@@ -110,6 +110,18 @@ def test_schema_cli_lists_and_shows(folder):
     assert shown["$schema"] == "https://json-schema.org/draft/2020-12/schema" and "currency" in shown["$defs"]
     r = folder.hub("schema", "show", "donut")
     assert r.code == 2 and "unknown entity 'donut'" in r.err
+    # For whoever writes a mapping: the columns, which are required, and what each takes in words.
+    fields = {f["column"]: f for f in json.loads(folder.hub("schema", "show", "donation", "--fields", "--json").out)}
+    assert fields["donor.name"]["required"] is False and fields["amount"]["required"] is True
+    assert fields["currency"]["takes"] == "an ISO 4217 code, like SYP, USD, EUR or TRY"
+    assert fields["channel"]["takes"] == 'one of "platform", "bank_transfer", "cash", "direct", "mobile"'
+    assert fields["donated_at"]["takes"].startswith("a date and time with its UTC offset")
+    assert "donor" not in fields, "an object is named by its own fields, dotted"
+    served = {f["column"]: f for f in json.loads(folder.hub("schema", "show", "association", "--fields", "--json").out)}
+    assert served["governorates_served"]["takes"] == "a list (in a file: separated by ; or ,) of: a P-code from SY01 to SY14"
+    assert served["bank_accounts"]["takes"] == "a list of objects, each with scheme, value, bank, currency"
+    shown = folder.hub("schema", "show", "donation", "--fields", env={"COLUMNS": "250"}).out
+    assert "donor.account" in shown and "required" in shown and "The donor's name as written" in shown
 
 
 GOOD = {
