@@ -434,6 +434,8 @@ def identity_mapping(entity: str, columns: list[str], source: str) -> Mapping:
 
         raise InputError(
             f"{source}: no column is named like a field of {entity}, and the stream has no mapping",
-            hint="add a mapping from the source's columns to the schema's fields in the config (hub schema show " + entity + ")",
+            hint="add a mapping from the source's columns to the schema's fields in the config (hub schema show "
+            + entity
+            + " --fields lists them)",
         )
     return compile_mapping(spec, where="(identity mapping)")

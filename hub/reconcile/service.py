@@ -59,7 +59,9 @@ def _read_donations(path: Path) -> tuple[list[OpenDonation], list[str]]:
     if not isinstance(reader, JsonlFile):
         spec = identity_spec("donation", reader.header)
         if not spec:
-            raise InputError(f"{path}: no column is named like a donation field", hint="hub schema show donation")
+            raise InputError(
+                f"{path}: no column is named like a donation field", hint="hub schema show donation --fields lists the columns it takes"
+            )
         mapping = compile_mapping(spec, where="(columns)", keep_unmapped=False)
     out, problems = [], []
     for item in reader.rows():
