@@ -37,7 +37,7 @@ connections:
     streams:
       donations:
         entity: donation
-        mapping:
+        mapping:                  # field: column (hub schema show donation --fields lists the fields)
           id: رقم الإيصال
           association_id: {const: assoc-001}
           amount: {column: المبلغ, type: decimal}
