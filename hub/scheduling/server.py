@@ -23,6 +23,7 @@ from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import DatabaseError
 
 from hub.app import Hub
 from hub.errors import HubError
@@ -31,6 +32,7 @@ from hub.pipeline.run import run_connection
 from hub.scheduling.commands import last_id, new_commands, paused_connections
 from hub.scheduling.triggers import Schedule, parse_schedule
 from hub.store import runs as run_store
+from hub.store.failures import in_words
 from hub.store.runs import ConnectionBusy, SlotTaken
 from hub.store.types import utcnow
 
@@ -90,6 +92,19 @@ def _listening_socket(host: str, port: int) -> socket.socket:
             ) from None
         raise refused(exc.strerror or str(exc), "choose another --host or --port") from None
     return sock
+
+
+def _store_failure(exc: DatabaseError) -> HubError:
+    """A database error as the StoreError it means (its server away, its disk full); re-raised when it is a bug.
+
+    A PostgreSQL failover or restart reaches the scheduler as the driver's OperationalError,
+    not as a HubError: before, the loop that reads schedule commands let it end ``hub serve``
+    (schedules and API with it) a second after the database went away.
+    """
+    said = in_words(exc)
+    if said is None:
+        raise exc
+    return said
 
 
 class _SlotExecutor(ThreadPoolExecutor):
@@ -218,6 +233,8 @@ class HubServer:
             self._keep_skipped(connection, trigger, scheduled_for, exc.run)
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
+        except DatabaseError as exc:  # the store went away mid-run: like any failed run, tried again later
+            self._retry_later(connection, attempt, scheduled_for, _store_failure(exc))
 
     def _keep_skipped(self, connection: str, trigger: str, scheduled_for: datetime, holder: dict) -> None:
         """Record a skipped slot as a run, so that admins see it beside the runs (not only in this log)."""
@@ -226,8 +243,9 @@ class HubServer:
                 run_store.skip_slot(conn, connection, trigger=trigger, scheduled_for=scheduled_for, holder=holder)
         except SlotTaken:
             pass  # another scheduler fired or skipped this slot, and keeps it
-        except HubError as exc:  # a store too busy to say so: the log line above stays
-            log.warning("%s: skipped slot %s not recorded: %s", connection, scheduled_for.isoformat(), exc)
+        except (HubError, DatabaseError) as exc:  # a store too busy or away to say so: the log line above stays
+            said = _store_failure(exc) if isinstance(exc, DatabaseError) else exc
+            log.warning("%s: skipped slot %s not recorded: %s", connection, scheduled_for.isoformat(), said)
 
     def _retry_later(self, connection: str, attempt: int, scheduled_for: datetime, exc: HubError) -> None:
         """Try a failed run again after the schedule's backoff, up to its retries; then report it."""
@@ -262,6 +280,8 @@ class HubServer:
                 reap(self.hub)
         except HubError as exc:
             log.error("reaper: %s", exc)
+        except DatabaseError as exc:
+            log.error("reaper: %s", _store_failure(exc))
 
     def poll_commands(self) -> None:
         """Act on pause/resume/trigger commands issued since the last look."""
@@ -354,11 +374,19 @@ class HubServer:
         gc.collect()
         gc.freeze()
         log.info("hub serve: %s schedule(s) on %s", len(found), self.hub.store.engine.url.render_as_string(hide_password=True))
+        away = False  # said once when the store goes away, once when it is back: not every second
         while not done.wait(1.0):
             try:
                 self.poll_commands()
-            except HubError as exc:  # the store is away for a moment: try again next second
-                log.error("cannot read schedule commands: %s", exc)
+            except (HubError, DatabaseError) as exc:  # the store is away for a moment: try again next second
+                if not away:
+                    said = _store_failure(exc) if isinstance(exc, DatabaseError) else exc
+                    log.error("store unavailable: cannot read schedule commands: %s", said)
+                away = True
+            else:
+                if away:
+                    log.info("store available again: schedule commands are read")
+                away = False
         if self.api_server is not None:
             self.api_server.should_exit = True
             self.api_thread.join(timeout=35)

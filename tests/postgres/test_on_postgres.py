@@ -228,6 +228,10 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
             conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"))
+        # Away long enough for the scheduler's loop, which reads schedule commands each second,
+        # to meet it: that ended `hub serve`, API and all (a CI run's POST found nothing listening).
+        assert wait_for(lambda: "store unavailable: cannot read schedule commands" in server.stderr.read(), timeout=30)
+        assert server.poll() is None, "hub serve keeps running while its store is away"
         r = httpx.post(f"{url}/api/v1/donation/batch", **push)
         assert r.status_code == 503 and r.headers["retry-after"] and "store is not available" in r.json()["detail"], r.text
         assert httpx.get(f"{url}/readyz").status_code == 503
@@ -236,6 +240,7 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
             conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
         r = httpx.post(f"{url}/api/v1/donation/batch", **push)
         assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+        assert wait_for(lambda: "store available again" in server.stderr.read(), timeout=30)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
