@@ -22,18 +22,21 @@ from functools import cache
 from pathlib import Path
 
 from celery import Celery
+from sqlalchemy.exc import DatabaseError
 
 from hub.app import Hub
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError, HubError, StoreError
 from hub.pipeline.lease import RunLease
 from hub.pipeline.run import run_connection
 from hub.processes import holder_id
 from hub.store import runs as run_store
+from hub.store.failures import in_words
 from hub.store.runs import SlotTaken
 
 __all__ = ["TASK", "celery_app", "enqueue", "execute", "reap"]
 
 TASK = "wasl_hub.run"
+STORE_AWAY_RETRY_SECONDS = 5  # a run taken while the store is away is asked for again this much later
 log = logging.getLogger("hub.worker")
 
 
@@ -99,9 +102,19 @@ def _hub(config_path: str) -> Hub:
 def execute(config_path: Path, run_id: int) -> None:
     """A worker's part: claim the run, keep its lease, run it."""
     hub = _hub(str(config_path))
-    hub.store.checkpoint_in_background()  # once per worker process (its hub is kept): see hub.store.checkpoint
     worker = holder_id()
-    connection = run_store.claim_run(hub.store, run_id, worker, hub.config.lease_seconds)
+    try:
+        hub.store.checkpoint_in_background()  # once per worker process (its hub is kept): see hub.store.checkpoint
+        connection = run_store.claim_run(hub.store, run_id, worker, hub.config.lease_seconds)
+    except (StoreError, DatabaseError) as exc:
+        # The store is away (a PostgreSQL failover): the broker has handed over the message,
+        # and the run, still queued, would wait for no one. It is asked for again shortly.
+        said = in_words(exc) if isinstance(exc, DatabaseError) else exc
+        if said is None:
+            raise
+        log.error("run %s: store unavailable, asked for again in %s s: %s", run_id, STORE_AWAY_RETRY_SECONDS, said)
+        celery_app(_settings(hub)["broker"]).send_task(TASK, args=[str(config_path), run_id], countdown=STORE_AWAY_RETRY_SECONDS)
+        return
     if connection is None:
         if run_store.run_status(hub.store.engine, run_id) == "queued":
             # Its connection is running elsewhere: ask again shortly, never run it twice at once.
