@@ -130,3 +130,31 @@ def pg_url(pg_databases):
     url = pg_databases.take()
     yield url
     pg_databases.drop(url)
+
+
+class DatabaseAway:
+    """One database refusing connections, as through a failover or a restart, until ``back()``.
+
+    ``with DatabaseAway(pg_server, pg_url) as away:`` ``away.go()`` closes the database to new
+    connections and ends those open; leaving the block always lets them in again.
+    """
+
+    def __init__(self, server: str, url: str) -> None:
+        self.name = url.rsplit("/", 1)[1]
+        self._admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+
+    def go(self) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false'))
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{self.name}'"))
+
+    def back(self) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true'))
+
+    def __enter__(self) -> DatabaseAway:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.back()
+        self._admin.dispose()

@@ -207,14 +207,13 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
     import httpx
 
     from tests.conftest import DONATION_RECORD, served_port, wait_for
+    from tests.pg_server import DatabaseAway
 
     env = {"HUB_STORE": pg_url}
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     token = json.loads(folder.hub("tokens", "create", "amal", "--association", "assoc-amal", "--write", "--json", env=env).out)["token"]
     server = folder.popen("serve", "--port", "0", env=env)
     push = {"json": {"records": [DONATION_RECORD]}, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
-    database = pg_url.rsplit("/", 1)[1]
-    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     try:
         url = f"http://127.0.0.1:{served_port(server, timeout=30)}"
 
@@ -225,26 +224,21 @@ def test_the_api_answers_503_while_the_store_is_away_and_recovers_after(folder, 
                 return False
 
         assert wait_for(ready, timeout=30)
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"))
-        # Away long enough for the scheduler's loop, which reads schedule commands each second,
-        # to meet it: that ended `hub serve`, API and all (a CI run's POST found nothing listening).
-        assert wait_for(lambda: "store unavailable: cannot read schedule commands" in server.stderr.read(), timeout=30)
-        assert server.poll() is None, "hub serve keeps running while its store is away"
-        r = httpx.post(f"{url}/api/v1/donation/batch", **push)
-        assert r.status_code == 503 and r.headers["retry-after"] and "store is not available" in r.json()["detail"], r.text
-        assert httpx.get(f"{url}/readyz").status_code == 503
-        assert httpx.get(f"{url}/healthz").status_code == 200  # alive: restarting it would not help
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
-        r = httpx.post(f"{url}/api/v1/donation/batch", **push)
-        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
-        assert wait_for(lambda: "store available again" in server.stderr.read(), timeout=30)
+        with DatabaseAway(pg_server, pg_url) as away:
+            away.go()
+            # Away long enough for the scheduler's loop, which reads schedule commands each second,
+            # to meet it: that ended `hub serve`, API and all (a CI run's POST found nothing listening).
+            assert wait_for(lambda: "store unavailable: cannot read schedule commands" in server.stderr.read(), timeout=30)
+            assert server.poll() is None, "hub serve keeps running while its store is away"
+            r = httpx.post(f"{url}/api/v1/donation/batch", **push)
+            assert r.status_code == 503 and r.headers["retry-after"] and "store is not available" in r.json()["detail"], r.text
+            assert httpx.get(f"{url}/readyz").status_code == 503
+            assert httpx.get(f"{url}/healthz").status_code == 200  # alive: restarting it would not help
+            away.back()
+            r = httpx.post(f"{url}/api/v1/donation/batch", **push)
+            assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+            assert wait_for(lambda: "store available again" in server.stderr.read(), timeout=30)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
-        admin.dispose()
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     log = server.stderr.read()

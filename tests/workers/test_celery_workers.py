@@ -168,11 +168,12 @@ def test_a_hub_run_killed_mid_way_does_not_keep_workers_from_its_connection(fold
 def test_a_run_handed_over_while_the_store_is_away_runs_once_it_is_back(folder, redis_url, pg_url, pg_server):
     # A PostgreSQL failover while the broker hands a worker a run: the worker took the message,
     # failed to claim the run, and the run stayed queued with no message left to run it.
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from hub.scheduling.workers import TASK, celery_app
     from hub.store import runs as run_store
     from hub.store.db import Store
+    from tests.pg_server import DatabaseAway
 
     env = {"HUB_STORE": pg_url}
     folder.write(
@@ -184,25 +185,18 @@ def test_a_run_handed_over_while_the_store_is_away_runs_once_it_is_back(folder, 
     store = Store.open(pg_url)
     run_id = run_store.queue_run(store.engine, "c", trigger="manual")  # queued; its message is sent below
     store.close()
-    database = pg_url.rsplit("/", 1)[1]
-    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     worker = folder.popen("worker", env=env)
     try:
-        assert _wait_for(lambda: listening_workers(redis_url) == 1), "the worker waits on the queue"
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"))
-        celery_app(redis_url).send_task(TASK, args=[str(folder.path / "hub.yaml"), run_id])
-        assert _wait_for(lambda: f"run {run_id}: store unavailable, asked for again" in worker.stderr.read()), worker.stderr.read()
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
-        assert _wait_for(
-            lambda: [(r["id"], r["status"]) for r in json.loads(folder.hub("runs", "--json", env=env).out)] == [(run_id, "succeeded")]
-        )
+        with DatabaseAway(pg_server, pg_url) as away:
+            assert _wait_for(lambda: listening_workers(redis_url) == 1), "the worker waits on the queue"
+            away.go()
+            celery_app(redis_url).send_task(TASK, args=[str(folder.path / "hub.yaml"), run_id])
+            assert _wait_for(lambda: f"run {run_id}: store unavailable, asked for again" in worker.stderr.read()), worker.stderr.read()
+            away.back()
+            assert _wait_for(
+                lambda: [(r["id"], r["status"]) for r in json.loads(folder.hub("runs", "--json", env=env).out)] == [(run_id, "succeeded")]
+            )
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
-        admin.dispose()
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
     assert "Traceback" not in worker.stderr.read()
