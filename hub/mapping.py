@@ -416,16 +416,6 @@ def identity_spec(entity: str, columns: list[str]) -> dict:
     return spec
 
 
-def field_columns(entity: str) -> list[str]:
-    """Every column name :func:`identity_spec` takes for ``entity``: its fields, an object's own dotted (``donor.name``).
-
-    What a column the schema lacks is compared with, to name the one it was likely meant to be.
-    """
-    from hub.schema.fields import schema_fields
-
-    return [f.column for f in schema_fields(entity)]
-
-
 def identity_mapping(entity: str, columns: list[str], source: str) -> Mapping:
     """The mapping for a source without one, whose columns must be named like the schema's fields."""
     spec = identity_spec(entity, columns)

@@ -32,7 +32,7 @@ from hub.pipeline.run import run_connection
 from hub.scheduling.commands import last_id, new_commands, paused_connections
 from hub.scheduling.triggers import Schedule, parse_schedule
 from hub.store import runs as run_store
-from hub.store.failures import in_words
+from hub.store.failures import as_hub_error
 from hub.store.runs import ConnectionBusy, SlotTaken
 from hub.store.types import utcnow
 
@@ -92,19 +92,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
             ) from None
         raise refused(exc.strerror or str(exc), "choose another --host or --port") from None
     return sock
-
-
-def _store_failure(exc: DatabaseError) -> HubError:
-    """A database error as the StoreError it means (its server away, its disk full); re-raised when it is a bug.
-
-    A PostgreSQL failover or restart reaches the scheduler as the driver's OperationalError,
-    not as a HubError: before, the loop that reads schedule commands let it end ``hub serve``
-    (schedules and API with it) a second after the database went away.
-    """
-    said = in_words(exc)
-    if said is None:
-        raise exc
-    return said
 
 
 class _SlotExecutor(ThreadPoolExecutor):
@@ -234,7 +221,7 @@ class HubServer:
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
         except DatabaseError as exc:  # the store went away mid-run: like any failed run, tried again later
-            self._retry_later(connection, attempt, scheduled_for, _store_failure(exc))
+            self._retry_later(connection, attempt, scheduled_for, as_hub_error(exc))
 
     def _keep_skipped(self, connection: str, trigger: str, scheduled_for: datetime, holder: dict) -> None:
         """Record a skipped slot as a run, so that admins see it beside the runs (not only in this log)."""
@@ -244,8 +231,7 @@ class HubServer:
         except SlotTaken:
             pass  # another scheduler fired or skipped this slot, and keeps it
         except (HubError, DatabaseError) as exc:  # a store too busy or away to say so: the log line above stays
-            said = _store_failure(exc) if isinstance(exc, DatabaseError) else exc
-            log.warning("%s: skipped slot %s not recorded: %s", connection, scheduled_for.isoformat(), said)
+            log.warning("%s: skipped slot %s not recorded: %s", connection, scheduled_for.isoformat(), as_hub_error(exc))
 
     def _retry_later(self, connection: str, attempt: int, scheduled_for: datetime, exc: HubError) -> None:
         """Try a failed run again after the schedule's backoff, up to its retries; then report it."""
@@ -278,10 +264,8 @@ class HubServer:
                 from hub.scheduling.workers import reap
 
                 reap(self.hub)
-        except HubError as exc:
-            log.error("reaper: %s", exc)
-        except DatabaseError as exc:
-            log.error("reaper: %s", _store_failure(exc))
+        except (HubError, DatabaseError) as exc:
+            log.error("reaper: %s", as_hub_error(exc))
 
     def poll_commands(self) -> None:
         """Act on pause/resume/trigger commands issued since the last look."""
@@ -380,8 +364,7 @@ class HubServer:
                 self.poll_commands()
             except (HubError, DatabaseError) as exc:  # the store is away for a moment: try again next second
                 if not away:
-                    said = _store_failure(exc) if isinstance(exc, DatabaseError) else exc
-                    log.error("store unavailable: cannot read schedule commands: %s", said)
+                    log.error("store unavailable: cannot read schedule commands: %s", as_hub_error(exc))
                 away = True
             else:
                 if away:

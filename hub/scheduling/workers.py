@@ -30,7 +30,7 @@ from hub.pipeline.lease import RunLease
 from hub.pipeline.run import run_connection
 from hub.processes import holder_id
 from hub.store import runs as run_store
-from hub.store.failures import in_words
+from hub.store.failures import as_hub_error
 from hub.store.runs import SlotTaken
 
 __all__ = ["TASK", "celery_app", "enqueue", "execute", "reap"]
@@ -109,9 +109,7 @@ def execute(config_path: Path, run_id: int) -> None:
     except (StoreError, DatabaseError) as exc:
         # The store is away (a PostgreSQL failover): the broker has handed over the message,
         # and the run, still queued, would wait for no one. It is asked for again shortly.
-        said = in_words(exc) if isinstance(exc, DatabaseError) else exc
-        if said is None:
-            raise
+        said = as_hub_error(exc)
         log.error("run %s: store unavailable, asked for again in %s s: %s", run_id, STORE_AWAY_RETRY_SECONDS, said)
         celery_app(_settings(hub)["broker"]).send_task(TASK, args=[str(config_path), run_id], countdown=STORE_AWAY_RETRY_SECONDS)
         return

@@ -2,8 +2,8 @@
 
 The JSON Schema is the contract for programs; an association's IT staff writing a mapping
 ask a shorter question: which columns can my export fill, which must it, and what does each
-take. ``hub schema show ENTITY --fields`` answers it from here, and :mod:`hub.mapping` names
-a misspelt column's likely field from the same list.
+take. ``hub schema show ENTITY --fields`` answers it from here, and ``hub validate``
+(:mod:`hub.services.validate`) names a misspelt column's likely field from the same list.
 """
 
 from __future__ import annotations

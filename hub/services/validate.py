@@ -11,9 +11,10 @@ from typing import Any
 
 from hub.errors import RecordError, RecordProblem
 from hub.exactjson import problem_writing
-from hub.mapping import compile_mapping, field_columns, identity_spec
+from hub.mapping import compile_mapping, identity_spec
 from hub.readers import JsonlFile, open_table
 from hub.schema import ENTITIES, load_schema
+from hub.schema.fields import schema_fields
 from hub.text.nearest import did_you_mean
 from hub.validation import validator_for
 
@@ -34,7 +35,7 @@ def validate_file(entity: str, path: Path) -> dict[str, Any]:
         spec = identity_spec(entity, reader.header)
         unknown = [h for h in reader.header if h and h not in spec]
         # Said once per column, and each row that fills it repeats it: with the column it likely meant.
-        columns = field_columns(entity) if unknown else []
+        columns = [f.column for f in schema_fields(entity)] if unknown else []
         unknown_said = {h: f"column {h!r} is not a field of {entity}{did_you_mean(h, columns)}" for h in unknown}
         mapping = compile_mapping(spec, where="(columns)", keep_unmapped=False) if spec else None
     for item in reader.rows():

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DatabaseError, DataError, IntegrityError, NotSupportedError, OperationalError, ProgrammingError
 
-from hub.errors import StoreError
+from hub.errors import HubError, StoreError
 
-__all__ = ["StoreBusy", "in_words"]
+__all__ = ["StoreBusy", "as_hub_error", "in_words"]
 
 
 class StoreBusy(StoreError):
@@ -82,3 +82,18 @@ def in_words(exc: BaseException, where: str = "store") -> StoreError | None:
     if isinstance(exc, OperationalError):
         return StoreError(f"{where}: the database refused ({said})", hint=_RESUMES)
     return None
+
+
+def as_hub_error(exc: HubError | DatabaseError) -> HubError:
+    """A failure of the store as the HubError it means; a DatabaseError that is a bug is raised again.
+
+    For the loops that must outlive a PostgreSQL failover (the scheduler's, a worker's): the
+    driver's OperationalError reaches them as it is, not as a HubError, and one that was not
+    caught ended ``hub serve`` a second after the database went away.
+    """
+    if isinstance(exc, HubError):
+        return exc
+    said = in_words(exc)
+    if said is None:
+        raise exc
+    return said
