@@ -10,6 +10,7 @@ that fails is walked again for every error, each reported as a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 
@@ -209,6 +210,10 @@ class RecordValidator:
             if isinstance(err.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
                 found += self._unexpected(err, path)
                 continue
+            below = self._below_zero(err)
+            if below:
+                found.append(RecordProblem(path=_dotted(path), rule="minimum", message=below))
+                continue
             message = self._expected(err) or _not_allowed(err) or err.message
             found.append(RecordProblem(path=_dotted(path), rule=rule, message=_shortened(message, err.instance)))
         if self._account_paths:
@@ -252,6 +257,21 @@ class RecordValidator:
                 return None
         return node
 
+    def _below_zero(self, err) -> str | None:
+        """An amount or quantity written with a minus sign: what the sign meant goes in another field.
+
+        Exports that book refunds or debits as negative amounts are common; "does not match"
+        would not tell their author that the number is fine and the sign is the problem.
+        """
+        where = list(err.schema_path)
+        if len(where) < 3 or where[-1] != "pattern" or where[-3] != "$defs" or where[-2] not in _UNSIGNED:
+            return None
+        value = err.instance
+        pattern = self.schema["$defs"][where[-2]].get("pattern", "(?!)")
+        if not (isinstance(value, str) and value.startswith("-") and re.fullmatch(pattern, value[1:])):
+            return None
+        return f"{json.dumps(value, ensure_ascii=False)} is below zero: {_UNSIGNED[where[-2]]}"
+
     def _expected(self, err) -> str | None:
         """A pattern or format failure of a shared definition, said in words (its ``x-expected``), not as the rule.
 
@@ -269,6 +289,14 @@ class RecordValidator:
             return f'{json.dumps(err.instance)} is a JSON number; write amounts as text, like "1250.50", so that no digit is lost'
         expected = self.schema["$defs"].get(where[-2], {}).get("x-expected")
         return f"{json.dumps(err.instance, ensure_ascii=False)} is not a valid {where[-2]}: {expected}" if expected else None
+
+
+# Why a shared definition takes no sign: an export that writes refunds or debits as negative
+# amounts is told where that meaning goes instead (the number itself is fine).
+_UNSIGNED = {
+    "amount": "amounts are written without a sign; a refund is a donation with status refunded, money out of an account a bank line with direction debit",
+    "quantity": "a quantity is written without a sign, as what was delivered",
+}
 
 
 @cache

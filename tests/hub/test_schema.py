@@ -175,6 +175,35 @@ def test_an_amount_sent_as_a_json_number_is_told_to_come_as_text(folder):
     ]
 
 
+def test_a_negative_amount_is_told_that_its_sign_belongs_in_another_field(folder):
+    # An export that books a refund as -5 was told "is not a valid amount: up to 15 digits", of
+    # a one-digit number: the number is fine, the sign is what the schema says another way.
+    lines = [{**GOOD, "amount": "-5"}, {**GOOD, "id": "D2", "amount": "-1.5.0"}]
+    _code, invalid = _invalid(folder, "donation", lines)
+    assert invalid[1] == [
+        (
+            "amount",
+            "minimum",
+            '"-5" is below zero: amounts are written without a sign; a refund is a donation with status refunded,'
+            " money out of an account a bank line with direction debit",
+        )
+    ]
+    # A minus before what is no amount anyway is told what an amount is.
+    assert invalid[2][0][1:] == (
+        "pattern",
+        '"-1.5.0" is not a valid amount: up to 15 digits, and at most 5 decimals after a point, like 1250.50',
+    )
+    base = {
+        "id": "B1",
+        "association_id": "A1",
+        "sector": "food_security",
+        "governorate": "SY01",
+        "distributed_at": "2026-10-01T10:00:00+03:00",
+    }
+    _code, invalid = _invalid(folder, "distribution", [{**base, "quantity": "-3"}])
+    assert invalid[1] == [("quantity", "minimum", '"-3" is below zero: a quantity is written without a sign, as what was delivered')]
+
+
 def test_a_time_without_its_offset_and_a_date_written_another_way_are_told_what_is_expected(folder):
     # '"2026-10-01T10:00:00" is not a "date-time"' left an association's IT staff guessing: it
     # is one, but without the offset that says which hour of the world it was.
