@@ -184,7 +184,13 @@ class Mapping:
     which ``apply_reference`` still is (a test holds the two to the same answers).
     """
 
-    def __init__(self, fields: list[tuple[tuple[str, ...], Callable]], columns: set[str], keep_unmapped: bool):
+    def __init__(
+        self,
+        fields: list[tuple[tuple[str, ...], Callable]],
+        columns: set[str],
+        keep_unmapped: bool,
+        reads: dict[str, list[str]] | None = None,
+    ):
         # Three kinds of field: constants set at once, single columns read inline (only their
         # converter is called), and the rest (joined columns, first_of, which) through their
         # compiled function.
@@ -196,6 +202,7 @@ class Mapping:
         ]
         self._other = [(path, fn) for path, fn in fields if not hasattr(fn, "column") and not (len(path) == 1 and hasattr(fn, "const"))]
         self.columns = columns
+        self.reads = reads or {}  # field (dotted) -> the columns it is read from, for a person correcting a row
         self.keep_unmapped = keep_unmapped
         self._unmapped_for: tuple[int, list[str]] | None = None
         self.apply: Callable[[dict], dict] = self._generate()
@@ -368,12 +375,13 @@ def compile_mapping(spec: dict, *, timezone: str = "Asia/Damascus", where: str =
     if not isinstance(spec, dict) or not spec:
         raise ConfigError(f"{where} must map target fields to columns")
     zone = ZoneInfo(timezone)
-    fields, columns = [], set()
+    fields, columns, reads = [], set(), {}
     for target, fspec in spec.items():
         cols, fn = _field(target, fspec, zone, f"{where}.{target}")
         columns.update(cols)
+        reads[str(target)] = list(cols)
         fields.append((tuple(str(target).split(".")), fn))
-    return Mapping(fields, columns, keep_unmapped)
+    return Mapping(fields, columns, keep_unmapped, reads)
 
 
 def _schema_type(node: dict, defs: dict) -> str:

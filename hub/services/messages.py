@@ -54,6 +54,7 @@ _TEMPLATES = {
     "key": ("{field} is empty but identifies the record", "الحقل «{field}» فارغ وهو مطلوب لتعريف السجل"),
     "json": ("the line is not valid JSON", "السطر ليس JSON صالحاً"),
     "edit": ("the corrected {field} is not valid JSON", "القيمة المصححة لـ«{field}» ليست JSON صالحاً"),
+    "unread": ("{field} is not a column the record is read from", "«{field}» ليس عموداً يُقرأ منه السجل"),
     "delivery": ("the destination refused the record", "رفضت الجهة المستقبلة السجل"),
     "destination": ("the destination refused the record", "رفضت الجهة المستقبلة السجل"),
     "platform": ("the platform refused the record", "رفضت المنصة السجل"),

@@ -10,6 +10,7 @@ Every decision is written to the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from hub import exactjson
 from hub.app import Hub
 from hub.connector_faults import streams_of
 from hub.errors import ConfigError, HubError, NotFoundError
-from hub.mapping import identity_mapping
+from hub.mapping import Mapping, identity_mapping
 from hub.pipeline.batch import commit_batch
 from hub.pipeline.prepare import Rejected, canonical
 from hub.pipeline.run import build_preparer, destinations_for, drain_destinations
+from hub.schema import load_schema
 from hub.services.messages import plain_words
 from hub.services.spreadsheet import write_table
 from hub.store import audit
@@ -29,6 +31,7 @@ from hub.store import outbox as outbox_store
 from hub.store import quarantine as q_store
 from hub.store.records import Prepared
 from hub.store.types import utcnow
+from hub.text.nearest import did_you_mean
 
 __all__ = ["dismiss", "editable_text", "export", "list_open", "replay", "show"]
 
@@ -101,6 +104,37 @@ def _edited(raw: dict[str, Any], changes: dict[str, Any]) -> tuple[dict[str, Any
     return edited, problems
 
 
+def _unread_edits(raw: dict[str, Any], changes: dict[str, Any], mapping: Mapping | None, entity: str) -> list[dict]:
+    """Edits that name nothing the record is read from: each named, with what to write instead.
+
+    An edit is applied to the row as the source sent it, before the mapping. The error names
+    the schema's field (``amount``), so a person naturally writes ``--set amount=…``; set on
+    a CSV row whose amount is read from ``المبلغ``, it would add a column nothing reads, and
+    the record would fail again for the same reason, the edit silently lost.
+    """
+    if mapping is not None:
+        readable: Iterable[str] = mapping.columns
+    else:  # a JSON record without a mapping: its keys are the schema's fields
+        readable = load_schema(entity).get("properties", {})
+    read_from = {field: [c for c in cols if c in raw] for field, cols in (mapping.reads if mapping is not None else {}).items()}
+    problems = []
+    for name in changes:
+        if name in raw or name in readable:
+            continue
+        if read_from.get(name):
+            columns = read_from[name]
+            message = (
+                f"{name} is read from the column {' and '.join(map(repr, columns))}: correct that column"
+                f" (--set '{columns[0]}=VALUE'), as it is written in the row"
+            )
+        else:
+            known = [c for c in raw if isinstance(c, str)] + [field for field, cols in read_from.items() if cols]
+            known += [] if mapping is not None else [field for field in readable if field not in raw]
+            message = f"{name!r} is not a column of this row{did_you_mean(name, known)}"
+        problems.append({"path": name, "rule": "unread", "message": message})
+    return problems
+
+
 def replay(
     hub: Hub,
     ids: list[int] | None = None,
@@ -142,14 +176,6 @@ def replay(
             )
             continue
         raw = entry["raw"]
-        if changes:
-            if not isinstance(raw, dict):
-                raise HubError(f"quarantine entry {entry['id']}: the raw payload is not an object; it cannot be edited field by field")
-            edited, problems = _edited(raw, changes)
-            if problems:
-                still.append({"id": entry["id"], "errors": problems})
-                continue
-            raw = edited
         k = (entry["connection"], entry["stream"])
         if k not in preparers:
             connector, stream = _stream_for(hub, entry)
@@ -158,6 +184,15 @@ def replay(
                 prep.mapping = identity_mapping(stream.entity, stream.columns(), entry["connection"])
             preparers[k] = (prep, stream)
         prep, stream = preparers[k]
+        if changes:
+            if not isinstance(raw, dict):
+                raise HubError(f"quarantine entry {entry['id']}: the raw payload is not an object; it cannot be edited field by field")
+            problems = _unread_edits(raw, changes, prep.mapping, stream.entity)
+            edited, more = _edited(raw, changes)
+            if problems or more:
+                still.append({"id": entry["id"], "errors": problems + more})
+                continue
+            raw = edited
         out = prep.prepare(raw, entry["line"])
         now = utcnow()
         if out is None:

@@ -164,10 +164,13 @@ def test_quarantine_show_gives_a_nested_raw_value_as_json_with_its_arabic(folder
     assert wrong.code == 1 and "donor holds an object: write its new value as JSON" in wrong.out, wrong.out
     fixed = folder.hub("quarantine", "replay", "1", "--set", 'donor={"name": "سارة", "anonymous": false}', "--json")
     assert fixed.code == 1 and "anonymous" in fixed.out, "the object is read, and the schema has no anonymous"
-    fixed = folder.hub("quarantine", "replay", "1", "--set", 'donor={"name": "سارة"}')
+    # A JSON record's keys are the schema's fields: one it lacks may be added, a misspelt one is named.
+    wrong = folder.hub("quarantine", "replay", "1", "--set", "refrence=R-1")
+    assert wrong.code == 1 and "'refrence' is not a column of this row; did you mean 'reference'?" in wrong.out, wrong.out
+    fixed = folder.hub("quarantine", "replay", "1", "--set", 'donor={"name": "سارة"}', "--set", "reference=R-1")
     assert fixed.code == 0, fixed.out
     [(data,)] = folder.sql("select data from records")
-    assert json.loads(data)["donor"] == {"name": "سارة"}
+    assert (json.loads(data)["donor"], json.loads(data)["reference"]) == ({"name": "سارة"}, "R-1")
 
 
 def test_a_corrected_yes_or_no_is_read_back_as_one():

@@ -157,6 +157,28 @@ def test_replay_with_a_corrected_cell(donations):
     assert json.loads(donations.hub("quarantine", "show", "1", "--json").out)["raw"]["المبلغ"] == "1000"
 
 
+def test_a_correction_named_by_the_schemas_field_is_told_the_column_it_is_read_from(donations):
+    # The error says "amount"; `--set amount=1000` added a column nothing reads, and the record
+    # failed again for the same reason, the edit silently lost.
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]])
+    donations.hub("run", "amal")
+    before = json.loads(donations.hub("quarantine", "show", "1", "--json").out)
+    r = donations.hub("quarantine", "replay", "1", "--set", "amount=1000", "--json")
+    [still] = json.loads(r.out)["still_invalid"]
+    assert r.code == 1 and still["errors"] == [
+        {
+            "path": "amount",
+            "rule": "unread",
+            "message": "amount is read from the column 'المبلغ': correct that column (--set 'المبلغ=VALUE'), as it is written in the row",
+        }
+    ]
+    r = donations.hub("quarantine", "replay", "1", "--set", "المبلع=1000")
+    assert r.code == 1 and "'المبلع' is not a column of this row; did you mean 'المبلغ'?" in r.out, r.out
+    assert json.loads(donations.hub("quarantine", "show", "1", "--json").out) == before
+    assert donations.sql("select count(*) from records") == [(0,)]
+    assert donations.hub("quarantine", "replay", "1", "--set", "المبلغ=1000").code == 0
+
+
 def test_dismiss_needs_a_reason_and_is_audited(donations):
     donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]])
     donations.hub("run", "amal")
