@@ -1,7 +1,8 @@
 """SWIFT MT940 (and MT942) through the ``mt-940`` package, which knows the banks' ``:86:`` dialects.
 
 A ``:61:`` line's bank reference (after ``//``) is its id; a line without one gets a
-fingerprint of what it says (model.Fingerprints). ``RC``/``RD`` mark reversals. The
+fingerprint of what it says (model.Fingerprints). Its reference for the account owner (before
+``//``), unless ``NONREF``, is the payer's end-to-end reference when ``:86:`` gives no ``EREF+``. ``RC``/``RD`` mark reversals. The
 SWIFT character set has no Arabic: names arrive transliterated, and matching folds them.
 """
 
@@ -25,6 +26,7 @@ __all__ = ["parse_mt940"]
 # onto the admin's terminal; the InputError below says the same in words.
 logging.getLogger("mt940").setLevel(logging.CRITICAL)
 
+_NO_REFERENCE = {"NONREF", "NOTPROVIDED"}  # what banks write in a reference field that holds none
 _BLOCK_START = re.compile(r"^:20:", re.MULTILINE)
 _LINE_AMOUNT = re.compile(r":61:(\d{6})(\d{4})?[Rr]?[CDcd][A-Za-z]?([\d,]+)")
 _BALANCE_DATE = re.compile(r":(6[0245][FM]?):[CDcd](\d{6})")
@@ -202,8 +204,11 @@ def _statement(path: Path, text: str, number: int | None, first_line: int, ids: 
         if remittance:
             rec["remittance"] = remittance
         eref = re.search(r"EREF\+(\S+)", d.get("transaction_details") or "")
-        if eref and eref.group(1).upper() != "NOTPROVIDED":
-            rec["end_to_end_id"] = eref.group(1)
+        # The payer's reference: SEPA's EREF+ in :86:, else the :61: reference for the account
+        # owner, where banks put it for a credit (often the pledge's payment reference).
+        payer_ref = eref.group(1) if eref else _clean(d.get("customer_reference"))
+        if payer_ref and payer_ref.upper() not in _NO_REFERENCE:
+            rec["end_to_end_id"] = payer_ref
         ref = _clean(d.get("bank_reference"))
         rec["id"] = ref or ids(account, rec["booking_date"], rec["value_date"], rec["amount"], status, remittance)
         st.transactions.append(rec)

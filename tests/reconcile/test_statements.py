@@ -76,12 +76,15 @@ def test_mt940_lines_references_reversals_and_transliterated_names(tmp_path):
             ("2610101010C100,00NTRFNONREF//BR-1", "166?00GUTSCHRIFT?20AMAL-1001?21thanks?31DE89370400440532013000?32MOHAMMAD ALI"),
             ("2610111011RC80,00NTRFNONREF//BR-2", "RUECKUEBERWEISUNG EREF+E2E-13"),
             ("2610121012D5,00NCHGNONREF", "FEES"),
+            ("2610131013C40,00NTRFAMAL-1002//BR-4", "TRANSFER"),  # the payer's reference before //
         ],
         opening="0,00",
-        closing="15,00",
+        closing="55,00",
     )
     [st] = read_statement(_write(tmp_path, "s.sta", text))
     t = st.transactions
+    assert (t[3]["id"], t[3]["end_to_end_id"]) == ("BR-4", "AMAL-1002")
+    assert "end_to_end_id" not in t[0], "NONREF is no reference"
     assert (t[0]["id"], t[0]["amount"], t[0]["direction"], t[0]["remittance"]) == ("BR-1", "100", "credit", "AMAL-1001 thanks")
     assert t[0]["counterparty"] == {"name": "MOHAMMAD ALI", "account": "DE89370400440532013000"}
     assert (t[1]["reversal"], t[1]["direction"], t[1]["end_to_end_id"]) == (True, "debit", "E2E-13")
