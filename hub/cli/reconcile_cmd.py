@@ -7,10 +7,15 @@ from pathlib import Path
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, ROW_ID, emit_json, say, table
+from hub.cli.output import OUTPUT_FILE, ROW_ID, cell_text, emit_json, say, table
 from hub.reconcile import convert
 from hub.reconcile import service as svc
 from hub.reconcile.output import as_json, totals, write_report
+
+
+def _evidence(evidence: dict) -> str:
+    """A decision's evidence on one line, each value as a table shows it (a list as JSON, not ``['REF-1']``)."""
+    return ", ".join(f"{signal}: {cell_text(value)}" for signal, value in evidence.items())
 
 
 def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None, settings) -> None:
@@ -32,7 +37,7 @@ def _show(decisions, as_json_flag: bool, evidence: bool, report: Path | None, se
                         i["kind"],
                         i["rule"],
                         i["score"],
-                        ", ".join(f"{k}: {v}" for k, v in i["evidence"].items()),
+                        _evidence(i["evidence"]),
                     ]
                     for i in data[status]
                 ],
@@ -120,7 +125,7 @@ def matches_list(ctx, status, as_json_flag) -> None:
                 r["rule"],
                 r["score"],
                 r["status"],
-                ", ".join(f"{k}: {v}" for k, v in r["evidence"].items()),
+                _evidence(r["evidence"]),
             ]
             for r in rows
         ],

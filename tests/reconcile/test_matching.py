@@ -122,6 +122,10 @@ def test_evidence_names_the_signals(files):
     assert ev["T-TIE"]["tie_with"] in (["D-TIE1"], ["D-TIE2"])
     assert ev["T-OVER"]["excess"] == "50"
     assert [m["allocations"] for m in out["matched"] if m["transaction"] == "T-MULTI"] == [["50", "70"]]
+    # The table says the same in words a person reads: a list as JSON, a flag as yes or no.
+    shown = files.hub("reconcile", "--statement", "s.xml", "--donations", "d.jsonl", env={"COLUMNS": "400"}).out
+    assert 'reference_found: ["AMAL-1001"]' in shown and "already_paid: yes" in shown, shown
+    assert "['" not in shown and "True" not in shown
 
 
 def test_redenominated_pledge_is_compared_at_its_converted_amount(folder):
