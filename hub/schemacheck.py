@@ -10,6 +10,7 @@ holding a type jsonschema-rs does not take, such as a date YAML parsed), jsonsch
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsonschema_rs
@@ -51,15 +52,43 @@ def problems_of(schema: dict, instance: Any, prefix: str = "") -> list[str]:
         parts = [str(p) for p in e.absolute_path]
         path = ".".join(parts) if parts else "(top level)"
         where = f"{prefix}.{path}" if prefix and path != "(top level)" else (prefix or path)
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict) and isinstance(e.schema, dict):
+            out += [f"{where}: {_unknown_key(key, e.schema)}" for key in _unknown_keys(e.instance, e.schema)]
+            continue
         msg = e.message
-        if e.validator == "additionalProperties":
-            msg = msg.replace("Additional properties are not allowed", "unknown key(s)")
+        if e.validator == "type" and isinstance(e.schema, dict) and e.schema.get("description"):
+            # "'5 minutes' is not of type 'object'" alone leaves the admin to guess the shape.
+            msg += f"; {_sentence_part(e.schema['description'])}"
         if isinstance(e.schema, dict) and e.schema.get("writeOnly"):
             msg = msg.replace(repr(e.instance), "the value (a secret, not shown)")
         else:
             msg += did_you_mean(e.instance, getattr(e, "allowed", None) or (e.validator_value if e.validator == "enum" else ()))
         out.append(f"{where}: {msg}")
     return out
+
+
+def _unknown_keys(instance: dict, schema: dict) -> list[str]:
+    """The keys of ``instance`` that neither ``properties`` nor ``patternProperties`` of ``schema`` name."""
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    known = schema.get("properties", {})
+    return [k for k in instance if k not in known and not any(p.search(str(k)) for p in patterns)]
+
+
+def _unknown_key(key: object, schema: dict) -> str:
+    """One key the schema does not take, with the one likely meant, else the keys it takes.
+
+    "unknown key(s) ('connectr' was unexpected)" named the mistake but not the fix.
+    """
+    known = [k for k in schema.get("properties", {}) if isinstance(k, str)]
+    near = did_you_mean(key, known)
+    if near or not known:
+        return f"unknown key {key!r}{near}"
+    return f"unknown key {key!r} (the keys here: {', '.join(known)})"
+
+
+def _sentence_part(text: str) -> str:
+    """A description to follow a semicolon: its first letter lowercased, unless it starts a name or a code."""
+    return text[0].lower() + text[1:] if len(text) > 1 and text[0].isupper() and text[1].islower() else text
 
 
 def _leaves(error) -> list:

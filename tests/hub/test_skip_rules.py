@@ -94,7 +94,7 @@ def test_a_skip_rule_naming_a_column_the_file_lacks_stops_the_run_before_it_read
             "connections.amal.streams.donations.skip[0]: give exactly one of equals, matches or empty",
         ),
         ('{column: المبلغ, matches: "(صفر"}', "connections.amal.streams.donations.skip[0].matches: '(صفر' is not a regular expression"),
-        ("{column: المبلغ, equal: صفر}", "connections.amal.streams.donations.skip.0: unknown key(s) ('equal' was unexpected)"),
+        ("{column: المبلغ, equal: صفر}", "connections.amal.streams.donations.skip.0: unknown key 'equal'; did you mean 'equals'?"),
         ("{column: المبلغ, empty: false}", "connections.amal.streams.donations.skip.0.empty: True was expected"),
     ],
     ids=["two conditions", "bad pattern", "misspelt condition", "empty false"],

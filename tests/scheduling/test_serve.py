@@ -213,7 +213,9 @@ def test_bad_schedules_are_refused_with_the_key_path(folder):
         ("{cron: '0 2 * * *', every: {minutes: 5}}", "connections.a.schedule: give exactly one of cron or every"),
         ("{every: {fortnights: 1}}", "connections.a.schedule.every"),
         ("{cron: '0 2 * * *', timezone: Mars/Base}", "connections.a.schedule.timezone: unknown time zone"),
-        ("{cron: '0 2 * * *', retires: 3}", "connections.a.schedule: unknown key(s)"),
+        ("{cron: '0 2 * * *', retires: 3}", "connections.a.schedule: unknown key 'retires'; did you mean 'retries'?"),
+        ("{cron: '0 2 * * *', when: 3}", "connections.a.schedule: unknown key 'when' (the keys here: cron, every, timezone, start,"),
+        ("{every: 5 minutes}", "connections.a.schedule.every: '5 minutes' is not of type 'object'; an interval, e.g. {minutes: 15}"),
         # Each value of its kind, said with its key (these were internal errors, or taken wrongly).
         ("{cron: '0 2 * * *', retry_after_seconds: soon}", "connections.a.schedule.retry_after_seconds: 'soon' is not of type 'number'"),
         ("{cron: '0 2 * * *', jitter: -5}", "connections.a.schedule.jitter: -5 is less than the minimum of 0"),
