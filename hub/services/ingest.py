@@ -11,6 +11,7 @@ roll a record back.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from hub.store import quarantine as quarantine_store
 from hub.store.models import api_requests_table, records_table
 from hub.store.records import Prepared, stored_rows, upsert_batch
 from hub.store.types import utcnow
+from hub.text.nearest import did_you_mean
 
 __all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "MAX_VERSION", "batch_digest", "ingest", "legacy_digest"]
 
@@ -104,9 +106,11 @@ def _shape(entity: str, body: Any, max_batch: int) -> tuple[list, list[int | Non
     if entity not in ENTITIES:
         raise ApiProblem(404, f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        keys = [k for k in body if k != "records"] if isinstance(body, dict) else []
+        misnamed = next((near for k in keys if (near := did_you_mean(k, ["records"], quote=json.dumps))), "")
         raise ApiProblem(
             422,
-            'the body must be a JSON object {"records": [...]}',
+            'the body must be a JSON object {"records": [...]}' + misnamed,
             errors=[{"path": "records", "rule": "required", "message": "a list of records"}],
         )
     records = body["records"]

@@ -535,7 +535,9 @@ def test_bad_requests_get_clear_answers_and_the_server_keeps_serving(platform):
     r = post(json.dumps({"records": [{"id": str(i)} for i in range(201)]}).encode())
     assert r.status_code == 413 and r.json()["errors"][0]["path"] == "records"
     r = post(b'{"rows": []}')
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["detail"] == 'the body must be a JSON object {"records": [...]}', r.text
+    r = post(b'{"record": [{}]}')
+    assert r.json()["detail"] == 'the body must be a JSON object {"records": [...]}; did you mean "records"?', r.text
     r = post(b"<xml/>", headers={**auth, "Content-Type": "application/xml"})
     assert r.status_code == 415
     r = post(b'{"records": [{}]}', headers={"Content-Type": "application/json"})
