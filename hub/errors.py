@@ -79,9 +79,14 @@ class InputError(HubError):
     """A file or body from outside cannot be read at all (not one bad record: the whole input)."""
 
     @classmethod
-    def no_such_file(cls, path) -> InputError:
+    def no_such_file(cls, path, hint: str | None = None) -> InputError:
         """A file that is not there, said alike by every reader (a connection's or the command line's)."""
-        return cls(f"{path}: no such file", hint="check the path (a connection's settings path is taken from its hub.yaml's folder)")
+        return cls(
+            f"{path}: no such file",
+            hint=hint
+            or "check the path: a connection's settings path is taken from its hub.yaml's folder, a file named on the command line"
+            " from the current folder",
+        )
 
 
 class StoreError(HubError):

@@ -11,7 +11,7 @@ from decimal import Decimal
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import emit_json, table
+from hub.cli.output import emit_json, say, table
 from hub.services.tokens import Principal
 
 __all__ = ["COMMANDS"]
@@ -48,10 +48,14 @@ def report_command(ctx, association, program, date_from, date_to, as_json) -> No
     from hub.services import browse, report
 
     filters = browse.Filters(association, None, None, date_from.date() if date_from else None, date_to.date() if date_to else None, program)
-    account = report.account(open_hub(ctx), Principal(0, "cli", None, can_read=True, can_write=False), filters)
+    hub = open_hub(ctx)
+    account = report.account(hub, Principal(0, "cli", None, can_read=True, can_write=False), filters)
     if as_json:
         emit_json(account)
         return
+    unknown = report.unknown_association(hub, association) if association else None
+    if unknown:
+        say(("warning:", "yellow"), f" {unknown}", err=True)
     table(
         "Money in: donations (given = pledged or received; received = what came in)",
         ["group", "donations", "given", "received"],

@@ -33,8 +33,9 @@ from hub.services import browse
 from hub.services.ingest import ApiProblem
 from hub.services.tokens import Principal
 from hub.store.models import records_table
+from hub.text.nearest import did_you_mean
 
-__all__ = ["AID_GROUPS", "GIVEN", "MONEY_GROUPS", "Money", "account", "lines", "record_day"]
+__all__ = ["AID_GROUPS", "GIVEN", "MONEY_GROUPS", "Money", "account", "lines", "record_day", "unknown_association"]
 
 _r = records_table
 GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded and cancelled ones are not
@@ -228,6 +229,22 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
         "aid_out": aid_out.as_dict(),
         "programs": [_program_row(key, row, units) for key, row in sorted(programs.items(), key=_program_order)],
     }
+
+
+def unknown_association(hub: Hub, association: str) -> str | None:
+    """Why ``association`` names no record of this store, with the ids it holds; None when some record is its.
+
+    An id mistyped for ``hub report --association`` added up to zero donations, which reads
+    as an association that received nothing.
+    """
+    with hub.store.engine.connect() as conn:
+        if conn.execute(select(_r.c.id).where(_r.c.association_id == association).limit(1)).first() is not None:
+            return None
+        known = conn.execute(select(_r.c.association_id).where(_r.c.association_id.is_not(None)).distinct().limit(1000)).scalars().all()
+    if not known:
+        return "the store holds no association's records yet"
+    shown = ", ".join(sorted(known)[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    return f"no record in this store belongs to association {association!r}{did_you_mean(association, known)} (it holds {shown})"
 
 
 def lines(side: dict[str, Any], groups: dict[str, str]) -> Iterator[tuple[str | None, str | None, dict[str, Any]]]:

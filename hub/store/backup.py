@@ -83,7 +83,7 @@ def describe(path: Path) -> Snapshot:
     InputError if it is not a whole hub store: not a database, damaged, or made by a newer hub.
     """
     if not path.is_file():
-        raise InputError.no_such_file(path)
+        raise InputError.no_such_file(path, hint="name a file `hub backup FILE` wrote (its path from the current folder)")
     probe = _read_only(path)
     try:
         problems = [row[0] for row in probe.execute("PRAGMA quick_check")]

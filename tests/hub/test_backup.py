@@ -150,7 +150,7 @@ def test_a_backup_that_is_not_whole_damaged_newer_or_altered_is_not_restored(tmp
         ("cut-short.db", "cut-short.db: "),
         ("newer.db", "made by a newer hub (schema 9999"),
         ("altered.db", "its audit log was altered at entry 1"),
-        ("missing.db", "missing.db: no such file"),
+        ("missing.db", "missing.db: no such file\n  hint: name a file `hub backup FILE` wrote"),
         ("hub.db", "hub.db: that is the store itself"),
     ):
         r = folder.hub("restore", "--yes", name)

@@ -171,6 +171,9 @@ def test_the_account_keeps_to_the_tokens_scope_and_the_cli_gives_the_same(api, f
     assert shown.code == 0, shown.err
     flat = " ".join(re.sub("[│┃]", " ", shown.out).split())
     assert "2,500.3 SYP" not in flat and "2,500.30 SYP" in flat and f"250,000 {OLD}" in flat
-    assert "كسوة الشتاء" in flat and "P-WINTER" in flat
+    assert "كسوة الشتاء" in flat and "P-WINTER" in flat and "warning" not in shown.err
+    # A mistyped association would add up to nothing, read as an association given nothing.
+    mistyped = folder.hub("report", "--association", "amla")
+    assert mistyped.code == 0 and "no record in this store belongs to association 'amla'; did you mean 'amal'?" in mistyped.err
     backwards = folder.hub("report", "--from", "2026-05-01", "--to", "2026-01-01")
     assert backwards.code != 0 and "the range would hold nothing" in backwards.err and "Traceback" not in backwards.err
