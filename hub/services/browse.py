@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy import Select, and_, or_, select
 
 from hub.app import Hub
 from hub.schema import ENTITIES, entity_key
-from hub.services.ingest import ApiProblem
+from hub.services.ingest import ApiProblem, unknown_entity
 from hub.services.tokens import Principal
 from hub.store import changes as change_numbers
 from hub.store.models import api_tokens_table, records_table
@@ -123,7 +124,7 @@ def _check_read(principal: Principal, entity: str | None) -> None:
     if not principal.can_read:
         raise ApiProblem(403, f"token {principal.name!r} has no read right")
     if entity is not None and entity not in ENTITIES:
-        raise ApiProblem(404, f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+        raise unknown_entity(entity)
 
 
 def _item(row) -> dict:
@@ -204,7 +205,8 @@ def get_record(
     if missing:
         raise ApiProblem(
             422,
-            f"{entity} records are keyed by {' and '.join(fields)}: give ?{'&'.join(m + '=' for m in missing)} beside the id",
+            f"{entity} records are keyed by {' and '.join(fields)}: give ?{'&'.join(m + '=' for m in missing)} beside the id"
+            + _whole_key_hint(entity, fields, record_id),
             errors=[{"path": m, "rule": "required", "message": f"{m} is part of a {entity}'s key"} for m in missing],
         )
     q = select(_r.c.key, _r.c.version, _r.c.source_version, _r.c.updated_at, _r.c.data).where(
@@ -216,8 +218,22 @@ def get_record(
         row = conn.execute(q).first()
     if row is None:
         of = "".join(f" of {KEY_PARAMS[f]} {given[f]!r}" for f in fields if f != "id")
-        raise ApiProblem(404, f"no {entity} {record_id!r}{of} is stored here")
+        raise ApiProblem(404, f"no {entity} {record_id!r}{of} is stored here" + _whole_key_hint(entity, fields, record_id))
     return _item(row)
+
+
+def _whole_key_hint(entity: str, fields: tuple[str, ...], record_id: str) -> str:
+    """Where the id asked for is a listing's whole ``key`` (``assoc-amal|D1``): the address of that record.
+
+    A listing names each record by its key, so a client asks for it as it is; the path takes
+    the ``id`` alone, and the key's other parts as parameters.
+    """
+    parts = record_id.split("|")
+    if len(fields) < 2 or len(parts) != len(fields) or not all(parts):
+        return ""
+    part = dict(zip(fields, parts, strict=True))
+    query = "&".join(f"{KEY_PARAMS[f]}={quote(part[f], safe='')}" for f in fields if f != "id")
+    return f"; {record_id!r} reads as a whole key ({'|'.join(fields)}): ask for /api/v1/{entity}/{quote(part['id'], safe='')}?{query}"
 
 
 def changes(hub: Hub, principal: Principal, *, since: int = 0, entity: str | None = None, limit: int = 500, origin: str = "any") -> dict:

@@ -32,7 +32,7 @@ from hub.store.records import Prepared, stored_rows, upsert_batch
 from hub.store.types import utcnow
 from hub.text.nearest import did_you_mean
 
-__all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "MAX_VERSION", "batch_digest", "ingest", "legacy_digest"]
+__all__ = ["Answer", "ApiProblem", "DEFAULT_MAX_BATCH", "MAX_VERSION", "batch_digest", "ingest", "legacy_digest", "unknown_entity"]
 
 DEFAULT_MAX_BATCH = 1000
 MAX_VERSION = 2**31 - 1  # the records' version columns are 32-bit integers on every store
@@ -57,6 +57,13 @@ class Answer:
     status: int
     body: dict
     replayed: bool = False
+
+
+def unknown_entity(entity: str) -> ApiProblem:
+    """The 404 of a path naming no entity, with the one likely meant (``donations``: ``donation``)."""
+    near = did_you_mean(entity, ENTITIES)
+    known = f" (known: {', '.join(ENTITIES)})" if near else f"; known: {', '.join(ENTITIES)}"
+    return ApiProblem(404, f"unknown entity {entity!r}{near}{known}")
 
 
 def batch_digest(fingerprints: list[str], versions: Any) -> str:
@@ -104,7 +111,7 @@ def _stored_answer(conn: Connection, principal: Principal, entity: str, key: str
 
 def _shape(entity: str, body: Any, max_batch: int) -> tuple[list, list[int | None]]:
     if entity not in ENTITIES:
-        raise ApiProblem(404, f"unknown entity {entity!r}; known: {', '.join(ENTITIES)}")
+        raise unknown_entity(entity)
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         keys = [k for k in body if k != "records"] if isinstance(body, dict) else []
         misnamed = next((near for k in keys if (near := did_you_mean(k, ["records"], quote=json.dumps))), "")

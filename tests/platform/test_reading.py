@@ -283,6 +283,14 @@ def test_one_record_is_read_by_its_key_within_the_tokens_scope(api):
     assert unnamed.status_code == 422 and "give ?association=" in unnamed.json()["detail"]
     assert get("donation/D2", platform, association="birr").json()["record"]["association_id"] == "birr"
     assert get("donation/D404", platform, association="amal").status_code == 404
+    # Asked for by the key a listing names it with, it is told the address that reads it.
+    whole = get("donation/" + quote("amal|D1", safe=""), platform)
+    assert whole.status_code == 422 and whole.json()["detail"].endswith(
+        "'amal|D1' reads as a whole key (association_id|id): ask for /api/v1/donation/D1?association=amal"
+    )
+    assert get("donation/" + quote("amal|D1", safe=""), amal).json()["detail"].endswith("ask for /api/v1/donation/D1?association=amal")
+    misnamed = get("donations", platform)
+    assert misnamed.status_code == 404 and misnamed.json()["detail"].startswith("unknown entity 'donations'; did you mean 'donation'?")
     # Bank lines are keyed by account; an association is keyed by its id alone.
     line = {"id": "T1", "account": "SY01", "booking_date": "2026-10-01", "amount": "5.00", "currency": "SYP", "direction": "credit"}
     assert _push(api, _token(api), "bank_transaction", [{**line, "status": "booked"}])["accepted"] == 1
