@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.api.access import note_caller
 from hub.services import tokens
 from hub.services.ingest import ApiProblem
 
@@ -24,6 +25,7 @@ def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredenti
     found = tokens.authenticate(hub, credentials.credentials)
     if found is None:
         raise _unauthorized(tokens.why_refused(hub, credentials.credentials))
+    note_caller(request, found.name)
     limit = hub.config.api.get("rate_limit")
     if limit:
         per_second = float(limit["per_second"])

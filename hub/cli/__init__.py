@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import gc
 import importlib
-import logging
 import os
-import sys
 import warnings
 
 import click
 
-from hub.cli import commands
-from hub.cli.output import LogFormatter, fail, say
+from hub.cli import commands, logs
+from hub.cli.output import fail, say
 from hub.errors import HubError
-from hub.secrets import RedactingFilter
 from hub.store.failures import in_words
 
 __all__ = ["cli", "main"]
@@ -74,15 +71,20 @@ class _LazyGroup(click.Group):
     help="The hub's config file.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what the hub does to stderr.")
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="text",
+    show_default=True,
+    envvar="HUB_LOG_FORMAT",
+    help="json: one JSON object per log line (time, level, logger, message, fields), for a log collector.",
+)
 @click.version_option(package_name="wasl-hub", prog_name="hub")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str, verbose: bool, log_format: str) -> None:
     """Wasl Hub (وصل): sync association, donation and distribution data through one common schema."""
     ctx.obj = {"config_path": config_path}
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(LogFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+    logs.configure(verbose=verbose, form=log_format)
 
 
 for command in commands.COMMANDS:

@@ -8,7 +8,6 @@ escaped: an ESC in a CSV cell must not recolour, retitle or clear the admin's te
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,17 +23,10 @@ from hub.secrets import redactor
 from hub.store.types import MAX_ROW_ID
 from hub.text.controls import escape_controls
 
-__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "LogFormatter", "console", "emit_json", "err_console", "fail", "local_time", "say", "table"]
+__all__ = ["LIMIT", "OUTPUT_FILE", "ROW_ID", "console", "emit_json", "err_console", "fail", "local_time", "say", "table"]
 
 console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
-
-
-class LogFormatter(logging.Formatter):
-    """Log lines for a terminal or a journal: control characters a message carries shown escaped."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return escape_controls(super().format(record))
 
 
 def say(*parts: str | tuple[str, str], err: bool = False, redact: bool = True) -> None:

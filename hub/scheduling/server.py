@@ -211,12 +211,25 @@ class HubServer:
                 run = run_job(self.hub, connection.removeprefix("job:"), trigger=trigger, scheduled_for=scheduled_for)
             else:
                 run = run_connection(self.hub, connection, trigger=trigger, scheduled_for=scheduled_for, should_stop=self.stopping.is_set)
-            log.info("%s: run %s %s%s", connection, run["id"], run["status"], "" if job else f" (read {run['read']})")
+            log.info(
+                "%s: run %s %s%s",
+                connection,
+                run["id"],
+                run["status"],
+                "" if job else f" (read {run['read']})",
+                extra={"connection": connection, "run_id": run["id"], "status": run["status"], "scheduled_for": scheduled_for.isoformat()},
+            )
         except SlotTaken:
             log.info("%s: slot %s already run by another scheduler", connection, scheduled_for.isoformat())
         except ConnectionBusy as exc:
             # Like cron under flock: the run going on reads what this slot would have read.
-            log.warning("%s: slot %s skipped: %s", connection, scheduled_for.isoformat(), exc)
+            log.warning(
+                "%s: slot %s skipped: %s",
+                connection,
+                scheduled_for.isoformat(),
+                exc,
+                extra={"connection": connection, "status": "skipped", "scheduled_for": scheduled_for.isoformat()},
+            )
             self._keep_skipped(connection, trigger, scheduled_for, exc.run)
         except HubError as exc:
             self._retry_later(connection, attempt, scheduled_for, exc)
@@ -239,7 +252,15 @@ class HubServer:
         if schedule and attempt < schedule.retries and not self.stopping.is_set():
             wait = schedule.retry_after_seconds * (2**attempt)
             when = datetime.now(scheduled_for.tzinfo) + timedelta(seconds=wait)
-            log.warning("%s failed (%s); retry %s of %s at %s", connection, exc, attempt + 1, schedule.retries, when.isoformat())
+            log.warning(
+                "%s failed (%s); retry %s of %s at %s",
+                connection,
+                exc,
+                attempt + 1,
+                schedule.retries,
+                when.isoformat(),
+                extra={"connection": connection, "status": "failed", "retry_at": when.isoformat()},
+            )
             self.scheduler.add_job(
                 self._fire,
                 "date",
@@ -249,7 +270,9 @@ class HubServer:
                 replace_existing=True,
             )
         else:
-            log.error("%s failed after %s attempt(s): %s", connection, attempt + 1, exc)
+            log.error(
+                "%s failed after %s attempt(s): %s", connection, attempt + 1, exc, extra={"connection": connection, "status": "failed"}
+            )
 
     def _reap(self, scheduled_for: datetime | None = None) -> None:
         """Close the runs whose process was killed; queue again those whose worker went silent.
@@ -317,7 +340,15 @@ class HubServer:
 
         self.api_app = create_app(self.hub)
         config = uvicorn.Config(
-            self.api_app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=30
+            self.api_app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=30,
+            # uvicorn's own lines go through the hub's handler: masked, and JSON with --log-format json.
+            log_config=None,
+            access_log=False,  # the hub's own (api.access_log) names the caller
         )
         server = uvicorn.Server(config)
         sock = _listening_socket(self.host, self.port)

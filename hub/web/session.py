@@ -7,6 +7,7 @@ import secrets
 
 from fastapi import Request
 
+from hub.api.access import note_caller
 from hub.services import users
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "NeedsLogin", "check_csrf", "current_user", "new_login_token", "set_cookie"]
@@ -29,6 +30,7 @@ def current_user(request: Request) -> users.User:
     user = users.session_user(request.app.state.hub, request.cookies.get(COOKIE))
     if user is None:
         raise NeedsLogin
+    note_caller(request, user.actor)
     return user
 
 

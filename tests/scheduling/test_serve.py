@@ -88,6 +88,34 @@ def test_serve_answers_the_api_while_the_schedules_run(folder):
         assert proc.wait(timeout=30) == 0
 
 
+def test_json_logs_give_each_runs_fields_and_an_access_line_per_request_without_the_token(folder):
+    # A platform's log collector reads one JSON object per line; text lines had no time, and
+    # nothing said which hub had called the API and how it was answered.
+    import httpx
+
+    _setup(folder, CONFIG + "api: {access_log: true}\n")
+    secret = json.loads(folder.hub("tokens", "create", "reader", "--platform", "--read", "--json").out)["token"]
+    proc = folder.popen("--log-format", "json", "serve", "--port", "0")
+    try:
+        port = served_port(proc)
+        assert _wait_for(lambda: len(_runs(folder)) >= 1)
+        url = f"http://127.0.0.1:{port}/api/v1/association"
+        assert httpx.get(url, params={"limit": 1}, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+        assert httpx.get(url, headers={"Authorization": "Bearer wh_not-a-token"}).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    said = proc.stderr.read()
+    lines = [json.loads(line) for line in said.splitlines()]  # every line is one JSON object
+    assert all(datetime.fromisoformat(line["time"]).utcoffset() is not None for line in lines)
+    access = [(a["method"], a["path"], a["status"], a["caller"]) for a in lines if a["logger"] == "hub.api.access"]
+    assert access == [("GET", "/api/v1/association?limit=1", 200, "reader"), ("GET", "/api/v1/association", 401, "-")], access
+    [run, *_] = [line for line in lines if line.get("run_id") is not None]
+    assert (run["logger"], run["level"], run["connection"], run["status"]) == ("hub.serve", "INFO", "a", "succeeded")
+    assert isinstance(run["run_id"], int) and run["message"].startswith(f"a: run {run['run_id']} succeeded")
+    assert secret not in said
+
+
 def test_metrics_after_a_reload_read_the_store_the_new_config_names(folder):
     import httpx
 
