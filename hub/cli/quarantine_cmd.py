@@ -68,7 +68,13 @@ def q_show(ctx, entry_id, lang, as_json) -> None:
         [[e["path"], e["rule"], plain_words(e, lang)] for e in r["errors"]],
     )
     raw = r["raw"] if isinstance(r["raw"], dict) else {"(raw)": r["raw"]}
-    table("raw payload", ["column", "value"], [[k, v] for k, v in raw.items()])
+    corrected = r.get("corrected")
+    if isinstance(corrected, dict):
+        # The values as sent, beside what a person corrected them to and the hub stored.
+        columns = list(dict.fromkeys([*raw, *corrected]))
+        table("raw payload", ["column", "as sent", "corrected"], [[k, raw.get(k), corrected.get(k)] for k in columns])
+    else:
+        table("raw payload", ["column", "value"], [[k, v] for k, v in raw.items()])
 
 
 def _changes(pairs: tuple[str, ...]) -> dict:

@@ -30,6 +30,7 @@ class BatchResult:
     counts: dict[str, int]
     quarantined: list[dict[str, Any]]
     repeated: list[str] = field(default_factory=list)  # keys this run wrote again with other content
+    settled: int = 0  # rejected rows a person had dismissed or corrected before: passed over, not quarantined again
 
 
 def commit_batch(
@@ -67,6 +68,7 @@ def commit_batch(
         if destinations and up.versions:
             outbox_store.enqueue(conn, list(destinations), entity, up.versions, run_id=run_id, now=now)
         ids = quarantine_store.add_entries(conn, q_rows, now=now) if q_rows else []
+        settled = ids.count(None)
         if save_cursor:
             state_store.save_cursor(conn, connection, stream, cursor, run_id=run_id, now=now)
         counts = {
@@ -75,10 +77,10 @@ def commit_batch(
             "inserted": up.inserted,
             "updated": up.updated,
             "unchanged": up.unchanged,
-            "quarantined": len(rejected),
-            "skipped": skipped,
+            "quarantined": len(rejected) - settled,
+            "skipped": skipped + settled,
         }
         if run_id is not None:
             run_store.add_counts(conn, run_id, counts)
-    entries = [{"id": i, "line": r["line"], "stage": r["stage"], "errors": r["errors"]} for i, r in zip(ids, q_rows)]
-    return BatchResult(counts, entries, up.repeated)
+    entries = [{"id": i, "line": r["line"], "stage": r["stage"], "errors": r["errors"]} for i, r in zip(ids, q_rows) if i is not None]
+    return BatchResult(counts, entries, up.repeated, settled)

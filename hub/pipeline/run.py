@@ -176,7 +176,7 @@ def _run_stream(
     check_cursor(connection, stream, cursor.value, saved=True)
     before = copy.deepcopy(cursor.value)
     produce = forked_batches if hub.config.parallel and can_fork() else batches
-    total = skipped = 0
+    total = skipped = settled = 0
     repeated, shown = 0, []
     last = before
     for batch in produce(stream, cursor, preparer, hub.config.batch_size):
@@ -195,6 +195,7 @@ def _run_stream(
         )
         if result.quarantined:
             quarantined_hook(result.quarantined)
+        settled += result.settled
         if result.repeated:
             repeated += len(result.repeated)
             shown += [k for k in dict.fromkeys(result.repeated) if k not in shown][: _SHOWN_KEYS - len(shown)]
@@ -217,6 +218,11 @@ def _run_stream(
         flags.append(
             f"{stream.name}: {repeated} record(s) came again in this run with other content, the later kept "
             f"(two rows with one key?): {', '.join(shown)}{more}"
+        )
+    if settled:
+        flags.append(
+            f"{stream.name}: {settled} row(s) came again as they were when a person dismissed or corrected them in quarantine;"
+            " passed over (counted as skipped)"
         )
     if total and skipped == total:
         # A source without a fixed set of columns (an API) cannot have its rules checked

@@ -33,7 +33,7 @@ __all__ = ["HEAD_REVISION", "Store", "hold_until_commit", "insert_or_keep", "let
 
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it lets an
 # up-to-date store open without importing Alembic at all (most commands, every run).
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for SQLite's write lock before the store is "busy"
 
 

@@ -210,6 +210,8 @@ quarantine_table = Table(
     Column("reason", Text),
     _created("created_at"),
     Column("resolved_at", UTCDateTime),
+    # What a person corrected the payload to, and the hub stored (JSON); ``raw`` stays as sent.
+    Column("corrected", Text),
     Index("ix_quarantine_connection_status", "connection", "status"),
     Index("ix_quarantine_raw", "connection", "stream", "raw_hash"),
 )

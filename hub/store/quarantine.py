@@ -1,7 +1,10 @@
 """Quarantine: every record that could not be stored or delivered, raw payload and all errors kept.
 
 Entries are ``open`` until replayed (they passed after a fix) or dismissed (with a reason).
-Nothing here deletes a row: a decision changes its status and is audited by the caller.
+Nothing here deletes a row: a decision changes its status and is audited by the caller. A
+corrected entry keeps the payload as the source sent it beside what was stored (``corrected``),
+and a source row settled so, dismissed or corrected, is not brought back when the source
+sends it again unchanged (a cumulative export re-read in full).
 """
 
 from __future__ import annotations
@@ -27,16 +30,22 @@ def _dumps(value: Any) -> str:
     return exactjson.dumps(value).decode()
 
 
-def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[int]:
+# Stages whose rows a person settles for good: a source's rows. A record refused over the API
+# is the sender's to fix and send again, and a refused delivery the destination's to take.
+_SOURCE_STAGES_ONLY = {API_STAGE, "deliver"}
+
+
+def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[int | None]:
     """Insert entries (``connection, stream, entity, stage, line, raw, errors, run_id``); returns ids.
 
     A payload already open in quarantine for the same stream (the same bad row read again by
-    the next run of an unchanged file) is not added twice: its existing id is returned.
+    the next run of an unchanged file) is not added twice: its existing id is returned. A
+    source's row already settled (dismissed, or corrected and stored) is not added again: None.
     """
-    ids = []
+    ids: list[int | None] = []
     for r in rows:
         raw = _dumps(r["raw"])
-        digest = hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+        digest = _digest(raw)
         found = conn.execute(
             select(_t.c.id)
             .where(
@@ -51,6 +60,9 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
             # Same bad row read again: keep one entry, with the errors as judged now.
             conn.execute(update(_t).where(_t.c.id == found).values(errors=_dumps(r["errors"]), stage=r["stage"], run_id=r.get("run_id")))
             ids.append(found)
+            continue
+        if r["stage"] not in _SOURCE_STAGES_ONLY and _settled(conn, r["connection"], r["stream"], digest):
+            ids.append(None)
             continue
         res = conn.execute(
             insert(_t).values(
@@ -71,6 +83,26 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
     return ids
 
 
+def _digest(raw: str) -> str:
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def _settled(conn: Connection, connection: str, stream: str, digest: str) -> bool:
+    """Whether the latest closed entry of this very payload was dismissed, or corrected and stored.
+
+    A row replayed as it was (the mapping was mended) is not settled: failing again, it is a
+    new problem. Retention (``jobs.retention``) purges closed entries in time; a row read again
+    after that comes back to be looked at once more.
+    """
+    last = conn.execute(
+        select(_t.c.status, _t.c.corrected.is_not(None))
+        .where(_t.c.connection == connection, _t.c.stream == stream, _t.c.raw_hash == digest, _t.c.status != "open")
+        .order_by(_t.c.id.desc())
+        .limit(1)
+    ).first()
+    return last is not None and (last[0] == "dismissed" or (last[0] == "replayed" and bool(last[1])))
+
+
 def _as_dict(r) -> dict[str, Any]:
     return {
         "id": r.id,
@@ -81,6 +113,7 @@ def _as_dict(r) -> dict[str, Any]:
         "stage": r.stage,
         "line": r.line,
         "raw": exactjson.loads(r.raw),
+        "corrected": exactjson.loads(r.corrected) if r.corrected is not None else None,
         "errors": orjson.loads(r.errors),
         "status": r.status,
         "reason": r.reason,
@@ -143,11 +176,10 @@ def count_entries(
 
 
 def set_status(conn: Connection, entry_id: int, status: str, *, reason: str | None, now: datetime, raw: Any = None) -> None:
-    """Mark an entry replayed or dismissed (optionally storing the corrected payload)."""
+    """Mark an entry replayed or dismissed; ``raw``: the corrected payload that was stored, kept beside the one sent."""
     values: dict[str, Any] = {"status": status, "reason": reason, "resolved_at": now}
     if raw is not None:
-        values["raw"] = _dumps(raw)
-        values["raw_hash"] = hashlib.blake2b(values["raw"].encode(), digest_size=16).hexdigest()
+        values["corrected"] = _dumps(raw)
     conn.execute(update(_t).where(_t.c.id == entry_id).values(**values))
 
 

@@ -80,6 +80,8 @@ AR = {
     "Stage": "المرحلة",
     "Errors": "الأخطاء",
     "Raw record": "السجل الخام",
+    "Stored as corrected": "خُزّن بعد التصحيح",
+    "The source sent the record above; a person corrected it to this, and the hub stored it.": "أرسل المصدر السجل أعلاه، وصحّحه شخص إلى هذا، فخزّنه المركز.",
     "Field": "الحقل",
     "Value": "القيمة",
     "Replay": "إعادة المعالجة",

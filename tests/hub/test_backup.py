@@ -193,8 +193,13 @@ def test_a_backup_is_the_store_as_the_older_hub_left_it_and_a_restore_brings_it_
     folder.write("hub.yaml", "store: sqlite:///hub.db\n")
     assert folder.hub("tokens", "create", "amal", "--association", "assoc-amal").code == 0
     folder.execute("UPDATE alembic_version SET version_num = '0011'")
-    # What migrations 0012 and 0013 create.
-    for statement in ("DROP INDEX ix_records_distribution_governorate", "DROP TABLE store_epoch", "DROP TABLE destination_stores"):
+    # What migrations 0012 to 0014 create.
+    for statement in (
+        "DROP INDEX ix_records_distribution_governorate",
+        "DROP TABLE store_epoch",
+        "DROP TABLE destination_stores",
+        "ALTER TABLE quarantine DROP COLUMN corrected",
+    ):
         folder.execute(statement)
     r = folder.hub("backup", "before-upgrade.db", "--json")
     assert r.code == 0 and json.loads(r.out)["revision"] == "0011", r.out + r.err

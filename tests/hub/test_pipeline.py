@@ -154,7 +154,34 @@ def test_replay_with_a_corrected_cell(donations):
     r = donations.hub("quarantine", "replay", "1", "--set", "المبلغ=1000")
     assert r.code == 0, r.err
     assert json.loads(donations.sql("select data from records")[0][0])["amount"] == "1000"
-    assert json.loads(donations.hub("quarantine", "show", "1", "--json").out)["raw"]["المبلغ"] == "1000"
+    # The entry keeps what the source sent beside what was stored: a correction loses nothing.
+    entry = json.loads(donations.hub("quarantine", "show", "1", "--json").out)
+    assert (entry["status"], entry["raw"]["المبلغ"], entry["corrected"]["المبلغ"]) == ("replayed", "ألف", "1000")
+    shown = donations.hub("quarantine", "show", "1", env={"COLUMNS": "200"}).out
+    assert "as sent" in shown and "corrected" in shown and "ألف" in shown
+
+
+def test_a_row_settled_in_quarantine_does_not_come_back_when_the_source_sends_it_again(donations):
+    # An association's monthly export holds the whole year: the row a person corrected (or
+    # dismissed) in January is read again every month, and came back to quarantine each time.
+    rows = [["D8", "سارة", "تجربة", "SYP", "15/10/2026", "نقدي"], ["D9", "سمير", "ألف", "SYP", "15/10/2026", "نقدي"]]
+    donations.write_csv("donations.csv", DONATION_HEADER, rows)
+    assert donations.hub("run", "amal").code == 1
+    assert donations.hub("quarantine", "dismiss", "1", "--reason", "a test row").code == 0
+    assert donations.hub("quarantine", "replay", "2", "--set", "المبلغ=1000").code == 0
+    # The next export: the same two rows as they were, and one new one that is just as wrong.
+    donations.write_csv("donations.csv", DONATION_HEADER, [*rows, ["D10", "علي", "مئة", "SYP", "16/10/2026", "نقدي"]])
+    again = donations.hub("run", "amal")
+    assert again.code == 1, again.err
+    [run] = json.loads(donations.hub("runs", "--limit", "1", "--json").out)
+    assert (run["read"], run["quarantined"], run["skipped"]) == (3, 1, 2), run
+    assert any("2 row(s) came again as they were when a person dismissed or corrected them" in n for n in run["flags"]), run
+    assert [(e["id"], e["raw"]["رقم الإيصال"]) for e in json.loads(donations.hub("quarantine", "list", "--json").out)] == [(3, "D10")]
+    assert json.loads(donations.sql("select data from records where key = 'assoc-amal|D9'")[0][0])["amount"] == "1000"
+    # Mended at the source, the row is read as any other: the stored record follows the source.
+    donations.write_csv("donations.csv", DONATION_HEADER, [["D9", "سمير", "1200", "SYP", "15/10/2026", "نقدي"]])
+    assert donations.hub("run", "amal").code == 0
+    assert json.loads(donations.sql("select data from records where key = 'assoc-amal|D9'")[0][0])["amount"] == "1200"
 
 
 def test_a_correction_named_by_the_schemas_field_is_told_the_column_it_is_read_from(donations):

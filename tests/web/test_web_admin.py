@@ -186,6 +186,12 @@ def test_fix_and_replay_a_quarantined_record(browse, site):
     stored = site.folder.sql("select data from records where key = 'assoc-amal|AM-1041'")
     assert stored and json.loads(stored[0][0])["amount"] == "1000"
     assert site.folder.sql("select action from audit_log where action = 'quarantine.replay'") == [("quarantine.replay",)]
+    # The entry keeps the amount as the source sent it beside the corrected one stored.
+    [(entry_id,)] = site.folder.sql("select id from quarantine where raw like ?", ("%ألف ليرة%",))
+    page.goto(f"/quarantine/{entry_id}")
+    expect(page.locator("#corrected")).to_contain_text('"1000"')
+    expect(page.get_by_label("المبلغ")).to_have_value("ألف ليرة")
+    page.goto("/quarantine")
     # Another one is not worth fixing: dismissed, with the reason kept.
     page.get_by_role("row").filter(has_text="بيروت").get_by_role("link").first.click()
     page.get_by_label("Reason").fill("not in Syria: recorded by mistake")
