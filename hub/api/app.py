@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from hub import __version__
 from hub.api import problems
-from hub.api.access import AccessLog
 from hub.api.metrics import MeasureRequests, Metrics
 from hub.api.nulguard import NoNul
 from hub.api.ratelimit import TokenBuckets
@@ -40,6 +39,5 @@ def create_app(hub: Hub) -> FastAPI:
     install_web(app)
 
     app.add_middleware(NoNul)
-    app.add_middleware(MeasureRequests, metrics=app.state.metrics)
-    app.add_middleware(AccessLog, enabled=lambda: bool(app.state.hub.config.api.get("access_log")))
+    app.add_middleware(MeasureRequests, metrics=app.state.metrics, access_log=lambda: bool(app.state.hub.config.api.get("access_log")))
     return app

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from hub.api.access import log_request
 from hub.app import Hub
 from hub.store.models import outbox_table, quarantine_table, records_table, runs_table
 
@@ -110,16 +111,17 @@ class Metrics:
 
 
 class MeasureRequests:
-    """ASGI middleware: count every HTTP request and time it, labelled by its route template.
+    """ASGI middleware: count every HTTP request and time it, labelled by its route template (and log it: hub.api.access).
 
     A plain ASGI wrapper rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
     runs each request in an extra task and pipes the response through a memory stream, which
     cost about as much as parsing a 500-record batch (bench/ingest.py).
     """
 
-    def __init__(self, app, metrics: Metrics) -> None:
+    def __init__(self, app, metrics: Metrics, access_log: Callable[[], bool] = lambda: False) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log  # asked per request: a reloaded config turns it on or off
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -139,3 +141,5 @@ class MeasureRequests:
         finally:
             route = scope.get("route")
             self.metrics.observe(scope["method"], getattr(route, "path", "(unmatched)"), status, started)
+            if self.access_log():
+                log_request(scope, status, started)
