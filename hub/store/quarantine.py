@@ -32,7 +32,7 @@ def _dumps(value: Any) -> str:
 
 # Stages whose rows a person settles for good: a source's rows. A record refused over the API
 # is the sender's to fix and send again, and a refused delivery the destination's to take.
-_SOURCE_STAGES_ONLY = {API_STAGE, "deliver"}
+_FIXED_ELSEWHERE = {API_STAGE, "deliver"}
 
 
 def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[int | None]:
@@ -61,7 +61,7 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
             conn.execute(update(_t).where(_t.c.id == found).values(errors=_dumps(r["errors"]), stage=r["stage"], run_id=r.get("run_id")))
             ids.append(found)
             continue
-        if r["stage"] not in _SOURCE_STAGES_ONLY and _settled(conn, r["connection"], r["stream"], digest):
+        if r["stage"] not in _FIXED_ELSEWHERE and _settled(conn, r["connection"], r["stream"], digest):
             ids.append(None)
             continue
         res = conn.execute(
