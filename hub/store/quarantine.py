@@ -30,8 +30,9 @@ def _dumps(value: Any) -> str:
     return exactjson.dumps(value).decode()
 
 
-# Stages whose rows a person settles for good: a source's rows. A record refused over the API
-# is the sender's to fix and send again, and a refused delivery the destination's to take.
+# Stages whose entries are not settled here for good: a record refused over the API is the
+# sender's to fix and send again, a refused delivery the destination's to take. A source's
+# rows (every other stage) are settled by the person who dismisses or corrects them.
 _FIXED_ELSEWHERE = {API_STAGE, "deliver"}
 
 
