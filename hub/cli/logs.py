@@ -73,8 +73,3 @@ def configure(*, verbose: bool, form: str = "text") -> None:
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonLogFormatter() if form == "json" else LogFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
-
-
-def is_json() -> bool:
-    """Whether the hub's logs go out as JSON (``hub --log-format json``): for libraries that set up their own."""
-    return any(isinstance(h.formatter, JsonLogFormatter) for h in logging.getLogger().handlers)
