@@ -116,6 +116,8 @@ def _say_trial(trial: dict) -> None:
         lines = [str(n) for n in trial["skipped_lines"] if n is not None]
         shown = f": line {', '.join(lines[:_SHOWN_SKIPS])}{' …' if len(lines) > _SHOWN_SKIPS else ''}" if lines else ""
         counts += f", {trial['would_skip']} skipped (the stream's skip rules{shown})"
+    if trial.get("would_pass_over"):
+        counts += f", {trial['would_pass_over']} passed over (dismissed or corrected in quarantine before)"
     if refused:
         counts += f", {len(refused)} quarantined"
     say(f"    the first {trial['tried']} row(s) through the mapping and the schema: {counts}")

@@ -12,7 +12,9 @@ until the rows are tried, within its rate limit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hub.connector_faults import stream_rows
 from hub.pipeline.prepare import Preparer
@@ -32,6 +34,7 @@ class Trial:
     stored: int = 0
     refused: list[dict] = field(default_factory=list)  # {"line": N, "errors": [{"path", "rule", "message"}]}
     skipped: list[int | None] = field(default_factory=list)  # the lines the skip rules name: whoever writes them sees what they catch
+    settled: list[int | None] = field(default_factory=list)  # invalid rows a person dismissed or corrected in quarantine before
 
     def as_dict(self) -> dict:
         return {
@@ -39,12 +42,23 @@ class Trial:
             "would_store": self.stored,
             "would_skip": len(self.skipped),
             "skipped_lines": self.skipped,
+            "would_pass_over": len(self.settled),
+            "passed_over_lines": self.settled,
             "would_quarantine": self.refused,
         }
 
 
-def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Trial | None:
-    """Prepare the first ``rows`` rows of a stream, as a run's first batch would; None for a stream that may not be sampled."""
+def try_rows(
+    stream: Stream,
+    preparer: Preparer,
+    rows: int = SAMPLE_ROWS,
+    settled: Callable[[list[Any]], list[bool]] = lambda raws: [False] * len(raws),
+) -> Trial | None:
+    """Prepare the first ``rows`` rows of a stream, as a run's first batch would; None for a stream that may not be sampled.
+
+    ``settled`` says, of the raw rows that fail, which a run would pass over
+    (hub.store.quarantine.settled): they are counted apart, not as quarantined.
+    """
     if not stream.may_sample:
         return None
     sample = stream_rows(stream, f"reading the first rows of stream {stream.name!r}", lambda: stream.sample(rows))
@@ -53,5 +67,6 @@ def try_rows(stream: Stream, preparer: Preparer, rows: int = SAMPLE_ROWS) -> Tri
         first = next(first_batches)
     finally:
         first_batches.close()
-    refused = [{"line": r.line, "errors": [p.as_dict() for p in r.problems]} for r in first.rejected]
-    return Trial(first.read, len(first.prepared), refused, first.skipped)
+    passed_over = settled([r.raw for r in first.rejected]) if first.rejected else []
+    refused = [{"line": r.line, "errors": [p.as_dict() for p in r.problems]} for r, done in zip(first.rejected, passed_over) if not done]
+    return Trial(first.read, len(first.prepared), refused, first.skipped, [r.line for r, done in zip(first.rejected, passed_over) if done])

@@ -9,14 +9,21 @@ nothing (hub.pipeline.trial).
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from hub.app import Hub
 from hub.connector_faults import connector_code, streams_of
 from hub.pipeline.run import build_preparer, check_columns, destination_transforms, reports_deleted
 from hub.pipeline.trial import try_rows
+from hub.store import quarantine as quarantine_store
 
 __all__ = ["check_connection"]
+
+
+def _settled(hub: Hub, connection: str, stream: str, raws: list) -> list[bool]:
+    with hub.store.engine.connect() as conn:
+        return quarantine_store.settled(conn, connection, stream, raws)
 
 
 def check_connection(hub: Hub, connection: str) -> dict[str, Any]:
@@ -33,7 +40,7 @@ def check_connection(hub: Hub, connection: str) -> dict[str, Any]:
             reports_deleted(connection, stream, alone=entities[stream.entity] == 1)
             prep = build_preparer(hub, connection, stream)
             check_columns(connection, stream, prep)
-            trial = try_rows(stream, prep)
+            trial = try_rows(stream, prep, settled=partial(_settled, hub, connection, stream.name))
             streams.append(
                 {
                     "stream": stream.name,

@@ -20,7 +20,7 @@ from hub import exactjson
 from hub.errors import NotFoundError
 from hub.store.models import quarantine_table
 
-__all__ = ["API_STAGE", "add_entries", "count_entries", "get_entry", "list_entries", "set_errors", "set_status"]
+__all__ = ["API_STAGE", "add_entries", "count_entries", "get_entry", "list_entries", "set_errors", "set_status", "settled"]
 
 _t = quarantine_table
 API_STAGE = "api"  # the stage of records refused over the API (their connection: api:<token name>)
@@ -86,6 +86,11 @@ def add_entries(conn: Connection, rows: list[dict], *, now: datetime) -> list[in
 
 def _digest(raw: str) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def settled(conn: Connection, connection: str, stream: str, raws: list[Any]) -> list[bool]:
+    """For each raw row a stream would quarantine, whether a person has settled it: a run passes it over."""
+    return [_settled(conn, connection, stream, _digest(_dumps(raw))) for raw in raws]
 
 
 def _settled(conn: Connection, connection: str, stream: str, digest: str) -> bool:

@@ -99,6 +99,7 @@ AR = {
     "The first rows through the mapping and the schema, nothing stored:": "الصفوف الأولى عبر التحويل والمخطط، دون تخزين شيء:",
     "rows": "الصفوف",
     "would be stored": "ستُخزَّن",
+    "passed over (dismissed or corrected in quarantine before)": "تُتجاوز (رُفضت أو صُحّحت في الحجر من قبل)",
     "would be quarantined": "ستُحجَز",
     "Sent: the destination took the record.": "أُرسل: قبلت الجهة المستقبلة السجل.",
     "Still invalid:": "ما زال غير صالح:",
