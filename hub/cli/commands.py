@@ -232,7 +232,10 @@ def run(ctx: click.Context, connections: tuple[str, ...], run_all: bool, wait_se
             empty=None if names else f"nothing to run: {hub.config.path} names no connections yet",
         )
         if any(r["quarantined"] for r in results):
-            say("records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction")
+            say(
+                "records were quarantined: `hub quarantine list` shows them, `hub quarantine export FILE.xlsx` writes them for correction"
+                " and `hub quarantine import FILE.xlsx` replays what was corrected"
+            )
     if asked.is_set():
         fail(f"{asked.why}: the next run resumes after the last committed batch", asked.exit_code)
     if failed:

@@ -1,6 +1,8 @@
-"""``hub quarantine``: list, show, replay, dismiss and export quarantined records."""
+"""``hub quarantine``: list, show, replay, dismiss, export and import (corrected) quarantined records."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -139,9 +141,44 @@ def q_dismiss(ctx, ids, reason) -> None:
 @click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Language of the error column.")
 @click.pass_context
 def q_export(ctx, path, connection, lang) -> None:
-    """Write open entries to an .xlsx or .csv file an association can correct."""
+    """Write open entries to an .xlsx or .csv file an association can correct (hub quarantine import reads it back)."""
     n = svc.export(open_hub(ctx), path, connection=connection, lang=lang)
-    say(f"wrote {n} record(s) to {path}")
+    say(f"wrote {n} record(s) to {path}" + (f"; once corrected: hub quarantine import {path}" if n else ""))
+
+
+@quarantine.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Say what the sheet corrects, and replay nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def q_import(ctx, path, dry_run, as_json) -> None:
+    """Replay the rows an association corrected in the sheet `hub quarantine export` wrote (exit 1 if some still fail).
+
+    A cell that differs from what the sheet was given is a correction of that row's entry;
+    rows left as they were change nothing.
+    """
+    from hub.services.corrections import read_corrections
+
+    result = read_corrections(open_hub(ctx), path, apply=not dry_run)
+    if as_json:
+        emit_json(result)
+    elif dry_run:
+        say(f"{len(result['corrected'])} row(s) corrected, {len(result['unchanged'])} as they were, {len(result['skipped'])} skipped")
+        for c in result["corrected"]:
+            say(f"  row {c['line']} (entry {c['id']}): " + "; ".join(f"{k} = {v!r}" for k, v in c["changes"].items()))
+    else:
+        say(
+            f"replayed {len(result['replayed'])}, still invalid {len(result['still_invalid'])},"
+            f" as they were {len(result['unchanged'])}, skipped {len(result['skipped'])}"
+        )
+        for s in result["still_invalid"]:
+            say(f"  row {s['line']} (entry {s['id']}): " + "; ".join(f"{e['path']}: {e['message']}" for e in s["errors"]))
+    if not as_json:
+        for s in result["skipped"]:
+            where = f"row {s['line']}" + (f" (entry {s['id']})" if s.get("id") else "")
+            say(f"  {where}: skipped, {s['reason']}")
+    if result["still_invalid"]:
+        raise SystemExit(1)
 
 
 COMMANDS = [quarantine]

@@ -33,7 +33,7 @@ from hub.store.records import Prepared
 from hub.store.types import utcnow
 from hub.text.nearest import did_you_mean
 
-__all__ = ["dismiss", "editable_text", "export", "list_open", "replay", "show"]
+__all__ = ["SHEET_HEADS", "dismiss", "editable_text", "export", "list_open", "replay", "sheet_cell", "show"]
 
 
 def list_open(hub: Hub, *, connection: str | None = None, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
@@ -141,14 +141,21 @@ def replay(
     *,
     connection: str | None = None,
     changes: dict[str, Any] | None = None,
+    edits: dict[int, dict[str, Any]] | None = None,
     actor: str = "cli",
 ) -> dict[str, Any]:
-    """Replay entries (given ids, or every open one of a connection): stored ones close as replayed."""
+    """Replay entries (given ids, or every open one of a connection): stored ones close as replayed.
+
+    ``changes`` corrects every entry alike (``--set``, one entry); ``edits`` gives each entry
+    its own (a correction sheet), by entry id.
+    """
+    common = changes
     with hub.store.engine.connect() as conn:
         entries = [q_store.get_entry(conn, i) for i in ids] if ids else q_store.list_entries(conn, connection=connection, limit=None)
     replayed, still, skipped = [], [], []
     preparers: dict[tuple[str, str], Any] = {}
     for entry in entries:
+        changes = edits.get(entry["id"]) if edits is not None else common
         if entry["status"] != "open":
             skipped.append({"id": entry["id"], "reason": f"already {entry['status']}"})
             continue
@@ -308,6 +315,10 @@ def dismiss(hub: Hub, ids: list[int], *, reason: str, actor: str = "cli") -> lis
     return done
 
 
+# The correction sheet's own columns, before the rows' raw columns, in each language.
+SHEET_HEADS = {"en": ("quarantine id", "connection", "line", "errors"), "ar": ("رقم", "الاتصال", "السطر", "الأخطاء")}
+
+
 def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "en") -> int:
     """Write open entries to XLSX/CSV: each rejected row's columns and its errors in plain words."""
     entries = list_open(hub, connection=connection, limit=0)
@@ -317,20 +328,21 @@ def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "
             for k in e["raw"]:
                 if k not in columns:
                     columns.append(k)
-    heads = ["رقم", "الاتصال", "السطر", "الأخطاء"] if lang == "ar" else ["quarantine id", "connection", "line", "errors"]
+    heads = list(SHEET_HEADS[lang])
     rows = []
     for e in entries:
         errors = "; ".join(plain_words(p, lang) for p in e["errors"])
         raw = e["raw"] if isinstance(e["raw"], dict) else {"(raw)": e["raw"]}
-        rows.append([e["id"], e["connection"], e["line"], errors, *[_cell(raw.get(c)) for c in columns]])
+        rows.append([e["id"], e["connection"], e["line"], errors, *[sheet_cell(raw.get(c)) for c in columns]])
     if any(not isinstance(e["raw"], dict) for e in entries) and "(raw)" not in columns:
         columns.append("(raw)")
         for row, e in zip(rows, entries):
-            row.append(None if isinstance(e["raw"], dict) else _cell(e["raw"]))
+            row.append(None if isinstance(e["raw"], dict) else sheet_cell(e["raw"]))
     return write_table(path, [*heads, *columns], rows, sheet="quarantine", rtl=lang == "ar")
 
 
-def _cell(v):
-    if v is None or isinstance(v, (str, int)):
+def sheet_cell(v):
+    """A raw value as the correction sheet holds it (hub.services.corrections reads it back)."""
+    if v is None or isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)):
         return v
     return editable_text(v)  # an object or a list as JSON, as the web admin shows it and replay reads it
