@@ -40,11 +40,15 @@ def _as_corrected(text: str | None) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
 
 
-def read_corrections(hub: Hub, path: Path, *, apply: bool = True, actor: str = "cli") -> dict[str, Any]:
+def read_corrections(
+    hub: Hub, path: Path, *, apply: bool = True, actor: str = "cli", connections: list[str] | None = None
+) -> dict[str, Any]:
     """Each corrected row of the sheet at ``path`` replayed with its corrections (``apply=False``: only found).
 
     ``{"corrected": [{"id", "line", "changes"}], "replayed", "still_invalid", "skipped", "unchanged": [ids]}``,
     ``line`` being the sheet's row; InputError when the file is not a correction sheet.
+    ``connections``: only entries of these connections may be corrected (a web user's); any
+    other is said to be no entry of this hub, as one that does not exist.
     """
     reader = open_table(path)
     if isinstance(reader, JsonlFile):
@@ -74,6 +78,8 @@ def read_corrections(hub: Hub, path: Path, *, apply: bool = True, actor: str = "
             line_of[entry_id] = line
             try:
                 entry = q_store.get_entry(conn, entry_id)
+                if connections is not None and entry["connection"] not in connections:
+                    raise NotFoundError(entry_id)
             except NotFoundError:
                 skipped.append({"id": entry_id, "line": line, "reason": f"no quarantine entry {entry_id} in this hub"})
                 continue

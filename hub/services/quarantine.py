@@ -319,9 +319,14 @@ def dismiss(hub: Hub, ids: list[int], *, reason: str, actor: str = "cli") -> lis
 SHEET_HEADS = {"en": ("quarantine id", "connection", "line", "errors"), "ar": ("رقم", "الاتصال", "السطر", "الأخطاء")}
 
 
-def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "en") -> int:
-    """Write open entries to XLSX/CSV: each rejected row's columns and its errors in plain words."""
+def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "en", connections: list[str] | None = None) -> int:
+    """Write open entries to XLSX/CSV: each rejected row's columns and its errors in plain words.
+
+    ``connections``: only these connections' entries (a web user's, within their association).
+    """
     entries = list_open(hub, connection=connection, limit=0)
+    if connections is not None:
+        entries = [e for e in entries if e["connection"] in connections]
     columns: list[str] = []
     for e in entries:
         if isinstance(e["raw"], dict):

@@ -1,21 +1,31 @@
 """The web admin's quarantine: rows that failed, beside their errors, fixed and replayed or dismissed.
 
+The correction sheet goes both ways here too: downloaded for an association to correct in
+Excel, uploaded back and replayed cell by cell (hub.services.corrections).
+
 An entry received over the API (stage ``api``) shows its raw record read-only: the sending
 hub holds the record, fixes it and sends it again, so here it can only be dismissed.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from hub.errors import InputError
 from hub.services import admin
 from hub.services import quarantine as q_svc
+from hub.services.corrections import read_corrections
+from hub.web import i18n
 from hub.web.session import check_csrf, current_user
-from hub.web.views import ChosenRow, Csrf, RowId, back, render
+from hub.web.views import ChosenRow, Csrf, RowId, back, page_lang, render
 
 __all__ = ["router"]
 
@@ -25,7 +35,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/quarantine")
 def quarantine_page(request: Request, connection: str = "", after: ChosenRow = None):
     """Open entries, oldest first, a page at a time, with how many wait in all (a page never passes for the whole)."""
-    user = current_user(request)
+    return _list_page(request, current_user(request), connection, after)
+
+
+def _list_page(request: Request, user, connection: str, after: int | None, **said):
     hub = request.app.state.hub
     entries, total = admin.quarantine_list(hub, user, connection=connection or None, after=after)
     later = entries[-1]["id"] if len(entries) == admin.QUARANTINE_PAGE else None
@@ -38,7 +51,59 @@ def quarantine_page(request: Request, connection: str = "", after: ChosenRow = N
         later=f"/quarantine?{urlencode({'connection': connection, 'after': later})}" if later else None,
         connections=[c for c in admin.visible_connections(hub, user) if not c.startswith("job:")],
         connection=connection,
+        **said,
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET_LIMIT = 20 * 1024 * 1024  # bytes: a correction sheet of some tens of thousands of rows
+
+
+@router.get("/quarantine/corrections.xlsx")
+def correction_sheet(request: Request, connection: str = ""):
+    """The open entries the user may see, as the workbook an association corrects (hub quarantine export)."""
+    user = current_user(request)
+    hub = request.app.state.hub
+    names = admin.visible_connections(hub, user)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "corrections.xlsx"
+        scope = [connection] if connection in names else ([] if connection else names)
+        q_svc.export(hub, path, lang=page_lang(request), connections=scope)
+        body = path.read_bytes()
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": "attachment; filename=corrections.xlsx"})
+
+
+@router.post("/quarantine/corrections")
+async def correction_upload(request: Request):
+    """The corrected sheet back: each changed cell replayed as its entry's correction (hub quarantine import)."""
+    user = current_user(request)
+    form = await request.form(max_files=1, max_fields=5)
+    check_csrf(user.csrf, form.get("csrf"))
+    upload = form.get("sheet")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _list_page(request, user, "", None, sheet_problem=i18n.translate("Choose the corrected sheet first.", page_lang(request)))
+    suffix = Path(upload.filename).suffix.lower()
+    data = await upload.read(SHEET_LIMIT + 1)
+    problem = None
+    if suffix not in (".xlsx", ".csv"):
+        problem = f"{upload.filename}: " + i18n.translate(
+            "upload the .xlsx or .csv file the correction sheet was saved as", page_lang(request)
+        )
+    elif len(data) > SHEET_LIMIT:
+        problem = f"{upload.filename}: " + i18n.translate("the file is larger than a correction sheet can be (20 MB)", page_lang(request))
+    if problem:
+        return _list_page(request, user, "", None, sheet_problem=problem)
+    hub = request.app.state.hub
+    names = admin.visible_connections(hub, user)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"corrections{suffix}"
+        path.write_bytes(data)
+        try:
+            result = await run_in_threadpool(lambda: read_corrections(hub, path, actor=user.actor, connections=names))
+        except InputError as exc:  # named by the file the person chose, not where it was put to be read
+            said = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            return _list_page(request, user, "", None, sheet_problem=said.replace(str(path), upload.filename))
+    return _list_page(request, user, "", None, imported=result)
 
 
 @router.get("/quarantine/{entry_id}")

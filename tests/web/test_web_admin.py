@@ -203,6 +203,43 @@ def test_fix_and_replay_a_quarantined_record(browse, site):
     ]
 
 
+def test_a_correction_sheet_goes_to_the_association_and_comes_back_through_the_web(browse, site, tmp_path):
+    import openpyxl
+
+    # The association's accountant: the sheet holds only their association's rows.
+    amal = browse("amal").sign_in("amal@wasl.example")
+    amal.page.goto("/quarantine")
+    with amal.page.expect_download() as got:
+        amal.page.locator("#sheet-download").click()
+    assert got.value.suggested_filename == "corrections.xlsx"
+    got.value.save_as(tmp_path / "corrections.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "corrections.xlsx")
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    connections = {row[1].value for row in sheet.iter_rows(min_row=2)}
+    assert header[0] == "quarantine id" and connections == {"amal-donations"}, connections
+    amount = header.index("المبلغ")
+    [row] = [r for r in sheet.iter_rows(min_row=2) if r[amount].value == "ألف ليرة"]
+    row[amount].value = "1000"
+    # An entry that is not theirs, named by its id: said to be no entry here, and left alone.
+    [(other,)] = site.folder.sql("select min(id) from quarantine where connection <> 'amal-donations'")
+    sheet.append([other, "birr-distributions", 2, "", *["changed"] * (len(header) - 4)])
+    book.save(tmp_path / "corrected.xlsx")
+    amal.page.set_input_files("#sheet", str(tmp_path / "corrected.xlsx"))
+    assert amal.unlabelled_inputs() == []
+    amal.page.locator("#sheet-upload").click()
+    expect(amal.page.locator("#imported")).to_contain_text("Replayed: 1")
+    stored = site.folder.sql("select data from records where key = 'assoc-amal|AM-1041'")
+    assert stored and json.loads(stored[0][0])["amount"] == "1000"
+    expect(amal.page.locator("#imported")).to_contain_text(f"no quarantine entry {other} in this hub")
+    assert site.folder.sql("select status, corrected from quarantine where id = ?", (other,)) == [("open", None)]
+    # Something that is not a correction sheet is refused with the file's own name.
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    amal.page.set_input_files("#sheet", str(tmp_path / "notes.txt"))
+    amal.page.locator("#sheet-upload").click()
+    expect(amal.page.get_by_role("alert")).to_contain_text("notes.txt: upload the .xlsx or .csv file")
+
+
 def test_confirm_a_suggestion_with_one_key(browse, site):
     b = browse().sign_in("admin@wasl.example")
     page = b.page
