@@ -178,21 +178,30 @@ RENEW_WITHIN = timedelta(days=14)
 EPOCH_LENGTH = 120  # at most what this hub keeps of another's store epoch (hub.store.models.destination_stores_table)
 
 
-def _lapses(expires_at: object) -> str:
-    """When the token stops working, as ``hub check`` says it; a warning once it is near."""
+def _expiry(expires_at: object) -> datetime | None:
+    """When the token stops working, from the other hub's answer; None when it does not say."""
     if not isinstance(expires_at, str):
-        return ""
+        return None
     try:
         when = datetime.fromisoformat(expires_at)
     except ValueError:
-        return ""
-    if when.tzinfo is None:
-        return ""
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _renew_soon(when: datetime) -> str | None:
+    """``in N day(s): ask the other hub for a new token`` once the token lapses within RENEW_WITHIN."""
     left = when - datetime.now(UTC)
-    said = f", until {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    if left <= RENEW_WITHIN:
-        said += f" (in {max(left.days, 0)} day(s): ask the other hub for a new token)"
-    return said
+    return f"in {max(left.days, 0)} day(s): ask the other hub for a new token" if left <= RENEW_WITHIN else None
+
+
+def _lapses(expires_at: object) -> str:
+    """When the token stops working, as ``hub check`` says it; a warning once it is near."""
+    when = _expiry(expires_at)
+    if when is None:
+        return ""
+    soon = _renew_soon(when)
+    return f", until {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (f" ({soon})" if soon else "")
 
 
 class WaslConnector(Connector):
@@ -209,6 +218,7 @@ class WaslConnector(Connector):
         self.batch_size = settings.get("batch_size", 500)
         self.max_in_flight = settings.get("in_flight", type(self).max_in_flight)
         self._told_too_large = False
+        self._token: dict | None = None  # what GET /api/v1/token answered last (store_epoch asks it)
         self.compress = settings.get("compress", False)
         self.http = HttpClient(
             settings["url"],
@@ -292,8 +302,18 @@ class WaslConnector(Connector):
             raise TransientDeliveryError(str(exc)) from None
         except Refused:
             return None  # the drain's first batch meets the same refusal and says what to do about it
+        self._token = me if isinstance(me, dict) else None
         epoch = me.get("store_epoch") if isinstance(me, dict) else None
         return epoch if isinstance(epoch, str) and 0 < len(epoch) <= EPOCH_LENGTH else None  # a hub before epochs says none
+
+    def notices(self) -> list[str]:
+        """The token's coming expiry, from what :meth:`store_epoch` was told (no request of its own)."""
+        when = _expiry((self._token or {}).get("expires_at"))
+        soon = _renew_soon(when) if when is not None else None
+        if soon is None:
+            return []
+        name = (self._token or {}).get("name")
+        return [f"the token {name!r} for {self.settings['url']} stops working at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {soon}"]
 
     def write(self, entity: str, deliveries: Sequence[Delivery]) -> WriteResult:
         result = WriteResult()

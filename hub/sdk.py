@@ -297,6 +297,15 @@ class Connector:
         """
         return None
 
+    def notices(self) -> list[str]:
+        """What a person should do about this destination soon, said in each run that delivers to it.
+
+        Asked after :meth:`store_epoch`, before each drain: another Wasl hub's token that lapses
+        within two weeks, say, which would otherwise stop the deliveries one morning without
+        warning. [] when there is nothing to say (most destinations).
+        """
+        return []
+
     def close(self) -> None:
         """Release files and connections; called once at the end of a run."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from hub.app import Hub
 from hub.config import ConnectionConfig
-from hub.connector_faults import streams_of
+from hub.connector_faults import connector_code, streams_of
 from hub.cursors import check_cursor
 from hub.errors import ConfigError, HubError, InputError
 from hub.mapping import compile_mapping, identity_mapping
@@ -237,6 +237,19 @@ def _run_stream(
     return flags
 
 
+def _notices(destination: str, connector: Connector) -> list[str]:
+    """What the destination says a person should do soon (Connector.notices), as run flags; never a reason to stop."""
+    try:
+        with connector_code(connector, "saying what to do about it soon (notices)"):
+            said = [f"{destination}: {notice}" for notice in connector.notices()]
+    except HubError as exc:
+        log.warning("%s: %s", destination, exc)
+        return []
+    for line in said:
+        log.warning("%s", line)
+    return said
+
+
 def delivery_targets(cfg: ConnectionConfig, connector: type[Connector] | Connector) -> list[str]:
     """The destinations a run of this connection delivers to: its own, or itself when it is one run on its own."""
     targets = list(cfg.destinations)
@@ -263,6 +276,7 @@ def drain_destinations(
         connector = hub.open_connector(d)
         try:
             notes += notice_replaced_store(hub, d, connector)
+            notes += _notices(d, connector)
             res = drain(
                 hub.store,
                 d,

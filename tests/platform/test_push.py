@@ -352,6 +352,13 @@ def test_a_token_that_expires_is_announced_by_the_check_then_refused_and_nothing
     assert check.code == 0 and f"until {created['expires_at'][:10]}" in check.out, check.out + check.err
     assert "in 6 day(s): ask the other hub for a new token" in check.out  # seven days, less the moment since
     assert _run(association).code == 0 and platform.count() == 5
+    # Every run that delivers says so too, where admins look (hub runs, the web admin), not only the check.
+    [run] = json.loads(association.hub("runs", "--limit", "1", "--json").out)
+    assert any(
+        flag.startswith(f"platform: the token 'amal' for {platform.url} stops working at {created['expires_at'][:10]}")
+        and flag.endswith("in 6 day(s): ask the other hub for a new token")
+        for flag in run["flags"]
+    ), run["flags"]
     listed = json.loads(platform.folder.hub("tokens", "list", "--json").out)
     assert listed[0]["expires_at"] == created["expires_at"]
     # A week on, as far as the platform's clock is concerned: the token is refused, in words.
