@@ -18,14 +18,13 @@ from hub.cells import cell_text
 from hub.errors import InputError, NotFoundError
 from hub.readers import JsonlFile, open_table
 from hub.services.quarantine import SHEET_HEADS, replay, sheet_cell
-from hub.services.spreadsheet import neutralise
+from hub.services.spreadsheet import FORMULA_STARTS, neutralise
 from hub.store import quarantine as q_store
 
 __all__ = ["read_corrections"]
 
 _ID_HEADS = {heads[0] for heads in SHEET_HEADS.values()}
 _OWN_HEADS = {head for heads in SHEET_HEADS.values() for head in heads}
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what the export prefixed with an apostrophe
 
 
 def _as_given(value: Any) -> str | None:
@@ -37,7 +36,7 @@ def _as_corrected(text: str | None) -> str:
     """A corrected cell's text as the row's new value: the export's protective apostrophe taken off."""
     if text is None:
         return ""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def read_corrections(
@@ -61,8 +60,34 @@ def read_corrections(
             hint="correct the file `hub quarantine export FILE` wrote, keeping its first column as it is",
         )
     raw_columns = [h for h in header if h and h not in _OWN_HEADS and h != "(raw)"]
+    try:
+        edits, corrected, unchanged, skipped, line_of = _read_rows(hub, reader, id_column, raw_columns, connections)
+    finally:
+        close = getattr(reader, "close", None)
+        if close:
+            close()
+    outcome: dict[str, Any] = {"replayed": [], "still_invalid": [], "skipped": []}
+    if apply and edits:
+        outcome = replay(hub, list(edits), edits=edits, actor=actor)
+    for part in ("replayed", "still_invalid", "skipped"):
+        for item in outcome[part]:
+            item["line"] = line_of.get(item["id"])
+    return {
+        "file": str(path),
+        "corrected": corrected,
+        "replayed": outcome["replayed"],
+        "still_invalid": outcome["still_invalid"],
+        "skipped": skipped + outcome["skipped"],
+        "unchanged": unchanged,
+    }
+
+
+def _read_rows(hub: Hub, reader, id_column: str, raw_columns: list[str], connections: list[str] | None) -> tuple:
+    """Each row's entry and the cells that differ from what the sheet was given: (edits, corrected, unchanged, skipped, line_of)."""
     edits: dict[int, dict[str, Any]] = {}
-    corrected, unchanged, skipped = [], [], []
+    corrected: list[dict] = []
+    unchanged: list[int] = []
+    skipped: list[dict] = []
     line_of: dict[int, int] = {}
     with hub.store.engine.connect() as conn:
         for item in reader.rows():
@@ -102,20 +127,4 @@ def read_corrections(
                 continue
             edits[entry_id] = changes
             corrected.append({"id": entry_id, "line": line, "changes": changes})
-    close = getattr(reader, "close", None)
-    if close:
-        close()
-    outcome: dict[str, Any] = {"replayed": [], "still_invalid": [], "skipped": []}
-    if apply and edits:
-        outcome = replay(hub, list(edits), edits=edits, actor=actor)
-    for part in ("replayed", "still_invalid", "skipped"):
-        for item in outcome[part]:
-            item["line"] = line_of.get(item["id"])
-    return {
-        "file": str(path),
-        "corrected": corrected,
-        "replayed": outcome["replayed"],
-        "still_invalid": outcome["still_invalid"],
-        "skipped": skipped + outcome["skipped"],
-        "unchanged": unchanged,
-    }
+    return edits, corrected, unchanged, skipped, line_of

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from hub.errors import InputError
 
-__all__ = ["neutralise", "save_workbook", "write_table", "xlsx_cell"]
+__all__ = ["FORMULA_STARTS", "neutralise", "save_workbook", "write_table", "xlsx_cell"]
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What XML 1.0 (so XLSX) cannot hold: the C0 controls but tab, line feed and carriage return.
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _EXACT_IN_A_SHEET = 10**15  # whole numbers below this in size keep every digit in a spreadsheet
@@ -30,7 +30,7 @@ _EXACT_IN_A_SHEET = 10**15  # whole numbers below this in size keep every digit 
 
 def neutralise(value):
     """``value`` safe to put in a spreadsheet cell (numbers pass unchanged)."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         try:
             float(value)
             return value  # a negative number written as text is not a formula
