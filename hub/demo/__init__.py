@@ -109,6 +109,7 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
         say(f"  hub {cfg} runs                                 the runs just made")
         say(f"  hub {cfg} quarantine show {open_q[0]['id'] if open_q else 1} --lang ar         one rejected row, errors in Arabic")
         say(f"  hub {cfg} quarantine export fixes.xlsx --lang ar   rows to correct, for the association")
+        say(f"  hub {cfg} quarantine import fixes.xlsx           the corrected sheet back, each changed cell replayed")
         say(f"  hub {cfg} matches list                         bank lines waiting for a person")
         say(f"  {folder / 'platform-export'}/*.jsonl          the open-data export")
         say(f"  hub -c {folder / 'platform' / 'hub.yaml'} audit list   what the platform received, hash-chained")
