@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import logging
 import os
 import warnings
 
@@ -92,7 +93,10 @@ for command in commands.COMMANDS:
 
 
 def _warning(message, category, filename, lineno, file=None, line=None):
-    say(("warning:", "yellow"), f" {message}", err=True)
+    if logs.as_json():
+        logging.getLogger("py.warnings").warning("%s", message)
+    else:
+        say(("warning:", "yellow"), f" {message}", err=True)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from hub import exactjson
 from hub.secrets import RedactingFilter, redactor
 from hub.text.controls import escape_controls
 
-__all__ = ["FORMATS", "JsonLogFormatter", "LogFormatter", "configure"]
+__all__ = ["FORMATS", "JsonLogFormatter", "LogFormatter", "as_json", "configure"]
 
 FORMATS = ("text", "json")
 
@@ -67,9 +67,18 @@ def _field(value: object) -> object:
     return redactor.redact(str(value))
 
 
+_chosen = {"form": "text"}
+
+
 def configure(*, verbose: bool, form: str = "text") -> None:
     """Send the hub's log records to stderr in ``form`` (text or json), masked; INFO and up with ``verbose``."""
+    _chosen["form"] = form
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonLogFormatter() if form == "json" else LogFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+
+
+def as_json() -> bool:
+    """Whether stderr takes JSON lines only (``--log-format json``): errors and warnings then go out as log records too."""
+    return _chosen["form"] == "json"

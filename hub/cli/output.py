@@ -8,6 +8,7 @@ escaped: an ESC in a CSV cell must not recolour, retitle or clear the admin's te
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -131,6 +132,11 @@ def local_time(moment: str | None, zone: str, *, seconds: bool = False) -> str:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print an error on stderr and exit with ``code``."""
-    say(("error:", "bold red"), f" {message}", err=True)
+    """Print an error on stderr and exit with ``code`` (a JSON log record when the logs are JSON)."""
+    from hub.cli import logs
+
+    if logs.as_json():
+        logging.getLogger("hub").error("%s", message, extra={"exit_code": code})
+    else:
+        say(("error:", "bold red"), f" {message}", err=True)
     raise SystemExit(code)

@@ -47,7 +47,8 @@ def worker(ctx, concurrency: int) -> None:
     """Execute queued runs from the Celery broker (celery.broker in the config) until stopped."""
     from hub.scheduling.workers import start_worker
 
-    start_worker(Path(ctx.find_root().obj["config_path"]), concurrency)
+    # A log collector reads stderr as JSON lines: no banner around them.
+    start_worker(Path(ctx.find_root().obj["config_path"]), concurrency, quiet=ctx.find_root().params.get("log_format") == "json")
 
 
 @click.command("enqueue")

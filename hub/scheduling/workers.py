@@ -125,14 +125,15 @@ def execute(config_path: Path, run_id: int) -> None:
         log.error("run %s of %s failed: %s", run_id, connection, exc)
 
 
-def start_worker(config_path: Path, concurrency: int = 1) -> None:
-    """``hub worker``: take runs from the broker until stopped."""
+def start_worker(config_path: Path, concurrency: int = 1, *, quiet: bool = False) -> None:
+    """``hub worker``: take runs from the broker until stopped (``quiet``: without Celery's banner)."""
     hub = Hub.from_path(config_path)
     hub.store  # noqa: B018 - migrate before taking work
     app = celery_app(_settings(hub)["broker"])
     pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "threads", "--concurrency", str(concurrency)]
     app.worker_main(
         [
+            *(["--quiet"] if quiet else []),  # Celery's own option, before its command
             "worker",
             *pool,
             "--loglevel",

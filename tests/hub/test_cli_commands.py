@@ -77,6 +77,20 @@ def test_status_shows_times_in_the_hubs_zone_to_the_minute(folder):
     assert local_time("not a time", "Asia/Damascus") == "not a time"
 
 
+def test_with_json_logs_an_error_and_a_warning_are_json_lines_too(folder):
+    # A log collector reading a service's stderr as JSON lines would choke on "error: ..." text.
+    import json
+
+    folder.write("hub.yaml", "store: sqlite:///hub.db\nconnections: {}\n")
+    r = folder.hub("--log-format", "json", "run", "nope")
+    [line] = [json.loads(x) for x in r.err.splitlines()]
+    assert r.code == 2 and (line["level"], line["logger"], line["exit_code"]) == ("ERROR", "hub", 2)
+    assert line["message"].startswith("no connection named 'nope'") and line["time"].endswith("+00:00")
+    r = folder.hub("run", "nope", env={"HUB_LOG_FORMAT": "json"})
+    assert r.code == 2 and json.loads(r.err)["exit_code"] == 2
+    assert folder.hub("run", "nope").err.startswith("error: no connection named 'nope'"), "text stays the default"
+
+
 def test_an_empty_list_says_what_it_holds_and_how_to_make_the_first(folder):
     # A fresh hub's lists printed a frame of headers with nothing under it: an admin could not
     # tell an empty list from a command that failed to read.

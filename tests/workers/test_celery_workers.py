@@ -38,7 +38,8 @@ def test_two_workers_twenty_runs_each_once_spread_over_both(folder, redis_url):
         folder.write_csv(
             f"a{i}.csv", ["id", "name_ar", "governorate", "status"], [[f"a{i}-{j}", "جمعية", "SY01", "active"] for j in range(300)]
         )
-    workers = [folder.popen("worker"), folder.popen("worker")]
+    # One of them logs for a collector: JSON lines on stderr, and no banner around them.
+    workers = [folder.popen("worker"), folder.popen("--log-format", "json", "worker")]
     try:
         assert _wait_for(lambda: listening_workers(redis_url) == 2), "both workers wait on the queue"
         for _ in range(5):
@@ -49,6 +50,8 @@ def test_two_workers_twenty_runs_each_once_spread_over_both(folder, redis_url):
             w.send_signal(signal.SIGTERM)
         for w in workers:
             w.wait(timeout=30)
+    assert "wasl_hub" not in workers[1].stdout.read() and "wasl_hub" in workers[0].stdout.read(), "the banner only without JSON"
+    assert all(json.loads(line)["time"] for line in workers[1].stderr.read().splitlines())
     runs = _runs(folder)
     assert len(runs) == 20 and all(r["attempts"] == 1 for r in runs), "each run executed once"
     assert len({r["worker"] for r in runs}) == 2, "spread over both workers"
