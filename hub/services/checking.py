@@ -16,12 +16,16 @@ from hub.app import Hub
 from hub.connector_faults import connector_code, streams_of
 from hub.pipeline.run import build_preparer, check_columns, destination_transforms, reports_deleted
 from hub.pipeline.trial import try_rows
+from hub.store import Store
 from hub.store import quarantine as quarantine_store
 
 __all__ = ["check_connection"]
 
 
 def _settled(hub: Hub, connection: str, stream: str, raws: list) -> list[bool]:
+    """Which failing rows a person has settled; a check creates no store to ask (a hub that never ran has settled none)."""
+    if "store" not in vars(hub) and not Store.exists(hub.config.store_url):
+        return [False] * len(raws)
     with hub.store.engine.connect() as conn:
         return quarantine_store.settled(conn, connection, stream, raws)
 

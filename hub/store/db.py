@@ -219,6 +219,18 @@ class Store:
             self._sqlite_writer.release()
 
     @classmethod
+    def exists(cls, url: str) -> bool:
+        """Whether a hub store is already at ``url``, found without creating one (an SQLite file, a table)."""
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return bool(parsed.database) and parsed.database != ":memory:" and Path(parsed.database).is_file()
+        store = cls.open(url, migrate=False)
+        try:
+            return inspect(store.engine).has_table("alembic_version")
+        finally:
+            store.engine.dispose()
+
+    @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
         """Open the store at ``url``, creating an SQLite file's folder and migrating as needed."""
         try:
