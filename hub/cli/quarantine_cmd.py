@@ -121,6 +121,8 @@ def q_replay(ctx, ids, connection, sets, as_json) -> None:
             say(f"  {s['id']}: " + "; ".join(f"{e['path']}: {e['message']}" for e in s["errors"]))
         for s in result["skipped"]:
             say(f"  {s['id']}: skipped, {s['reason']}")
+        if result.get("not_sent"):
+            say(("warning:", "yellow"), f" {result['not_sent']}", err=True)
     if result["still_invalid"]:
         raise SystemExit(1)
 
@@ -177,6 +179,8 @@ def q_import(ctx, path, dry_run, as_json) -> None:
         for s in result["skipped"]:
             where = f"row {s['line']}" + (f" (entry {s['id']})" if s.get("id") else "")
             say(f"  {where}: skipped, {s['reason']}")
+        if result.get("not_sent"):
+            say(("warning:", "yellow"), f" {result['not_sent']}", err=True)
     if result["still_invalid"]:
         raise SystemExit(1)
 

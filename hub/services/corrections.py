@@ -66,7 +66,7 @@ def read_corrections(
         close = getattr(reader, "close", None)
         if close:
             close()
-    outcome: dict[str, Any] = {"replayed": [], "still_invalid": [], "skipped": []}
+    outcome: dict[str, Any] = {"replayed": [], "still_invalid": [], "skipped": [], "not_sent": None}
     if apply and edits:
         outcome = replay(hub, list(edits), edits=edits, actor=actor)
     for part in ("replayed", "still_invalid", "skipped"):
@@ -79,6 +79,7 @@ def read_corrections(
         "still_invalid": outcome["still_invalid"],
         "skipped": skipped + outcome["skipped"],
         "unchanged": unchanged,
+        "not_sent": outcome["not_sent"],
     }
 
 

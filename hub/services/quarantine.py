@@ -153,6 +153,7 @@ def replay(
     with hub.store.engine.connect() as conn:
         entries = [q_store.get_entry(conn, i) for i in ids] if ids else q_store.list_entries(conn, connection=connection, limit=None)
     replayed, still, skipped = [], [], []
+    to_send: set[str] = set()
     preparers: dict[tuple[str, str], Any] = {}
     for entry in entries:
         changes = edits.get(entry["id"]) if edits is not None else common
@@ -232,8 +233,7 @@ def replay(
                     raw if changes else None,
                 )
             replayed.append({"id": entry["id"], "key": out.key})
-            if dest:
-                drain_destinations(hub, dest, None)
+            to_send.update(dest)
         else:
             assert isinstance(out, Rejected)
             errors = [p.as_dict() for p in out.problems]
@@ -244,7 +244,25 @@ def replay(
                 with hub.store.engine.begin() as conn:
                     q_store.set_errors(conn, entry["id"], errors, stage=out.stage)
             still.append({"id": entry["id"], "errors": errors})
-    return {"replayed": replayed, "still_invalid": still, "skipped": skipped}
+    return {"replayed": replayed, "still_invalid": still, "skipped": skipped, "not_sent": _send(hub, sorted(to_send))}
+
+
+def _send(hub: Hub, destinations: list[str]) -> str | None:
+    """Deliver what the replay stored, once for all entries; why it waits in the outbox, if it could not go now.
+
+    The records are stored and queued whatever happens here: a destination that cannot be
+    reached or opened now (the platform away, a secret not set in this shell) must not turn
+    a correction that worked into an error, nor stop the entries after it.
+    """
+    if not destinations:
+        return None
+    try:
+        result = drain_destinations(hub, destinations, None)
+    except HubError as exc:
+        return f"stored, and waiting in the outbox for {', '.join(destinations)}: {exc.message}"
+    if result["errors"]:
+        return f"stored, and waiting in the outbox: {'; '.join(result['errors'])}"
+    return None
 
 
 def _close_replayed(conn, entry_id: int, reason: str, detail: dict, actor: str, now, raw: Any = None) -> None:

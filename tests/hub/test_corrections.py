@@ -81,3 +81,27 @@ def test_a_file_that_is_not_a_correction_sheet_is_refused_whole(donations):
     r = donations.hub("quarantine", "import", "other.csv")
     assert r.code == 2 and "which names each row's quarantine entry" in r.err and "Traceback" not in r.err
     assert donations.hub("quarantine", "import", "missing.xlsx").code == 2
+
+
+def test_a_destination_that_cannot_be_opened_now_does_not_stop_the_corrections(donations):
+    # The demo's hub.yaml names its platform by a secret only `hub demo` sets: replaying from a
+    # shell stored the first correction, then ended in an error, and the rest were never tried.
+    config = (donations.path / "hub.yaml").read_text(encoding="utf-8")
+    donations.write("hub.yaml", config.replace("settings: {folder: export}", "settings: {folder: '${EXPORT_FOLDER}'}"))
+    donations.write_csv("donations.csv", DONATION_HEADER, ROWS)
+    assert donations.hub("run", "amal", env={"EXPORT_FOLDER": "export"}).code == 1
+    assert donations.hub("quarantine", "export", "fixes.csv").code == 0
+    with (donations.path / "fixes.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    amount = rows[0].index("المبلغ")
+    rows[1][amount], rows[3][amount] = "1000", "200"  # D1 and D3
+    with (donations.path / "fixes.csv").open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+    r = donations.hub("quarantine", "import", "fixes.csv")  # EXPORT_FOLDER is not set in this shell
+    assert r.code == 0 and "replayed 2, still invalid 0, as they were 1" in r.out, r.out + r.err
+    assert "stored, and waiting in the outbox for export: connections.export.settings.folder: secret ${EXPORT_FOLDER} is not set" in r.err
+    assert donations.sql("select count(*) from records") == [(2,)]
+    assert donations.sql("select status, count(*) from outbox group by status") == [("pending", 2)]
+    # The next run where the secret is set delivers them.
+    assert donations.hub("run", "amal", env={"EXPORT_FOLDER": "export"}).code in (0, 1)
+    assert donations.sql("select status, count(*) from outbox group by status") == [("delivered", 2)]
