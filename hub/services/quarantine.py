@@ -254,15 +254,15 @@ def _send(hub: Hub, destinations: list[str]) -> str | None:
     reached or opened now (the platform away, a secret not set in this shell) must not turn
     a correction that worked into an error, nor stop the entries after it.
     """
-    if not destinations:
-        return None
-    try:
-        result = drain_destinations(hub, destinations, None)
-    except HubError as exc:
-        return f"stored, and waiting in the outbox for {', '.join(destinations)}: {exc.message}"
-    if result["errors"]:
-        return f"stored, and waiting in the outbox: {'; '.join(result['errors'])}"
-    return None
+    waiting = []
+    for destination in destinations:  # one that cannot be opened does not hold back the others
+        try:
+            result = drain_destinations(hub, [destination], None)
+        except HubError as exc:
+            waiting.append(f"{destination}: {exc.message}")
+            continue
+        waiting += result["errors"]
+    return f"stored, and waiting in the outbox for {'; '.join(waiting)}" if waiting else None
 
 
 def _close_replayed(conn, entry_id: int, reason: str, detail: dict, actor: str, now, raw: Any = None) -> None:

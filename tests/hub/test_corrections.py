@@ -87,7 +87,9 @@ def test_a_destination_that_cannot_be_opened_now_does_not_stop_the_corrections(d
     # The demo's hub.yaml names its platform by a secret only `hub demo` sets: replaying from a
     # shell stored the first correction, then ended in an error, and the rest were never tried.
     config = (donations.path / "hub.yaml").read_text(encoding="utf-8")
-    donations.write("hub.yaml", config.replace("settings: {folder: export}", "settings: {folder: '${EXPORT_FOLDER}'}"))
+    config = config.replace("settings: {folder: export}", "settings: {folder: '${EXPORT_FOLDER}'}")
+    config = config.replace("destinations: [export]", "destinations: [export, open_data]")
+    donations.write("hub.yaml", config + "  open_data:\n    connector: jsonl\n    settings: {folder: open-data}\n")
     donations.write_csv("donations.csv", DONATION_HEADER, ROWS)
     assert donations.hub("run", "amal", env={"EXPORT_FOLDER": "export"}).code == 1
     assert donations.hub("quarantine", "export", "fixes.csv").code == 0
@@ -99,9 +101,13 @@ def test_a_destination_that_cannot_be_opened_now_does_not_stop_the_corrections(d
         csv.writer(f).writerows(rows)
     r = donations.hub("quarantine", "import", "fixes.csv")  # EXPORT_FOLDER is not set in this shell
     assert r.code == 0 and "replayed 2, still invalid 0, as they were 1" in r.out, r.out + r.err
-    assert "stored, and waiting in the outbox for export: connections.export.settings.folder: secret ${EXPORT_FOLDER} is not set" in r.err
+    assert (
+        "stored, and waiting in the outbox for export: connections.export.settings.folder: secret ${EXPORT_FOLDER} is not set" in r.err
+    ), r.err
     assert donations.sql("select count(*) from records") == [(2,)]
-    assert donations.sql("select status, count(*) from outbox group by status") == [("pending", 2)]
+    # The destination that could be opened has them already; the other waits for them.
+    by_destination = "select destination, status, count(*) from outbox group by destination, status order by destination"
+    assert donations.sql(by_destination) == [("export", "pending", 2), ("open_data", "delivered", 2)]
     # The next run where the secret is set delivers them.
     assert donations.hub("run", "amal", env={"EXPORT_FOLDER": "export"}).code in (0, 1)
-    assert donations.sql("select status, count(*) from outbox group by status") == [("delivered", 2)]
+    assert donations.sql(by_destination) == [("export", "delivered", 2), ("open_data", "delivered", 2)]
