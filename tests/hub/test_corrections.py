@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 
 from tests.conftest import DONATION_HEADER
 
@@ -31,7 +32,7 @@ def test_an_association_corrects_the_exported_workbook_and_the_hub_replays_what_
     assert header[:4] == ["رقم", "الاتصال", "السطر", "الأخطاء"]
     by_receipt = {row[header.index("رقم الإيصال")].value: row for row in sheet.iter_rows(min_row=2)}
     by_receipt["D1"][header.index("المبلغ")].value = 1000  # typed as a number, as Excel keeps it
-    by_receipt["D2"][header.index("التاريخ")].value = "28/02/2026"  # D3 is left as it was
+    by_receipt["D2"][header.index("التاريخ")].value = datetime(2026, 2, 28)  # typed as a date; D3 is left as it was
     sheet.append([999, "amal", 9, "", "D9"])  # a row naming no entry of this hub
     book.save(donations.path / "fixes.xlsx")
 
@@ -39,7 +40,7 @@ def test_an_association_corrects_the_exported_workbook_and_the_hub_replays_what_
     assert preview.code == 0, preview.err
     assert [(c["line"], c["changes"]) for c in json.loads(preview.out)["corrected"]] == [
         (2, {"المبلغ": "1000"}),
-        (3, {"التاريخ": "28/02/2026"}),
+        (3, {"التاريخ": "2026-02-28"}),
     ]
     assert donations.sql("select count(*) from records") == [(0,)], "a dry run replays nothing"
 
