@@ -190,7 +190,12 @@ def test_fix_and_replay_a_quarantined_record(browse, site):
     [(entry_id,)] = site.folder.sql("select id from quarantine where raw like ?", ("%ألف ليرة%",))
     page.goto(f"/quarantine/{entry_id}")
     expect(page.locator("#corrected")).to_contain_text('"1000"')
-    expect(page.get_by_label("المبلغ")).to_have_value("ألف ليرة")
+    expect(page.locator("pre").first).to_contain_text("ألف ليرة")
+    # Settled: said so, with when and why, and nothing left to press.
+    expect(page.locator("#closed")).to_contain_text("replayed")
+    expect(page.locator("#closed")).to_contain_text("stored after replay")
+    expect(page.get_by_role("button", name="Replay")).to_have_count(0)
+    expect(page.get_by_role("button", name="Dismiss")).to_have_count(0)
     page.goto("/quarantine")
     # Another one is not worth fixing: dismissed, with the reason kept.
     page.get_by_role("row").filter(has_text="بيروت").get_by_role("link").first.click()
