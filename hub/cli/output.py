@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hub import exactjson
+from hub.cli import logs
 from hub.secrets import redactor
 from hub.store.types import MAX_ROW_ID
 from hub.text.controls import escape_controls
@@ -133,8 +134,6 @@ def local_time(moment: str | None, zone: str, *, seconds: bool = False) -> str:
 
 def fail(message: str, code: int = 2) -> None:
     """Print an error on stderr and exit with ``code`` (a JSON log record when the logs are JSON)."""
-    from hub.cli import logs
-
     if logs.as_json():
         logging.getLogger("hub").error("%s", message, extra={"exit_code": code})
     else:

@@ -36,10 +36,12 @@ from hub.text.nearest import did_you_mean
 __all__ = ["SHEET_HEADS", "dismiss", "editable_text", "export", "list_open", "replay", "sheet_cell", "show"]
 
 
-def list_open(hub: Hub, *, connection: str | None = None, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
-    """Entries, oldest first."""
+def list_open(
+    hub: Hub, *, connection: str | None = None, status: str | None = "open", limit: int = 100, connections: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Entries, oldest first (``connections``: only theirs)."""
     with hub.store.engine.connect() as conn:
-        return q_store.list_entries(conn, connection=connection, status=status, limit=limit)
+        return q_store.list_entries(conn, connection=connection, status=status, limit=limit, connections=connections)
 
 
 def show(hub: Hub, entry_id: int) -> dict[str, Any]:
@@ -149,19 +151,18 @@ def replay(
     ``changes`` corrects every entry alike (``--set``, one entry); ``edits`` gives each entry
     its own (a correction sheet), by entry id.
     """
-    common = changes
     with hub.store.engine.connect() as conn:
         entries = [q_store.get_entry(conn, i) for i in ids] if ids else q_store.list_entries(conn, connection=connection, limit=None)
     replayed, still, skipped = [], [], []
     to_send: set[str] = set()
     preparers: dict[tuple[str, str], Any] = {}
     for entry in entries:
-        changes = edits.get(entry["id"]) if edits is not None else common
+        edit = edits.get(entry["id"]) if edits is not None else changes
         if entry["status"] != "open":
             skipped.append({"id": entry["id"], "reason": f"already {entry['status']}"})
             continue
         if entry["stage"] == "deliver":
-            if changes:
+            if edit:
                 skipped.append({"id": entry["id"], "reason": "a delivery goes as the hub stores the record: correct it at its source"})
                 continue
             outcome = _deliver_again(hub, entry, actor)
@@ -192,11 +193,11 @@ def replay(
                 prep.mapping = identity_mapping(stream.entity, stream.columns(), entry["connection"])
             preparers[k] = (prep, stream)
         prep, stream = preparers[k]
-        if changes:
+        if edit:
             if not isinstance(raw, dict):
                 raise HubError(f"quarantine entry {entry['id']}: the raw payload is not an object; it cannot be edited field by field")
-            problems = _unread_edits(raw, changes, prep.mapping, stream.entity)
-            edited, more = _edited(raw, changes)
+            problems = _unread_edits(raw, edit, prep.mapping, stream.entity)
+            edited, more = _edited(raw, edit)
             if problems or more:
                 still.append({"id": entry["id"], "errors": problems + more})
                 continue
@@ -227,17 +228,17 @@ def replay(
                     conn,
                     entry["id"],
                     "stored after replay",
-                    {"key": out.key, "changes": sorted(changes or {})},
+                    {"key": out.key, "changes": sorted(edit or {})},
                     actor,
                     now,
-                    raw if changes else None,
+                    raw if edit else None,
                 )
             replayed.append({"id": entry["id"], "key": out.key})
             to_send.update(dest)
         else:
             assert isinstance(out, Rejected)
             errors = [p.as_dict() for p in out.problems]
-            if not changes:
+            if not edit:
                 # Judged again as it stands (the mapping or the schema may have changed since):
                 # the entry shows why it fails now, not why it failed then. An edit that still
                 # fails leaves the entry as it was: the raw payload is what the source sent.
@@ -342,9 +343,7 @@ def export(hub: Hub, path: Path, *, connection: str | None = None, lang: str = "
 
     ``connections``: only these connections' entries (a web user's, within their association).
     """
-    entries = list_open(hub, connection=connection, limit=0)
-    if connections is not None:
-        entries = [e for e in entries if e["connection"] in connections]
+    entries = list_open(hub, connection=connection, limit=0, connections=connections)
     columns: list[str] = []
     for e in entries:
         if isinstance(e["raw"], dict):

@@ -67,8 +67,7 @@ def correction_sheet(request: Request, connection: str = ""):
     names = admin.visible_connections(hub, user)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "corrections.xlsx"
-        scope = [connection] if connection in names else ([] if connection else names)
-        q_svc.export(hub, path, lang=page_lang(request), connections=scope)
+        q_svc.export(hub, path, connection=connection or None, lang=page_lang(request), connections=names)
         body = path.read_bytes()
     return Response(body, media_type=XLSX, headers={"Content-Disposition": "attachment; filename=corrections.xlsx"})
 
