@@ -1,4 +1,4 @@
-"""``kobo``: KoboToolbox / ODK-style form submissions, the way field teams record distributions.
+"""``kobo``: KoboToolbox form submissions, the way field teams record distributions.
 
 Reads ``GET {url}/api/v2/assets/{form}/data/`` page by page (``limit``/``start``, following
 ``next``), incrementally on ``_submission_time``: each run asks only for submissions from the
@@ -154,7 +154,7 @@ class KoboConnector(Connector):
     """Pulls submissions of one form."""
 
     name = "kobo"
-    title = "KoboToolbox / ODK form"
+    title = "KoboToolbox form"
     settings_schema = SETTINGS
     stream_class = Submissions
 

@@ -12,6 +12,7 @@ from connectors.csv_source import CsvSource
 from connectors.folder import DropFolder
 from connectors.jsonl import Jsonl
 from connectors.kobo import KoboConnector
+from connectors.odk import OdkCentral
 from connectors.rest import RestConnector
 from connectors.sql_source import SqlSource
 from connectors.statement import StatementSource
@@ -19,6 +20,8 @@ from connectors.wasl import WaslConnector
 from connectors.xlsx_source import XlsxSource
 from hub.sdk import StreamConfig
 from hub.testing import ConnectorSuite, Response
+from tests.connectors.test_odk import MAPPING as ODK_MAPPING
+from tests.connectors.test_odk import FakeCentral, settings_for
 from tests.reconcile.builders import Line, camt053
 
 DONATION = {
@@ -251,6 +254,25 @@ class TestKoboKit(ConnectorSuite):
 
     def add_newer_records(self, tmp_path, server, settings):
         self.subs += [submission(8), submission(9)]
+        return [8, 9]
+
+
+class TestOdkKit(ConnectorSuite):
+    connector = OdkCentral
+    streams = [StreamConfig("submissions", "distribution", mapping=ODK_MAPPING, keep_unmapped=False)]
+
+    def settings(self, tmp_path, server):
+        self.central = FakeCentral(server)
+        for i in range(1, 5):
+            self.central.add(i, 3 * i)
+        return settings_for(server, page_size=2, lookback_seconds=0)
+
+    def bad_settings(self, tmp_path, server):
+        return {**settings_for(server), "password": "wrong-secret", "form": "nope"}
+
+    def add_newer_records(self, tmp_path, server, settings):
+        self.central.add(8, 5)
+        self.central.add(9, 6)
         return [8, 9]
 
 
