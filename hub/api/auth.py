@@ -12,7 +12,7 @@ from hub.api.access import note_caller
 from hub.services import tokens
 from hub.services.ingest import ApiProblem
 
-__all__ = ["principal"]
+__all__ = ["principal", "within_rate"]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `hub tokens create`")
 
@@ -26,17 +26,23 @@ def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredenti
     if found is None:
         raise _unauthorized(tokens.why_refused(hub, credentials.credentials))
     note_caller(request, found.name)
-    limit = hub.config.api.get("rate_limit")
-    if limit:
-        per_second = float(limit["per_second"])
-        wait = request.app.state.rate_buckets.take(found.token_id, per_second, int(limit.get("burst") or math.ceil(per_second)))
-        if wait:
-            raise ApiProblem(
-                429,
-                f"token {found.name!r} sent more than {per_second:g} requests a second (api.rate_limit); try again in {wait:.1f} s",
-                headers={"Retry-After": str(math.ceil(wait))},
-            )
+    within_rate(request, found.token_id, f"token {found.name!r}")
     return found
+
+
+def within_rate(request: Request, caller: int | str, who: str) -> None:
+    """429 with Retry-After when ``caller`` (a token's id, a client's address) is over ``api.rate_limit``."""
+    limit = request.app.state.hub.config.api.get("rate_limit")
+    if not limit:
+        return
+    per_second = float(limit["per_second"])
+    wait = request.app.state.rate_buckets.take(caller, per_second, int(limit.get("burst") or math.ceil(per_second)))
+    if wait:
+        raise ApiProblem(
+            429,
+            f"{who} sent more than {per_second:g} requests a second (api.rate_limit); try again in {wait:.1f} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
 
 
 def _unauthorized(message: str) -> ApiProblem:

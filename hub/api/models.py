@@ -13,6 +13,8 @@ __all__ = [
     "Changes",
     "ConnectionState",
     "Connections",
+    "DirectoryAssociation",
+    "DirectoryPage",
     "Health",
     "IngestAnswer",
     "IngestResult",
@@ -312,3 +314,49 @@ class Report(BaseModel):
     money_in: MoneyIn
     aid_out: AidOut
     programs: list[ProgramLine]
+
+
+class Totals(BaseModel):
+    """An association's account in brief: donations counted and added up, what its distributions reached."""
+
+    donations: int
+    given: dict[str, str]
+    received: dict[str, str]
+    distributions: int
+    households: int | None
+    individuals: int | None
+    value: dict[str, str]
+
+
+class PublicAssociation(BaseModel):
+    """What an association says of itself that a donor may read (never its bank accounts)."""
+
+    id: str
+    name_ar: str | None
+    name_en: str | None
+    registration_number: str | None
+    org_type: str | None
+    parent_id: str | None
+    governorate: str | None
+    governorates_served: list[str] | None
+    sectors: list[str] | None
+    website: str | None
+    description: str | None
+    status: str | None
+
+
+class DirectoryEntry(PublicAssociation):
+    totals: Totals
+
+
+class DirectoryPage(BaseModel):
+    """A page of the directory; pass ``next`` as ``after`` for the following page (null: the last)."""
+
+    items: list[DirectoryEntry]
+    next: str | None
+
+
+class DirectoryAssociation(PublicAssociation):
+    """One association's public words and its whole account."""
+
+    account: Report

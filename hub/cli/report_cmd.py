@@ -6,22 +6,16 @@ console: over every association the store holds, or one, one program, a date ran
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import click
 
 from hub.cli.context import open_hub
 from hub.cli.output import emit_json, say, table
+from hub.services.report import money_text as money
 from hub.services.tokens import Principal
 
 __all__ = ["COMMANDS"]
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def money(sums: dict[str, str]) -> str:
-    """``{"SYP": "2500000.5", "USD": "150"}`` as a cell: ``2,500,000.5 SYP; 150 USD``."""
-    return "; ".join(f"{Decimal(amount):,f} {unit}" for unit, amount in sums.items())
 
 
 def _label(field: str | None, value: str | None) -> str:

@@ -21,6 +21,7 @@ from hub.demo.platform import DemoPlatform
 from hub.pipeline.run import run_connection
 from hub.reconcile.service import reconcile_store
 from hub.services import quarantine as q_svc
+from hub.services.report import money_text
 from hub.store import outbox as outbox_store
 
 __all__ = ["DEMO_FILES", "run_demo"]
@@ -98,6 +99,16 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
         for entity, c in agreement.items():
             mark = "agree" if c["hub"] == c["platform"] else "DIFFER"
             say(f"  {entity:<13} here {c['hub']:>3}   on the platform {c['platform']:>3}   {mark}")
+        directory = platform.directory()
+        say("")
+        say("The platform's public directory, as a donor reads it (no token; never a donor or an account):")
+        for a in directory:
+            t = a["totals"]
+            say(
+                f"  {a['name_ar']} ({a['id']}): {', '.join(a['sectors'] or [])} in {len(a['governorates_served'] or [])} governorate(s); "
+                f"{t['donations']} donation(s), received {money_text(t['received']) or 'nothing yet'}; "
+                f"{t['distributions']} distribution(s), {t['households'] or 0:,} households"
+            )
         say("")
         say(f"Quarantine: {len(open_q)} record(s) need a person; each kept with its raw row and every error:")
         for e in open_q:
@@ -123,7 +134,7 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
             "outbox_pending": pending,
             "reconciliation": counts,
             "store": str(folder / "demo.db"),
-            "platform": {"url": platform.url, "counts": agreement, "agree": agree},
+            "platform": {"url": platform.url, "counts": agreement, "agree": agree, "directory": [a["id"] for a in directory]},
         }
     finally:
         hub.close()

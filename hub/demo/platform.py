@@ -33,7 +33,11 @@ TOKENS = {
     "DEMO_TOKEN_BIRR": ("demo-birr", "assoc-birr"),
     "DEMO_TOKEN_REGISTER": ("demo-register", None),
 }
-CONFIG = "# The demo's platform: a hub whose API receives what the associations push.\nstore: sqlite:///platform.db\n"
+CONFIG = (
+    "# The demo's platform: a hub whose API receives what the associations push,\n"
+    "# and publishes its directory of associations for donors (no token).\n"
+    "store: sqlite:///platform.db\napi: {public_directory: true}\n"
+)
 
 
 class DemoPlatform:
@@ -113,6 +117,10 @@ class DemoPlatform:
             if not page["next"]:
                 return total
             after = page["next"]
+
+    def directory(self) -> list[dict]:
+        """The associations the platform's public directory lists, read as a donor reads them: without a token."""
+        return httpx.get(f"{self.url}/api/v1/public/associations", params={"limit": 500}, timeout=30).json()["items"]
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:

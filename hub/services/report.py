@@ -35,7 +35,7 @@ from hub.services.tokens import Principal
 from hub.store.models import records_table
 from hub.text.nearest import did_you_mean
 
-__all__ = ["AID_GROUPS", "GIVEN", "MONEY_GROUPS", "Money", "account", "lines", "record_day", "unknown_association"]
+__all__ = ["AID_GROUPS", "GIVEN", "MONEY_GROUPS", "Money", "account", "lines", "money_text", "record_day", "unknown_association"]
 
 _r = records_table
 GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded and cancelled ones are not
@@ -43,6 +43,11 @@ _PEOPLE = ("households", "individuals", "female", "male")
 # The groups each side is added up by: the account's key for the list, and the record field it groups on.
 MONEY_GROUPS = {"by_status": "status", "by_channel": "channel", "by_association": "association_id"}
 AID_GROUPS = {"by_sector": "sector", "by_governorate": "governorate", "by_association": "association_id"}
+
+
+def money_text(sums: dict[str, str]) -> str:
+    """``{"SYP": "2500000.5", "USD": "150"}`` as a person reads it: ``2,500,000.5 SYP; 150 USD``."""
+    return "; ".join(f"{Decimal(amount):,f} {unit}" for unit, amount in sums.items())
 
 
 def _amounts(sums: dict[str, Decimal]) -> dict[str, str]:

@@ -45,6 +45,8 @@ def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
         "distribution": {"hub": 25, "platform": 25},
         "donation": {"hub": 40, "platform": 40},
     }
+    # Its public directory lists both associations to a donor, without a token.
+    assert out["platform"]["directory"] == ["assoc-amal", "assoc-birr"]
     platform = sqlite3.connect(folder.path / "demo" / "platform" / "platform.db")
     paid_there = platform.execute("select count(*) from records where entity = 'donation' and version = 2").fetchone()[0]
     assert paid_there == 3, "the three payments reconciliation found reached the platform as new versions"

@@ -22,6 +22,7 @@ store: sqlite:///hub.db
 api:
   max_body_bytes: 262144
   max_batch_records: 200
+  public_directory: true
 """
 
 ASSOCIATION_CONFIG = (

@@ -1,0 +1,80 @@
+"""The public directory, ``/api/v1/public/associations``: for donors, without a token.
+
+A platform's website or app lists associations by governorate, sector and name, and shows
+one association's account (hub.services.directory). Off unless ``api.public_directory`` is
+true: then 404, saying so. ``api.rate_limit`` holds here per client address, as it holds
+per token elsewhere. Answers may be cached for a minute (``Cache-Control``): the figures are
+sums, and a page a donor reloads need not cost a pass over the records each time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from hub.api.answers import json_answer, problem_answers
+from hub.api.auth import within_rate
+from hub.api.models import DirectoryAssociation, DirectoryPage
+from hub.api.routes import GOVERNORATE, IDENTIFIER, SECTORS, only_known_query
+from hub.services.directory import Directory
+from hub.services.directory import Query as DirectoryQuery
+from hub.services.ingest import ApiProblem
+
+__all__ = ["public"]
+
+_CACHED = {"Cache-Control": "public, max-age=60"}
+
+
+def _directory_of(request: Request) -> Directory:
+    return request.app.state.directory
+
+
+def _by_address(request: Request) -> None:
+    address = request.client.host if request.client else "unknown"
+    within_rate(request, f"client:{address}", f"client {address}")
+
+
+# Included before hub.api.routes' router, whose /api/v1/{entity}/{record_id} would take the path.
+public = APIRouter(dependencies=[Depends(only_known_query), Depends(_by_address)], tags=["public directory"])
+
+
+@public.get(
+    "/api/v1/public/associations",
+    response_model=DirectoryPage,
+    responses=problem_answers(404, 422, 429, 503),
+    summary="Associations, by governorate, sector and name, with their totals",
+)
+def list_associations(
+    request: Request,
+    governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Works in this governorate (P-code, SY01 to SY14)")] = None,
+    sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="Serves this sector")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, description="A part of its Arabic or English name")] = None,
+    after: Annotated[str | None, Query(**IDENTIFIER, description="next of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    """Active associations in id order, each with what it says of itself and the totals of its account.
+
+    Without a token: a platform publishes this for donors (``api.public_directory``). Never a
+    donation, a donor or a bank account: only the association's own public words and sums.
+    """
+    if sector is not None and sector not in SECTORS:
+        raise ApiProblem(
+            422,
+            f"sector {sector!r} is not a sector of the common schema",
+            errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
+        )
+    query = DirectoryQuery(governorate, sector, name, after, limit)
+    return json_answer(_directory_of(request).associations(request.app.state.hub, query), headers=_CACHED)
+
+
+@public.get(
+    "/api/v1/public/associations/{association_id}",
+    response_model=DirectoryAssociation,
+    responses=problem_answers(404, 422, 429, 503),
+    summary="One association and its account",
+)
+def get_association(request: Request, association_id: Annotated[str, Path(**IDENTIFIER)]) -> Response:
+    """What the association says of itself and where its money came from and what aid it became, whatever its status."""
+    return json_answer(_directory_of(request).association(request.app.state.hub, association_id), headers=_CACHED)

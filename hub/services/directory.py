@@ -1,0 +1,163 @@
+"""The platform's public directory: which associations work where, in what, and what they account for.
+
+The platform exists so that a donor, inside the country or abroad, can find an association
+that works in their governorate or sector and see what it did with what it was given. Tokens
+are for hubs and dashboards that an association or the platform runs; a donor has none. So a
+platform may publish, without a token (``api: {public_directory: true}``), what associations
+say of themselves and the totals of their account:
+
+- each association's own public words: names, registration, head office, the governorates
+  it serves, its sectors, website and description, its status. Not its bank accounts (the
+  platform confirms where to pay; a directory copying account numbers invites look-alikes),
+  nor its ``extra`` fields, whose content the schema does not know;
+- the totals of its account (:mod:`hub.services.report`): donations counted and added up per
+  currency, distributions with the households and people they reached and their value, by
+  sector, governorate and program. Never a donation or a donor: sums and counts only.
+
+The listing shows active associations; one association's page shows any status, so that a
+donor who was given the id of a suspended one learns it. The listing's totals come from one
+pass over every donation and distribution, kept until the store's change counter moves.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, select
+
+from hub.app import Hub
+from hub.services import browse, report
+from hub.services.ingest import ApiProblem
+from hub.services.tokens import Principal
+from hub.store import changes
+from hub.store.models import records_table
+from hub.store.record_fields import record_field
+from hub.text.arabic import matching_key
+
+__all__ = ["PUBLIC_FIELDS", "Directory", "Query"]
+
+_r = records_table
+# What an association says of itself that a donor may read: every field of the schema but
+# its bank accounts and its extra fields.
+PUBLIC_FIELDS = (
+    "id",
+    "name_ar",
+    "name_en",
+    "registration_number",
+    "org_type",
+    "parent_id",
+    "governorate",
+    "governorates_served",
+    "sectors",
+    "website",
+    "description",
+    "status",
+)
+_READER = Principal(0, "public directory", None, can_read=True, can_write=False)
+_NONE_GIVEN = {"donations": 0, "given": {}, "received": {}}
+_NONE_DELIVERED = {"distributions": 0, "households": None, "individuals": None, "value": {}}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a donor narrows the directory by: where, in what, a name; and which page."""
+
+    governorate: str | None = None
+    sector: str | None = None
+    name: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+def _public(record: dict) -> dict[str, Any]:
+    return {field: record.get(field) for field in PUBLIC_FIELDS}
+
+
+def _named(record: dict, key: str) -> bool:
+    """Whether the association's Arabic or English name holds ``key`` (a matching key: أ/ا, ة/ه, case)."""
+    return any(key in matching_key(record.get(f) or "") for f in ("name_ar", "name_en"))
+
+
+class Directory:
+    """The public directory of one hub, with the listing's totals kept until a record changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._totals: tuple[tuple[int, int], dict[str, dict]] | None = None
+
+    @staticmethod
+    def open(hub: Hub) -> None:
+        """404 unless the hub publishes its directory: off by default, a platform's decision."""
+        if not hub.config.api.get("public_directory"):
+            raise ApiProblem(404, "this hub publishes no directory (api.public_directory is off in its hub.yaml)")
+
+    def associations(self, hub: Hub, query: Query) -> dict[str, Any]:
+        """One page of active associations, in id order, each with its account's totals."""
+        self.open(hub)
+        filters = browse.Filters(None, query.governorate, query.sector)
+        clauses = browse.where_clauses(hub.store.dialect, _READER, "association", filters)
+        clauses.append(record_field(hub.store.dialect, "status") == "active")
+        if query.after is not None:
+            clauses.append(_r.c.key > query.after)
+        with hub.store.engine.connect() as conn:
+            rows = conn.execute(select(_r.c.key, _r.c.data).where(and_(*clauses)).order_by(_r.c.key)).all()
+        name = matching_key(query.name) if query.name else None
+        found = []
+        for row in rows:
+            record = orjson.loads(row.data)
+            if name and not _named(record, name):
+                continue
+            found.append(record)
+            if len(found) > query.limit:
+                break
+        more = len(found) > query.limit
+        found = found[: query.limit]
+        totals = self._all_totals(hub)
+        items = [{**_public(r), "totals": totals.get(r.get("id"), {**_NONE_GIVEN, **_NONE_DELIVERED})} for r in found]
+        return {"items": items, "next": found[-1]["id"] if more else None}
+
+    def association(self, hub: Hub, association_id: str) -> dict[str, Any]:
+        """One association's public words and its whole account, whatever its status."""
+        self.open(hub)
+        with hub.store.engine.connect() as conn:
+            data = conn.execute(
+                select(_r.c.data).where(
+                    and_(*browse.where_clauses(hub.store.dialect, _READER, "association", browse.Filters())), _r.c.key == association_id
+                )
+            ).scalar()
+        if data is None:
+            raise ApiProblem(404, f"no association {association_id!r} in this directory")
+        account = report.account(hub, _READER, browse.Filters(association_id))
+        return {**_public(orjson.loads(data)), "account": account}
+
+    def _all_totals(self, hub: Hub) -> dict[str, dict]:
+        """Every association's totals, from one pass over the records; the same until the change counter moves."""
+        with hub.store.engine.connect() as conn:
+            stamp = (id(hub), changes.latest(conn))
+        with self._lock:
+            if self._totals is not None and self._totals[0] == stamp:
+                return self._totals[1]
+        account = report.account(hub, _READER, browse.Filters())
+        totals: dict[str, dict] = {}
+        for line in account["money_in"]["by_association"]:
+            totals[line["association_id"]] = {
+                "donations": line["count"],
+                "given": line["given"],
+                "received": line["received"],
+                **_NONE_DELIVERED,
+            }
+        for line in account["aid_out"]["by_association"]:
+            given = totals.get(line["association_id"], _NONE_GIVEN)
+            totals[line["association_id"]] = {
+                **given,
+                "distributions": line["count"],
+                "households": line["households"],
+                "individuals": line["individuals"],
+                "value": line["value"],
+            }
+        with self._lock:
+            self._totals = (stamp, totals)
+        return totals
