@@ -9,6 +9,7 @@ sums, and a page a donor reloads need not cost a pass over the records each time
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,10 +18,13 @@ from starlette.responses import Response
 from hub.api.answers import json_answer, problem_answers
 from hub.api.auth import within_rate
 from hub.api.models import DirectoryAssociation, DirectoryPage
+from hub.api.report import csv_answer
 from hub.api.routes import GOVERNORATE, IDENTIFIER, SECTORS, only_known_query
-from hub.services.directory import Directory
+from hub.services import browse
+from hub.services.directory import PUBLIC_READER, Directory
 from hub.services.directory import Query as DirectoryQuery
 from hub.services.ingest import ApiProblem
+from hub.services.threew import three_w_csv
 
 __all__ = ["public"]
 
@@ -78,3 +82,26 @@ def list_associations(
 def get_association(request: Request, association_id: Annotated[str, Path(**IDENTIFIER)]) -> Response:
     """What the association says of itself and where its money came from and what aid it became, whatever its status."""
     return json_answer(_directory_of(request).association(request.app.state.hub, association_id), headers=_CACHED)
+
+
+@public.get(
+    "/api/v1/public/3w.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}, **problem_answers(404, 422, 429, 503)},
+    summary="Who does what where: every association's distributions by sector, governorate and month, HXL-tagged",
+)
+def get_three_w(
+    request: Request,
+    association: Annotated[str | None, Query(**IDENTIFIER, description="One association")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="Distributed on or after this day")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Distributed on or before this day")] = None,
+) -> Response:
+    """The platform's 3W, as OCHA's clusters and HDX read it: CSV with HXL hashtags under the headers.
+
+    Sums and counts per association, sector, governorate and month; never a beneficiary,
+    a donor or an account.
+    """
+    hub = request.app.state.hub
+    Directory.open(hub)
+    text = three_w_csv(hub, PUBLIC_READER, browse.Filters(association, None, None, date_from, date_to))
+    return csv_answer(text, "3w.csv", headers=_CACHED)

@@ -19,9 +19,11 @@ from hub.api.auth import principal
 from hub.api.models import Report
 from hub.api.routes import IDENTIFIER, only_known_query
 from hub.services import browse, report
+from hub.services.ingest import ApiProblem
+from hub.services.threew import three_w_csv
 from hub.services.tokens import Principal
 
-__all__ = ["reporting"]
+__all__ = ["csv_answer", "reporting"]
 
 # Included before hub.api.routes' router, whose /api/v1/{entity} would take the path.
 reporting = APIRouter(dependencies=[Depends(only_known_query)], tags=["reading"])
@@ -50,3 +52,40 @@ def get_report(
     """
     filters = browse.Filters(association, None, None, date_from, date_to, program)
     return json_answer(report.account(request.app.state.hub, caller, filters))
+
+
+_CSV = {200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}}
+
+
+def csv_answer(text: str, filename: str, headers: dict | None = None) -> Response:
+    """CSV text as a download, UTF-8 (the charset said, so a browser does not guess)."""
+    return Response(
+        text.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
+    )
+
+
+@reporting.get(
+    "/api/v1/report/3w.csv",
+    response_class=Response,
+    responses={**_CSV, **problem_answers(401, 403, 422, 429, 503)},
+    summary="Who does what where: the distributions by association, sector, governorate and month, HXL-tagged",
+)
+def get_three_w(
+    request: Request,
+    caller: Annotated[Principal, Depends(principal)],
+    association: Annotated[str | None, Query(**IDENTIFIER, description="One association (an association's token: its own)")] = None,
+    program: Annotated[str | None, Query(**IDENTIFIER, description="One program's distributions")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="Distributed on or after this day")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Distributed on or before this day")] = None,
+) -> Response:
+    """The 3W of the distributions within the token's scope, as CSV with HXL hashtags under the headers.
+
+    One row per association, sector, governorate and month: distributions, households and
+    people reached, and their value per currency (and per epoch of a redenominated one).
+    """
+    if not caller.can_read:
+        raise ApiProblem(403, f"token {caller.name!r} has no read right")
+    filters = browse.Filters(association, None, None, date_from, date_to, program)
+    return csv_answer(three_w_csv(request.app.state.hub, caller, filters), "3w.csv")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import emit_json, say, table
+from hub.cli.output import OUTPUT_FILE, emit_json, say, table
 from hub.services.report import money_text as money
 from hub.services.tokens import Principal
 
@@ -32,18 +32,35 @@ def _people(n: int | None) -> str:
 @click.option("--from", "date_from", type=_DAY, help="Donated or distributed on or after this day (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=_DAY, help="Donated or distributed on or before this day (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print the account as JSON (the API's answer).")
+@click.option(
+    "--3w",
+    "three_w_path",
+    type=OUTPUT_FILE,
+    help="Write the distributions' 3W (who does what where, by month) to this CSV, HXL-tagged, instead.",
+)
 @click.pass_context
-def report_command(ctx, association, program, date_from, date_to, as_json) -> None:
+def report_command(ctx, association, program, date_from, date_to, as_json, three_w_path) -> None:
     """Where the money came from and what aid it became: donations and distributions added up.
 
     Amounts are per currency; Syrian pounds from before the redenomination are totalled apart
-    (``SYP before 2026-01-01``), as reconciliation counts them.
+    (``SYP before 2026-01-01``), as reconciliation counts them. ``--3w FILE.csv`` writes the
+    distributions as OCHA's coordination reads them: one row per association, sector,
+    governorate and month, with HXL hashtags under the headers.
     """
     from hub.services import browse, report
 
     filters = browse.Filters(association, None, None, date_from.date() if date_from else None, date_to.date() if date_to else None, program)
     hub = open_hub(ctx)
-    account = report.account(hub, Principal(0, "cli", None, can_read=True, can_write=False), filters)
+    reader = Principal(0, "cli", None, can_read=True, can_write=False)
+    if three_w_path is not None:
+        from hub.services.spreadsheet import save_bytes
+        from hub.services.threew import csv_text, three_w
+
+        headers, tags, rows = three_w(hub, reader, filters)
+        save_bytes(csv_text(headers, tags, rows).encode("utf-8-sig"), three_w_path)  # the mark Excel needs to read Arabic as UTF-8
+        say(f"wrote {three_w_path}: {len(rows)} row(s) of who does what where" + ("" if rows else " (no distribution in range)"))
+        return
+    account = report.account(hub, reader, filters)
     if as_json:
         emit_json(account)
         return

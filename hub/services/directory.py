@@ -37,7 +37,7 @@ from hub.store.models import records_table
 from hub.store.record_fields import record_field
 from hub.text.arabic import matching_key
 
-__all__ = ["PUBLIC_FIELDS", "Directory", "Query"]
+__all__ = ["PUBLIC_FIELDS", "PUBLIC_READER", "Directory", "Query"]
 
 _r = records_table
 # What an association says of itself that a donor may read: every field of the schema but
@@ -56,7 +56,7 @@ PUBLIC_FIELDS = (
     "description",
     "status",
 )
-_READER = Principal(0, "public directory", None, can_read=True, can_write=False)
+PUBLIC_READER = Principal(0, "public directory", None, can_read=True, can_write=False)
 _NONE_GIVEN = {"donations": 0, "given": {}, "received": {}}
 _NONE_DELIVERED = {"distributions": 0, "households": None, "individuals": None, "value": {}}
 
@@ -98,7 +98,7 @@ class Directory:
         """One page of active associations, in id order, each with its account's totals."""
         self.open(hub)
         filters = browse.Filters(None, query.governorate, query.sector)
-        clauses = browse.where_clauses(hub.store.dialect, _READER, "association", filters)
+        clauses = browse.where_clauses(hub.store.dialect, PUBLIC_READER, "association", filters)
         clauses.append(record_field(hub.store.dialect, "status") == "active")
         if query.after is not None:
             clauses.append(_r.c.key > query.after)
@@ -125,12 +125,13 @@ class Directory:
         with hub.store.engine.connect() as conn:
             data = conn.execute(
                 select(_r.c.data).where(
-                    and_(*browse.where_clauses(hub.store.dialect, _READER, "association", browse.Filters())), _r.c.key == association_id
+                    and_(*browse.where_clauses(hub.store.dialect, PUBLIC_READER, "association", browse.Filters())),
+                    _r.c.key == association_id,
                 )
             ).scalar()
         if data is None:
             raise ApiProblem(404, f"no association {association_id!r} in this directory")
-        account = report.account(hub, _READER, browse.Filters(association_id))
+        account = report.account(hub, PUBLIC_READER, browse.Filters(association_id))
         return {**_public(orjson.loads(data)), "account": account}
 
     def _all_totals(self, hub: Hub) -> dict[str, dict]:
@@ -140,7 +141,7 @@ class Directory:
         with self._lock:
             if self._totals is not None and self._totals[0] == stamp:
                 return self._totals[1]
-        account = report.account(hub, _READER, browse.Filters())
+        account = report.account(hub, PUBLIC_READER, browse.Filters())
         totals: dict[str, dict] = {}
         for line in account["money_in"]["by_association"]:
             totals[line["association_id"]] = {

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hub.errors import InputError
 
-__all__ = ["FORMULA_STARTS", "neutralise", "save_workbook", "write_table", "xlsx_cell"]
+__all__ = ["FORMULA_STARTS", "neutralise", "save_bytes", "save_workbook", "write_table", "xlsx_cell"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What XML 1.0 (so XLSX) cannot hold: the C0 controls but tab, line feed and carriage return.
@@ -67,12 +67,17 @@ def save_workbook(wb, path: Path) -> None:
     """
     made = io.BytesIO()
     wb.save(made)
-    tmp = path.with_name(f".wasl-{secrets.token_hex(6)}.xlsx")
+    save_bytes(made.getbuffer(), path)
+
+
+def save_bytes(data: bytes | memoryview, path: Path) -> None:
+    """Write ``data`` to ``path`` whole or not at all (beside it, then moved); OSError naming ``path``."""
+    tmp = path.with_name(f".wasl-{secrets.token_hex(6)}{path.suffix}")
     try:
         # Created as any file the hub writes (the umask decides who may read it), not private to
         # its owner as a temporary file would be: a destination workbook is there to be shared.
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
-            f.write(made.getbuffer())
+            f.write(data)
         os.replace(tmp, path)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None

@@ -1,0 +1,152 @@
+"""The 3W of the distributions ("who does what where"), HXL-tagged: the table humanitarian coordination reads.
+
+OCHA's clusters, HDX and the coordination of a response read 3W/4W tables: for each
+implementing organisation, sector, place and month, how much aid went out and whom it
+reached. The platform holds exactly that, from every association, so it can give it in the
+form those tools take: a CSV whose second row carries HXL hashtags (``#org+impl+code``,
+``#sector+code``, ``#adm1+code``, ``#reached+hh``...), the tags the common schema's
+descriptions already name, so a tool reads the columns whatever language the headers are in.
+
+One row per association, sector, governorate and month. People counted are added up; a count
+no distribution of the row states is left empty, not 0 (as the account says null). Value
+columns: one per unit, as the account adds money (a currency, or the Syrian pound before its
+redenomination as a unit of its own, by each record's own date), never one sum of two pounds.
+Text that a spreadsheet would take for a formula is written with an apostrophe before it,
+as every spreadsheet the hub writes does.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import re
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, select
+
+from hub.app import Hub
+from hub.places import GOVERNORATES
+from hub.reconcile.convert import settings_from
+from hub.schema import sector_crosswalk
+from hub.services import browse
+from hub.services.report import record_day
+from hub.services.spreadsheet import neutralise
+from hub.services.tokens import Principal
+from hub.store.models import records_table
+
+__all__ = ["COLUMNS", "csv_text", "three_w", "three_w_csv"]
+
+_r = records_table
+# (header, HXL hashtag) of the columns before the value columns.
+COLUMNS = (
+    ("Organisation", "#org+impl+name+i_ar"),
+    ("Organisation (English)", "#org+impl+name+i_en"),
+    ("Organisation code", "#org+impl+code"),
+    ("Sector", "#sector+code"),
+    ("Cluster", "#sector+cluster"),
+    ("Governorate", "#adm1+name+i_en"),
+    ("المحافظة", "#adm1+name+i_ar"),
+    ("Governorate P-code", "#adm1+code"),
+    ("From", "#date+start"),
+    ("To", "#date+end"),
+    ("Distributions", "#activity+num"),
+    ("Households reached", "#reached+hh"),
+    ("People reached", "#reached+ind"),
+    ("Women and girls reached", "#reached+f"),
+    ("Men and boys reached", "#reached+m"),
+)
+_PEOPLE = ("households", "individuals", "female", "male")
+_PLACE = {code: (en, ar) for code, en, ar, _iso, _other in GOVERNORATES}
+
+
+def _value_column(unit: str) -> tuple[str, str]:
+    """``SYP`` -> ("Value (SYP)", "#value+syp"); an epoch's unit gets its words as attributes."""
+    attributes = "+".join(re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_") for part in unit.split(" ", 1))
+    return f"Value ({unit})", f"#value+{attributes}"
+
+
+class _Row:
+    __slots__ = ("count", "people", "value")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.people: list[int | None] = [None] * len(_PEOPLE)
+        self.value: dict[str, Decimal] = defaultdict(Decimal)
+
+
+def three_w(hub: Hub, principal: Principal, filters: browse.Filters) -> tuple[list[str], list[str], list[list[Any]]]:
+    """Headers, HXL hashtags and rows of the 3W of the distributions ``principal`` may read, narrowed by ``filters``."""
+    units = settings_from(hub.config.reconcile)
+    groups: dict[tuple[str, str, str, str], _Row] = defaultdict(_Row)
+    dialect = hub.store.dialect
+    names: dict[str, dict] = {}
+    with hub.store.reading() as conn:  # one snapshot: the names and the figures of the same moment
+        for (data,) in conn.execute(
+            select(_r.c.data).where(and_(*browse.where_clauses(dialect, principal, "association", browse.Filters())))
+        ):
+            association = orjson.loads(data)
+            names[association.get("id")] = association
+        query = select(_r.c.data).where(and_(*browse.where_clauses(dialect, principal, "distribution", filters))).order_by(_r.c.id)
+        for (data,) in conn.execution_options(yield_per=2000).execute(query):
+            d = orjson.loads(data)
+            day = record_day(d.get("distributed_at"))
+            month = day.strftime("%Y-%m") if day else ""
+            row = groups[(str(d.get("association_id") or ""), str(d.get("sector") or ""), str(d.get("governorate") or ""), month)]
+            row.count += 1
+            for i, field in enumerate(_PEOPLE):
+                n = d.get(field)
+                if isinstance(n, int) and not isinstance(n, bool):
+                    row.people[i] = (row.people[i] or 0) + n
+            value, currency = d.get("value"), d.get("currency")
+            if isinstance(value, str) and value and isinstance(currency, str):
+                row.value[units.unit(currency, day) if day else currency] += Decimal(value)
+    value_units = sorted({unit for row in groups.values() for unit in row.value})
+    value_columns = [_value_column(unit) for unit in value_units]
+    clusters = sector_crosswalk()
+    rows = []
+    for (association, sector, governorate, month), row in sorted(groups.items()):
+        named = names.get(association, {})
+        en, ar = _PLACE.get(governorate, ("", ""))
+        start, end = "", ""
+        if month:
+            year, number = int(month[:4]), int(month[5:])
+            start, end = f"{month}-01", f"{month}-{calendar.monthrange(year, number)[1]:02d}"
+        rows.append(
+            [
+                neutralise(named.get("name_ar") or ""),
+                neutralise(named.get("name_en") or ""),
+                association,
+                sector,
+                clusters.get(sector, {}).get("cluster", ""),
+                en,
+                ar,
+                governorate,
+                start,
+                end,
+                row.count,
+                *("" if n is None else n for n in row.people),
+                *(format(row.value[unit], "f") if unit in row.value else "" for unit in value_units),
+            ]
+        )
+    headers = [h for h, _ in COLUMNS] + [h for h, _ in value_columns]
+    tags = [t for _, t in COLUMNS] + [t for _, t in value_columns]
+    return headers, tags, rows
+
+
+def three_w_csv(hub: Hub, principal: Principal, filters: browse.Filters) -> str:
+    """The 3W as CSV text: headers, the HXL hashtag row, then the rows."""
+    return csv_text(*three_w(hub, principal, filters))
+
+
+def csv_text(headers: list[str], tags: list[str], rows: list[list[Any]]) -> str:
+    """A table as CSV text, its HXL hashtag row under the headers."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerow(tags)
+    writer.writerows(rows)
+    return out.getvalue()
