@@ -105,19 +105,19 @@ class Directory:
         with hub.store.engine.connect() as conn:
             rows = conn.execute(select(_r.c.key, _r.c.data).where(and_(*clauses)).order_by(_r.c.key)).all()
         name = matching_key(query.name) if query.name else None
-        found = []
+        found: list[tuple[str, dict]] = []
         for row in rows:
             record = orjson.loads(row.data)
             if name and not _named(record, name):
                 continue
-            found.append(record)
+            found.append((row.key, record))
             if len(found) > query.limit:
                 break
         more = len(found) > query.limit
         found = found[: query.limit]
         totals = self._all_totals(hub)
-        items = [{**_public(r), "totals": totals.get(r.get("id"), {**_NONE_GIVEN, **_NONE_DELIVERED})} for r in found]
-        return {"items": items, "next": found[-1]["id"] if more else None}
+        items = [{**_public(r), "totals": totals.get(r.get("id"), {**_NONE_GIVEN, **_NONE_DELIVERED})} for _key, r in found]
+        return {"items": items, "next": found[-1][0] if more else None}
 
     def association(self, hub: Hub, association_id: str) -> dict[str, Any]:
         """One association's public words and its whole account, whatever its status."""
