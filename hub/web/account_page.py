@@ -8,12 +8,16 @@ old Syrian pounds apart from new ones.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from hub.errors import HubError
 from hub.places import GOVERNORATES
 from hub.schema import sector_crosswalk
 from hub.services import browse, report
+from hub.services.threew import three_w_csv
 from hub.web.i18n import translate
 from hub.web.session import current_user
 from hub.web.views import as_principal, form_day, page_lang, render
@@ -37,14 +41,19 @@ def _named(field: str, value: str, lang: str) -> str:
     return translate(value, lang)
 
 
+def _filters(user, association: str, program: str, date_from: str, date_to: str) -> browse.Filters:
+    """The page's filters; an association's staff see their own association whatever the address says."""
+    return browse.Filters(
+        association or None if user.is_platform else None, None, None, form_day(date_from), form_day(date_to), program or None
+    )
+
+
 @router.get("/account")
 def account_page(request: Request, association: str = "", program: str = "", date_from: str = "", date_to: str = ""):
     user = current_user(request)
     lang = page_lang(request)
     query = {"association": association, "program": program, "date_from": date_from, "date_to": date_to}
-    filters = browse.Filters(
-        association or None if user.is_platform else None, None, None, form_day(date_from), form_day(date_to), program or None
-    )
+    filters = _filters(user, association, program, date_from, date_to)
     problem, account = None, None
     try:
         account = report.account(request.app.state.hub, as_principal(user), filters)
@@ -68,4 +77,17 @@ def account_page(request: Request, association: str = "", program: str = "", dat
         aid_rows=rows("aid_out", report.AID_GROUPS),
         problem=problem,
         query=query,
+        query_string=urlencode({k: v for k, v in query.items() if v}),
+    )
+
+
+@router.get("/account/3w.csv")
+def three_w_download(request: Request, association: str = "", program: str = "", date_from: str = "", date_to: str = ""):
+    """The distributions of the page's filters as the 3W (who does what where), HXL-tagged, for Excel or HDX."""
+    user = current_user(request)
+    text = three_w_csv(request.app.state.hub, as_principal(user), _filters(user, association, program, date_from, date_to))
+    return Response(
+        text.encode("utf-8-sig"),  # the mark Excel needs to read Arabic as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="3w.csv"'},
     )

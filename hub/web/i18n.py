@@ -131,6 +131,7 @@ AR = {
     "Rule": "القاعدة",
     "No suggestion waits for a person.": "لا توجد اقتراحات بانتظار المراجعة.",
     "Download the report": "تنزيل التقرير",
+    "Download the 3W: who does what where, by month (CSV with HXL tags)": "تنزيل جدول من يفعل ماذا وأين، شهراً بشهر (CSV بوسوم HXL)",
     "Totals": "الإجماليات",
     "Amount": "المبلغ",
     "Date": "التاريخ",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
 import signal
 import socket
+from pathlib import Path
 
 import httpx
 import yaml
@@ -637,6 +640,14 @@ def test_the_account_page_adds_up_money_and_aid_within_the_users_scope_and_in_ar
     expect(programs.first).to_contain_text("غير محفوظ هنا")  # distributions name it; no program record is stored
     expect(programs.first.locator("td").nth(5)).to_have_text("١٨")  # its distributions
     b.shot("account-ar")
+    # The 3W of what the page shows (the program's distributions), HXL-tagged, for Excel or HDX.
+    with page.expect_download() as got:
+        page.locator("#three-w").click()
+    written = Path(got.value.path()).read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf"), "the mark Excel needs to read Arabic as UTF-8"
+    headers, tags, *rows = list(csv.reader(io.StringIO(written[3:].decode("utf-8"))))
+    assert tags[headers.index("Governorate P-code")] == "#adm1+code"
+    assert sum(int(row[headers.index("Distributions")]) for row in rows) == 18, "the program's distributions, as the page counts them"
 
 
 def test_settings_never_show_a_secret(browse, site):
