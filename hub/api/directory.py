@@ -17,13 +17,12 @@ from starlette.responses import Response
 
 from hub.api.answers import json_answer, problem_answers
 from hub.api.auth import within_rate
-from hub.api.models import DirectoryAssociation, DirectoryPage
+from hub.api.models import DirectoryAssociation, DirectoryPage, ProgramPage
 from hub.api.report import csv_answer
-from hub.api.routes import GOVERNORATE, IDENTIFIER, SECTORS, only_known_query
+from hub.api.routes import GOVERNORATE, IDENTIFIER, SECTORS, known_sector, only_known_query
 from hub.services import browse
 from hub.services.directory import PUBLIC_READER, Directory
 from hub.services.directory import Query as DirectoryQuery
-from hub.services.ingest import ApiProblem
 from hub.services.threew import three_w_csv
 
 __all__ = ["public"]
@@ -63,12 +62,7 @@ def list_associations(
     Without a token: a platform publishes this for donors (``api.public_directory``). Never a
     donation, a donor or a bank account: only the association's own public words and sums.
     """
-    if sector is not None and sector not in SECTORS:
-        raise ApiProblem(
-            422,
-            f"sector {sector!r} is not a sector of the common schema",
-            errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
-        )
+    known_sector(sector)
     query = DirectoryQuery(governorate, sector, name, after, limit)
     return json_answer(_directory_of(request).associations(request.app.state.hub, query), headers=_CACHED)
 
@@ -82,6 +76,31 @@ def list_associations(
 def get_association(request: Request, association_id: Annotated[str, Path(**IDENTIFIER)]) -> Response:
     """What the association says of itself and where its money came from and what aid it became, whatever its status."""
     return json_answer(_directory_of(request).association(request.app.state.hub, association_id), headers=_CACHED)
+
+
+@public.get(
+    "/api/v1/public/programs",
+    response_model=ProgramPage,
+    responses=problem_answers(404, 422, 429, 503),
+    summary="Programs a donor can still give to, by governorate, sector, association and title, with their targets",
+)
+def list_programs(
+    request: Request,
+    governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Runs in this governorate (P-code, SY01 to SY14)")] = None,
+    sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="Of this sector")] = None,
+    association: Annotated[str | None, Query(**IDENTIFIER, description="Of this association")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, description="A part of its Arabic or English title")] = None,
+    after: Annotated[str | None, Query(max_length=400, description="next of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    """Programs in the pipeline or under way, of active associations, in key order.
+
+    Each with its own public words, its association's names, its target and what it has been
+    given, has received and has delivered so far (per currency and epoch).
+    """
+    known_sector(sector)
+    query = DirectoryQuery(governorate, sector, name, after, limit, association)
+    return json_answer(_directory_of(request).programs(request.app.state.hub, query), headers=_CACHED)
 
 
 @public.get(

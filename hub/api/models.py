@@ -21,6 +21,7 @@ __all__ = [
     "Item",
     "Page",
     "Problem",
+    "ProgramPage",
     "Report",
     "Run",
     "RunDetail",
@@ -360,3 +361,32 @@ class DirectoryAssociation(PublicAssociation):
     """One association's public words and its whole account."""
 
     account: Report
+
+
+class PublicProgram(BaseModel):
+    """A program a donor can still give to: its own words, whose it is, its target and what it has had."""
+
+    id: str
+    association_id: str
+    title_ar: str | None
+    title_en: str | None
+    sector: str | None
+    governorates: list[str] | None
+    status: str
+    start_date: str | None
+    end_date: str | None
+    target_amount: str | None
+    currency: str | None
+    description: str | None
+    association_name_ar: str | None
+    association_name_en: str | None
+    target: dict[str, str]
+    donations: Given
+    distributions: Delivered
+
+
+class ProgramPage(BaseModel):
+    """A page of programs; pass ``next`` as ``after`` for the following page (null: the last)."""
+
+    items: list[PublicProgram]
+    next: str | None

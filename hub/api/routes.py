@@ -84,6 +84,16 @@ AssociationQuery = Annotated[str | None, Query(**IDENTIFIER)]
 AfterQuery = Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")]
 
 
+def known_sector(sector: str | None) -> None:
+    """422 for a sector the common schema does not have: filtered by it, every page would be empty."""
+    if sector is not None and sector not in SECTORS:
+        raise ApiProblem(
+            422,
+            f"sector {sector!r} is not a sector of the common schema",
+            errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
+        )
+
+
 async def _read_json(request: Request, limit: int):
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() not in ("application/json", ""):
@@ -329,12 +339,7 @@ def get_records(
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> Response:
     """A page of records, filtered, within the token's scope (an association token sees its own)."""
-    if sector is not None and sector not in SECTORS:
-        raise ApiProblem(
-            422,
-            f"sector {sector!r} is not a sector of the common schema",
-            errors=[{"path": "sector", "rule": "enum", "message": f"one of {', '.join(SECTORS)}"}],
-        )
+    known_sector(sector)
     filters = browse.Filters(association, governorate, sector, date_from, date_to, program)
     return json_answer(browse.list_records(request.app.state.hub, caller, entity, filters, after=after, limit=_page_size(request, limit)))
 

@@ -22,6 +22,7 @@ pass over every donation and distribution, kept until the store's change counter
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ from hub.store.models import records_table
 from hub.store.record_fields import record_field
 from hub.text.arabic import matching_key
 
-__all__ = ["PUBLIC_FIELDS", "PUBLIC_READER", "Directory", "Query"]
+__all__ = ["OPEN_PROGRAMS", "PROGRAM_FIELDS", "PUBLIC_FIELDS", "PUBLIC_READER", "Directory", "Query"]
 
 _r = records_table
 # What an association says of itself that a donor may read: every field of the schema but
@@ -61,15 +62,45 @@ _NONE_GIVEN = {"donations": 0, "given": {}, "received": {}}
 _NONE_DELIVERED = {"distributions": 0, "households": None, "individuals": None, "value": {}}
 
 
+# A program's own public words; and the statuses of a program a donor can still give to
+# (IATI's "pipeline" and "implementation": not finalised, closed, cancelled or suspended).
+PROGRAM_FIELDS = (
+    "id",
+    "association_id",
+    "title_ar",
+    "title_en",
+    "sector",
+    "governorates",
+    "status",
+    "start_date",
+    "end_date",
+    "target_amount",
+    "currency",
+    "description",
+)
+OPEN_PROGRAMS = ("pipeline", "implementation")
+_NO_DISTRIBUTIONS = {"count": 0, "households": None, "individuals": None, "female": None, "male": None, "value": {}}
+
+
 @dataclass(frozen=True)
 class Query:
-    """What a donor narrows the directory by: where, in what, a name; and which page."""
+    """What a donor narrows the directory by: where, in what, a name or title, whose; and which page."""
 
     governorate: str | None = None
     sector: str | None = None
     name: str | None = None
     after: str | None = None
     limit: int = 50
+    association: str | None = None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The sums of one moment of the store: each association's totals, each stored program's account line."""
+
+    stamp: tuple[int, int]
+    associations: dict[str, dict]
+    programs: dict[tuple[str, str], dict]
 
 
 def _public(record: dict) -> dict[str, Any]:
@@ -81,12 +112,38 @@ def _named(record: dict, key: str) -> bool:
     return any(key in matching_key(record.get(f) or "") for f in ("name_ar", "name_en"))
 
 
+def _page(rows, keep: Callable[[dict], bool], limit: int) -> tuple[list[dict], str | None]:
+    """Up to ``limit`` records of ``rows`` (key order) that ``keep`` takes, and the key the next page starts after."""
+    found: list[tuple[str, dict]] = []
+    for row in rows:
+        record = orjson.loads(row.data)
+        if keep(record):
+            found.append((row.key, record))
+            if len(found) > limit:
+                break
+    more = len(found) > limit
+    found = found[:limit]
+    return [record for _key, record in found], (found[-1][0] if more else None)
+
+
+def _active_associations(conn, dialect: str) -> dict[str, dict]:
+    """The active associations' records by id: whose programs a donor may be shown."""
+    clauses = [*browse.where_clauses(dialect, PUBLIC_READER, "association", browse.Filters()), record_field(dialect, "status") == "active"]
+    records = (orjson.loads(data) for (data,) in conn.execute(select(_r.c.data).where(and_(*clauses))))
+    return {record["id"]: record for record in records}
+
+
+def _titled(program: dict, key: str) -> bool:
+    """Whether the program's Arabic or English title holds ``key`` (a matching key)."""
+    return any(key in matching_key(program.get(f) or "") for f in ("title_ar", "title_en"))
+
+
 class Directory:
     """The public directory of one hub, with the listing's totals kept until a record changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._totals: tuple[tuple[int, int], dict[str, dict]] | None = None
+        self._kept: _Snapshot | None = None
 
     @staticmethod
     def open(hub: Hub) -> None:
@@ -105,19 +162,10 @@ class Directory:
         with hub.store.engine.connect() as conn:
             rows = conn.execute(select(_r.c.key, _r.c.data).where(and_(*clauses)).order_by(_r.c.key)).all()
         name = matching_key(query.name) if query.name else None
-        found: list[tuple[str, dict]] = []
-        for row in rows:
-            record = orjson.loads(row.data)
-            if name and not _named(record, name):
-                continue
-            found.append((row.key, record))
-            if len(found) > query.limit:
-                break
-        more = len(found) > query.limit
-        found = found[: query.limit]
-        totals = self._all_totals(hub)
-        items = [{**_public(r), "totals": totals.get(r.get("id"), {**_NONE_GIVEN, **_NONE_DELIVERED})} for _key, r in found]
-        return {"items": items, "next": found[-1][0] if more else None}
+        found, following = _page(rows, lambda record: not name or _named(record, name), query.limit)
+        totals = self._snapshot(hub).associations
+        items = [{**_public(r), "totals": totals.get(r.get("id"), {**_NONE_GIVEN, **_NONE_DELIVERED})} for r in found]
+        return {"items": items, "next": following}
 
     def association(self, hub: Hub, association_id: str) -> dict[str, Any]:
         """One association's public words and its whole account, whatever its status."""
@@ -134,13 +182,50 @@ class Directory:
         account = report.account(hub, PUBLIC_READER, browse.Filters(association_id))
         return {**_public(orjson.loads(data)), "account": account}
 
-    def _all_totals(self, hub: Hub) -> dict[str, dict]:
-        """Every association's totals, from one pass over the records; the same until the change counter moves."""
+    def programs(self, hub: Hub, query: Query) -> dict[str, Any]:
+        """One page of the programs a donor can still give to, of active associations, each with its target and what it has had."""
+        self.open(hub)
+        dialect = hub.store.dialect
+        filters = browse.Filters(query.association, query.governorate, query.sector)
+        clauses = browse.where_clauses(dialect, PUBLIC_READER, "program", filters)
+        clauses.append(record_field(dialect, "status").in_(OPEN_PROGRAMS))
+        if query.after is not None:
+            clauses.append(_r.c.key > query.after)
+        with hub.store.engine.connect() as conn:
+            active = _active_associations(conn, dialect)
+            rows = conn.execute(select(_r.c.key, _r.c.data).where(and_(*clauses)).order_by(_r.c.key)).all()
+        name = matching_key(query.name) if query.name else None
+        found, following = _page(
+            rows, lambda program: program.get("association_id") in active and (not name or _titled(program, name)), query.limit
+        )
+        lines = self._snapshot(hub).programs
+        items = []
+        for program in found:
+            owner = active[program["association_id"]]
+            line = lines.get((program["association_id"], program.get("id")), {})
+            items.append(
+                {
+                    **{field: program.get(field) for field in PROGRAM_FIELDS},
+                    "association_name_ar": owner.get("name_ar"),
+                    "association_name_en": owner.get("name_en"),
+                    "target": line.get("target", {}),
+                    "donations": line.get("donations", {"count": 0, "given": {}, "received": {}}),
+                    "distributions": line.get("distributions", _NO_DISTRIBUTIONS),
+                }
+            )
+        return {"items": items, "next": following}
+
+    def _snapshot(self, hub: Hub) -> _Snapshot:
+        """Every association's totals and every program's line, from one pass over the records.
+
+        Kept until the store's change counter moves: a listing a donor reloads costs a lookup,
+        and a push makes the next one add up again.
+        """
         with hub.store.engine.connect() as conn:
             stamp = (id(hub), changes.latest(conn))
         with self._lock:
-            if self._totals is not None and self._totals[0] == stamp:
-                return self._totals[1]
+            if self._kept is not None and self._kept.stamp == stamp:
+                return self._kept
         account = report.account(hub, PUBLIC_READER, browse.Filters())
         totals: dict[str, dict] = {}
         for line in account["money_in"]["by_association"]:
@@ -159,6 +244,8 @@ class Directory:
                 "individuals": line["individuals"],
                 "value": line["value"],
             }
+        programs = {(line["association_id"], line["id"]): line for line in account["programs"] if line["stored"]}
+        kept = _Snapshot(stamp, totals, programs)
         with self._lock:
-            self._totals = (stamp, totals)
-        return totals
+            self._kept = kept
+        return kept

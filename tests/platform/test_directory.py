@@ -43,7 +43,8 @@ def _gift(i: str, amount: str, status: str) -> dict:
     }
 
 
-def _load(api) -> None:
+def _load(api) -> dict:
+    """Three associations (one suspended), amal's gifts, birr's distribution; the platform's token."""
     platform = _token(api)
     _push(
         api,
@@ -74,6 +75,7 @@ def _load(api) -> None:
             }
         ],
     )
+    return platform
 
 
 def _directory(api, path: str = "", **params) -> httpx.Response:
@@ -150,3 +152,44 @@ def test_the_directory_is_off_unless_the_platform_publishes_it_and_each_address_
         answers[2].json()["detail"].startswith("client 127.0.0.1 sent more than 0.01 requests a second")
         and answers[2].headers["retry-after"]
     )
+
+
+def test_a_donor_finds_the_programs_still_open_with_their_target_and_what_they_had(api):
+    platform = _load(api)
+    programs = [
+        {
+            "id": "P-WINTER",
+            "association_id": "amal",
+            "title_ar": "كسوة الشتاء",
+            "title_en": "Winter clothing",
+            "sector": "winterization",
+            "governorates": ["SY02"],
+            "status": "implementation",
+            "start_date": "2026-01-10",
+            "target_amount": "5000000",
+            "currency": "SYP",
+        },
+        {"id": "P-OLD", "association_id": "amal", "title_ar": "رمضان ٢٠٢٥", "sector": "food_security", "status": "closed"},
+        {"id": "P-NOUR", "association_id": "nour", "title_ar": "كفالة", "sector": "orphan_care", "status": "implementation"},
+    ]
+    assert _push(api, platform, "program", programs)["accepted"] == 3
+    _push(api, platform, "donation", [{**_gift("D9", "250000", "received"), "program_id": "P-WINTER"}])
+
+    page = httpx.get(f"{api.url}/api/v1/public/programs", timeout=30).json()  # no token
+    assert [p["id"] for p in page["items"]] == ["P-WINTER"], "a closed program, or one of a suspended association, is not offered"
+    winter = page["items"][0]
+    assert winter["title_ar"] == "كسوة الشتاء" and winter["association_name_ar"] == "جمعية الأمل الخيرية"
+    assert winter["target"] == {"SYP": "5000000"}
+    assert winter["donations"] == {"count": 1, "given": {"SYP": "250000"}, "received": {"SYP": "250000"}}
+    assert winter["distributions"]["count"] == 0
+    assert DONOR not in str(page) and ACCOUNT not in str(page)
+
+    def ids(**params) -> list[str]:
+        return [p["id"] for p in httpx.get(f"{api.url}/api/v1/public/programs", params=params, timeout=30).json()["items"]]
+
+    assert ids(governorate="SY02") == ["P-WINTER"] and ids(governorate="SY07") == []
+    assert ids(sector="winterization") == ["P-WINTER"] and ids(sector="health") == []
+    assert ids(name="الشتاء") == ["P-WINTER"] and ids(name="winter") == ["P-WINTER"] and ids(name="رمضان") == []
+    assert ids(association="amal") == ["P-WINTER"] and ids(association="birr") == []
+    bad = httpx.get(f"{api.url}/api/v1/public/programs", params={"sector": "winter"}, timeout=30)
+    assert bad.status_code == 422 and "is not a sector of the common schema" in bad.json()["detail"]
