@@ -175,7 +175,10 @@ class Submissions(Stream):
                 else:
                     at, read_at = seen, 1
                 yield sub
-            if len(values) < size:
+            # The last page: fewer than asked for, and no next link. A server that gives fewer per
+            # page than asked (a cap of its own, a proxy's) names the next page; stopping at its
+            # first short page would leave the rest unread behind a cursor already past them.
+            if not values or (len(values) < size and "@odata.nextLink" not in page):
                 return
 
 

@@ -37,6 +37,7 @@ class FakeCentral:
         self.logins = 0
         self.before_page = lambda n: None  # a test's hook: called with the number of data pages asked so far
         self.pages = 0
+        self.cap = 1_000_000  # the most rows a page gives, whatever $top asks
         server.route("POST", "/v1/sessions", self._log_in)
         server.route("GET", DATA, self._data)
 
@@ -65,11 +66,13 @@ class FakeCentral:
             rows.sort(key=lambda s: (s["__system"][name] is None, s["__system"][name] and _at(s["__system"][name]), position[id(s)]))
         else:
             rows.reverse()
-        skip, top = int(req.arg("$skip", "0")), int(req.arg("$top", "1000000"))
+        skip, top = int(req.arg("$skip", "0")), min(int(req.arg("$top", "1000000")), self.cap)
         body = {
             "@odata.context": f"http://central{DATA}/$metadata#Submissions",
             "value": [json.loads(json.dumps(s)) for s in rows[skip : skip + top]],
         }
+        if skip + top < len(rows):
+            body["@odata.nextLink"] = f"http://central{DATA}?$skiptoken=opaque"  # Central's own paging, which the connector does not need
         if req.arg("$count") == "true":
             body["@odata.count"] = len(rows)
         return Response(200, body)
@@ -280,3 +283,13 @@ def test_a_central_too_old_to_sort_is_named(tmp_path):
         with pytest.raises(ConnectorError) as old:
             _read(server, Cursor(None))
     assert "answered 501" in str(old.value) and "came in ODK Central v2024.1" in str(old.value)
+
+
+def test_a_server_that_gives_fewer_rows_a_page_than_asked_is_read_to_the_end(tmp_path):
+    with TestServer() as server:
+        central = FakeCentral(server)
+        for i in range(1, 8):
+            central.add(i, i)
+        central.cap = 3  # a proxy's limit: 3 a page, though 5 are asked for
+        rows = _read(server, Cursor(None), page_size=5)
+    assert [r["__id"] for r in rows] == [f"uuid:000{i}" for i in range(1, 8)]
