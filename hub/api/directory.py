@@ -18,7 +18,7 @@ from starlette.responses import Response
 from hub.api.answers import json_answer, problem_answers
 from hub.api.auth import within_rate
 from hub.api.models import DirectoryAssociation, DirectoryPage, ProgramPage
-from hub.api.report import csv_answer
+from hub.api.report import HeaderLanguage, csv_answer
 from hub.api.routes import GOVERNORATE, IDENTIFIER, SECTORS, known_sector, only_known_query
 from hub.services import browse
 from hub.services.directory import PUBLIC_READER, Directory
@@ -114,6 +114,7 @@ def get_three_w(
     association: Annotated[str | None, Query(**IDENTIFIER, description="One association")] = None,
     date_from: Annotated[date | None, Query(alias="from", description="Distributed on or after this day")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Distributed on or before this day")] = None,
+    lang: HeaderLanguage = "en",
 ) -> Response:
     """The platform's 3W, as OCHA's clusters and HDX read it: CSV with HXL hashtags under the headers.
 
@@ -122,5 +123,5 @@ def get_three_w(
     """
     hub = request.app.state.hub
     Directory.open(hub)
-    text = three_w_csv(hub, PUBLIC_READER, browse.Filters(association, None, None, date_from, date_to))
+    text = three_w_csv(hub, PUBLIC_READER, browse.Filters(association, None, None, date_from, date_to), lang)
     return csv_answer(text, "3w.csv", headers=_CACHED)

@@ -9,7 +9,7 @@ all of them together, line by line).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -23,7 +23,7 @@ from hub.services.ingest import ApiProblem
 from hub.services.threew import three_w_csv
 from hub.services.tokens import Principal
 
-__all__ = ["csv_answer", "reporting"]
+__all__ = ["HeaderLanguage", "csv_answer", "reporting"]
 
 # Included before hub.api.routes' router, whose /api/v1/{entity} would take the path.
 reporting = APIRouter(dependencies=[Depends(only_known_query)], tags=["reading"])
@@ -54,6 +54,7 @@ def get_report(
     return json_answer(report.account(request.app.state.hub, caller, filters))
 
 
+HeaderLanguage = Annotated[Literal["en", "ar"], Query(description="The headers' language; the HXL hashtags are the same")]
 _CSV = {200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}}
 
 
@@ -79,6 +80,7 @@ def get_three_w(
     program: Annotated[str | None, Query(**IDENTIFIER, description="One program's distributions")] = None,
     date_from: Annotated[date | None, Query(alias="from", description="Distributed on or after this day")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Distributed on or before this day")] = None,
+    lang: HeaderLanguage = "en",
 ) -> Response:
     """The 3W of the distributions within the token's scope, as CSV with HXL hashtags under the headers.
 
@@ -88,4 +90,4 @@ def get_three_w(
     if not caller.can_read:
         raise ApiProblem(403, f"token {caller.name!r} has no read right")
     filters = browse.Filters(association, None, None, date_from, date_to, program)
-    return csv_answer(three_w_csv(request.app.state.hub, caller, filters), "3w.csv")
+    return csv_answer(three_w_csv(request.app.state.hub, caller, filters, lang), "3w.csv")

@@ -38,8 +38,9 @@ def _people(n: int | None) -> str:
     type=OUTPUT_FILE,
     help="Write the distributions' 3W (who does what where, by month) to this CSV, HXL-tagged, instead.",
 )
+@click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Header language of --3w.")
 @click.pass_context
-def report_command(ctx, association, program, date_from, date_to, as_json, three_w_path) -> None:
+def report_command(ctx, association, program, date_from, date_to, as_json, three_w_path, lang) -> None:
     """Where the money came from and what aid it became: donations and distributions added up.
 
     Amounts are per currency; Syrian pounds from before the redenomination are totalled apart
@@ -56,7 +57,7 @@ def report_command(ctx, association, program, date_from, date_to, as_json, three
         from hub.services.spreadsheet import save_bytes
         from hub.services.threew import csv_text, three_w
 
-        headers, tags, rows = three_w(hub, reader, filters)
+        headers, tags, rows = three_w(hub, reader, filters, lang)
         save_bytes(csv_text(headers, tags, rows).encode("utf-8-sig"), three_w_path)  # the mark Excel needs to read Arabic as UTF-8
         say(f"wrote {three_w_path}: {len(rows)} row(s) of who does what where" + ("" if rows else " (no distribution in range)"))
         return

@@ -41,32 +41,33 @@ from hub.store.models import records_table
 __all__ = ["COLUMNS", "csv_text", "three_w", "three_w_csv"]
 
 _r = records_table
-# (header, HXL hashtag) of the columns before the value columns.
+# (English header, Arabic header, HXL hashtag) of the columns before the value columns. The
+# hashtags are what a tool reads; the headers are for the person who opens the file.
 COLUMNS = (
-    ("Organisation", "#org+impl+name+i_ar"),
-    ("Organisation (English)", "#org+impl+name+i_en"),
-    ("Organisation code", "#org+impl+code"),
-    ("Sector", "#sector+code"),
-    ("Cluster", "#sector+cluster"),
-    ("Governorate", "#adm1+name+i_en"),
-    ("المحافظة", "#adm1+name+i_ar"),
-    ("Governorate P-code", "#adm1+code"),
-    ("From", "#date+start"),
-    ("To", "#date+end"),
-    ("Distributions", "#activity+num"),
-    ("Households reached", "#reached+hh"),
-    ("People reached", "#reached+ind"),
-    ("Women and girls reached", "#reached+f"),
-    ("Men and boys reached", "#reached+m"),
+    ("Organisation", "الجمعية", "#org+impl+name+i_ar"),
+    ("Organisation (English)", "الجمعية (بالإنجليزية)", "#org+impl+name+i_en"),
+    ("Organisation code", "رمز الجمعية", "#org+impl+code"),
+    ("Sector", "القطاع", "#sector+code"),
+    ("Cluster", "المجموعة القطاعية", "#sector+cluster"),
+    ("Governorate", "المحافظة (بالإنجليزية)", "#adm1+name+i_en"),
+    ("Governorate (Arabic)", "المحافظة", "#adm1+name+i_ar"),
+    ("Governorate P-code", "رمز المحافظة", "#adm1+code"),
+    ("From", "من", "#date+start"),
+    ("To", "إلى", "#date+end"),
+    ("Distributions", "التوزيعات", "#activity+num"),
+    ("Households reached", "الأسر المستفيدة", "#reached+hh"),
+    ("People reached", "الأفراد المستفيدون", "#reached+ind"),
+    ("Women and girls reached", "النساء والفتيات", "#reached+f"),
+    ("Men and boys reached", "الرجال والفتيان", "#reached+m"),
 )
 _PEOPLE = ("households", "individuals", "female", "male")
 _PLACE = {code: (en, ar) for code, en, ar, _iso, _other in GOVERNORATES}
 
 
-def _value_column(unit: str) -> tuple[str, str]:
-    """``SYP`` -> ("Value (SYP)", "#value+syp"); an epoch's unit gets its words as attributes."""
+def _value_column(unit: str) -> tuple[str, str, str]:
+    """``SYP`` -> ("Value (SYP)", "القيمة (SYP)", "#value+syp"); an epoch's unit gets its words as attributes."""
     attributes = "+".join(re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_") for part in unit.split(" ", 1))
-    return f"Value ({unit})", f"#value+{attributes}"
+    return f"Value ({unit})", f"القيمة ({unit})", f"#value+{attributes}"
 
 
 class _Row:
@@ -78,8 +79,8 @@ class _Row:
         self.value: dict[str, Decimal] = defaultdict(Decimal)
 
 
-def three_w(hub: Hub, principal: Principal, filters: browse.Filters) -> tuple[list[str], list[str], list[list[Any]]]:
-    """Headers, HXL hashtags and rows of the 3W of the distributions ``principal`` may read, narrowed by ``filters``."""
+def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str = "en") -> tuple[list[str], list[str], list[list[Any]]]:
+    """Headers (in ``lang``: en or ar), HXL hashtags and rows of the 3W of the distributions ``principal`` may read."""
     units = settings_from(hub.config.reconcile)
     groups: dict[tuple[str, str, str, str], _Row] = defaultdict(_Row)
     dialect = hub.store.dialect
@@ -132,14 +133,14 @@ def three_w(hub: Hub, principal: Principal, filters: browse.Filters) -> tuple[li
                 *(format(row.value[unit], "f") if unit in row.value else "" for unit in value_units),
             ]
         )
-    headers = [h for h, _ in COLUMNS] + [h for h, _ in value_columns]
-    tags = [t for _, t in COLUMNS] + [t for _, t in value_columns]
-    return headers, tags, rows
+    columns = [*COLUMNS, *value_columns]
+    headers = [ar if lang == "ar" else en for en, ar, _tag in columns]
+    return headers, [tag for _en, _ar, tag in columns], rows
 
 
-def three_w_csv(hub: Hub, principal: Principal, filters: browse.Filters) -> str:
+def three_w_csv(hub: Hub, principal: Principal, filters: browse.Filters, lang: str = "en") -> str:
     """The 3W as CSV text: headers, the HXL hashtag row, then the rows."""
-    return csv_text(*three_w(hub, principal, filters))
+    return csv_text(*three_w(hub, principal, filters, lang))
 
 
 def csv_text(headers: list[str], tags: list[str], rows: list[list[Any]]) -> str:

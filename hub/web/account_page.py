@@ -85,7 +85,8 @@ def account_page(request: Request, association: str = "", program: str = "", dat
 def three_w_download(request: Request, association: str = "", program: str = "", date_from: str = "", date_to: str = ""):
     """The distributions of the page's filters as the 3W (who does what where), HXL-tagged, for Excel or HDX."""
     user = current_user(request)
-    text = three_w_csv(request.app.state.hub, as_principal(user), _filters(user, association, program, date_from, date_to))
+    filters = _filters(user, association, program, date_from, date_to)
+    text = three_w_csv(request.app.state.hub, as_principal(user), filters, page_lang(request))  # headers in the page's language
     return Response(
         text.encode("utf-8-sig"),  # the mark Excel needs to read Arabic as UTF-8
         media_type="text/csv; charset=utf-8",

@@ -80,7 +80,7 @@ def test_the_3w_adds_up_by_association_sector_governorate_and_month_with_hxl_tag
     assert feb["Distributions"] == "2" and feb["Households reached"] == "12" and feb["Value (SYP)"] == "1100.00"
     assert feb["People reached"] == "50" and feb["Women and girls reached"] == "30", "only X2 counts people"
     assert birr_feb["People reached"] == "", "nobody counted is not nobody reached"
-    assert feb["Organisation"] == "جمعية الأمل" and feb["Governorate"] == "Aleppo" and feb["المحافظة"] == "حلب"
+    assert feb["Organisation"] == "جمعية الأمل" and feb["Governorate"] == "Aleppo" and feb["Governorate (Arabic)"] == "حلب"
     assert feb["Cluster"] == "Food Security"
     assert feb["Organisation (English)"] == "'=1+1 Relief", "a name a spreadsheet would run as a formula is written as text"
 
@@ -107,3 +107,11 @@ def test_the_public_3w_and_the_cli_give_the_same_table(api, folder):
     written = (folder.path / "3w.csv").read_bytes()
     assert written.startswith(b"\xef\xbb\xbf"), "the mark Excel needs to read Arabic as UTF-8"
     assert written[3:].decode("utf-8") == tokened
+
+    # Arabic headers for the association's staff; the hashtags and the rows are the same.
+    arabic = httpx.get(f"{api.url}/api/v1/public/3w.csv", params={"lang": "ar"}, timeout=30).text
+    headers, tags, rows = _table(arabic)
+    assert headers[:2] == ["الجمعية", "الجمعية (بالإنجليزية)"] and "القيمة (SYP before 2026-01-01)" in headers
+    assert arabic.splitlines()[1:] == tokened.splitlines()[1:]
+    assert folder.hub("report", "--3w", "3w-ar.csv", "--lang", "ar").code == 0
+    assert (folder.path / "3w-ar.csv").read_bytes()[3:].decode("utf-8") == arabic

@@ -646,8 +646,8 @@ def test_the_account_page_adds_up_money_and_aid_within_the_users_scope_and_in_ar
     written = Path(got.value.path()).read_bytes()
     assert written.startswith(b"\xef\xbb\xbf"), "the mark Excel needs to read Arabic as UTF-8"
     headers, tags, *rows = list(csv.reader(io.StringIO(written[3:].decode("utf-8"))))
-    assert tags[headers.index("Governorate P-code")] == "#adm1+code"
-    assert sum(int(row[headers.index("Distributions")]) for row in rows) == 18, "the program's distributions, as the page counts them"
+    assert headers[tags.index("#adm1+code")] == "رمز المحافظة", "headers in the page's language, under the same hashtags"
+    assert sum(int(row[tags.index("#activity+num")]) for row in rows) == 18, "the program's distributions, as the page counts them"
 
 
 def test_settings_never_show_a_secret(browse, site):
