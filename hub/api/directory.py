@@ -1,7 +1,9 @@
-"""The public directory, ``/api/v1/public/associations``: for donors, without a token.
+"""The public directory, ``/api/v1/public/...``: for donors and coordination, without a token.
 
-A platform's website or app lists associations by governorate, sector and name, and shows
-one association's account (hub.services.directory). Off unless ``api.public_directory`` is
+A platform's website or app lists associations by governorate, sector and name, shows one
+association's account, lists the programs still open with their targets
+(hub.services.directory), and offers the 3W of every association's distributions
+(hub.services.threew). Off unless ``api.public_directory`` is
 true: then 404, saying so. ``api.rate_limit`` holds here per client address, as it holds
 per token elsewhere. Answers may be cached for a minute (``Cache-Control``): the figures are
 sums, and a page a donor reloads need not cost a pass over the records each time.

@@ -15,8 +15,10 @@ say of themselves and the totals of their account:
   sector, governorate and program. Never a donation or a donor: sums and counts only.
 
 The listing shows active associations; one association's page shows any status, so that a
-donor who was given the id of a suspended one learns it. The listing's totals come from one
-pass over every donation and distribution, kept until the store's change counter moves.
+donor who was given the id of a suspended one learns it. Programs are listed while a donor
+can still give to them (IATI ``pipeline`` or ``implementation``), of active associations,
+with their targets and what they have had. The listings' sums come from one pass over every
+donation and distribution, kept until the store's change counter moves.
 """
 
 from __future__ import annotations

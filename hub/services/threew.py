@@ -71,6 +71,8 @@ def _value_column(unit: str) -> tuple[str, str, str]:
 
 
 class _Row:
+    """One line of the 3W as it is added up: distributions counted, people (None: nobody counted them), value per unit."""
+
     __slots__ = ("count", "people", "value")
 
     def __init__(self) -> None:
