@@ -11,17 +11,16 @@ sums, and a page a donor reloads need not cost a pass over the records each time
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from hub.api.answers import json_answer, problem_answers
+from hub.api.answers import csv_answer, json_answer, problem_answers
 from hub.api.auth import within_rate
 from hub.api.models import DirectoryAssociation, DirectoryPage, ProgramPage
-from hub.api.report import HeaderLanguage, csv_answer
-from hub.api.routes import GOVERNORATE, IDENTIFIER, SECTORS, known_sector, only_known_query
+from hub.api.report import THREE_W_ANSWER, HeaderLanguage
+from hub.api.routes import IDENTIFIER, FromQuery, GovernorateQuery, SectorQuery, ToQuery, known_sector, only_known_query
 from hub.services import browse
 from hub.services.directory import PUBLIC_READER, Directory
 from hub.services.directory import Query as DirectoryQuery
@@ -30,6 +29,7 @@ from hub.services.threew import three_w_csv
 __all__ = ["public"]
 
 _CACHED = {"Cache-Control": "public, max-age=60"}
+PublicLimit = Annotated[int, Query(ge=1, le=500, description="How many a page holds")]
 
 
 def _directory_of(request: Request) -> Directory:
@@ -53,11 +53,11 @@ public = APIRouter(dependencies=[Depends(only_known_query), Depends(_by_address)
 )
 def list_associations(
     request: Request,
-    governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Works in this governorate (P-code, SY01 to SY14)")] = None,
-    sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="Serves this sector")] = None,
+    governorate: GovernorateQuery = None,
+    sector: SectorQuery = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200, description="A part of its Arabic or English name")] = None,
     after: Annotated[str | None, Query(**IDENTIFIER, description="next of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PublicLimit = 50,
 ) -> Response:
     """Active associations in id order, each with what it says of itself and the totals of its account.
 
@@ -88,12 +88,12 @@ def get_association(request: Request, association_id: Annotated[str, Path(**IDEN
 )
 def list_programs(
     request: Request,
-    governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Runs in this governorate (P-code, SY01 to SY14)")] = None,
-    sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="Of this sector")] = None,
+    governorate: GovernorateQuery = None,
+    sector: SectorQuery = None,
     association: Annotated[str | None, Query(**IDENTIFIER, description="Of this association")] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200, description="A part of its Arabic or English title")] = None,
     after: Annotated[str | None, Query(max_length=400, description="next of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PublicLimit = 50,
 ) -> Response:
     """Programs in the pipeline or under way, of active associations, in key order.
 
@@ -108,14 +108,14 @@ def list_programs(
 @public.get(
     "/api/v1/public/3w.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}, **problem_answers(404, 422, 429, 503)},
+    responses={**THREE_W_ANSWER, **problem_answers(404, 422, 429, 503)},
     summary="Who does what where: every association's distributions by sector, governorate and month, HXL-tagged",
 )
 def get_three_w(
     request: Request,
     association: Annotated[str | None, Query(**IDENTIFIER, description="One association")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="Distributed on or after this day")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Distributed on or before this day")] = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
     lang: HeaderLanguage = "en",
 ) -> Response:
     """The platform's 3W, as OCHA's clusters and HDX read it: CSV with HXL hashtags under the headers.

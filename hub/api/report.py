@@ -8,25 +8,25 @@ all of them together, line by line).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from hub.api.answers import json_answer, problem_answers
+from hub.api.answers import csv_answer, json_answer, problem_answers
 from hub.api.auth import principal
 from hub.api.models import Report
-from hub.api.routes import IDENTIFIER, only_known_query
+from hub.api.routes import IDENTIFIER, FromQuery, ToQuery, only_known_query
 from hub.services import browse, report
 from hub.services.ingest import ApiProblem
 from hub.services.threew import three_w_csv
 from hub.services.tokens import Principal
 
-__all__ = ["HeaderLanguage", "csv_answer", "reporting"]
+__all__ = ["THREE_W_ANSWER", "HeaderLanguage", "reporting"]
 
 # Included before hub.api.routes' router, whose /api/v1/{entity} would take the path.
 reporting = APIRouter(dependencies=[Depends(only_known_query)], tags=["reading"])
+AssociationScope = Annotated[str | None, Query(**IDENTIFIER, description="One association (an association's token: its own)")]
 
 
 @reporting.get(
@@ -38,10 +38,10 @@ reporting = APIRouter(dependencies=[Depends(only_known_query)], tags=["reading"]
 def get_report(
     request: Request,
     caller: Annotated[Principal, Depends(principal)],
-    association: Annotated[str | None, Query(**IDENTIFIER, description="One association (an association's token: its own)")] = None,
+    association: AssociationScope = None,
     program: Annotated[str | None, Query(**IDENTIFIER, description="One program's donations and distributions")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="Donated or distributed on or after this day")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Donated or distributed on or before this day")] = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
 ) -> Response:
     """Donations and distributions added up, overall, by group and per program.
 
@@ -55,31 +55,22 @@ def get_report(
 
 
 HeaderLanguage = Annotated[Literal["en", "ar"], Query(description="The headers' language; the HXL hashtags are the same")]
-_CSV = {200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}}
-
-
-def csv_answer(text: str, filename: str, headers: dict | None = None) -> Response:
-    """CSV text as a download, UTF-8 (the charset said, so a browser does not guess)."""
-    return Response(
-        text.encode(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
-    )
+THREE_W_ANSWER = {200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}}
 
 
 @reporting.get(
     "/api/v1/report/3w.csv",
     response_class=Response,
-    responses={**_CSV, **problem_answers(401, 403, 422, 429, 503)},
+    responses={**THREE_W_ANSWER, **problem_answers(401, 403, 422, 429, 503)},
     summary="Who does what where: the distributions by association, sector, governorate and month, HXL-tagged",
 )
 def get_three_w(
     request: Request,
     caller: Annotated[Principal, Depends(principal)],
-    association: Annotated[str | None, Query(**IDENTIFIER, description="One association (an association's token: its own)")] = None,
+    association: AssociationScope = None,
     program: Annotated[str | None, Query(**IDENTIFIER, description="One program's distributions")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="Distributed on or after this day")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Distributed on or before this day")] = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
     lang: HeaderLanguage = "en",
 ) -> Response:
     """The 3W of the distributions within the token's scope, as CSV with HXL hashtags under the headers.

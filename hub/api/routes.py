@@ -82,6 +82,11 @@ GOVERNORATE, SECTORS = _DEFS["governorate"]["pattern"], _DEFS["sector"]["enum"]
 # The parameters every keyset-paged listing takes: whose records, and after which row.
 AssociationQuery = Annotated[str | None, Query(**IDENTIFIER)]
 AfterQuery = Annotated[int, Query(ge=0, le=MAX_CURSOR, description="next of the previous page")]
+# The filters the listings, the account and the 3W share: where, in what, when.
+GovernorateQuery = Annotated[str | None, Query(pattern=GOVERNORATE, description="Governorate P-code, SY01 to SY14")]
+SectorQuery = Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="A sector of the common schema")]
+FromQuery = Annotated[date | None, Query(alias="from", description="On or after this day (the record's own date)")]
+ToQuery = Annotated[date | None, Query(alias="to", description="On or before this day (the record's own date)")]
 
 
 def known_sector(sector: str | None) -> None:
@@ -328,10 +333,10 @@ def get_records(
     request: Request,
     caller: Caller,
     association: AssociationQuery = None,
-    governorate: Annotated[str | None, Query(pattern=GOVERNORATE, description="Governorate P-code, SY01 to SY14")] = None,
-    sector: Annotated[str | None, Query(json_schema_extra={"enum": SECTORS}, description="A sector of the common schema")] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    governorate: GovernorateQuery = None,
+    sector: SectorQuery = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
     program: Annotated[
         str | None, Query(**IDENTIFIER, description="Donations and distributions of this program (or the program itself)")
     ] = None,

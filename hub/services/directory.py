@@ -128,9 +128,14 @@ def _page(rows, keep: Callable[[dict], bool], limit: int) -> tuple[list[dict], s
     return [record for _key, record in found], (found[-1][0] if more else None)
 
 
+def _active(dialect: str, filters: browse.Filters) -> list:
+    """The WHERE clauses of the active associations ``filters`` select: the ones a donor is shown."""
+    return [*browse.where_clauses(dialect, PUBLIC_READER, "association", filters), record_field(dialect, "status") == "active"]
+
+
 def _active_associations(conn, dialect: str) -> dict[str, dict]:
     """The active associations' records by id: whose programs a donor may be shown."""
-    clauses = [*browse.where_clauses(dialect, PUBLIC_READER, "association", browse.Filters()), record_field(dialect, "status") == "active"]
+    clauses = _active(dialect, browse.Filters())
     records = (orjson.loads(data) for (data,) in conn.execute(select(_r.c.data).where(and_(*clauses))))
     return {record["id"]: record for record in records}
 
@@ -156,9 +161,7 @@ class Directory:
     def associations(self, hub: Hub, query: Query) -> dict[str, Any]:
         """One page of active associations, in id order, each with its account's totals."""
         self.open(hub)
-        filters = browse.Filters(None, query.governorate, query.sector)
-        clauses = browse.where_clauses(hub.store.dialect, PUBLIC_READER, "association", filters)
-        clauses.append(record_field(hub.store.dialect, "status") == "active")
+        clauses = _active(hub.store.dialect, browse.Filters(None, query.governorate, query.sector))
         if query.after is not None:
             clauses.append(_r.c.key > query.after)
         with hub.store.engine.connect() as conn:

@@ -35,7 +35,19 @@ from hub.services.tokens import Principal
 from hub.store.models import records_table
 from hub.text.nearest import did_you_mean
 
-__all__ = ["AID_GROUPS", "GIVEN", "MONEY_GROUPS", "Money", "account", "lines", "money_text", "record_day", "unknown_association"]
+__all__ = [
+    "AID_GROUPS",
+    "GIVEN",
+    "MONEY_GROUPS",
+    "AidTotals",
+    "Money",
+    "aid_fact",
+    "account",
+    "lines",
+    "money_text",
+    "record_day",
+    "unknown_association",
+]
 
 _r = records_table
 GIVEN = ("pledged", "received")  # a donor's gift, promised or paid; refunded and cancelled ones are not
@@ -101,7 +113,7 @@ def _gift_fact(d: dict, units: Settings) -> GiftFact:
     return unit, given, matched if matched is not None else (given if status == "received" else None)
 
 
-def _aid_fact(d: dict, units: Settings) -> AidFact:
+def aid_fact(d: dict, units: Settings) -> AidFact:
     people = tuple(n if isinstance(n := d.get(k), int) and not isinstance(n, bool) else None for k in _PEOPLE)
     return people, _unit(units, d.get("currency"), record_day(d.get("distributed_at"))), _decimal(d.get("value"))
 
@@ -128,7 +140,7 @@ class _Donations:
         return {"count": self.count, "given": _amounts(self.given), "received": _amounts(self.received)}
 
 
-class _Aid:
+class AidTotals:
     """Distributions of one group: how many, whom they reached, what they were worth.
 
     A count no record of the group states (many forms count households, not women and men)
@@ -176,10 +188,10 @@ def _records(conn, hub: Hub, principal: Principal, entity: str, filters: browse.
 class _Grouped:
     """A total, and the same total per value of each of some fields (``{"by_status": "status"}``)."""
 
-    def __init__(self, make: Callable[[], _Donations | _Aid], fields: dict[str, str]) -> None:
+    def __init__(self, make: Callable[[], _Donations | AidTotals], fields: dict[str, str]) -> None:
         self.total = make()
         self.fields = fields
-        self.groups: dict[str, dict[str, _Donations | _Aid]] = {name: defaultdict(make) for name in fields}
+        self.groups: dict[str, dict[str, _Donations | AidTotals]] = {name: defaultdict(make) for name in fields}
 
     def add(self, record: dict, fact: GiftFact | AidFact) -> None:
         self.total.add(fact)
@@ -203,13 +215,13 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
         raise ApiProblem(403, f"token {principal.name!r} has no read right")
     units = settings_from(hub.config.reconcile)
     money_in = _Grouped(_Donations, MONEY_GROUPS)
-    aid_out = _Grouped(_Aid, AID_GROUPS)
+    aid_out = _Grouped(AidTotals, AID_GROUPS)
     programs: dict[tuple[str | None, str | None], dict[str, Any]] = {}
 
     def program(association_id: str | None, program_id: str | None) -> dict[str, Any]:
         key = (association_id, program_id)
         if key not in programs:
-            programs[key] = {"record": None, "donations": _Donations(), "distributions": _Aid()}
+            programs[key] = {"record": None, "donations": _Donations(), "distributions": AidTotals()}
         return programs[key]
 
     undated = browse.Filters(filters.association, None, None, None, None, filters.program)
@@ -221,7 +233,7 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
             money_in.add(d, gift)
             program(d.get("association_id"), d.get("program_id"))["donations"].add(gift)
         for d in _records(conn, hub, principal, "distribution", filters):
-            aid = _aid_fact(d, units)
+            aid = aid_fact(d, units)
             aid_out.add(d, aid)
             program(d.get("association_id"), d.get("program_id"))["distributions"].add(aid)
 

@@ -22,7 +22,6 @@ import csv
 import io
 import re
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -33,7 +32,7 @@ from hub.places import GOVERNORATES
 from hub.reconcile.convert import settings_from
 from hub.schema import sector_crosswalk
 from hub.services import browse
-from hub.services.report import record_day
+from hub.services.report import AidTotals, aid_fact, record_day
 from hub.services.spreadsheet import neutralise
 from hub.services.tokens import Principal
 from hub.store.models import records_table
@@ -60,7 +59,6 @@ COLUMNS = (
     ("Women and girls reached", "النساء والفتيات", "#reached+f"),
     ("Men and boys reached", "الرجال والفتيان", "#reached+m"),
 )
-_PEOPLE = ("households", "individuals", "female", "male")
 _PLACE = {code: (en, ar) for code, en, ar, _iso, _other in GOVERNORATES}
 
 
@@ -70,21 +68,10 @@ def _value_column(unit: str) -> tuple[str, str, str]:
     return f"Value ({unit})", f"القيمة ({unit})", f"#value+{attributes}"
 
 
-class _Row:
-    """One line of the 3W as it is added up: distributions counted, people (None: nobody counted them), value per unit."""
-
-    __slots__ = ("count", "people", "value")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.people: list[int | None] = [None] * len(_PEOPLE)
-        self.value: dict[str, Decimal] = defaultdict(Decimal)
-
-
 def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str = "en") -> tuple[list[str], list[str], list[list[Any]]]:
     """Headers (in ``lang``: en or ar), HXL hashtags and rows of the 3W of the distributions ``principal`` may read."""
     units = settings_from(hub.config.reconcile)
-    groups: dict[tuple[str, str, str, str], _Row] = defaultdict(_Row)
+    groups: dict[tuple[str, str, str, str], AidTotals] = defaultdict(AidTotals)
     dialect = hub.store.dialect
     names: dict[str, dict] = {}
     with hub.store.reading() as conn:  # one snapshot: the names and the figures of the same moment
@@ -98,15 +85,10 @@ def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str =
             d = orjson.loads(data)
             day = record_day(d.get("distributed_at"))
             month = day.strftime("%Y-%m") if day else ""
-            row = groups[(str(d.get("association_id") or ""), str(d.get("sector") or ""), str(d.get("governorate") or ""), month)]
-            row.count += 1
-            for i, field in enumerate(_PEOPLE):
-                n = d.get(field)
-                if isinstance(n, int) and not isinstance(n, bool):
-                    row.people[i] = (row.people[i] or 0) + n
-            value, currency = d.get("value"), d.get("currency")
-            if isinstance(value, str) and value and isinstance(currency, str):
-                row.value[units.unit(currency, day) if day else currency] += Decimal(value)
+            # Added up as the account adds a group of distributions: the same people, units and epochs.
+            groups[(str(d.get("association_id") or ""), str(d.get("sector") or ""), str(d.get("governorate") or ""), month)].add(
+                aid_fact(d, units)
+            )
     value_units = sorted({unit for row in groups.values() for unit in row.value})
     value_columns = [_value_column(unit) for unit in value_units]
     clusters = sector_crosswalk()

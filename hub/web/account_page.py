@@ -11,8 +11,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
 
+from hub.api.answers import csv_answer
 from hub.errors import HubError
 from hub.places import GOVERNORATES
 from hub.schema import sector_crosswalk
@@ -87,8 +87,4 @@ def three_w_download(request: Request, association: str = "", program: str = "",
     user = current_user(request)
     filters = _filters(user, association, program, date_from, date_to)
     text = three_w_csv(request.app.state.hub, as_principal(user), filters, page_lang(request))  # headers in the page's language
-    return Response(
-        text.encode("utf-8-sig"),  # the mark Excel needs to read Arabic as UTF-8
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="3w.csv"'},
-    )
+    return csv_answer(text, "3w.csv", bom=True)  # a person opens it, in Excel

@@ -124,6 +124,11 @@ def settings_for(server, **more) -> dict:
     return {"url": server.url, "project": 7, "form": "distribution", "email": EMAIL, "password": PASSWORD, "retries": 0, **more}
 
 
+def _refuse(server, path: str, code: float, message: str) -> None:
+    """Central answering GET ``path`` with its error body: ``{"code": 404.1, "message": ...}``, status the code's whole part."""
+    server.route("GET", path, lambda req: Response(int(code), {"code": code, "message": message}))
+
+
 def _read(server, cursor: Cursor, **settings) -> list[dict]:
     conn = OdkCentral(settings_for(server, **settings), ConnectorContext(connection="field", base_dir="."))
     try:
@@ -248,18 +253,10 @@ def test_central_refusals_say_what_to_fix_and_never_the_password(tmp_path):
         central.add(1, 1)
         with pytest.raises(ConnectorError) as wrong_password:
             _read(server, Cursor(None), password="not-it-secret")
-        server.route(
-            "GET",
-            DATA.replace("distribution", "distributon"),
-            lambda req: Response(404, {"code": 404.1, "message": "Could not find the resource you were looking for."}),
-        )
+        _refuse(server, DATA.replace("distribution", "distributon"), 404.1, "Could not find the resource you were looking for.")
         with pytest.raises(ConnectorError) as wrong_form:
             _read(server, Cursor(None), form="distributon")
-        server.route(
-            "GET",
-            DATA,
-            lambda req: Response(403, {"code": 403.1, "message": "The authenticated actor does not have rights to perform that action."}),
-        )
+        _refuse(server, DATA, 403.1, "The authenticated actor does not have rights to perform that action.")
         with pytest.raises(ConnectorError) as no_right:
             _read(server, Cursor(None))
     said = str(wrong_password.value)
@@ -275,11 +272,7 @@ def test_central_refusals_say_what_to_fix_and_never_the_password(tmp_path):
 def test_a_central_too_old_to_sort_is_named(tmp_path):
     with TestServer() as server:
         FakeCentral(server)
-        server.route(
-            "GET",
-            DATA,
-            lambda req: Response(501, {"code": 501.1, "message": "The requested feature $orderby is not supported by this server."}),
-        )
+        _refuse(server, DATA, 501.1, "The requested feature $orderby is not supported by this server.")
         with pytest.raises(ConnectorError) as old:
             _read(server, Cursor(None))
     assert "answered 501" in str(old.value) and "came in ODK Central v2024.1" in str(old.value)
