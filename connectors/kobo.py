@@ -22,6 +22,11 @@ so (``2026-10-01T22:30:00``). Read as written, a mapping would take them in the 
 zone, three hours off in Damascus and on another day near midnight, so they reach the mapping
 with their offset (``2026-10-01T22:30:00+00:00``). The form's own times (``start``, ``end``)
 carry the device's offset already and are left as they are.
+
+With ``repeat: items`` (a repeat group's path), a submission gives one row per entry of that
+repeat, its own columns beside the entry's (``items/item``, ``items/_index``): the form that
+records a household once and each item it received in a repeat gives one distribution per
+item (``hub.formrepeats``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
+from hub.formrepeats import SETTING as REPEAT_SETTING
+from hub.formrepeats import entry_rows
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
 
 SETTINGS = {
@@ -51,6 +58,7 @@ SETTINGS = {
             "default": 24,
             "description": "Read every submission again this often, so that edits made in Kobo arrive (0: never)",
         },
+        "repeat": REPEAT_SETTING,
     },
 }
 _DROP = {
@@ -126,7 +134,8 @@ class Submissions(Stream):
             # cursor was committed before a crash; the one read again is found unchanged.
             params["query"] = json.dumps({"_submission_time": {"$gte": submitted}})
         url = self.connector.data_url()
-        start = 0
+        repeat = self.connector.settings.get("repeat")
+        start = empty = 0
         while url:
             page = self.connector.get(url, params)
             results = page.get("results") if isinstance(page, dict) else None
@@ -141,13 +150,21 @@ class Submissions(Stream):
                     # As the server writes it: the next query compares it so.
                     cursor.advance({"submitted": row["_submission_time"], "reread_at": reread_at} if reread_at else row["_submission_time"])
                 _in_utc(row)
-                yield SourceRow(row, n)
+                if not repeat:
+                    yield SourceRow(row, n)
+                    continue
+                entries = entry_rows(row, repeat, row.get(repeat), dict, f"kobo: submission {row.get('_id', n)}")
+                empty += not entries
+                for entry in entries:
+                    yield SourceRow(entry, n)
             start += len(results)
             following = page.get("next")
             if following and following == url:
                 raise ConnectorError(f"kobo: {url} names itself as the next page: it would be read forever")
             url = self.connector.http.same_site(following, where=url) if following else None
             params = None  # the next link carries its own query
+        if empty:
+            self.connector.context.log.warning(f"kobo: {empty} submission(s) had no entry in {repeat!r}, so gave no row")
 
 
 class KoboConnector(Connector):

@@ -7,7 +7,11 @@ ODK writes paths, and as the ``kobo`` connector names them), ``__id`` as the sub
 lasting id (an edit gives the submission a new ``meta/instanceID``, never a new ``__id``),
 geopoints as WKT text, and ``__system/submissionDate``, ``__system/updatedAt``,
 ``__system/submitterName``, ``__system/reviewState``, ``__system/formVersion`` as columns.
-Repeats are not expanded: one submission is one record.
+One submission is one row; with ``repeat: items`` (a repeat group's path), one row per entry
+of that repeat instead: Central sends the entries inline (``$expand=*``), and each row holds
+the submission's columns beside the entry's (``items/item``, ``items/__id``, ``items/_index``),
+so the form that records a household once and each item it received gives one distribution
+per item (``hub.formrepeats``).
 
 Central, unlike Kobo, stamps every edit and review with ``__system/updatedAt``, so a run
 reads in two passes, each oldest first on one of Central's own times and each with its own
@@ -39,6 +43,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
+from hub.formrepeats import SETTING as REPEAT_SETTING
+from hub.formrepeats import entry_rows
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
 
 SETTINGS = {
@@ -64,6 +70,7 @@ SETTINGS = {
         },
         "timeout": {"type": "number", "minimum": 1, "default": 30},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 4},
+        "repeat": REPEAT_SETTING,
     },
 }
 
@@ -88,6 +95,11 @@ def _flatten(values: dict, prefix: str = "") -> dict:
         elif f"{prefix}{name}" not in _DROPPED:
             out[f"{prefix}{name}"] = value
     return out
+
+
+def _entry_columns(entry: dict, repeat: str) -> dict:
+    """One repeat entry as columns under the repeat's path; its link back to the submission left out."""
+    return {k: v for k, v in _flatten(entry, f"{repeat}/").items() if not k.startswith(f"{repeat}/__Submissions")}
 
 
 def _moment(value: object) -> datetime | None:
@@ -133,7 +145,8 @@ class Submissions(Stream):
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         position = _position(cursor.value)
         lookback = timedelta(seconds=self.connector.settings.get("lookback_seconds", 120))
-        line = 0
+        repeat = self.connector.settings.get("repeat")
+        line = empty = 0
         for place, field in _PASSES:
             since = _moment(position[place])
             start = since - lookback if since else (_moment(_NO_EDIT_BEFORE) if place == "updated" else None)
@@ -148,7 +161,16 @@ class Submissions(Stream):
                     since = seen
                     position = {**position, place: row[field]}
                     cursor.advance(position)
-                yield SourceRow(row, line)
+                if not repeat:
+                    yield SourceRow(row, line)
+                    continue
+                where = f"odk: submission {row.get('__id', line)}"
+                entries = entry_rows(row, repeat, row.get(repeat), lambda e: _entry_columns(e, repeat), where)
+                empty += not entries
+                for entry in entries:
+                    yield SourceRow(entry, line)
+        if empty:
+            self.connector.context.log.warning(f"odk: {empty} submission(s) had no entry in {repeat!r}, so gave no row")
 
     def _pass(self, field: str, start: datetime | None) -> Iterator[Any]:
         """Every submission with ``field`` at or after ``start``, oldest first, page by page.
@@ -160,6 +182,8 @@ class Submissions(Stream):
         at, read_at = start, 0
         while True:
             params = {"$top": size, "$skip": read_at, "$orderby": f"{field} asc", "$wkt": "true"}
+            if self.connector.settings.get("repeat"):
+                params["$expand"] = "*"  # the repeats' entries inline, not as tables of their own
             if at is not None:
                 params["$filter"] = f"{field} ge {_literal(at)}"
             page = self.connector.get(self.connector.data_path(), params)

@@ -514,3 +514,40 @@ def test_a_submission_edited_in_kobo_arrives_when_every_submission_is_read_again
         [state] = json.loads(folder.hub("state", "show", "field", "--json").out)
         assert state["cursor"]["reread_at"] > "2026-01-01T00:00:00+00:00"
         assert run()["read"] == 1, "the next run is incremental again (the last one, at or after)"
+
+
+def test_a_kobo_repeat_gives_one_distribution_per_entry(folder):
+    # A household recorded once, and what it received in a repeat group: one item per entry.
+    from hub.testing import TestServer
+
+    with TestServer() as server:
+        first = {
+            **submission(1),
+            "distribution/items": [
+                {"distribution/items/item": "طحين", "distribution/items/quantity": "2"},
+                {"distribution/items/item": "زيت", "distribution/items/quantity": "1"},
+            ],
+            "visits": [{"visits/day": "2026-10-01"}],  # another repeat: not these rows'
+        }
+        _kobo_api(server, [first, submission(2)])  # the second sent with no entry: Kobo leaves the key out
+        folder.write(
+            "hub.yaml",
+            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
+            f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, retries: 0, repeat: distribution/items}}\n"
+            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n        mapping:\n"
+            "          id: {columns: [_uuid, distribution/items/_index], join: '-'}\n          association_id: {const: A1}\n"
+            "          sector: {const: food_security}\n          item: distribution/items/item\n"
+            "          quantity: {column: distribution/items/quantity, type: decimal}\n"
+            "          households: {column: distribution/households, type: integer}\n"
+            "          governorate: {column: place/governorate, type: governorate}\n"
+            "          distributed_at: {column: _submission_time, type: datetime}\n",
+        )
+        r = folder.hub("run", "field", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["runs"][0]["inserted"] == 2
+    stored = {key: json.loads(data) for key, data in folder.sql("select key, data from records")}
+    assert {k: (v["item"], v["quantity"], v["households"]) for k, v in stored.items()} == {
+        "A1|u1-1": ("طحين", "2", 3),
+        "A1|u1-2": ("زيت", "1", 3),
+    }
+    assert "1 submission(s) had no entry in 'distribution/items'" in r.err

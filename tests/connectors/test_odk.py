@@ -28,11 +28,12 @@ class FakeCentral:
 
     ``$filter`` takes one ``__system/... ge TIME``; ``$orderby`` one ``__system/... asc``
     (nulls last, then oldest submission first, as Central orders its ties); without it,
-    newest first, as Central answers.
+    newest first, as Central answers. ``$expand=*`` puts the ``items`` repeat's entries inline.
     """
 
     def __init__(self, server: TestServer) -> None:
         self.subs: list[dict] = []
+        self.items: dict[str, list[dict]] = {}  # a submission's entries in its "items" repeat, by __id
         self.sessions: set[str] = set()
         self.logins = 0
         self.before_page = lambda n: None  # a test's hook: called with the number of data pages asked so far
@@ -71,6 +72,13 @@ class FakeCentral:
             "@odata.context": f"http://central{DATA}/$metadata#Submissions",
             "value": [json.loads(json.dumps(s)) for s in rows[skip : skip + top]],
         }
+        if req.arg("$expand") == "*":
+            for s in body["value"]:
+                del s["items@odata.navigationLink"]
+                s["items"] = [
+                    {**entry, "__id": f"{s['__id']}-items-{n}", "__Submissions-id": s["__id"]}
+                    for n, entry in enumerate(self.items.get(s["__id"], []))
+                ]
         if skip + top < len(rows):
             body["@odata.nextLink"] = f"http://central{DATA}?$skiptoken=opaque"  # Central's own paging, which the connector does not need
         if req.arg("$count") == "true":
@@ -286,3 +294,78 @@ def test_a_server_that_gives_fewer_rows_a_page_than_asked_is_read_to_the_end(tmp
         central.cap = 3  # a proxy's limit: 3 a page, though 5 are asked for
         rows = _read(server, Cursor(None), page_size=5)
     assert [r["__id"] for r in rows] == [f"uuid:000{i}" for i in range(1, 8)]
+
+
+def test_a_repeat_gives_one_row_per_entry_beside_the_submissions_columns(tmp_path, caplog):
+    with TestServer() as server:
+        central = FakeCentral(server)
+        central.add(1, 12)
+        central.items["uuid:0001"] = [
+            {"item": "طحين", "quantity": 2, "packing": {"unit": "كيس"}, "sizes@odata.navigationLink": "x"},
+            {"item": "زيت", "quantity": 1, "packing": {"unit": "عبوة"}, "sizes": [{"size": "1L"}]},
+        ]
+        central.add(2, 5)  # sent with no entry: nothing handed out
+        cursor = Cursor(None)
+        with caplog.at_level("WARNING", logger="hub.connector"):
+            rows = _read(server, cursor, repeat="items")
+    assert [(r["__id"], r["items/_index"], r["items/item"], r["items/packing/unit"]) for r in rows] == [
+        ("uuid:0001", 1, "طحين", "كيس"),
+        ("uuid:0001", 2, "زيت", "عبوة"),
+    ]
+    first = rows[0]
+    assert first["distribution/households"] == 12 and first["place/governorate"] == "حلب", "the submission's columns on each entry"
+    assert first["items/__id"] == "uuid:0001-items-0" and first["items/quantity"] == 2
+    assert not any(k == "items" or "__Submissions" in k or "sizes" in k for r in rows for k in r), "no lists, no links back"
+    assert cursor.value == {"submitted": "2026-10-02T08:00:00.000Z", "updated": None}, "the cursor moves by submissions"
+    assert all(r.arg("$expand") == "*" for r in server.requests if r.path == DATA)
+    assert "1 submission(s) had no entry in 'items'" in caplog.text
+
+
+def test_each_entry_of_a_repeat_is_a_distribution_and_an_edit_to_one_changes_only_it(folder):
+    with TestServer() as server:
+        central = FakeCentral(server)
+        central.add(1, 12)
+        central.items["uuid:0001"] = [{"item": "طحين", "quantity": 2}, {"item": "زيت", "quantity": 1}]
+        central.add(2, 5)
+        central.items["uuid:0002"] = [{"item": "طحين", "quantity": 4}]
+        mapping = {
+            **MAPPING,
+            "id": {"columns": ["__id", "items/_index"], "join": "#"},
+            "item": "items/item",
+            "quantity": {"column": "items/quantity", "type": "decimal"},
+        }
+        folder.write(
+            "hub.yaml",
+            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: odk\n"
+            f"    settings: {{url: '{server.url}', project: 7, form: distribution, email: {EMAIL}, password: '${{ODK_PASSWORD}}',"
+            " retries: 0, repeat: items}\n"
+            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n        mapping:\n"
+            + "".join(f"          {k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in mapping.items()),
+        )
+        env = {"ODK_PASSWORD": PASSWORD}
+
+        def run() -> dict:
+            r = folder.hub("run", "field", "--json", env=env)
+            assert r.code == 0, r.err
+            return json.loads(r.out)["runs"][0]
+
+        def stored() -> dict:
+            return {
+                key: (json.loads(data)["item"], json.loads(data)["quantity"]) for key, data in folder.sql("select key, data from records")
+            }
+
+        assert run()["inserted"] == 3
+        assert stored() == {"A1|uuid:0001#1": ("طحين", "2"), "A1|uuid:0001#2": ("زيت", "1"), "A1|uuid:0002#1": ("طحين", "4")}
+        central.items["uuid:0001"][1]["quantity"] = 3  # corrected in Central: one entry of one submission
+        central.edit(1, "2026-11-02T10:00:00.000Z")
+        second = run()
+        assert (second["inserted"], second["updated"]) == (0, 1), second
+        assert stored()["A1|uuid:0001#2"] == ("زيت", "3")
+
+        # A setting that names a field, not a repeat, stops the run in words.
+        folder.write(
+            "hub.yaml", (folder.path / "hub.yaml").read_text(encoding="utf-8").replace("repeat: items", "repeat: place/governorate")
+        )
+        failed = folder.hub("run", "field", env=env)
+        assert failed.code != 0 and "Traceback" not in failed.err
+        assert "has 'place/governorate' as a str, not a repeat group's entries" in failed.out + failed.err
