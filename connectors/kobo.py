@@ -10,7 +10,9 @@ A submission edited in Kobo (a household count corrected, a place spelt right) k
 incremental read never sees the edit. Every ``reread_every_hours`` (24 by default) a run reads
 every submission again, oldest first: an edited one is stored as its new version, the others
 are found unchanged and cost nothing. The cursor keeps when that last began; a run stopped
-half-way through it carries on from where it stopped.
+half-way through it carries on from where it stopped. That reading meets every submission the
+form still has, so a stream with ``report_deleted: true`` names, after it, the records whose
+submissions were deleted in Kobo (or, with ``repeat:``, whose entries an edit removed).
 
 Attachments and Kobo's bookkeeping fields (``_attachments``, ``_geolocation``,
 ``_notes``, ``_validation_status``...) are dropped; group paths (``group/field``) are kept as
@@ -120,6 +122,16 @@ class Submissions(Stream):
         ],
     }
     may_sample = True  # reading submissions changes nothing on the server
+    reads_whole = True  # when it reads every submission again: read_whole says which run did
+
+    def read_whole(self, before: object, after: object) -> bool:
+        """Whether this run read every submission from the first: it began a reading of all of them.
+
+        A run that carried on with a reading an earlier run began (the same ``reread_at``) met
+        only the rest, and an incremental run met only the new ones.
+        """
+        began = _position(after)[1]
+        return began is not None and began != _position(before)[1]
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         params = {"format": "json", "limit": self.connector.settings.get("page_size", 1000), "sort": json.dumps({"_submission_time": 1})}

@@ -551,3 +551,45 @@ def test_a_kobo_repeat_gives_one_distribution_per_entry(folder):
         "A1|u1-2": ("زيت", "1", 3),
     }
     assert "1 submission(s) had no entry in 'distribution/items'" in r.err
+
+
+def test_a_submission_deleted_in_kobo_is_named_after_every_submission_is_read_again(folder):
+    # Only the reading of every submission meets them all: an incremental run, or one that
+    # carries on a reading begun by a run that stopped, names nothing.
+    from hub.testing import TestServer
+
+    with TestServer() as server:
+        subs = [submission(i) for i in range(1, 4)]
+        _kobo_api(server, subs)
+        folder.write(
+            "hub.yaml",
+            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
+            f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, page_size: 2, retries: 0}}\n"
+            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n"
+            "        report_deleted: true\n        mapping:\n"
+            "          id: _uuid\n          association_id: {const: A1}\n          sector: {const: food_security}\n"
+            "          governorate: {column: place/governorate, type: governorate}\n"
+            "          distributed_at: {column: _submission_time, type: datetime}\n",
+        )
+
+        def run() -> dict:
+            r = folder.hub("run", "field", "--json")
+            assert r.code == 0, r.err
+            return json.loads(r.out)["runs"][0]
+
+        assert run()["flags"] == [], "the first run reads every submission, and each is stored"
+        del subs[1]  # deleted in Kobo
+        assert run()["flags"] == [], "an incremental read does not meet the older submissions: it names none"
+        [state] = json.loads(folder.hub("state", "show", "field", "--json").out)
+        aged = {**state["cursor"], "reread_at": "2026-01-01T00:00:00+00:00"}
+        assert folder.hub("state", "set", "field", json.dumps(aged)).code == 0
+        [flag] = run()["flags"]
+        assert flag.startswith("submissions: 1 record(s) stored before are no longer in the source: A1|u2."), flag
+        assert folder.sql("select count(*) from records") == [(3,)], "named, not deleted"
+
+        # A reading of every submission that a stopped run began, carried on by the next: it met
+        # only the rest, so it names nothing.
+        [state] = json.loads(folder.hub("state", "show", "field", "--json").out)
+        begun = {"submitted": subs[0]["_submission_time"], "reread_at": state["cursor"]["reread_at"]}
+        assert folder.hub("state", "set", "field", json.dumps(begun)).code == 0
+        assert run()["flags"] == []
