@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from functools import partial
 
 import pytest
 
@@ -223,6 +224,36 @@ def submission(i):
         "_attachments": [{"download_url": "x"}],
         "_geolocation": [36.2, 37.1],
     }
+
+
+KOBO_MAPPING = {
+    "id": "_uuid",
+    "association_id": {"const": "A1"},
+    "sector": {"const": "food_security"},
+    "households": {"column": "distribution/households", "type": "integer"},
+    "governorate": {"column": "place/governorate", "type": "governorate"},
+    "distributed_at": {"column": "_submission_time", "type": "datetime"},
+}
+
+
+def _kobo_hub(folder, server, *, settings: str = "page_size: 2", stream: str = "", **mapping) -> None:
+    """A hub.yaml whose connection ``field`` reads the test form into distributions (KOBO_MAPPING, and ``mapping``)."""
+    fields = {**KOBO_MAPPING, **mapping}
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
+        f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, retries: 0, {settings}}}\n"
+        "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n"
+        + stream
+        + "        mapping:\n"
+        + "".join(f"          {k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in fields.items()),
+    )
+
+
+def _run_field(folder) -> dict:
+    r = folder.hub("run", "field", "--json")
+    assert r.code == 0, r.err
+    return json.loads(r.out)["runs"][0]
 
 
 class TestKoboKit(ConnectorSuite):
@@ -476,21 +507,9 @@ def test_a_submission_edited_in_kobo_arrives_when_every_submission_is_read_again
     with TestServer() as server:
         subs = [submission(i) for i in range(1, 4)]
         _kobo_api(server, subs)
-        folder.write(
-            "hub.yaml",
-            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
-            f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, page_size: 2, retries: 0}}\n"
-            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n        mapping:\n"
-            "          id: _uuid\n          association_id: {const: A1}\n          sector: {const: food_security}\n"
-            "          households: {column: distribution/households, type: integer}\n"
-            "          governorate: {column: place/governorate, type: governorate}\n"
-            "          distributed_at: {column: _submission_time, type: datetime}\n",
-        )
+        _kobo_hub(folder, server)
 
-        def run() -> dict:
-            r = folder.hub("run", "field", "--json")
-            assert r.code == 0, r.err
-            return json.loads(r.out)["runs"][0]
+        run = partial(_run_field, folder)
 
         def households(uuid: str) -> int:
             [(data,)] = folder.sql("select data from records where key = ?", (f"A1|{uuid}",))
@@ -530,17 +549,13 @@ def test_a_kobo_repeat_gives_one_distribution_per_entry(folder):
             "visits": [{"visits/day": "2026-10-01"}],  # another repeat: not these rows'
         }
         _kobo_api(server, [first, submission(2)])  # the second sent with no entry: Kobo leaves the key out
-        folder.write(
-            "hub.yaml",
-            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
-            f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, retries: 0, repeat: distribution/items}}\n"
-            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n        mapping:\n"
-            "          id: {columns: [_uuid, distribution/items/_index], join: '-'}\n          association_id: {const: A1}\n"
-            "          sector: {const: food_security}\n          item: distribution/items/item\n"
-            "          quantity: {column: distribution/items/quantity, type: decimal}\n"
-            "          households: {column: distribution/households, type: integer}\n"
-            "          governorate: {column: place/governorate, type: governorate}\n"
-            "          distributed_at: {column: _submission_time, type: datetime}\n",
+        _kobo_hub(
+            folder,
+            server,
+            settings="repeat: distribution/items",
+            id={"columns": ["_uuid", "distribution/items/_index"], "join": "-"},
+            item="distribution/items/item",
+            quantity={"column": "distribution/items/quantity", "type": "decimal"},
         )
         r = folder.hub("run", "field", "--json")
     assert r.code == 0, r.err
@@ -561,21 +576,8 @@ def test_a_submission_deleted_in_kobo_is_named_after_every_submission_is_read_ag
     with TestServer() as server:
         subs = [submission(i) for i in range(1, 4)]
         _kobo_api(server, subs)
-        folder.write(
-            "hub.yaml",
-            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: kobo\n"
-            f"    settings: {{url: '{server.url}', token: kit-token, form: aF0rm, page_size: 2, retries: 0}}\n"
-            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n"
-            "        report_deleted: true\n        mapping:\n"
-            "          id: _uuid\n          association_id: {const: A1}\n          sector: {const: food_security}\n"
-            "          governorate: {column: place/governorate, type: governorate}\n"
-            "          distributed_at: {column: _submission_time, type: datetime}\n",
-        )
-
-        def run() -> dict:
-            r = folder.hub("run", "field", "--json")
-            assert r.code == 0, r.err
-            return json.loads(r.out)["runs"][0]
+        _kobo_hub(folder, server, stream="        report_deleted: true\n")
+        run = partial(_run_field, folder)
 
         assert run()["flags"] == [], "the first run reads every submission, and each is stored"
         del subs[1]  # deleted in Kobo

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from functools import partial
 
 import pytest
 
@@ -137,6 +138,30 @@ def _refuse(server, path: str, code: float, message: str) -> None:
     server.route("GET", path, lambda req: Response(int(code), {"code": code, "message": message}))
 
 
+ENV = {"ODK_PASSWORD": PASSWORD}
+
+
+def _odk_hub(folder, server, *, settings: str = "page_size: 2", stream: str = "", mapping: dict = MAPPING) -> None:
+    """A hub.yaml whose connection ``field`` reads the test form into distributions, the password from the environment."""
+    folder.write(
+        "hub.yaml",
+        "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: odk\n"
+        f"    settings: {{url: '{server.url}', project: 7, form: distribution, email: {EMAIL}, password: '${{ODK_PASSWORD}}',"
+        f" retries: 0, {settings}}}\n"
+        "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n"
+        + stream
+        + "        mapping:\n"
+        + "".join(f"          {k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in mapping.items()),
+    )
+
+
+def _run_field(folder) -> dict:
+    r = folder.hub("run", "field", "--json", env=ENV)
+    assert r.code == 0, r.err
+    assert PASSWORD not in r.out + r.err
+    return json.loads(r.out)["runs"][0]
+
+
 def _read(server, cursor: Cursor, **settings) -> list[dict]:
     conn = OdkCentral(settings_for(server, **settings), ConnectorContext(connection="field", base_dir="."))
     try:
@@ -171,28 +196,14 @@ def test_edits_and_reviews_made_in_central_arrive_on_the_next_run(folder):
         central = FakeCentral(server)
         for i in (1, 2, 3):
             central.add(i, 3 * i)
-        folder.write(
-            "hub.yaml",
-            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: odk\n"
-            f"    settings: {{url: '{server.url}', project: 7, form: distribution, email: {EMAIL}, password: '${{ODK_PASSWORD}}',"
-            " page_size: 2, retries: 0}\n"
-            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n"
-            "        skip:\n          - {column: __system/reviewState, equals: rejected}\n        mapping:\n"
-            + "".join(f"          {k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in MAPPING.items()),
-        )
-        env = {"ODK_PASSWORD": PASSWORD}
-
-        def run() -> dict:
-            r = folder.hub("run", "field", "--json", env=env)
-            assert r.code == 0, r.err
-            assert PASSWORD not in r.out + r.err
-            return json.loads(r.out)["runs"][0]
+        _odk_hub(folder, server, stream="        skip:\n          - {column: __system/reviewState, equals: rejected}\n")
+        run = partial(_run_field, folder)
 
         def households(i: int) -> int:
             [(data,)] = folder.sql("select data from records where key = ?", (f"A1|uuid:{i:04d}",))
             return json.loads(data)["households"]
 
-        checked = folder.hub("check", "field", env=env)
+        checked = folder.hub("check", "field", env=ENV)
         assert checked.code == 0 and "form distribution of project 7: 3 submission(s)" in checked.out, checked.out + checked.err
         assert run()["inserted"] == 3
 
@@ -210,7 +221,7 @@ def test_edits_and_reviews_made_in_central_arrive_on_the_next_run(folder):
         # The next run asks from the lookback before each time (two minutes), and finds nothing new.
         third = run()
         assert (third["inserted"], third["updated"]) == (0, 0), third
-        [state] = json.loads(folder.hub("state", "show", "field", "--json", env=env).out)
+        [state] = json.loads(folder.hub("state", "show", "field", "--json", env=ENV).out)
         assert state["cursor"] == {"submitted": "2026-11-01T08:00:00.000Z", "updated": "2026-11-02T11:00:00.000Z"}
         filters = [r.arg("$filter") for r in server.requests if r.path == DATA][-2:]
         assert filters == ["__system/submissionDate ge 2026-11-01T07:58:00.000Z", "__system/updatedAt ge 2026-11-02T10:58:00.000Z"]
@@ -334,20 +345,8 @@ def test_each_entry_of_a_repeat_is_a_distribution_and_an_edit_to_one_changes_onl
             "item": "items/item",
             "quantity": {"column": "items/quantity", "type": "decimal"},
         }
-        folder.write(
-            "hub.yaml",
-            "store: sqlite:///hub.db\nconnections:\n  field:\n    connector: odk\n"
-            f"    settings: {{url: '{server.url}', project: 7, form: distribution, email: {EMAIL}, password: '${{ODK_PASSWORD}}',"
-            " retries: 0, repeat: items}\n"
-            "    streams:\n      submissions:\n        entity: distribution\n        keep_unmapped: false\n        mapping:\n"
-            + "".join(f"          {k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in mapping.items()),
-        )
-        env = {"ODK_PASSWORD": PASSWORD}
-
-        def run() -> dict:
-            r = folder.hub("run", "field", "--json", env=env)
-            assert r.code == 0, r.err
-            return json.loads(r.out)["runs"][0]
+        _odk_hub(folder, server, settings="repeat: items", mapping=mapping)
+        run = partial(_run_field, folder)
 
         def stored() -> dict:
             return {
@@ -366,6 +365,6 @@ def test_each_entry_of_a_repeat_is_a_distribution_and_an_edit_to_one_changes_onl
         folder.write(
             "hub.yaml", (folder.path / "hub.yaml").read_text(encoding="utf-8").replace("repeat: items", "repeat: place/governorate")
         )
-        failed = folder.hub("run", "field", env=env)
+        failed = folder.hub("run", "field", env=ENV)
         assert failed.code != 0 and "Traceback" not in failed.err
         assert "has 'place/governorate' as a str, not a repeat group's entries" in failed.out + failed.err
