@@ -70,6 +70,7 @@ class Config:
     notify: dict = field(default_factory=dict)
     celery: dict = field(default_factory=dict)
     api: dict = field(default_factory=dict)
+    iati: dict = field(default_factory=dict)
     jobs: dict = field(default_factory=dict)
 
     def connection(self, name: str) -> ConnectionConfig:
@@ -182,6 +183,7 @@ def parse_config(data: Any, *, path: Path | None, base_dir: Path) -> Config:
         notify=data.get("notify") or {},
         celery=data.get("celery") or {},
         api=data.get("api") or {},
+        iati=data.get("iati") or {},
         jobs=jobs,
     )
 

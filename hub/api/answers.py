@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from hub.api.models import Problem
 
-__all__ = ["csv_answer", "json_answer", "problem_answers"]
+__all__ = ["csv_answer", "json_answer", "problem_answers", "xml_answer"]
 
 
 def json_answer(body: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -24,6 +24,15 @@ def csv_answer(text: str, filename: str, headers: dict | None = None, *, bom: bo
     return Response(
         text.encode("utf-8-sig" if bom else "utf-8"),
         media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
+    )
+
+
+def xml_answer(body: bytes, filename: str, headers: dict | None = None) -> Response:
+    """An XML document (its own declaration says UTF-8) under the file name it is saved as."""
+    return Response(
+        body,
+        media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
     )
 

@@ -3,8 +3,8 @@
 A platform's website or app lists associations by governorate, sector and name, shows one
 association's account, lists the programs still open with their targets
 (hub.services.directory), and offers the 3W of every association's distributions
-(hub.services.threew). Off unless ``api.public_directory`` is
-true: then 404, saying so. ``api.rate_limit`` holds here per client address, as it holds
+(hub.services.threew) and every program as an IATI activity (hub.services.iati). Off unless
+``api.public_directory`` is true: then 404, saying so. ``api.rate_limit`` holds here per client address, as it holds
 per token elsewhere. Answers may be cached for a minute (``Cache-Control``): the figures are
 sums, and a page a donor reloads need not cost a pass over the records each time.
 """
@@ -16,14 +16,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from hub.api.answers import csv_answer, json_answer, problem_answers
+from hub.api.answers import csv_answer, json_answer, problem_answers, xml_answer
 from hub.api.auth import within_rate
 from hub.api.models import DirectoryAssociation, DirectoryPage, ProgramPage
-from hub.api.report import THREE_W_ANSWER, HeaderLanguage
+from hub.api.report import IATI_ANSWER, THREE_W_ANSWER, HeaderLanguage
 from hub.api.routes import IDENTIFIER, FromQuery, GovernorateQuery, SectorQuery, ToQuery, known_sector, only_known_query
 from hub.services import browse
 from hub.services.directory import PUBLIC_READER, Directory
 from hub.services.directory import Query as DirectoryQuery
+from hub.services.iati import iati_xml
 from hub.services.threew import three_w_csv
 
 __all__ = ["public"]
@@ -127,3 +128,23 @@ def get_three_w(
     Directory.open(hub)
     text = three_w_csv(hub, PUBLIC_READER, browse.Filters(association, None, None, date_from, date_to), lang)
     return csv_answer(text, "3w.csv", headers=_CACHED)
+
+
+@public.get(
+    "/api/v1/public/iati.xml",
+    response_class=Response,
+    responses={**IATI_ANSWER, **problem_answers(404, 422, 429, 503)},
+    summary="Every association's programs as IATI activities (2.03 XML), their donations and distributions by month",
+)
+def get_iati(
+    request: Request,
+    association: Annotated[str | None, Query(**IDENTIFIER, description="One association")] = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> Response:
+    """The platform's IATI activities file, for funders' tools and the public: sums per month, never a donor."""
+    hub = request.app.state.hub
+    Directory.open(hub)
+    return xml_answer(
+        iati_xml(hub, PUBLIC_READER, browse.Filters(association, None, None, date_from, date_to)), "iati-activities.xml", _CACHED
+    )

@@ -13,16 +13,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from hub.api.answers import csv_answer, json_answer, problem_answers
+from hub.api.answers import csv_answer, json_answer, problem_answers, xml_answer
 from hub.api.auth import principal
 from hub.api.models import Report
 from hub.api.routes import IDENTIFIER, FromQuery, ToQuery, only_known_query
 from hub.services import browse, report
+from hub.services.iati import iati_xml
 from hub.services.ingest import ApiProblem
 from hub.services.threew import three_w_csv
 from hub.services.tokens import Principal
 
-__all__ = ["THREE_W_ANSWER", "HeaderLanguage", "reporting"]
+__all__ = ["IATI_ANSWER", "THREE_W_ANSWER", "HeaderLanguage", "reporting"]
 
 # Included before hub.api.routes' router, whose /api/v1/{entity} would take the path.
 reporting = APIRouter(dependencies=[Depends(only_known_query)], tags=["reading"])
@@ -56,6 +57,7 @@ def get_report(
 
 HeaderLanguage = Annotated[Literal["en", "ar"], Query(description="The headers' language; the HXL hashtags are the same")]
 THREE_W_ANSWER = {200: {"content": {"text/csv": {}}, "description": "The 3W, HXL-tagged"}}
+IATI_ANSWER = {200: {"content": {"application/xml": {}}, "description": "IATI Activity Standard 2.03: one iati-activity per program"}}
 
 
 @reporting.get(
@@ -82,3 +84,29 @@ def get_three_w(
         raise ApiProblem(403, f"token {caller.name!r} has no read right")
     filters = browse.Filters(association, None, None, date_from, date_to, program)
     return csv_answer(three_w_csv(request.app.state.hub, caller, filters, lang), "3w.csv")
+
+
+@reporting.get(
+    "/api/v1/report/iati.xml",
+    response_class=Response,
+    responses={**IATI_ANSWER, **problem_answers(401, 403, 404, 422, 429, 503)},
+    summary="The programs as IATI activities (2.03 XML), their donations and distributions added up by month",
+)
+def get_iati(
+    request: Request,
+    caller: Annotated[Principal, Depends(principal)],
+    association: AssociationScope = None,
+    program: Annotated[str | None, Query(**IDENTIFIER, description="One program")] = None,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> Response:
+    """The stored programs within the token's scope as an IATI activities file, for funders' tools.
+
+    Transactions per month, currency and epoch of the redenominated pound: 13 what donors
+    pledged and is still a pledge, 1 what came in, 4 the value of the aid delivered; never a
+    donor. 404 when no stored program can be published (the IATI schema wants one at least).
+    """
+    if not caller.can_read:
+        raise ApiProblem(403, f"token {caller.name!r} has no read right")
+    filters = browse.Filters(association, None, None, date_from, date_to, program)
+    return xml_answer(iati_xml(request.app.state.hub, caller, filters), "iati-activities.xml")

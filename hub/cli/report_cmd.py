@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from hub.cli.context import open_hub
-from hub.cli.output import OUTPUT_FILE, emit_json, say, table
+from hub.cli.output import OUTPUT_FILE, emit_json, fail, say, table
 from hub.services.report import money_text as money
 from hub.services.tokens import Principal
 
@@ -26,6 +26,20 @@ def _people(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
+def _write_iati(hub, reader: Principal, filters, path) -> None:
+    """``--iati``: the activities file, and the programs left out of it with why."""
+    from hub.services.iati import iati_activities
+    from hub.services.spreadsheet import save_bytes
+
+    found = iati_activities(hub, reader, filters)
+    for why in found.left_out:
+        say(("left out:", "yellow"), f" {why}", err=True)
+    if not found.activities:
+        fail("no stored program to write as an IATI activity (programs come from a stream whose entity is program)", code=1)
+    save_bytes(found.xml, path)
+    say(f"wrote {path}: {found.activities} program(s) as IATI activities")
+
+
 @click.command("report")
 @click.option("--association", help="Only this association's donations, distributions and programs.")
 @click.option("--program", help="Only this program's donations and distributions.")
@@ -39,14 +53,21 @@ def _people(n: int | None) -> str:
     help="Write the distributions' 3W (who does what where, by month) to this CSV, HXL-tagged, instead.",
 )
 @click.option("--lang", type=click.Choice(["en", "ar"]), default="en", show_default=True, help="Header language of --3w.")
+@click.option(
+    "--iati",
+    "iati_path",
+    type=OUTPUT_FILE,
+    help="Write the programs as IATI activities (2.03 XML, donations and distributions by month) to this file, instead.",
+)
 @click.pass_context
-def report_command(ctx, association, program, date_from, date_to, as_json, three_w_path, lang) -> None:
+def report_command(ctx, association, program, date_from, date_to, as_json, three_w_path, lang, iati_path) -> None:
     """Where the money came from and what aid it became: donations and distributions added up.
 
     Amounts are per currency; Syrian pounds from before the redenomination are totalled apart
     (``SYP before 2026-01-01``), as reconciliation counts them. ``--3w FILE.csv`` writes the
     distributions as OCHA's coordination reads them: one row per association, sector,
-    governorate and month, with HXL hashtags under the headers.
+    governorate and month, with HXL hashtags under the headers. ``--iati FILE.xml`` writes the
+    stored programs as IATI activities, for funders' tools (exit 1 when there is none to write).
     """
     from hub.services import browse, report
 
@@ -60,6 +81,9 @@ def report_command(ctx, association, program, date_from, date_to, as_json, three
         headers, tags, rows = three_w(hub, reader, filters, lang)
         save_bytes(csv_text(headers, tags, rows).encode("utf-8-sig"), three_w_path)  # the mark Excel needs to read Arabic as UTF-8
         say(f"wrote {three_w_path}: {len(rows)} row(s) of who does what where" + ("" if rows else " (no distribution in range)"))
+        return
+    if iati_path is not None:
+        _write_iati(hub, reader, filters, iati_path)
         return
     account = report.account(hub, reader, filters)
     if as_json:

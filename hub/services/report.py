@@ -42,6 +42,7 @@ __all__ = [
     "AidTotals",
     "Money",
     "aid_fact",
+    "gift_fact",
     "account",
     "lines",
     "money_text",
@@ -101,7 +102,7 @@ GiftFact = tuple[str | None, Decimal | None, Decimal | None]  # unit, given, rec
 AidFact = tuple[tuple[int | None, ...], str | None, Decimal | None]  # people (as _PEOPLE), unit, value
 
 
-def _gift_fact(d: dict, units: Settings) -> GiftFact:
+def gift_fact(d: dict, units: Settings) -> GiftFact:
     status = d.get("status")
     unit = _unit(units, d.get("currency"), record_day(d.get("donated_at")))
     if unit is None or status not in GIVEN:
@@ -229,7 +230,7 @@ def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str
         for p in _records(conn, hub, principal, "program", undated):
             program(p.get("association_id"), p.get("id"))["record"] = p
         for d in _records(conn, hub, principal, "donation", filters):
-            gift = _gift_fact(d, units)
+            gift = gift_fact(d, units)
             money_in.add(d, gift)
             program(d.get("association_id"), d.get("program_id"))["donations"].add(gift)
         for d in _records(conn, hub, principal, "distribution", filters):

@@ -23,6 +23,8 @@ api:
   max_body_bytes: 262144
   max_batch_records: 200
   public_directory: true
+iati:
+  registration_agency: ZZ-REG
 """
 
 ASSOCIATION_CONFIG = (
