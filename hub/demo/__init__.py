@@ -1,7 +1,7 @@
 """``hub demo``: the hub at work on two associations' real-looking exports, nothing to install.
 
 The demo copies its shipped files (a donations CSV with Arabic headers and Arabic-Indic
-digits, a distributions workbook, the association register, and a config) into a folder,
+digits, a programs CSV, a distributions workbook, the association register, and a config) into a folder,
 starts a second hub there as the national platform, runs every connection into an SQLite
 store (pushing to the platform over HTTP), and prints what happened, whether both sides'
 counts agree, and where to look.
@@ -26,7 +26,7 @@ from hub.store import outbox as outbox_store
 
 __all__ = ["DEMO_FILES", "run_demo"]
 
-DEMO_FILES = ("hub.yaml", "amal_donations.csv", "birr_distributions.xlsx", "associations.csv", "amal_statement.xml")
+DEMO_FILES = ("hub.yaml", "amal_donations.csv", "birr_programs.csv", "birr_distributions.xlsx", "associations.csv", "amal_statement.xml")
 
 
 def _install(folder: Path) -> Path:
@@ -59,7 +59,9 @@ def _agreement(hub: Hub, platform: DemoPlatform) -> dict[str, dict[str, int]]:
     with hub.store.engine.connect() as conn:
         here = dict(
             conn.execute(
-                select(r.c.entity, func.count()).where(r.c.entity.in_(("association", "donation", "distribution"))).group_by(r.c.entity)
+                select(r.c.entity, func.count())
+                .where(r.c.entity.in_(("association", "program", "donation", "distribution")))
+                .group_by(r.c.entity)
             ).all()
         )
     return {e: {"hub": n, "platform": platform.count(e)} for e, n in sorted(here.items())}
@@ -69,7 +71,7 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
     hub = Hub.from_path(config_path)
     try:
         results = []
-        for name in ("associations", "amal-donations", "birr-distributions", "amal-bank"):
+        for name in ("associations", "amal-donations", "birr-programs", "birr-distributions", "amal-bank"):
             run = run_connection(hub, name, trigger="demo")
             results.append(run)
             stored = run["inserted"] + run["updated"] + run["unchanged"]
@@ -109,6 +111,15 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
                 f"{t['donations']} donation(s), received {money_text(t['received']) or 'nothing yet'}; "
                 f"{t['distributions']} distribution(s), {t['households'] or 0:,} households"
             )
+        programs = platform.programs()
+        say("Programs a donor can still give to, with what they have had and delivered:")
+        for p in programs:
+            delivered = p["distributions"]
+            say(
+                f"  {p['title_ar']} ({p['association_id']}, {p['id']}): target {money_text(p['target']) or 'none'}; "
+                f"given {money_text(p['donations']['given']) or 'nothing yet'}; "
+                f"{delivered['count']} distribution(s), {delivered['households'] or 0:,} households"
+            )
         say("")
         say(f"Quarantine: {len(open_q)} record(s) need a person; each kept with its raw row and every error:")
         for e in open_q:
@@ -125,6 +136,7 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
         say(f"  {folder / 'platform-export'}/*.jsonl          the open-data export")
         say(f"  hub -c {folder / 'platform' / 'hub.yaml'} audit list   what the platform received, hash-chained")
         say(f"  hub -c {folder / 'platform' / 'hub.yaml'} report       where the money came from, what aid it became")
+        say(f"  hub -c {folder / 'platform' / 'hub.yaml'} report --iati iati.xml   the programs as IATI activities, for funders")
         say(f"  hub {cfg} users create you@example.org --name You --platform   then")
         say(f"  hub {cfg} serve                                 the web admin at http://127.0.0.1:8000")
         say("Run `make demo` again: nothing changes the second time.")
@@ -134,7 +146,13 @@ def _run(folder: Path, config_path: Path, platform: DemoPlatform, say) -> dict[s
             "outbox_pending": pending,
             "reconciliation": counts,
             "store": str(folder / "demo.db"),
-            "platform": {"url": platform.url, "counts": agreement, "agree": agree, "directory": [a["id"] for a in directory]},
+            "platform": {
+                "url": platform.url,
+                "counts": agreement,
+                "agree": agree,
+                "directory": [a["id"] for a in directory],
+                "programs": [p["id"] for p in programs],
+            },
         }
     finally:
         hub.close()

@@ -122,6 +122,10 @@ class DemoPlatform:
         """The associations the platform's public directory lists, read as a donor reads them: without a token."""
         return httpx.get(f"{self.url}/api/v1/public/associations", params={"limit": 500}, timeout=30).json()["items"]
 
+    def programs(self) -> list[dict]:
+        """The programs the public directory offers a donor (pipeline or under way), read without a token."""
+        return httpx.get(f"{self.url}/api/v1/public/programs", params={"limit": 500}, timeout=30).json()["items"]
+
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

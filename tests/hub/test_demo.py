@@ -36,6 +36,7 @@ def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
     assert (runs["amal-donations"]["inserted"], runs["amal-donations"]["quarantined"]) == (40, 3)
     assert (runs["birr-distributions"]["inserted"], runs["birr-distributions"]["quarantined"]) == (25, 2)
     assert runs["associations"]["inserted"] == 2
+    assert (runs["birr-programs"]["inserted"], runs["birr-programs"]["quarantined"]) == (2, 0)
     assert out["quarantine_open"] == 5 and out["outbox_pending"] == 0
     assert out["reconciliation"] == {"matched": 3, "suggested": 1, "unmatched": 1, "ignored": 1}
     # The platform, a second hub on a local port, holds what this hub holds.
@@ -44,9 +45,18 @@ def test_demo_stores_both_associations_and_quarantines_the_broken_rows(folder):
         "association": {"hub": 2, "platform": 2},
         "distribution": {"hub": 25, "platform": 25},
         "donation": {"hub": 40, "platform": 40},
+        "program": {"hub": 2, "platform": 2},
     }
     # Its public directory lists both associations to a donor, without a token.
     assert out["platform"]["directory"] == ["assoc-amal", "assoc-birr"]
+    # And the programs a donor can still give to, which the distributions name.
+    assert out["platform"]["programs"] == ["PRG-FOOD-26", "PRG-WINTER-26"]
+    query = "select data from records where key = 'assoc-birr|PRG-FOOD-26'"
+    program = json.loads(
+        folder.sql(query)[0][0] if folder.store_url else sqlite3.connect(folder.path / "demo" / "demo.db").execute(query).fetchone()[0]
+    )
+    assert program["governorates"] == ["SY02", "SY04", "SY05", "SY06", "SY12", "SY03"], "حلب؛حمص؛...: the Arabic semicolon splits"
+    assert (program["status"], program["target_amount"]) == ("implementation", "7500000")
     platform = sqlite3.connect(folder.path / "demo" / "platform" / "platform.db")
     paid_there = platform.execute("select count(*) from records where entity = 'donation' and version = 2").fetchone()[0]
     assert paid_there == 3, "the three payments reconciliation found reached the platform as new versions"

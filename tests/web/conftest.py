@@ -17,6 +17,7 @@ import httpx
 import pytest
 import yaml
 
+from hub.demo import DEMO_FILES
 from tests.conftest import HubFolder, served_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def _answers(url: str) -> bool:
 @pytest.fixture
 def site(folder):
     data = resources.files("hub.demo").joinpath("data")
-    for name in ("amal_donations.csv", "birr_distributions.xlsx", "associations.csv", "amal_statement.xml"):
+    for name in (n for n in DEMO_FILES if n != "hub.yaml"):
         (folder.path / name).write_bytes(data.joinpath(name).read_bytes())
     folder.write("hub.yaml", _config())
     assert folder.hub("run", "--all").code == 1  # five rows are broken on purpose

@@ -637,7 +637,8 @@ def test_the_account_page_adds_up_money_and_aid_within_the_users_scope_and_in_ar
     programs = page.locator("#programs tbody tr")
     expect(programs).to_have_count(1)
     expect(programs.first).to_contain_text("PRG-FOOD-26")
-    expect(programs.first).to_contain_text("غير محفوظ هنا")  # distributions name it; no program record is stored
+    expect(programs.first).to_contain_text("السلال الغذائية والمساعدات الأساسية 2026")  # its title, as the association wrote it
+    expect(programs.first).to_contain_text("٧٬٥٠٠٬٠٠٠ SYP")  # its target
     expect(programs.first.locator("td").nth(5)).to_have_text("١٨")  # its distributions
     b.shot("account-ar")
     # The 3W of what the page shows (the program's distributions), HXL-tagged, for Excel or HDX.
