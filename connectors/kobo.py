@@ -36,12 +36,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
 from hub.formrepeats import SETTING as REPEAT_SETTING
 from hub.formrepeats import entry_rows
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+from hub.rereads import began_whole_reading, reread_due
 
 SETTINGS = {
     "type": "object",
@@ -97,12 +98,6 @@ def _position(value: object) -> tuple[str | None, str | None]:
     return (value if isinstance(value, str) else None), None
 
 
-def _reread_due(reread_at: str | None, hours: float, now: datetime) -> bool:
-    if not hours:
-        return False
-    return reread_at is None or now - datetime.fromisoformat(reread_at) >= timedelta(hours=hours)
-
-
 class Submissions(Stream):
     """Form submissions, oldest first; the cursor is the last ``_submission_time`` read and when all were last read again."""
 
@@ -130,14 +125,13 @@ class Submissions(Stream):
         A run that carried on with a reading an earlier run began (the same ``reread_at``) met
         only the rest, and an incremental run met only the new ones.
         """
-        began = _position(after)[1]
-        return began is not None and began != _position(before)[1]
+        return began_whole_reading(_position(before)[1], _position(after)[1])
 
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         params = {"format": "json", "limit": self.connector.settings.get("page_size", 1000), "sort": json.dumps({"_submission_time": 1})}
         submitted, reread_at = _position(cursor.value)
         now = datetime.now(UTC)
-        if _reread_due(reread_at, self.connector.settings.get("reread_every_hours", 24), now):
+        if reread_due(reread_at, self.connector.settings.get("reread_every_hours", 24), now):
             if submitted is not None:
                 self.connector.context.log.info("kobo: reading every submission again, for edits made since they were first read")
             submitted, reread_at = None, now.isoformat(timespec="seconds")

@@ -27,6 +27,11 @@ edited pass, and a ``$skip`` would step over the one behind it. Each run asks ag
 transaction begins, and one that takes longer to store can become visible after a later
 one was already read. What is read again is found unchanged.
 
+Central names no deletion: a submission deleted there (a test sent from a phone, a duplicate)
+is simply gone from the feed. With ``reread_every_hours``, a run that often reads every
+submission again from the first, so a stream with ``report_deleted: true`` names the records
+whose submissions were deleted (or, with ``repeat:``, whose entries an edit removed).
+
 A submission a reviewer rejected is still a submission: leave it out with the stream's skip
 rule ``{column: __system/reviewState, equals: rejected}``. The sorting (``$orderby``) came in
 Central v2024.1: an older server answers 501, and ``hub check`` says so.
@@ -46,6 +51,7 @@ from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Strea
 from hub.formrepeats import SETTING as REPEAT_SETTING
 from hub.formrepeats import entry_rows
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
+from hub.rereads import began_whole_reading, reread_due
 
 SETTINGS = {
     "type": "object",
@@ -71,6 +77,12 @@ SETTINGS = {
         "timeout": {"type": "number", "minimum": 1, "default": 30},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 4},
         "repeat": REPEAT_SETTING,
+        "reread_every_hours": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0,
+            "description": "Read every submission again this often, so that report_deleted can name those deleted in Central (0: never)",
+        },
     },
 }
 
@@ -124,7 +136,11 @@ def _literal(moment: datetime) -> str:
 
 
 def _position(value: object) -> dict:
-    return {key: value.get(key) if isinstance(value, dict) else None for key, _ in _PASSES}
+    """The cursor's places, and when the last reading of every submission began (absent: never)."""
+    position = {key: value.get(key) if isinstance(value, dict) else None for key, _ in _PASSES}
+    if isinstance(value, dict) and value.get("reread_at"):
+        position["reread_at"] = value["reread_at"]
+    return position
 
 
 class Submissions(Stream):
@@ -134,16 +150,33 @@ class Submissions(Stream):
     entity = "distribution"
     cursor_field = "__system/submissionDate"
     cursor_schema = {
-        "description": "the last submission time and the last edit time read, as Central writes them: "
-        '{"submitted": "2026-10-01T08:00:00.000Z", "updated": "2026-10-03T12:30:00.000Z"} (null: from the start)',
+        "description": "the last submission time and the last edit time read, as Central writes them, and when every "
+        'submission was last read again: {"submitted": "2026-10-01T08:00:00.000Z", "updated": "2026-10-03T12:30:00.000Z", '
+        '"reread_at": "2026-10-04T02:00:00+00:00"} (null: from the start)',
         "type": "object",
         "additionalProperties": False,
-        "properties": {"submitted": {"type": ["string", "null"]}, "updated": {"type": ["string", "null"]}},
+        "properties": {
+            "submitted": {"type": ["string", "null"]},
+            "updated": {"type": ["string", "null"]},
+            "reread_at": {"type": "string", "format": "date-time"},
+        },
     }
     may_sample = True  # reading submissions changes nothing on the server
 
+    @property
+    def reads_whole(self) -> bool:  # with reread_every_hours: the run that begins a reading of them all
+        return bool(self.connector.settings.get("reread_every_hours", 0))
+
+    def read_whole(self, before: object, after: object) -> bool:
+        """Whether this run began a reading of every submission (and so met each one Central still has)."""
+        return began_whole_reading(_position(before).get("reread_at"), _position(after).get("reread_at"))
+
     def read(self, cursor: Cursor) -> Iterator[SourceRow]:
         position = _position(cursor.value)
+        if reread_due(position.get("reread_at"), self.connector.settings.get("reread_every_hours", 0), datetime.now(UTC)):
+            if position["submitted"] is not None:
+                self.connector.context.log.info("odk: reading every submission again, to meet those deleted in Central")
+            position = {**position, "submitted": None, "reread_at": datetime.now(UTC).isoformat(timespec="seconds")}
         lookback = timedelta(seconds=self.connector.settings.get("lookback_seconds", 120))
         repeat = self.connector.settings.get("repeat")
         line = empty = 0

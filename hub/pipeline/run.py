@@ -141,7 +141,8 @@ def reports_deleted(connection: str, stream: Stream, *, alone: bool) -> bool:
     if not stream.reads_whole:
         raise ConfigError(
             f"{where}: this connector reads its source incrementally, so no run sees every row of it",
-            hint="only a source read whole each run can tell which rows were deleted: a csv, xlsx or jsonl file, a query without a cursor_column, a kobo form (when it reads every submission again)",
+            hint="only a source read whole each run can tell which rows were deleted: a csv, xlsx or jsonl file, a query without a cursor_column, "
+            "a kobo form, an odk form with reread_every_hours (when it reads every submission again)",
         )
     if not alone:
         raise ConfigError(

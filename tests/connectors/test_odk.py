@@ -368,3 +368,31 @@ def test_each_entry_of_a_repeat_is_a_distribution_and_an_edit_to_one_changes_onl
         failed = folder.hub("run", "field", env=ENV)
         assert failed.code != 0 and "Traceback" not in failed.err
         assert "has 'place/governorate' as a str, not a repeat group's entries" in failed.out + failed.err
+
+
+def test_a_submission_deleted_in_central_is_named_after_every_submission_is_read_again(folder):
+    # Central names no deletion; the reading of every submission, every reread_every_hours, meets
+    # all those it still has, so the records of the others are named (never deleted).
+    with TestServer() as server:
+        central = FakeCentral(server)
+        for i in (1, 2, 3):
+            central.add(i, 3 * i)
+        _odk_hub(folder, server, stream="        report_deleted: true\n")
+        refused = folder.hub("run", "field", env=ENV)
+        assert refused.code == 2 and "reread_every_hours" in refused.err, "incremental reads cannot tell what went"
+
+        _odk_hub(folder, server, settings="page_size: 2, reread_every_hours: 24", stream="        report_deleted: true\n")
+        run = partial(_run_field, folder)
+        assert run()["flags"] == [], "the first run reads every submission"
+        central.subs = [s for s in central.subs if s["__id"] != "uuid:0002"]  # deleted in Central
+        assert run()["flags"] == [], "an incremental run meets only what is new: it names nothing"
+        [state] = json.loads(folder.hub("state", "show", "field", "--json", env=ENV).out)
+        assert (
+            folder.hub("state", "set", "field", json.dumps({**state["cursor"], "reread_at": "2026-01-01T00:00:00+00:00"}), env=ENV).code
+            == 0
+        )
+        [flag] = run()["flags"]
+        assert flag.startswith("submissions: 1 record(s) stored before are no longer in the source: A1|uuid:0002."), flag
+        assert folder.sql("select count(*) from records") == [(3,)], "named, not deleted"
+        [state] = json.loads(folder.hub("state", "show", "field", "--json", env=ENV).out)
+        assert state["cursor"]["reread_at"] > "2026-01-01" and state["cursor"]["submitted"] == "2026-10-03T08:00:00.000Z"
