@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 
-from hub.api.answers import csv_answer
+from hub.api.answers import csv_answer, xml_answer
 from hub.errors import HubError
 from hub.places import GOVERNORATES
 from hub.schema import sector_crosswalk
 from hub.services import browse, report
+from hub.services.iati import iati_xml
 from hub.services.threew import three_w_csv
 from hub.web.i18n import translate
 from hub.web.session import current_user
@@ -88,3 +89,11 @@ def three_w_download(request: Request, association: str = "", program: str = "",
     filters = _filters(user, association, program, date_from, date_to)
     text = three_w_csv(request.app.state.hub, as_principal(user), filters, page_lang(request))  # headers in the page's language
     return csv_answer(text, "3w.csv", bom=True)  # a person opens it, in Excel
+
+
+@router.get("/account/iati.xml")
+def iati_download(request: Request, association: str = "", program: str = "", date_from: str = "", date_to: str = ""):
+    """The programs of the page's filters as IATI activities, for a funder's tools; a page saying why when there is none."""
+    user = current_user(request)
+    filters = _filters(user, association, program, date_from, date_to)
+    return xml_answer(iati_xml(request.app.state.hub, as_principal(user), filters), "iati-activities.xml")

@@ -132,6 +132,7 @@ AR = {
     "No suggestion waits for a person.": "لا توجد اقتراحات بانتظار المراجعة.",
     "Download the report": "تنزيل التقرير",
     "Download the 3W: who does what where, by month (CSV with HXL tags)": "تنزيل جدول من يفعل ماذا وأين، شهراً بشهر (CSV بوسوم HXL)",
+    "Download the programs as IATI activities (XML, for funders' tools)": "تنزيل البرامج بصيغة IATI (XML، لأدوات الجهات المانحة)",
     "Totals": "الإجماليات",
     "Amount": "المبلغ",
     "Date": "التاريخ",

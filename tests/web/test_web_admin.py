@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import httpx
@@ -649,6 +650,13 @@ def test_the_account_page_adds_up_money_and_aid_within_the_users_scope_and_in_ar
     headers, tags, *rows = list(csv.reader(io.StringIO(written[3:].decode("utf-8"))))
     assert headers[tags.index("#adm1+code")] == "رمز المحافظة", "headers in the page's language, under the same hashtags"
     assert sum(int(row[tags.index("#activity+num")]) for row in rows) == 18, "the program's distributions, as the page counts them"
+    # The same program as an IATI activity, for a funder's tools: its target, its aid by month.
+    with page.expect_download() as got:
+        page.locator("#iati").click()
+    activities = ElementTree.fromstring(Path(got.value.path()).read_bytes()).findall("iati-activity")
+    assert [a.findtext("iati-identifier") for a in activities] == ["assoc-birr-PRG-FOOD-26"]
+    assert activities[0].findtext("budget/value") == "7500000"
+    assert {t.find("transaction-type").get("code") for t in activities[0].findall("transaction")} == {"4"}, "the value of its aid"
 
 
 def test_settings_never_show_a_secret(browse, site):
