@@ -118,6 +118,14 @@ def iati_activities(hub: Hub, principal: Principal, filters: browse.Filters, *, 
         for data, updated in conn.execution_options(yield_per=2000).execute(query):
             yield orjson.loads(data), updated
 
+    def program_of(record: dict, updated: datetime) -> _Program | None:
+        """The program a donation or distribution names, which it last updated then; None when it names none."""
+        if record.get("program_id") is None:
+            return None
+        program = programs[(record.get("association_id"), record["program_id"])]
+        program.touch(updated)
+        return program
+
     with hub.store.reading() as conn:  # one snapshot: the programs and their sums of the same moment
         for a, _updated in rows("association", browse.Filters(filters.association)):
             associations[a.get("id")] = a
@@ -126,20 +134,16 @@ def iati_activities(hub: Hub, principal: Principal, filters: browse.Filters, *, 
             program.record = p
             program.touch(updated)
         for d, updated in rows("donation", filters):
-            if d.get("program_id") is None:
+            if (program := program_of(d, updated)) is None:
                 continue
-            program = programs[(d.get("association_id"), d.get("program_id"))]
-            program.touch(updated)
             unit, given, received = gift_fact(d, units)
             day = record_day(d.get("donated_at"))
             if d.get("status") == "pledged" and given is not None and given > (received or 0):
                 program.add(_PLEDGE, d.get("currency"), unit, given - (received or 0), day)  # what is still a pledge
             program.add(_INCOMING, d.get("currency"), unit, received, day)
         for d, updated in rows("distribution", filters):
-            if d.get("program_id") is None:
+            if (program := program_of(d, updated)) is None:
                 continue
-            program = programs[(d.get("association_id"), d.get("program_id"))]
-            program.touch(updated)
             _people, unit, value = aid_fact(d, units)
             program.add(_EXPENDITURE, d.get("currency"), unit, value, record_day(d.get("distributed_at")))
 
