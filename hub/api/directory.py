@@ -110,7 +110,7 @@ def list_programs(
     "/api/v1/public/3w.csv",
     response_class=Response,
     responses={**THREE_W_ANSWER, **problem_answers(404, 422, 429, 503)},
-    summary="Who does what where: every association's distributions by sector, governorate and month, HXL-tagged",
+    summary="Who does what where: every association's distributions by sector, governorate, district and month, HXL-tagged",
 )
 def get_three_w(
     request: Request,
@@ -121,7 +121,7 @@ def get_three_w(
 ) -> Response:
     """The platform's 3W, as OCHA's clusters and HDX read it: CSV with HXL hashtags under the headers.
 
-    Sums and counts per association, sector, governorate and month; never a beneficiary,
+    Sums and counts per association, sector, governorate, district and month; never a beneficiary,
     a donor or an account.
     """
     hub = request.app.state.hub

@@ -64,7 +64,7 @@ IATI_ANSWER = {200: {"content": {"application/xml": {}}, "description": "IATI Ac
     "/api/v1/report/3w.csv",
     response_class=Response,
     responses={**THREE_W_ANSWER, **problem_answers(401, 403, 422, 429, 503)},
-    summary="Who does what where: the distributions by association, sector, governorate and month, HXL-tagged",
+    summary="Who does what where: the distributions by association, sector, governorate, district and month, HXL-tagged",
 )
 def get_three_w(
     request: Request,
@@ -77,8 +77,9 @@ def get_three_w(
 ) -> Response:
     """The 3W of the distributions within the token's scope, as CSV with HXL hashtags under the headers.
 
-    One row per association, sector, governorate and month: distributions, households and
-    people reached, and their value per currency (and per epoch of a redenominated one).
+    One row per association, sector, governorate, district and month: distributions,
+    households and people reached, and their value per currency (and per epoch of a
+    redenominated one).
     """
     if not caller.can_read:
         raise ApiProblem(403, f"token {caller.name!r} has no read right")

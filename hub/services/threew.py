@@ -7,7 +7,9 @@ form those tools take: a CSV whose second row carries HXL hashtags (``#org+impl+
 ``#sector+code``, ``#adm1+code``, ``#reached+hh``...), the tags the common schema's
 descriptions already name, so a tool reads the columns whatever language the headers are in.
 
-One row per association, sector, governorate and month. People counted are added up; a count
+One row per association, sector, governorate, district and month: the district (admin2) is
+the P-code of the distribution's ``location`` cut to its admin2 part (``SY020300`` is in
+``SY0203``), empty when the location is none, a governorate or a community code. People counted are added up; a count
 no distribution of the row states is left empty, not 0 (as the account says null). Value
 columns: one per unit, as the account adds money (a currency, or the Syrian pound before its
 redenomination as a unit of its own, by each record's own date), never one sum of two pounds.
@@ -51,6 +53,7 @@ COLUMNS = (
     ("Governorate", "المحافظة (بالإنجليزية)", "#adm1+name+i_en"),
     ("Governorate (Arabic)", "المحافظة", "#adm1+name+i_ar"),
     ("Governorate P-code", "رمز المحافظة", "#adm1+code"),
+    ("District P-code", "رمز المنطقة", "#adm2+code"),
     ("From", "من", "#date+start"),
     ("To", "إلى", "#date+end"),
     ("Distributions", "التوزيعات", "#activity+num"),
@@ -60,6 +63,12 @@ COLUMNS = (
     ("Men and boys reached", "الرجال والفتيان", "#reached+m"),
 )
 _PLACE = {code: (en, ar) for code, en, ar, _iso, _other in GOVERNORATES}
+_ADMIN2_OR_3 = re.compile(r"^SY[0-9]{4}(?:[0-9]{2})?$")
+
+
+def _district(location: object) -> str:
+    """The admin2 P-code a location lies in: an admin2 or admin3 code cut to six characters; else empty."""
+    return location[:6] if isinstance(location, str) and _ADMIN2_OR_3.match(location) else ""
 
 
 def _value_column(unit: str) -> tuple[str, str, str]:
@@ -71,7 +80,7 @@ def _value_column(unit: str) -> tuple[str, str, str]:
 def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str = "en") -> tuple[list[str], list[str], list[list[Any]]]:
     """Headers (in ``lang``: en or ar), HXL hashtags and rows of the 3W of the distributions ``principal`` may read."""
     units = settings_from(hub.config.reconcile)
-    groups: dict[tuple[str, str, str, str], AidTotals] = defaultdict(AidTotals)
+    groups: dict[tuple[str, str, str, str, str], AidTotals] = defaultdict(AidTotals)
     dialect = hub.store.dialect
     names: dict[str, dict] = {}
     with hub.store.reading() as conn:  # one snapshot: the names and the figures of the same moment
@@ -86,14 +95,13 @@ def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str =
             day = record_day(d.get("distributed_at"))
             month = day.strftime("%Y-%m") if day else ""
             # Added up as the account adds a group of distributions: the same people, units and epochs.
-            groups[(str(d.get("association_id") or ""), str(d.get("sector") or ""), str(d.get("governorate") or ""), month)].add(
-                aid_fact(d, units)
-            )
+            where = (str(d.get("governorate") or ""), _district(d.get("location")))
+            groups[(str(d.get("association_id") or ""), str(d.get("sector") or ""), *where, month)].add(aid_fact(d, units))
     value_units = sorted({unit for row in groups.values() for unit in row.value})
     value_columns = [_value_column(unit) for unit in value_units]
     clusters = sector_crosswalk()
     rows = []
-    for (association, sector, governorate, month), row in sorted(groups.items()):
+    for (association, sector, governorate, district, month), row in sorted(groups.items()):
         named = names.get(association, {})
         en, ar = _PLACE.get(governorate, ("", ""))
         start, end = "", ""
@@ -110,6 +118,7 @@ def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str =
                 en,
                 ar,
                 governorate,
+                district,
                 start,
                 end,
                 row.count,

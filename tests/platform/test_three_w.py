@@ -47,8 +47,8 @@ def _load(api) -> None:
         "distribution",
         [
             _aid("X1", "amal", "2025-11-20", "SY02", "300000", households=5),  # old pounds
-            _aid("X2", "amal", "2026-02-03", "SY02", "1000.50", households=10, individuals=50, female=30, male=20),
-            _aid("X3", "amal", "2026-02-27", "SY02", "99.50", households=2),
+            _aid("X2", "amal", "2026-02-03", "SY02", "1000.50", households=10, individuals=50, female=30, male=20, location="SY0200"),
+            _aid("X3", "amal", "2026-02-27", "SY02", "99.50", households=2, location="SY020001"),  # a subdistrict of the same district
             _aid("X4", "birr", "2026-02-10", "SY07", "500", households=7),
         ],
     )
@@ -82,6 +82,9 @@ def test_the_3w_adds_up_by_association_sector_governorate_and_month_with_hxl_tag
     assert birr_feb["People reached"] == "", "nobody counted is not nobody reached"
     assert feb["Organisation"] == "جمعية الأمل" and feb["Governorate"] == "Aleppo" and feb["Governorate (Arabic)"] == "حلب"
     assert feb["Cluster"] == "Food Security"
+    assert (tag["District P-code"], feb["District P-code"], old["District P-code"]) == ("#adm2+code", "SY0200", ""), (
+        "no location: no district"
+    )
     assert feb["Organisation (English)"] == "'=1+1 Relief", "a name a spreadsheet would run as a formula is written as text"
 
     # An association's token: its own rows; another's are refused, not answered empty.
