@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import and_, select
@@ -103,9 +104,13 @@ class _Program:
         self.first = day if self.first is None or day < self.first else self.first
 
 
-def iati_activities(hub: Hub, principal: Principal, filters: browse.Filters, *, today: date | None = None) -> IatiFile:
-    """The programs ``principal`` may read as an IATI 2.03 activities file; transactions within ``filters``' dates."""
-    today = today or date.today()
+def iati_activities(hub: Hub, principal: Principal, filters: browse.Filters) -> IatiFile:
+    """The programs ``principal`` may read as an IATI 2.03 activities file; transactions within ``filters``' dates.
+
+    Whether a date is planned or actual is told by the program's status and by today in the
+    hub's time zone (at one in the morning in Damascus, UTC's calendar is still on yesterday).
+    """
+    today = utcnow().astimezone(ZoneInfo(hub.config.timezone)).date()
     units = settings_from(hub.config.reconcile)
     agency = (hub.config.iati or {}).get("registration_agency")
     programs: dict[tuple[str, str], _Program] = defaultdict(_Program)
