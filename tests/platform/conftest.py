@@ -19,13 +19,13 @@ from tests.conftest import DONATION_HEADER, DONATION_STREAMS, ON_POSTGRES, HubFo
 
 PLATFORM_CONFIG = """\
 store: sqlite:///hub.db
+iati:
+  registration_agency: ZZ-REG
 api:
   max_body_bytes: 262144
   max_batch_records: 200
   public_directory: true
-iati:
-  registration_agency: ZZ-REG
-"""
+"""  # api: last, so that a test may add to it (rate_limit)
 
 ASSOCIATION_CONFIG = (
     """\

@@ -175,7 +175,9 @@ def test_jitter_delays_a_slot_but_two_schedulers_still_run_it_once(folder):
 
     off_grid = [s for s in slots if datetime.fromisoformat(s).microsecond or datetime.fromisoformat(s).second % 2]
     assert not off_grid, f"runs kept under a delayed time, not their slot (every 2 s from the hour): {off_grid}"
-    assert len({r["status"] for r in runs} - {"succeeded", "interrupted"}) == 0, runs
+    # A slot that fires while the run before it is still going is kept as skipped (a loaded CI
+    # machine stretched a run past 2 s): still once, never run twice.
+    assert len({r["status"] for r in runs} - {"succeeded", "interrupted", "skipped"}) == 0, runs
 
 
 def test_two_schedulers_one_trigger_one_run(folder):
