@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
 from hub.formrepeats import SETTING as REPEAT_SETTING
-from hub.formrepeats import entry_rows
+from hub.formrepeats import SubmissionRows
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
 from hub.rereads import began_whole_reading, reread_due
 
@@ -140,8 +140,8 @@ class Submissions(Stream):
             # cursor was committed before a crash; the one read again is found unchanged.
             params["query"] = json.dumps({"_submission_time": {"$gte": submitted}})
         url = self.connector.data_url()
-        repeat = self.connector.settings.get("repeat")
-        start = empty = 0
+        rows = SubmissionRows("kobo", self.connector.settings.get("repeat"), dict, self.connector.context.log)
+        start = 0
         while url:
             page = self.connector.get(url, params)
             results = page.get("results") if isinstance(page, dict) else None
@@ -156,21 +156,14 @@ class Submissions(Stream):
                     # As the server writes it: the next query compares it so.
                     cursor.advance({"submitted": row["_submission_time"], "reread_at": reread_at} if reread_at else row["_submission_time"])
                 _in_utc(row)
-                if not repeat:
-                    yield SourceRow(row, n)
-                    continue
-                entries = entry_rows(row, repeat, row.get(repeat), dict, f"kobo: submission {row.get('_id', n)}")
-                empty += not entries
-                for entry in entries:
-                    yield SourceRow(entry, n)
+                yield from rows.of(row, n, row.get("_id", n))
             start += len(results)
             following = page.get("next")
             if following and following == url:
                 raise ConnectorError(f"kobo: {url} names itself as the next page: it would be read forever")
             url = self.connector.http.same_site(following, where=url) if following else None
             params = None  # the next link carries its own query
-        if empty:
-            self.connector.context.log.warning(f"kobo: {empty} submission(s) had no entry in {repeat!r}, so gave no row")
+        rows.done()
 
 
 class KoboConnector(Connector):

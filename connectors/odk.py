@@ -49,7 +49,7 @@ from typing import Any
 
 from hub import CheckFailed, Connector, ConnectorError, Cursor, SourceRow, Stream, hookimpl
 from hub.formrepeats import SETTING as REPEAT_SETTING
-from hub.formrepeats import entry_rows
+from hub.formrepeats import SubmissionRows
 from hub.httpclient import HttpClient, HttpPolicy, Refused, Unavailable
 from hub.rereads import began_whole_reading, reread_due
 
@@ -179,7 +179,8 @@ class Submissions(Stream):
             position = {**position, "submitted": None, "reread_at": datetime.now(UTC).isoformat(timespec="seconds")}
         lookback = timedelta(seconds=self.connector.settings.get("lookback_seconds", 120))
         repeat = self.connector.settings.get("repeat")
-        line = empty = 0
+        rows = SubmissionRows("odk", repeat, lambda entry: _entry_columns(entry, repeat), self.connector.context.log)
+        line = 0
         for place, field in _PASSES:
             since = _moment(position[place])
             start = since - lookback if since else (_moment(_NO_EDIT_BEFORE) if place == "updated" else None)
@@ -194,16 +195,8 @@ class Submissions(Stream):
                     since = seen
                     position = {**position, place: row[field]}
                     cursor.advance(position)
-                if not repeat:
-                    yield SourceRow(row, line)
-                    continue
-                where = f"odk: submission {row.get('__id', line)}"
-                entries = entry_rows(row, repeat, row.get(repeat), lambda e: _entry_columns(e, repeat), where)
-                empty += not entries
-                for entry in entries:
-                    yield SourceRow(entry, line)
-        if empty:
-            self.connector.context.log.warning(f"odk: {empty} submission(s) had no entry in {repeat!r}, so gave no row")
+                yield from rows.of(row, line, row.get("__id", line))
+        rows.done()
 
     def _pass(self, field: str, start: datetime | None) -> Iterator[Any]:
         """Every submission with ``field`` at or after ``start``, oldest first, page by page.

@@ -14,11 +14,13 @@ counts these and says so in its log, so that a form sent empty by mistake is see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 
 from hub.errors import ConnectorError
+from hub.sdk import SourceRow
 
-__all__ = ["INDEX", "SETTING", "entry_rows"]
+__all__ = ["INDEX", "SETTING", "SubmissionRows", "entry_rows"]
 
 INDEX = "_index"  # the entry's place in its repeat, 1 first, as the column "{repeat}/_index"
 
@@ -53,3 +55,30 @@ def entry_rows(row: dict, repeat: str, entries: object, columns: Callable[[dict]
         cells = {k: v for k, v in columns(entry).items() if not isinstance(v, list)}  # repeats inside an entry
         out.append({**base, **cells, f"{repeat}/{INDEX}": n})
     return out
+
+
+class SubmissionRows:
+    """The rows a form connector yields: each submission whole, or with ``repeat`` one per entry.
+
+    Counts the submissions that had no entry, for the one warning the read ends with.
+    """
+
+    def __init__(self, connector: str, repeat: str | None, columns: Callable[[dict], dict], log: logging.Logger) -> None:
+        self.connector, self.repeat, self.columns, self.log = connector, repeat, columns, log
+        self.empty = 0
+
+    def of(self, row: dict, line: int, submission: object) -> Iterator[SourceRow]:
+        """The rows of one submission (``submission`` names it in an error), each numbered ``line``."""
+        if not self.repeat:
+            yield SourceRow(row, line)
+            return
+        where = f"{self.connector}: submission {submission}"
+        entries = entry_rows(row, self.repeat, row.get(self.repeat), self.columns, where)
+        self.empty += not entries
+        for entry in entries:
+            yield SourceRow(entry, line)
+
+    def done(self) -> None:
+        """Say how many submissions gave no row, having no entry in the repeat."""
+        if self.empty:
+            self.log.warning(f"{self.connector}: {self.empty} submission(s) had no entry in {self.repeat!r}, so gave no row")

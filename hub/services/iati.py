@@ -40,7 +40,7 @@ from hub.reconcile.convert import settings_from
 from hub.schema import sector_crosswalk
 from hub.services import browse
 from hub.services.ingest import ApiProblem
-from hub.services.report import aid_fact, gift_fact, record_day
+from hub.services.report import aid_fact, gift_fact, readable, record_day
 from hub.services.tokens import Principal
 from hub.store.models import records_table
 from hub.store.types import utcnow
@@ -110,6 +110,7 @@ def iati_activities(hub: Hub, principal: Principal, filters: browse.Filters) -> 
     Whether a date is planned or actual is told by the program's status and by today in the
     hub's time zone (at one in the morning in Damascus, UTC's calendar is still on yesterday).
     """
+    readable(principal)
     today = utcnow().astimezone(ZoneInfo(hub.config.timezone)).date()
     units = settings_from(hub.config.reconcile)
     agency = (hub.config.iati or {}).get("registration_agency")

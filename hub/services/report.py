@@ -43,6 +43,7 @@ __all__ = [
     "Money",
     "aid_fact",
     "gift_fact",
+    "readable",
     "account",
     "lines",
     "money_text",
@@ -206,14 +207,19 @@ class _Grouped:
         }
 
 
+def readable(principal: Principal) -> None:
+    """403 unless ``principal`` has the read right: every sum the hub gives checks it here."""
+    if not principal.can_read:
+        raise ApiProblem(403, f"token {principal.name!r} has no read right")
+
+
 def account(hub: Hub, principal: Principal, filters: browse.Filters) -> dict[str, Any]:
     """Donations and distributions added up: overall, by status, channel, sector, governorate, association and program.
 
     ``filters`` narrows by association, program and a date range (donated_at, distributed_at);
     programs are listed whatever their start date, with the donations and distributions in range.
     """
-    if not principal.can_read:
-        raise ApiProblem(403, f"token {principal.name!r} has no read right")
+    readable(principal)
     units = settings_from(hub.config.reconcile)
     money_in = _Grouped(_Donations, MONEY_GROUPS)
     aid_out = _Grouped(AidTotals, AID_GROUPS)

@@ -34,7 +34,7 @@ from hub.places import GOVERNORATES
 from hub.reconcile.convert import settings_from
 from hub.schema import sector_crosswalk
 from hub.services import browse
-from hub.services.report import AidTotals, aid_fact, record_day
+from hub.services.report import AidTotals, aid_fact, readable, record_day
 from hub.services.spreadsheet import neutralise
 from hub.services.tokens import Principal
 from hub.store.models import records_table
@@ -79,6 +79,7 @@ def _value_column(unit: str) -> tuple[str, str, str]:
 
 def three_w(hub: Hub, principal: Principal, filters: browse.Filters, lang: str = "en") -> tuple[list[str], list[str], list[list[Any]]]:
     """Headers (in ``lang``: en or ar), HXL hashtags and rows of the 3W of the distributions ``principal`` may read."""
+    readable(principal)
     units = settings_from(hub.config.reconcile)
     groups: dict[tuple[str, str, str, str, str], AidTotals] = defaultdict(AidTotals)
     dialect = hub.store.dialect
